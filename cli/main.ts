@@ -1,0 +1,105 @@
+import { rmSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import { UsageError } from "#shared/errors.ts";
+import { writeSyntheticBank } from "#local/synthetic.ts";
+import { parseAt, withRuntime } from "./context.ts";
+import { importFile } from "./import.ts";
+import { emit, failureMessage, fmt, type GlobalOptions } from "./output.ts";
+import { countTiers, tiersTable } from "./tiers.ts";
+import { runDemo } from "./demo.ts";
+
+function intArg(name: string, min = 1) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min}, got "${value}"`);
+    return n;
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command("tiercast")
+    .description("Tier-aware marketing campaigns for banks")
+    .addOption(
+      new Option("--data-dir <dir>", "where the embedded runtime keeps its state")
+        .env("TIERCAST_DATA_DIR")
+        .default("./.tiercast"),
+    )
+    .option("--json", "print exactly one JSON document on stdout")
+    .option("--at <iso>", "the embedded runtime's clock (default: now)")
+    .option("--config <file>", "tier schemes and defaults (default: ./tiercast.config.json if present)")
+    .showHelpAfterError()
+    .exitOverride();
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command("import")
+    .description("upsert customers from a .jsonl or .csv file")
+    .argument("<file>")
+    .action(async (file: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const report = await withRuntime(options, (runtime, now) =>
+        importFile(runtime, file, now(), { showProgress: !options.json }),
+      );
+      const { seconds, ...out } = report;
+      emit(options, out, () => {
+        const lines = [`imported ${fmt(out.imported)} customers, rejected ${fmt(out.rejected.length)} lines`];
+        for (const r of out.rejected.slice(0, 20)) lines.push(`  line ${r.line}: ${r.error}`);
+        if (out.rejected.length > 20) lines.push(`  … and ${out.rejected.length - 20} more (use --json for all)`);
+        return lines.join("\n");
+      });
+    });
+
+  program
+    .command("tiers")
+    .description("count customers per tier")
+    .action(async (_o, cmd: Command) => {
+      const options = globals(cmd);
+      const counts = await withRuntime(options, (runtime) => countTiers(runtime));
+      emit(options, counts, () => tiersTable(counts));
+    });
+
+  program
+    .command("generate")
+    .description("write a deterministic synthetic bank as JSONL")
+    .requiredOption("--customers <n>", "how many customers", intArg("--customers"))
+    .option("--seed <s>", "random seed", intArg("--seed", 0), 1)
+    .requiredOption("--out <file>", "output .jsonl file")
+    .action(async (o: { customers: number; seed: number; out: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const at = parseAt(options.at) ?? new Date();
+      const n = await writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
+      emit(options, { customers: n, file: resolve(o.out), seed: o.seed }, () => `wrote ${fmt(n)} customers to ${o.out}`);
+    });
+
+  program
+    .command("demo")
+    .description("the whole story on a fresh data dir, with a printed result")
+    .option("--customers <n>", "size of the synthetic bank", intArg("--customers"), 100_000)
+    .action(async (o: { customers: number }, cmd: Command) => {
+      const options = globals(cmd);
+      const dir = join(options.dataDir, "demo");
+      rmSync(dir, { recursive: true, force: true });
+      await runDemo({ ...options, dataDir: dir }, o.customers);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; everything else commander raises is bad usage.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    const { message, exitCode } = failureMessage(err);
+    process.stderr.write(`tiercast: ${message}\n`);
+    if (process.env.TIERCAST_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    process.exitCode = exitCode;
+  }
+}

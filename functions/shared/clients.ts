@@ -1,0 +1,35 @@
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { Agent } from "node:http";
+
+// Module-scope clients, created on first use so the runtime's endpoint settings (AWS_ENDPOINT_URL_*)
+// are in place. On AWS these are the default endpoints; the embedded runtime points them at 127.0.0.1.
+let ddb: DynamoDBDocumentClient | undefined;
+let sqs: SQSClient | undefined;
+
+function requestHandler() {
+  // Keep-alive with enough sockets for parallel shard queries and batch writes.
+  return new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) });
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return ddb;
+}
+
+export function sqsClient(): SQSClient {
+  sqs ??= new SQSClient({ requestHandler: requestHandler() });
+  return sqs;
+}
+
+/** Drops cached clients (the embedded runtime calls this when it stops or moves to new endpoints). */
+export function resetClients(): void {
+  ddb?.destroy();
+  sqs?.destroy();
+  ddb = undefined;
+  sqs = undefined;
+}

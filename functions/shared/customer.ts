@@ -1,0 +1,207 @@
+import { z } from "zod";
+import { PRIMARY_SCHEME, type TierScheme, type TiercastConfig } from "./config.ts";
+import { shardOf } from "./hash.ts";
+
+const DAY_MS = 86_400_000;
+
+// Import rows come from JSON (typed) and CSV (all strings): accept both, reject what cannot be a customer.
+const emptyToUndefined = (v: unknown) => (v === "" || v === null ? undefined : v);
+const Bool = z.preprocess((v) => {
+  if (typeof v === "string") {
+    const s = v.trim().toLowerCase();
+    if (s === "") return undefined;
+    if (["true", "1", "yes", "y", "是"].includes(s)) return true;
+    if (["false", "0", "no", "n", "否"].includes(s)) return false;
+  }
+  return v;
+}, z.boolean().optional());
+const Num = z.preprocess((v) => {
+  if (typeof v === "string") {
+    const s = v.trim().replaceAll(",", "");
+    return s === "" ? undefined : Number(s);
+  }
+  return emptyToUndefined(v);
+}, z.number({ error: "must be a number" }).finite().nonnegative({ error: "must be a non-negative number" }).optional());
+const Str = z.preprocess(
+  (v) => (typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v)),
+  z.string().optional(),
+);
+const isoDate = /^\d{4}-\d{2}-\d{2}$/;
+const isoDateTime = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+function validDate(s: string): boolean {
+  const t = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
+  if (Number.isNaN(t)) return false;
+  // Reject calendar overflow like 2024-02-30 (Date.parse would roll it over).
+  const [y, m, d] = s.slice(0, 10).split("-").map(Number);
+  const check = new Date(Date.UTC(y!, m! - 1, d!));
+  return check.getUTCMonth() === m! - 1 && check.getUTCDate() === d;
+}
+const DateOnly = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .trim()
+    .refine((s) => isoDate.test(s) && validDate(s), "must be a date YYYY-MM-DD")
+    .optional(),
+);
+const DateTime = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .trim()
+    .refine((s) => isoDateTime.test(s) && validDate(s), "must be an ISO-8601 date-time")
+    .optional(),
+);
+const LooseEnum = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : emptyToUndefined(v)), z.enum(values).optional());
+
+/** CONTRACT.md's customer record as it arrives in an import. Unknown fields are ignored. */
+export const CustomerInput = z.object({
+  customerId: z.preprocess(
+    (v) => (typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : v),
+    z.string({ error: "customerId is required" }).min(1, "customerId is required").max(128, "customerId is too long").regex(/^[^#\s]+$/, "customerId must not contain '#' or spaces"),
+  ),
+  kind: LooseEnum(["retail", "corporate"] as const),
+  name: Str,
+  phone: Str,
+  email: Str,
+  aum: Num,
+  familyAum: Num,
+  cardTier: LooseEnum(["black", "platinum", "gold", "silver"] as const),
+  branchId: Str,
+  rmId: Str,
+  openedAt: DateOnly.or(DateTime),
+  lastTransactionAt: DateTime,
+  birthday: DateOnly,
+  riskFlag: Bool,
+  consentSms: Bool,
+  consentEmail: Bool,
+  referredBy: Str,
+});
+export type CustomerInput = z.infer<typeof CustomerInput>;
+
+/** A stored customer: the input normalized plus what is derived from it. */
+export interface Customer {
+  customerId: string;
+  kind: "retail" | "corporate";
+  name?: string;
+  /** Normalized mainland mobile (+86XXXXXXXXXXX) or absent when missing/invalid. */
+  phone?: string;
+  email?: string;
+  aum: number;
+  familyAum?: number;
+  cardTier?: "black" | "platinum" | "gold" | "silver";
+  branchId?: string;
+  rmId?: string;
+  openedAt?: string;
+  lastTransactionAt?: string;
+  birthday?: string;
+  riskFlag: boolean;
+  consentSms: boolean;
+  consentEmail: boolean;
+  referredBy?: string;
+  /** Primary tier in the kind's scheme (retail AUM or corporate class). */
+  tier: string;
+  /** Card-scheme tier this customer qualifies for by assets (for upgrade nudges); retail only. */
+  cardEligible?: string;
+  phoneInvalid?: boolean;
+  emailInvalid?: boolean;
+  shard: number;
+}
+
+const MOBILE = /^1[3-9]\d{9}$/;
+export function normalizePhone(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const digits = raw.replace(/[\s-]/g, "");
+  const local = digits.startsWith("+86") ? digits.slice(3) : digits.startsWith("0086") ? digits.slice(4) : digits;
+  return MOBILE.test(local) ? `+86${local}` : undefined;
+}
+
+const EMAIL = /^[^\s@<>()[\]\\,;:"]+@[^\s@<>()[\]\\,;:"]+\.[a-z]{2,}$/i;
+export function normalizeEmail(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  const email = raw.trim();
+  return EMAIL.test(email) && email.length <= 254 ? email.toLowerCase() : undefined;
+}
+
+const cents = (amount: number) => Math.round(amount * 100);
+
+/** Lower bound inclusive, upper exclusive, compared in fen so 49,999.99 never rounds into the next tier. */
+export function tierFor(scheme: TierScheme, aum: number, familyAum?: number): string {
+  let chosen = scheme.tiers[0]!.name;
+  for (const tier of scheme.tiers) {
+    const byOwn = cents(aum) >= cents(tier.min);
+    const byFamily = tier.minFamily !== undefined && familyAum !== undefined && cents(familyAum) >= cents(tier.minFamily);
+    if (byOwn || byFamily) chosen = tier.name;
+  }
+  return chosen;
+}
+
+export function toCustomer(input: CustomerInput, config: TiercastConfig): Customer {
+  const kind = input.kind ?? "retail";
+  const aum = input.aum ?? 0;
+  const scheme = config.tierSchemes[PRIMARY_SCHEME[kind]]!;
+  const phone = normalizePhone(input.phone);
+  const email = normalizeEmail(input.email);
+  const customer: Customer = {
+    customerId: input.customerId,
+    kind,
+    aum,
+    tier: tierFor(scheme, aum, input.familyAum),
+    riskFlag: input.riskFlag ?? false,
+    consentSms: input.consentSms ?? false,
+    consentEmail: input.consentEmail ?? false,
+    shard: shardOf(input.customerId, config.shards),
+  };
+  const optional = {
+    name: input.name,
+    phone,
+    email,
+    familyAum: input.familyAum,
+    cardTier: input.cardTier,
+    branchId: input.branchId,
+    rmId: input.rmId,
+    openedAt: input.openedAt,
+    lastTransactionAt: input.lastTransactionAt,
+    birthday: input.birthday,
+    referredBy: input.referredBy,
+    phoneInvalid: input.phone && !phone ? true : undefined,
+    emailInvalid: input.email && !email ? true : undefined,
+    cardEligible:
+      kind === "retail" && config.tierSchemes.card ? tierFor(config.tierSchemes.card, aum, input.familyAum) : undefined,
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (customer as unknown as Record<string, unknown>)[key] = value;
+  }
+  return customer;
+}
+
+export function tierInScheme(customer: Customer, schemeName: string): string | undefined {
+  if (schemeName === "card") return customer.cardTier ?? customer.cardEligible;
+  return PRIMARY_SCHEME[customer.kind] === schemeName ? customer.tier : undefined;
+}
+
+/** Days since the last transaction at `now`; never transacted counts from account opening (or forever). */
+export function daysInactive(customer: Pick<Customer, "lastTransactionAt" | "openedAt">, now: Date): number {
+  const since = customer.lastTransactionAt ?? customer.openedAt;
+  if (!since) return Number.POSITIVE_INFINITY;
+  return Math.floor((now.getTime() - Date.parse(since)) / DAY_MS);
+}
+
+export function isDormant(customer: Pick<Customer, "lastTransactionAt" | "openedAt">, now: Date, dormantDays: number) {
+  return daysInactive(customer, now) >= dormantDays;
+}
+
+export type LifecycleStage = "intro" | "growth" | "maturity" | "decline";
+/** 引入/成长/成熟/衰退 (004:51): new accounts are intro, young are growth, inactive are decline. */
+export function lifecycleStage(
+  customer: Pick<Customer, "lastTransactionAt" | "openedAt">,
+  now: Date,
+  dormantDays: number,
+): LifecycleStage {
+  if (daysInactive(customer, now) >= Math.ceil(dormantDays / 2)) return "decline";
+  const ageDays = customer.openedAt ? (now.getTime() - Date.parse(customer.openedAt)) / DAY_MS : Number.POSITIVE_INFINITY;
+  if (ageDays < 90) return "intro";
+  if (ageDays < 365) return "growth";
+  return "maturity";
+}

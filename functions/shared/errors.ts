@@ -1,0 +1,54 @@
+/** Base for errors a person can act on; `exitCode` follows CONTRACT.md (1 failed operation, 2 bad usage/input). */
+export class TiercastError extends Error {
+  readonly exitCode: 1 | 2 = 1;
+  readonly code: string = "failed";
+}
+
+export class UsageError extends TiercastError {
+  override readonly exitCode = 2;
+  override readonly code: string = "bad_usage";
+}
+
+export class InputError extends TiercastError {
+  override readonly exitCode = 2;
+  override readonly code: string = "bad_input";
+}
+
+export class ConfigError extends InputError {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid ${source}: ${problems.join("; ")}`);
+  }
+}
+
+export class CampaignValidationError extends InputError {
+  override readonly code: string = "invalid_campaign";
+  constructor(readonly problems: string[]) {
+    super(`invalid campaign: ${problems.join("; ")}`);
+  }
+}
+
+export class NotFoundError extends TiercastError {
+  override readonly code: string = "not_found";
+}
+
+/** Provider answered with a retryable failure (5xx, throttled). */
+export class ProviderRetryableError extends TiercastError {
+  override readonly code: string = "provider_retryable";
+}
+
+/** The request left but no answer came back: the send's outcome is unknown and must not be retried blindly. */
+export class ProviderUnknownOutcomeError extends TiercastError {
+  override readonly code: string = "provider_unknown";
+}
+
+/** Provider refused the message for good (bad number, rejected content). */
+export class ProviderPermanentError extends TiercastError {
+  override readonly code: string = "provider_permanent";
+}
+
+export class WorkflowFailedError extends TiercastError {
+  override readonly code: string = "workflow_failed";
+}

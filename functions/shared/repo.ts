@@ -1,0 +1,194 @@
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from "@aws-sdk/lib-dynamodb";
+import type { TiercastConfig } from "./config.ts";
+import type { Customer } from "./customer.ts";
+import { key } from "./table.ts";
+
+export type Item = Record<string, unknown>;
+type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Parallel map with a concurrency bound, preserving order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>) {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!, i);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+/** BatchWriteItem in 25s; unprocessed items are retried with backoff until written. */
+export async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: WriteRequest[], concurrency = 4) {
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+  await mapLimit(chunks, concurrency, async (chunk) => {
+    let pending = chunk;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 25 * 2 ** attempt));
+      if (attempt > 12) throw new Error(`BatchWrite: ${pending.length} items still unprocessed after retries`);
+      const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
+    }
+  });
+}
+
+/** BatchGetItem in 100s with retry of unprocessed keys; returns the items found (any order). */
+export async function batchGet(ddb: DynamoDBDocumentClient, table: string, keys: Item[], concurrency = 4) {
+  const chunks: Item[][] = [];
+  for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+  const found: Item[] = [];
+  await mapLimit(chunks, concurrency, async (chunk) => {
+    let pending = chunk;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 0) await sleep(Math.min(2000, 25 * 2 ** attempt));
+      if (attempt > 12) throw new Error(`BatchGet: ${pending.length} keys still unprocessed after retries`);
+      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      found.push(...((out.Responses?.[table] as Item[] | undefined) ?? []));
+      pending = (out.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
+    }
+  });
+  return found;
+}
+
+export function customerItem(customer: Customer, updatedAt: string): Item {
+  const cardTier = customer.cardTier ?? customer.cardEligible;
+  return {
+    ...key.customer(customer.customerId),
+    type: "customer",
+    ...customer,
+    updatedAt,
+    GSI1PK: key.tierPartition(customer.kind === "retail" ? "retail" : "corporate", customer.tier, customer.shard),
+    GSI1SK: customer.customerId,
+    ...(cardTier ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId } : {}),
+  };
+}
+
+export function itemToCustomer(item: Item): Customer {
+  const { PK: _pk, SK: _sk, type: _t, updatedAt: _u, GSI1PK: _1, GSI1SK: _2, GSI2PK: _3, GSI2SK: _4, ...rest } = item;
+  return rest as unknown as Customer;
+}
+
+export class Repo {
+  constructor(
+    readonly ddb: DynamoDBDocumentClient,
+    readonly table: string,
+  ) {}
+
+  putCustomers(customers: Customer[], updatedAt: string, concurrency = 4) {
+    // Last row wins when one batch holds the same customer twice (BatchWrite refuses duplicate keys).
+    const byId = new Map(customers.map((c) => [c.customerId, c]));
+    const requests = [...byId.values()].map((c) => ({ PutRequest: { Item: customerItem(c, updatedAt) } }));
+    return batchWrite(this.ddb, this.table, requests, concurrency);
+  }
+
+  async getCustomer(customerId: string): Promise<Customer | undefined> {
+    const out = await this.ddb.send(new GetCommand({ TableName: this.table, Key: key.customer(customerId) }));
+    return out.Item ? itemToCustomer(out.Item) : undefined;
+  }
+
+  async getCustomers(ids: string[]): Promise<Map<string, Customer>> {
+    const items = await batchGet(this.ddb, this.table, ids.map(key.customer));
+    return new Map(items.map((item) => [String(item.customerId), itemToCustomer(item)]));
+  }
+
+  /** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */
+  async tierPage(scheme: string, tier: string, shard: number, cursor: string | undefined, limit: number) {
+    const index = scheme === "card" ? "GSI2" : "GSI1";
+    const out = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: index,
+        KeyConditionExpression: `${index}PK = :pk`,
+        ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+        Limit: limit,
+        ...(cursor
+          ? {
+              ExclusiveStartKey: {
+                [`${index}PK`]: key.tierPartition(scheme, tier, shard),
+                [`${index}SK`]: cursor,
+                ...key.customer(cursor),
+              },
+            }
+          : {}),
+      }),
+    );
+    const customers = (out.Items ?? []).map(itemToCustomer);
+    const last = out.LastEvaluatedKey?.[`${index}SK`] as string | undefined;
+    return { customers, cursor: last };
+  }
+
+  async countTier(scheme: string, tier: string, config: Pick<TiercastConfig, "shards">): Promise<number> {
+    const index = scheme === "card" ? "GSI2" : "GSI1";
+    const shards = Array.from({ length: config.shards }, (_, i) => i);
+    const counts = await mapLimit(shards, 8, async (shard) => {
+      let total = 0;
+      let start: Item | undefined;
+      do {
+        const out = await this.ddb.send(
+          new QueryCommand({
+            TableName: this.table,
+            IndexName: index,
+            KeyConditionExpression: `${index}PK = :pk`,
+            ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+            Select: "COUNT",
+            ExclusiveStartKey: start,
+          }),
+        );
+        total += out.Count ?? 0;
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return total;
+    });
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  async get<T = Item>(k: Item): Promise<T | undefined> {
+    const out = await this.ddb.send(new GetCommand({ TableName: this.table, Key: k, ConsistentRead: true }));
+    return out.Item as T | undefined;
+  }
+
+  async put(item: Item): Promise<void> {
+    await this.ddb.send(new PutCommand({ TableName: this.table, Item: item }));
+  }
+
+  /** Every item of a partition, paged. */
+  async *queryAll(pk: string, options: { indexName?: string; skBeginsWith?: string; skUpTo?: string } = {}) {
+    const pkName = options.indexName ? `${options.indexName}PK` : "PK";
+    const skName = options.indexName ? `${options.indexName}SK` : "SK";
+    let start: Item | undefined;
+    do {
+      const values: Item = { ":pk": pk };
+      let condition = `${pkName} = :pk`;
+      if (options.skBeginsWith !== undefined) {
+        condition += ` AND begins_with(${skName}, :sk)`;
+        values[":sk"] = options.skBeginsWith;
+      } else if (options.skUpTo !== undefined) {
+        condition += ` AND ${skName} <= :sk`;
+        values[":sk"] = options.skUpTo;
+      }
+      const out = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: options.indexName,
+          KeyConditionExpression: condition,
+          ExpressionAttributeValues: values,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) yield item;
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}

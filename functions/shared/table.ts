@@ -1,0 +1,37 @@
+/**
+ * Single-table design. One definition serves the CDK stack and the embedded runtime's CreateTable,
+ * so both always have the same keys and indexes. Access patterns are documented in docs/data-model.md.
+ */
+export const TABLE_KEYS = { partitionKey: "PK", sortKey: "SK" } as const;
+
+export const GSIS = [
+  // Customers by primary tier, write-sharded: TIER#<scheme>#<tier>#<shard> / customerId.
+  { indexName: "GSI1", partitionKey: "GSI1PK", sortKey: "GSI1SK" },
+  // Customers by card tier, write-sharded: TIER#card#<tier>#<shard> / customerId.
+  { indexName: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
+  // Sparse work index for ledger rows: DUE#<shard> / <dueAt>#… (deferred), INFLIGHT#<campaign>#<shard> / customerId.
+  { indexName: "GSI3", partitionKey: "GSI3PK", sortKey: "GSI3SK" },
+] as const;
+
+export const key = {
+  customer: (customerId: string) => ({ PK: `CUST#${customerId}`, SK: "PROFILE" }),
+  /** Opt-outs and recent marketing sends: kept apart from PROFILE so a re-import never erases them. */
+  contactState: (customerId: string) => ({ PK: `CUST#${customerId}`, SK: "STATE" }),
+  tierPartition: (scheme: string, tier: string, shard: number) => `TIER#${scheme}#${tier}#${shard}`,
+  campaign: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "META" }),
+  campaignSummary: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "SUMMARY" }),
+  /** Ledger rows are sharded like the tier index so a 1M-recipient campaign never writes one hot partition. */
+  ledgerPartition: (campaignId: string, shard: number) => `LEDGER#${campaignId}#${shard}`,
+  ledger: (campaignId: string, shard: number, customerId: string) => ({
+    PK: `LEDGER#${campaignId}#${shard}`,
+    SK: customerId,
+  }),
+  duePartition: (shard: number) => `DUE#${shard}`,
+  inflightPartition: (campaignId: string, shard: number) => `INFLIGHT#${campaignId}#${shard}`,
+  event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: "EVENT" }),
+  funnelPartition: (campaignId: string) => `FUNNEL#${campaignId}`,
+  rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
+  referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
+  seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
+  uncontactable: (branchId: string, customerId: string) => ({ PK: `UNCONTACTABLE#${branchId}`, SK: customerId }),
+} as const;

@@ -1,0 +1,71 @@
+import { chmodSync, mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { resetClients, documentClient } from "#shared/clients.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { Repo } from "#shared/repo.ts";
+import { ensureTable, startDynamo } from "./dynamo.ts";
+
+export const TABLE_NAME = "tiercast";
+
+export interface RuntimeOptions {
+  /** On-disk state lives here; omit for an in-memory runtime (tests). */
+  dataDir?: string;
+  config: TiercastConfig;
+  at?: Date;
+}
+
+export interface Runtime {
+  config: TiercastConfig;
+  dataDir?: string;
+  repo: Repo;
+  stops: (() => Promise<void>)[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the embedded runtime's servers on 127.0.0.1 and points the SDK clients at them through
+ * the standard AWS_ENDPOINT_URL_* variables, so handlers run unchanged.
+ */
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  if (dataDir) {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+  }
+  const stops: (() => Promise<void>)[] = [];
+  const runtime: Runtime = {
+    config: options.config,
+    dataDir,
+    repo: undefined as unknown as Repo,
+    stops,
+    async stop() {
+      resetClients();
+      for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
+    },
+  };
+  try {
+    const dynamo = await startDynamo(dataDir).catch((err: Error) => {
+      if (/lock/i.test(err.message)) throw new Error(`the data dir ${dataDir} is in use by another tiercast process`);
+      throw err;
+    });
+    stops.push(dynamo.stop);
+    Object.assign(process.env, {
+      AWS_REGION: "us-east-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      TABLE_NAME,
+      TIERCAST_SHARDS: String(options.config.shards),
+    });
+    if (options.at) process.env.TIERCAST_CLOCK_AT = options.at.toISOString();
+    else delete process.env.TIERCAST_CLOCK_AT;
+    resetClients();
+    await ensureTable(dynamo.endpoint, TABLE_NAME);
+    runtime.repo = new Repo(documentClient(), TABLE_NAME);
+    return runtime;
+  } catch (err) {
+    await runtime.stop();
+    throw err;
+  }
+}
