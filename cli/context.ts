@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
-import { type TiercastConfig, loadConfig } from "#shared/config.ts";
-import { UsageError } from "#shared/errors.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
+import { loadConfig, type TiercastConfig } from "#shared/config.ts";
+import { UsageError } from "#shared/errors.ts";
 import type { GlobalOptions } from "./output.ts";
 
 export function parseAt(at: string | undefined): Date | undefined {
   if (at === undefined) return undefined;
   const t = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(t)) throw new UsageError(`--at: not an ISO-8601 instant: ${at}`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(t))
+    throw new UsageError(`--at: not an ISO-8601 instant: ${at}`);
   return new Date(t);
 }
 
@@ -17,7 +18,10 @@ export function configFor(options: GlobalOptions): TiercastConfig {
 }
 
 /** Runs `fn` against the embedded runtime on the data dir and always stops the servers. */
-export async function withRuntime<T>(options: GlobalOptions, fn: (runtime: Runtime, now: () => Date) => Promise<T>) {
+export async function withRuntime<T>(
+  options: GlobalOptions,
+  fn: (runtime: Runtime, now: () => Date) => Promise<T>,
+) {
   const config = configFor(options);
   const at = parseAt(options.at);
   const runtime = await startRuntime({ dataDir: options.dataDir, config, at });

@@ -14,7 +14,9 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     say(`Tiercast demo — a synthetic bank of ${fmt(customers)} customers, data in ${runtime.dataDir}\n`);
     await writeSyntheticBank(file, { customers, seed: 42, at });
     const report = await importFile(runtime, file, now(), { showProgress: true, expected: customers });
-    say(`Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`);
+    say(
+      `Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`,
+    );
     say(tiersTable(await countTiers(runtime)));
   });
 }

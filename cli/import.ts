@@ -3,8 +3,8 @@ import { stat } from "node:fs/promises";
 import { extname } from "node:path";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import { parseCsv, parseJsonl } from "#functions/import/parse.ts";
-import { InputError, UsageError } from "#shared/errors.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { InputError, UsageError } from "#shared/errors.ts";
 import { progress } from "./output.ts";
 
 export function formatOf(file: string): "jsonl" | "csv" {

@@ -1,18 +1,19 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { UsageError } from "#shared/errors.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
+import { UsageError } from "#shared/errors.ts";
 import { parseAt, withRuntime } from "./context.ts";
+import { runDemo } from "./demo.ts";
 import { importFile } from "./import.ts";
 import { emit, failureMessage, fmt, type GlobalOptions } from "./output.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
-import { runDemo } from "./demo.ts";
 
 function intArg(name: string, min = 1) {
   return (value: string) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer ≥ ${min}, got "${value}"`);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`${name} must be an integer ≥ ${min}, got "${value}"`);
     return n;
   };
 }
@@ -46,7 +47,8 @@ export function buildProgram(): Command {
       emit(options, out, () => {
         const lines = [`imported ${fmt(out.imported)} customers, rejected ${fmt(out.rejected.length)} lines`];
         for (const r of out.rejected.slice(0, 20)) lines.push(`  line ${r.line}: ${r.error}`);
-        if (out.rejected.length > 20) lines.push(`  … and ${out.rejected.length - 20} more (use --json for all)`);
+        if (out.rejected.length > 20)
+          lines.push(`  … and ${out.rejected.length - 20} more (use --json for all)`);
         return lines.join("\n");
       });
     });
@@ -70,7 +72,11 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const at = parseAt(options.at) ?? new Date();
       const n = await writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
-      emit(options, { customers: n, file: resolve(o.out), seed: o.seed }, () => `wrote ${fmt(n)} customers to ${o.out}`);
+      emit(
+        options,
+        { customers: n, file: resolve(o.out), seed: o.seed },
+        () => `wrote ${fmt(n)} customers to ${o.out}`,
+      );
     });
 
   program

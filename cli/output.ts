@@ -18,8 +18,14 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const width = (s: string) => [...s].reduce((w, ch) => w + (/[\u1100-\uffdc]/.test(ch) ? 2 : 1), 0);
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => width(r[i] ?? ""))));
   const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c + " ".repeat(widths[i]! - width(c)) : " ".repeat(widths[i]! - width(c)) + c)).join("  ");
-  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+    r
+      .map((c, i) =>
+        i === 0 ? c + " ".repeat(widths[i]! - width(c)) : " ".repeat(widths[i]! - width(c)) + c,
+      )
+      .join("  ");
+  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join(
+    "\n",
+  );
 }
 
 export function fmt(n: number): string {
@@ -36,7 +42,9 @@ export function progress(label: string, total: number | undefined) {
       const pct = total ? Math.min(100, Math.floor((done / total) * 100)) : 0;
       if (tty) {
         const filled = Math.round(pct / 4);
-        process.stderr.write(`\r${label} [${"#".repeat(filled)}${".".repeat(25 - filled)}] ${pct}% ${fmt(done)}`);
+        process.stderr.write(
+          `\r${label} [${"#".repeat(filled)}${".".repeat(25 - filled)}] ${pct}% ${fmt(done)}`,
+        );
       } else if (Math.floor(pct / 10) > lastDecile) {
         lastDecile = Math.floor(pct / 10);
         process.stderr.write(`${label} ${pct}% (${fmt(done)})\n`);

@@ -1,17 +1,22 @@
+import type { Runtime } from "#local/runtime.ts";
 import { PRIMARY_SCHEME } from "#shared/config.ts";
 import { mapLimit } from "#shared/repo.ts";
-import type { Runtime } from "#local/runtime.ts";
 import { fmt, table } from "./output.ts";
 
 export type TierCounts = Record<string, Record<string, number>>;
 
 /** Counts per tier of the primary schemes (CONTRACT.md's `tiers`): parallel COUNT queries over the shards. */
-export async function countTiers(runtime: Runtime, schemes: string[] = Object.values(PRIMARY_SCHEME)): Promise<TierCounts> {
+export async function countTiers(
+  runtime: Runtime,
+  schemes: string[] = Object.values(PRIMARY_SCHEME),
+): Promise<TierCounts> {
   const out: TierCounts = {};
   const jobs = schemes.flatMap((scheme) =>
     (runtime.config.tierSchemes[scheme]?.tiers ?? []).map((tier) => ({ scheme, tier: tier.name })),
   );
-  const counts = await mapLimit(jobs, 2, (job) => runtime.repo.countTier(job.scheme, job.tier, runtime.config));
+  const counts = await mapLimit(jobs, 2, (job) =>
+    runtime.repo.countTier(job.scheme, job.tier, runtime.config),
+  );
   jobs.forEach((job, i) => {
     out[job.scheme] ??= {};
     out[job.scheme]![job.tier] = counts[i]!;

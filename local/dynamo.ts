@@ -1,42 +1,54 @@
+import { fork } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createRequire } from "node:module";
-import type { Server } from "node:http";
-import { GSIS, TABLE_KEYS } from "#shared/table.ts";
 import { TiercastError } from "#shared/errors.ts";
-
-const require = createRequire(import.meta.url);
-const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+import { GSIS, TABLE_KEYS } from "#shared/table.ts";
 
 export interface LocalDynamo {
   endpoint: string;
   stop(): Promise<void>;
 }
 
-/** dynalite on 127.0.0.1 and a free port; persisted under dataDir/dynamodb, or in memory when dataDir is absent. */
+/**
+ * dynalite on 127.0.0.1 and a free port, in a child process (its own core); persisted under
+ * dataDir/dynamodb, or in memory when dataDir is absent.
+ */
 export async function startDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
-  const options: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, maxItemSizeKb: 400 };
+  const options: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   if (dataDir) {
     const path = join(dataDir, "dynamodb");
     mkdirSync(path, { recursive: true, mode: 0o700 });
     options.path = path;
   }
-  const server = dynalite(options);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+  const child = fork(
+    fileURLToPath(new URL("./dynalite-server.cjs", import.meta.url)),
+    [JSON.stringify(options)],
+    {
+      stdio: ["ignore", "ignore", "pipe", "ipc"],
+      execArgv: [],
+    },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
   });
-  const { port } = server.address() as AddressInfo;
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (m: { port?: number; error?: string }) =>
+      m.port ? resolve(m.port) : reject(new Error(m.error ?? "dynalite did not start")),
+    );
+    child.once("exit", (code) => reject(new Error(`dynalite exited (${code}): ${stderr.split("\n")[0]}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        // dynalite's close also closes its LevelDB store, releasing the directory lock.
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    async stop() {
+      if (child.exitCode === null && child.connected) child.send("stop");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
   };
 }
 

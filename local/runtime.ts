@@ -1,9 +1,10 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { resetClients, documentClient } from "#shared/clients.ts";
+import { documentClient, resetClients } from "#shared/clients.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { Repo } from "#shared/repo.ts";
 import { ensureTable, startDynamo } from "./dynamo.ts";
+import { lockDataDir } from "./lock.ts";
 
 export const TABLE_NAME = "tiercast";
 
@@ -44,10 +45,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
   };
   try {
-    const dynamo = await startDynamo(dataDir).catch((err: Error) => {
-      if (/lock/i.test(err.message)) throw new Error(`the data dir ${dataDir} is in use by another tiercast process`);
-      throw err;
-    });
+    if (dataDir) {
+      const unlock = await lockDataDir(dataDir);
+      stops.push(async () => unlock());
+    }
+    const dynamo = await startDynamo(dataDir);
     stops.push(dynamo.stop);
     Object.assign(process.env, {
       AWS_REGION: "us-east-1",

@@ -13,8 +13,10 @@ export function rng(seed: number) {
   };
 }
 
-const SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
-const GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏建华红梅飞鑫波宇浩凯健俊帆帅旭宁龙林欣佳怡子涵雨晨思远博文嘉琪梓轩";
+const SURNAMES =
+  "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
+const GIVEN =
+  "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍鹏建华红梅飞鑫波宇浩凯健俊帆帅旭宁龙林欣佳怡子涵雨晨思远博文嘉琪梓轩";
 const CORP_PREFIX = ["华信", "东方", "长江", "新元", "恒通", "中泰", "瑞丰", "金桥", "宏达", "安和"];
 const CORP_SUFFIX = ["科技有限公司", "贸易有限公司", "制造股份有限公司", "物流有限公司", "实业集团"];
 
@@ -27,17 +29,30 @@ const RETAIL_MIX: [number, number, number][] = [
   [0.01, 1_000_000, 20_000_000],
 ];
 
+function pickBand(x: number): [number, number, number] {
+  for (const band of RETAIL_MIX) {
+    x -= band[0];
+    if (x < 0) return band;
+  }
+  return RETAIL_MIX[0]!;
+}
+
 export interface GenerateOptions {
   customers: number;
   seed: number;
   at: Date;
 }
 
-export function* syntheticCustomers({ customers, seed, at }: GenerateOptions): Generator<Record<string, unknown>> {
+export function* syntheticCustomers({
+  customers,
+  seed,
+  at,
+}: GenerateOptions): Generator<Record<string, unknown>> {
   const r = rng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const pickChar = (xs: string): string => xs[Math.floor(r() * xs.length)]!;
-  const logUniform = (lo: number, hi: number) => Math.round(Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo))) * 100) / 100;
+  const logUniform = (lo: number, hi: number) =>
+    Math.round(Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo))) * 100) / 100;
   const daysAgo = (days: number) => new Date(at.getTime() - days * 86_400_000);
   const branches = Math.max(1, Math.round(customers / 5000));
   let rmBook = 0;
@@ -59,11 +74,15 @@ export function* syntheticCustomers({ customers, seed, at }: GenerateOptions): G
     let name: string;
     if (corporate) {
       const x = r();
-      aum = x < 0.7 ? logUniform(1_000_000, 50_000_000) : x < 0.93 ? logUniform(50_000_000, 200_000_000) : logUniform(200_000_000, 2_000_000_000);
+      aum =
+        x < 0.7
+          ? logUniform(1_000_000, 50_000_000)
+          : x < 0.93
+            ? logUniform(50_000_000, 200_000_000)
+            : logUniform(200_000_000, 2_000_000_000);
       name = `${pick(CORP_PREFIX)}${pick(CORP_SUFFIX)}`;
     } else {
-      let x = r();
-      const band = RETAIL_MIX.find(([share]) => (x -= share) < 0) ?? RETAIL_MIX[0]!;
+      const band = pickBand(r());
       aum = logUniform(band[1], band[2]);
       name = pickChar(SURNAMES) + pickChar(GIVEN) + (r() < 0.6 ? pickChar(GIVEN) : "");
     }
@@ -84,7 +103,9 @@ export function* syntheticCustomers({ customers, seed, at }: GenerateOptions): G
     const lastTx = r();
     const lastTransactionAt =
       lastTx < 0.05 ? undefined : daysAgo(lastTx < 0.25 ? 180 + r() * 720 : r() * 179).toISOString();
-    const openedAt = daysAgo(30 + r() * 365 * 15).toISOString().slice(0, 10);
+    const openedAt = daysAgo(30 + r() * 365 * 15)
+      .toISOString()
+      .slice(0, 10);
     const record: Record<string, unknown> = {
       customerId,
       kind: corporate ? "corporate" : "retail",
@@ -103,12 +124,20 @@ export function* syntheticCustomers({ customers, seed, at }: GenerateOptions): G
     if (!corporate) {
       if (r() < 0.3) record.familyAum = Math.round(aum * (1 + r()) * 100) / 100;
       const c = r();
-      record.cardTier = aum >= 300_000 && c < 0.5 ? "platinum" : aum >= 100_000 && c < 0.6 ? "gold" : c < 0.005 ? "black" : "silver";
+      record.cardTier =
+        aum >= 300_000 && c < 0.5
+          ? "platinum"
+          : aum >= 100_000 && c < 0.6
+            ? "gold"
+            : c < 0.005
+              ? "black"
+              : "silver";
       const year = 1950 + Math.floor(r() * 55);
       const month = 1 + Math.floor(r() * 12);
       const day = 1 + Math.floor(r() * 28);
       record.birthday = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
-      if (i > 10 && r() < 0.03) record.referredBy = `C${String(1 + Math.floor(r() * i)).padStart(Math.max(7, width), "0")}`;
+      if (i > 10 && r() < 0.03)
+        record.referredBy = `C${String(1 + Math.floor(r() * i)).padStart(Math.max(7, width), "0")}`;
     }
     for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
     yield record;

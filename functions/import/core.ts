@@ -30,7 +30,10 @@ export function validateRecord(
  * Streams records into the store: valid rows are kept, bad rows are reported by line, and at most
  * `inFlight` batches are held in memory, so the size of the file never matters.
  */
-export async function importRecords(records: AsyncIterable<SourceRecord>, options: ImportOptions): Promise<ImportReport> {
+export async function importRecords(
+  records: AsyncIterable<SourceRecord>,
+  options: ImportOptions,
+): Promise<ImportReport> {
   const batchSize = options.batchSize ?? 500;
   const maxInFlight = options.inFlight ?? 4;
   const report: ImportReport = { imported: 0, rejected: [] };

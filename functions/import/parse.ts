@@ -87,7 +87,8 @@ export async function* parseCsv(chunks: AsyncIterable<string>): AsyncGenerator<S
     afterQuote = false;
     malformed = undefined;
     recordChars = 0;
-    if (problem) return header ? { line: startLine, error: problem } : { line: startLine, error: `header: ${problem}` };
+    if (problem)
+      return header ? { line: startLine, error: problem } : { line: startLine, error: `header: ${problem}` };
     if (row.length === 1 && row[0]!.trim() === "") return undefined;
     if (!header) {
       header = row.map((h) => h.trim());
@@ -114,7 +115,8 @@ export async function* parseCsv(chunks: AsyncIterable<string>): AsyncGenerator<S
         pendingCr = false;
         if (ch === "\n") continue;
       }
-      if (recordChars++ > MAX_RECORD_CHARS && !malformed) malformed = `record longer than ${MAX_RECORD_CHARS} characters`;
+      if (recordChars++ > MAX_RECORD_CHARS && !malformed)
+        malformed = `record longer than ${MAX_RECORD_CHARS} characters`;
       if (quotePending) {
         // A quote ended the previous chunk: `""` is an escaped quote, anything else closed the field.
         quotePending = false;

@@ -1,8 +1,8 @@
+import { Agent } from "node:http";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
-import { Agent } from "node:http";
 
 // Module-scope clients, created on first use so the runtime's endpoint settings (AWS_ENDPOINT_URL_*)
 // are in place. On AWS these are the default endpoints; the embedded runtime points them at 127.0.0.1.
@@ -15,9 +15,12 @@ function requestHandler() {
 }
 
 export function documentClient(): DynamoDBDocumentClient {
-  ddb ??= DynamoDBDocumentClient.from(new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  ddb ??= DynamoDBDocumentClient.from(
+    new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 }),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   return ddb;
 }
 

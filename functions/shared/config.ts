@@ -5,7 +5,10 @@ import { ConfigError } from "./errors.ts";
 const Money = z.number().finite().nonnegative();
 
 export const TierDef = z.object({
-  name: z.string().min(1).regex(/^[a-z0-9_-]+$/i, "tier names are letters, digits, - or _"),
+  name: z
+    .string()
+    .min(1)
+    .regex(/^[a-z0-9_-]+$/i, "tier names are letters, digits, - or _"),
   /** Lower bound, inclusive, on the scheme's metric (CNY). The next tier's min is this one's exclusive upper bound. */
   min: Money,
   /** Optional alternative lower bound on family assets (card scheme: platinum ≥30万 personal or ≥25万 family). */
@@ -24,11 +27,19 @@ export const TierScheme = z
     const names = new Set<string>();
     scheme.tiers.forEach((tier, i) => {
       if (names.has(tier.name))
-        ctx.addIssue({ code: "custom", path: ["tiers", i, "name"], message: `duplicate tier "${tier.name}"` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["tiers", i, "name"],
+          message: `duplicate tier "${tier.name}"`,
+        });
       names.add(tier.name);
       const prev = scheme.tiers[i - 1];
       if (prev && tier.min <= prev.min)
-        ctx.addIssue({ code: "custom", path: ["tiers", i, "min"], message: "tiers must be listed by ascending min" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["tiers", i, "min"],
+          message: "tiers must be listed by ascending min",
+        });
     });
     if (scheme.tiers[0] && scheme.tiers[0].min !== 0)
       ctx.addIssue({ code: "custom", path: ["tiers", 0, "min"], message: "the lowest tier must start at 0" });
@@ -64,17 +75,24 @@ export const TiercastConfig = z.object({
       costPerPart: z.number().nonnegative().default(0.045),
       ratePerSecond: z.number().positive().default(200),
     })
-    .default({ optOutText: "拒收请回复R", signature: "【Tiercast银行】", costPerPart: 0.045, ratePerSecond: 200 }),
+    .default({
+      optOutText: "拒收请回复R",
+      signature: "【Tiercast银行】",
+      costPerPart: 0.045,
+      ratePerSecond: 200,
+    }),
   email: z
     .object({
       from: z.string().default("marketing@tiercast.local"),
       unsubscribeBaseUrl: z.string().default("https://tiercast.local/u"),
       ratePerSecond: z.number().positive().default(100),
     })
-    .default({ from: "marketing@tiercast.local", unsubscribeBaseUrl: "https://tiercast.local/u", ratePerSecond: 100 }),
-  rm: z
-    .object({ dailyTasksPerRm: z.number().int().min(1).default(20) })
-    .default({ dailyTasksPerRm: 20 }),
+    .default({
+      from: "marketing@tiercast.local",
+      unsubscribeBaseUrl: "https://tiercast.local/u",
+      ratePerSecond: 100,
+    }),
+  rm: z.object({ dailyTasksPerRm: z.number().int().min(1).default(20) }).default({ dailyTasksPerRm: 20 }),
   pageSize: z.number().int().min(10).max(5000).default(1000),
 });
 export type TiercastConfig = z.infer<typeof TiercastConfig>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PRIMARY_SCHEME, type TierScheme, type TiercastConfig } from "./config.ts";
+import { PRIMARY_SCHEME, type TiercastConfig, type TierScheme } from "./config.ts";
 import { shardOf } from "./hash.ts";
 
 const DAY_MS = 86_400_000;
@@ -21,9 +21,14 @@ const Num = z.preprocess((v) => {
     return s === "" ? undefined : Number(s);
   }
   return emptyToUndefined(v);
-}, z.number({ error: "must be a number" }).finite().nonnegative({ error: "must be a non-negative number" }).optional());
+}, z
+  .number({ error: "must be a number" })
+  .finite()
+  .nonnegative({ error: "must be a non-negative number" })
+  .optional());
 const Str = z.preprocess(
-  (v) => (typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v)),
+  (v) =>
+    typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v),
   z.string().optional(),
 );
 const isoDate = /^\d{4}-\d{2}-\d{2}$/;
@@ -53,13 +58,20 @@ const DateTime = z.preprocess(
     .optional(),
 );
 const LooseEnum = <T extends readonly [string, ...string[]]>(values: T) =>
-  z.preprocess((v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : emptyToUndefined(v)), z.enum(values).optional());
+  z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : emptyToUndefined(v)),
+    z.enum(values).optional(),
+  );
 
 /** CONTRACT.md's customer record as it arrives in an import. Unknown fields are ignored. */
 export const CustomerInput = z.object({
   customerId: z.preprocess(
     (v) => (typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() : v),
-    z.string({ error: "customerId is required" }).min(1, "customerId is required").max(128, "customerId is too long").regex(/^[^#\s]+$/, "customerId must not contain '#' or spaces"),
+    z
+      .string({ error: "customerId is required" })
+      .min(1, "customerId is required")
+      .max(128, "customerId is too long")
+      .regex(/^[^#\s]+$/, "customerId must not contain '#' or spaces"),
   ),
   kind: LooseEnum(["retail", "corporate"] as const),
   name: Str,
@@ -113,7 +125,11 @@ const MOBILE = /^1[3-9]\d{9}$/;
 export function normalizePhone(raw: string | undefined): string | undefined {
   if (!raw) return undefined;
   const digits = raw.replace(/[\s-]/g, "");
-  const local = digits.startsWith("+86") ? digits.slice(3) : digits.startsWith("0086") ? digits.slice(4) : digits;
+  const local = digits.startsWith("+86")
+    ? digits.slice(3)
+    : digits.startsWith("0086")
+      ? digits.slice(4)
+      : digits;
   return MOBILE.test(local) ? `+86${local}` : undefined;
 }
 
@@ -131,7 +147,8 @@ export function tierFor(scheme: TierScheme, aum: number, familyAum?: number): st
   let chosen = scheme.tiers[0]!.name;
   for (const tier of scheme.tiers) {
     const byOwn = cents(aum) >= cents(tier.min);
-    const byFamily = tier.minFamily !== undefined && familyAum !== undefined && cents(familyAum) >= cents(tier.minFamily);
+    const byFamily =
+      tier.minFamily !== undefined && familyAum !== undefined && cents(familyAum) >= cents(tier.minFamily);
     if (byOwn || byFamily) chosen = tier.name;
   }
   return chosen;
@@ -168,7 +185,9 @@ export function toCustomer(input: CustomerInput, config: TiercastConfig): Custom
     phoneInvalid: input.phone && !phone ? true : undefined,
     emailInvalid: input.email && !email ? true : undefined,
     cardEligible:
-      kind === "retail" && config.tierSchemes.card ? tierFor(config.tierSchemes.card, aum, input.familyAum) : undefined,
+      kind === "retail" && config.tierSchemes.card
+        ? tierFor(config.tierSchemes.card, aum, input.familyAum)
+        : undefined,
   };
   for (const [key, value] of Object.entries(optional)) {
     if (value !== undefined) (customer as unknown as Record<string, unknown>)[key] = value;
@@ -188,7 +207,11 @@ export function daysInactive(customer: Pick<Customer, "lastTransactionAt" | "ope
   return Math.floor((now.getTime() - Date.parse(since)) / DAY_MS);
 }
 
-export function isDormant(customer: Pick<Customer, "lastTransactionAt" | "openedAt">, now: Date, dormantDays: number) {
+export function isDormant(
+  customer: Pick<Customer, "lastTransactionAt" | "openedAt">,
+  now: Date,
+  dormantDays: number,
+) {
   return daysInactive(customer, now) >= dormantDays;
 }
 
@@ -200,7 +223,9 @@ export function lifecycleStage(
   dormantDays: number,
 ): LifecycleStage {
   if (daysInactive(customer, now) >= Math.ceil(dormantDays / 2)) return "decline";
-  const ageDays = customer.openedAt ? (now.getTime() - Date.parse(customer.openedAt)) / DAY_MS : Number.POSITIVE_INFINITY;
+  const ageDays = customer.openedAt
+    ? (now.getTime() - Date.parse(customer.openedAt)) / DAY_MS
+    : Number.POSITIVE_INFINITY;
   if (ageDays < 90) return "intro";
   if (ageDays < 365) return "growth";
   return "maturity";

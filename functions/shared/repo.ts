@@ -16,7 +16,11 @@ type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Ite
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Parallel map with a concurrency bound, preserving order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>) {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+) {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -30,14 +34,20 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 /** BatchWriteItem in 25s; unprocessed items are retried with backoff until written. */
-export async function batchWrite(ddb: DynamoDBDocumentClient, table: string, requests: WriteRequest[], concurrency = 4) {
+export async function batchWrite(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  requests: WriteRequest[],
+  concurrency = 4,
+) {
   const chunks: WriteRequest[][] = [];
   for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
   await mapLimit(chunks, concurrency, async (chunk) => {
     let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(2000, 25 * 2 ** attempt));
-      if (attempt > 12) throw new Error(`BatchWrite: ${pending.length} items still unprocessed after retries`);
+      if (attempt > 12)
+        throw new Error(`BatchWrite: ${pending.length} items still unprocessed after retries`);
       const out = await ddb.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
       pending = (out.UnprocessedItems?.[table] as WriteRequest[] | undefined) ?? [];
     }
@@ -69,14 +79,30 @@ export function customerItem(customer: Customer, updatedAt: string): Item {
     type: "customer",
     ...customer,
     updatedAt,
-    GSI1PK: key.tierPartition(customer.kind === "retail" ? "retail" : "corporate", customer.tier, customer.shard),
+    GSI1PK: key.tierPartition(
+      customer.kind === "retail" ? "retail" : "corporate",
+      customer.tier,
+      customer.shard,
+    ),
     GSI1SK: customer.customerId,
-    ...(cardTier ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId } : {}),
+    ...(cardTier
+      ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId }
+      : {}),
   };
 }
 
 export function itemToCustomer(item: Item): Customer {
-  const { PK: _pk, SK: _sk, type: _t, updatedAt: _u, GSI1PK: _1, GSI1SK: _2, GSI2PK: _3, GSI2SK: _4, ...rest } = item;
+  const {
+    PK: _pk,
+    SK: _sk,
+    type: _t,
+    updatedAt: _u,
+    GSI1PK: _1,
+    GSI1SK: _2,
+    GSI2PK: _3,
+    GSI2SK: _4,
+    ...rest
+  } = item;
   return rest as unknown as Customer;
 }
 

@@ -33,5 +33,8 @@ export const key = {
   rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
-  uncontactable: (branchId: string, customerId: string) => ({ PK: `UNCONTACTABLE#${branchId}`, SK: customerId }),
+  uncontactable: (branchId: string, customerId: string) => ({
+    PK: `UNCONTACTABLE#${branchId}`,
+    SK: customerId,
+  }),
 } as const;

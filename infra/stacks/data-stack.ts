@@ -1,0 +1,44 @@
+import { Stack, type StackProps } from "aws-cdk-lib";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
+import * as kms from "aws-cdk-lib/aws-kms";
+import type { Construct } from "constructs";
+import { GSIS, TABLE_KEYS } from "../../functions/shared/table.ts";
+import type { EnvSettings } from "../settings.ts";
+
+export interface DataStackProps extends StackProps {
+  settings: EnvSettings;
+}
+
+/** The single table (customers, campaigns, ledger, events, counters) and its key. */
+export class DataStack extends Stack {
+  readonly table: dynamodb.Table;
+  readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    this.key = new kms.Key(this, "DataKey", {
+      description: "Tiercast customer and campaign data",
+      enableKeyRotation: true,
+      removalPolicy: props.settings.removalPolicy,
+    });
+    this.table = new dynamodb.Table(this, "Table", {
+      partitionKey: { name: TABLE_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: props.settings.pointInTimeRecovery },
+      deletionProtection: props.settings.name === "prod",
+      removalPolicy: props.settings.removalPolicy,
+      timeToLiveAttribute: "expiresAt",
+    });
+    for (const gsi of GSIS) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: gsi.indexName,
+        partitionKey: { name: gsi.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: gsi.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+  }
+}
