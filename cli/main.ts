@@ -3,10 +3,12 @@ import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { UsageError } from "#shared/errors.ts";
+import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
 import { importFile } from "./import.ts";
 import { emit, failureMessage, fmt, type GlobalOptions } from "./output.ts";
+import { previewText, runPreview } from "./preview.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
 
 function intArg(name: string, min = 1) {
@@ -63,6 +65,23 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("preview")
+    .description("dry run: decide every recipient, send nothing")
+    .argument("<campaign.json>")
+    .action(async (file: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) => {
+        const campaign = readCampaignFile(file, runtime.config);
+        return runPreview(runtime, campaign, now());
+      });
+      emit(options, result, () => previewText(result));
+      if (result.problems.length > 0) {
+        process.stderr.write(`tiercast: campaign refused: ${result.problems.join("; ")}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
     .command("generate")
     .description("write a deterministic synthetic bank as JSONL")
     .requiredOption("--customers <n>", "how many customers", intArg("--customers"))
@@ -103,8 +122,12 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    const { message, exitCode } = failureMessage(err);
-    process.stderr.write(`tiercast: ${message}\n`);
+    const { message, exitCode, code, problems } = failureMessage(err);
+    process.stderr.write(`tiercast: ${message.replaceAll("\n", " ")}\n`);
+    if (argv.includes("--json"))
+      process.stdout.write(
+        `${JSON.stringify({ error: code, message, ...(problems ? { problems } : {}) })}\n`,
+      );
     if (process.env.TIERCAST_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     process.exitCode = exitCode;
   }

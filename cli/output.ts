@@ -58,11 +58,27 @@ export function progress(label: string, total: number | undefined) {
   };
 }
 
-export function failureMessage(err: unknown): { message: string; exitCode: number } {
-  if (err instanceof TiercastError) return { message: err.message, exitCode: err.exitCode };
+export function failureMessage(err: unknown): {
+  message: string;
+  exitCode: number;
+  code: string;
+  problems?: string[];
+} {
+  if (err instanceof TiercastError) {
+    const problems = (err as { problems?: string[] }).problems;
+    return {
+      message: err.message,
+      exitCode: err.exitCode,
+      code: err.code,
+      ...(problems ? { problems } : {}),
+    };
+  }
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === "ENOENT") return { message: `file not found: ${e.path ?? ""}`.trim(), exitCode: 2 };
-  if (e?.code === "EACCES") return { message: `permission denied: ${e.path ?? ""}`.trim(), exitCode: 2 };
-  if (e?.code === "EISDIR") return { message: "expected a file but found a directory", exitCode: 2 };
-  return { message: (e?.message ?? String(err)).split("\n")[0]!, exitCode: 1 };
+  if (e?.code === "ENOENT")
+    return { message: `file not found: ${e.path ?? ""}`.trim(), exitCode: 2, code: "not_found" };
+  if (e?.code === "EACCES")
+    return { message: `permission denied: ${e.path ?? ""}`.trim(), exitCode: 2, code: "forbidden" };
+  if (e?.code === "EISDIR")
+    return { message: "expected a file but found a directory", exitCode: 2, code: "bad_input" };
+  return { message: (e?.message ?? String(err)).split("\n")[0]!, exitCode: 1, code: "failed" };
 }

@@ -1,5 +1,6 @@
-import { chmodSync, mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { documentClient, resetClients } from "#shared/clients.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { Repo } from "#shared/repo.ts";
@@ -60,6 +61,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       TABLE_NAME,
       TIERCAST_SHARDS: String(options.config.shards),
     });
+    process.env.TIERCAST_SECRET = dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex");
     if (options.at) process.env.TIERCAST_CLOCK_AT = options.at.toISOString();
     else delete process.env.TIERCAST_CLOCK_AT;
     resetClients();
@@ -69,5 +71,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   } catch (err) {
     await runtime.stop();
     throw err;
+  }
+}
+
+/** The HMAC key for referral codes, unsubscribe and tracking links: created once per data dir, owner-only. */
+function loadOrCreateSecret(dataDir: string): string {
+  const path = join(dataDir, "secret");
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch {
+    const secret = randomBytes(32).toString("hex");
+    writeFileSync(path, secret, { mode: 0o600, flag: "wx" });
+    return secret;
   }
 }

@@ -1,0 +1,400 @@
+import { createHmac } from "node:crypto";
+import type { TiercastConfig } from "#shared/config.ts";
+import { type Customer, daysInactive, isDormant, lifecycleStage, tierInScheme } from "#shared/customer.ts";
+import { unitDraw } from "#shared/hash.ts";
+import type { Channel, ResolvedCampaign, Variant } from "./schema.ts";
+import {
+  type CompiledTemplate,
+  compileTemplate,
+  escapeHtml,
+  render,
+  smsSegments,
+  stripControl,
+} from "./templates.ts";
+import { inWindow, localDay, nextWindowStart } from "./time.ts";
+
+/** Per-customer state kept apart from the profile: opt-outs and recent marketing sends (for caps). */
+export interface ContactState {
+  optOut?: Partial<Record<Channel | "all", string>>;
+  recent?: { at: string; ch: Channel; c: string; pb?: string }[];
+}
+
+export type DecisionKind = "eligible" | "deferred" | "holdout" | "excluded";
+
+export interface RenderedMessage {
+  to: string;
+  text?: string;
+  subject?: string;
+  html?: string;
+  parts?: number;
+  listUnsubscribe?: string;
+}
+
+export interface Decision {
+  customerId: string;
+  shard: number;
+  tier: string;
+  decision: DecisionKind;
+  reason?: string;
+  channel?: Channel;
+  variant?: string;
+  /** When a deferred send becomes due (next window, wave time, or RM's next free day). */
+  dueAt?: string;
+  /** Hashed phone/email/RM so one contact is messaged once per campaign. */
+  contactKey?: string;
+  rmId?: string;
+  branchId?: string;
+  message?: RenderedMessage;
+  referralCode?: string;
+}
+
+interface PreparedVariant {
+  variant: Variant;
+  tiers: Set<string>;
+  primary: CompiledChannel;
+  fallback?: CompiledChannel;
+}
+interface CompiledChannel {
+  channel: Channel;
+  body: CompiledTemplate;
+  subject?: CompiledTemplate;
+}
+
+export interface DecideContext {
+  campaign: ResolvedCampaign;
+  config: TiercastConfig;
+  now: Date;
+  secret: string;
+  variants: PreparedVariant[];
+  /** Wall-clock facts computed once per page. */
+  nowInWindow: boolean;
+  nextWindow: Date;
+  waveAt: Map<string, string>;
+}
+
+export function prepare(
+  campaign: ResolvedCampaign,
+  config: TiercastConfig,
+  now: Date,
+  secret: string,
+): DecideContext {
+  const compile = (t: string) => {
+    const c = compileTemplate(t);
+    if ("error" in c) throw new Error(c.error);
+    return c;
+  };
+  const waveAt = new Map<string, string>();
+  for (const wave of campaign.event?.waves ?? [])
+    for (const tier of wave.tiers) if (!waveAt.has(tier)) waveAt.set(tier, wave.at);
+  return {
+    campaign,
+    config,
+    now,
+    secret,
+    variants: campaign.variants.map((variant) => ({
+      variant,
+      tiers: new Set(variant.tiers),
+      primary: {
+        channel: variant.channel,
+        body: compile(variant.template),
+        subject: variant.subject ? compile(variant.subject) : undefined,
+      },
+      fallback: variant.fallbackChannel
+        ? {
+            channel: variant.fallbackChannel,
+            body: compile(variant.fallbackTemplate ?? variant.template),
+            subject: variant.subject ? compile(variant.subject) : undefined,
+          }
+        : undefined,
+    })),
+    nowInWindow: inWindow(now, config.quietHours),
+    nextWindow: nextWindowStart(now, config.quietHours),
+    waveAt,
+  };
+}
+
+/** Segment filters decide who is in the audience at all (not an exclusion). */
+export function inSegment(customer: Customer, ctx: DecideContext): boolean {
+  const segment = ctx.campaign.segment;
+  const tier = tierInScheme(customer, segment.scheme);
+  if (tier === undefined || !segment.tiers.includes(tier)) return false;
+  if (segment.dormantDays !== undefined && !isDormant(customer, ctx.now, segment.dormantDays)) return false;
+  if (
+    segment.lifecycle &&
+    !segment.lifecycle.includes(lifecycleStage(customer, ctx.now, ctx.config.dormantDays))
+  )
+    return false;
+  if (segment.branches && !segment.branches.includes(customer.branchId ?? "")) return false;
+  if (segment.rmIds && !segment.rmIds.includes(customer.rmId ?? "")) return false;
+  return true;
+}
+
+export const MARKETING_CHANNELS = new Set<Channel>(["sms", "email"]);
+
+/** Channel-independent rules, in order; the first that matches is the reason. */
+const customerRules: { reason: string; applies: (c: Customer, ctx: DecideContext) => boolean }[] = [
+  { reason: "risk_flagged", applies: (c, ctx) => c.riskFlag && ctx.config.riskFlagExcluded },
+];
+
+/** Rules that close one channel for one customer, in order. */
+const channelRules: {
+  reason: string;
+  applies: (c: Customer, s: ContactState | undefined, ch: Channel, ctx: DecideContext) => boolean;
+}[] = [
+  { reason: "private_banking", applies: (c, _s, ch, ctx) => ch !== "rm-task" && isRmOnly(c, ctx) },
+  {
+    reason: "opted_out",
+    applies: (_c, s, ch) => ch !== "rm-task" && Boolean(s?.optOut?.[ch] ?? s?.optOut?.all),
+  },
+  {
+    reason: "no_consent",
+    applies: (c, _s, ch) => (ch === "sms" ? !c.consentSms : ch === "email" ? !c.consentEmail : false),
+  },
+  {
+    reason: "uncontactable",
+    applies: (c, _s, ch) => (ch === "sms" ? !c.phone : ch === "email" ? !c.email : !c.rmId),
+  },
+];
+
+function isRmOnly(c: Customer, ctx: DecideContext): boolean {
+  const scheme = ctx.config.tierSchemes[ctx.campaign.segment.scheme];
+  const tier = scheme?.tiers.find((t) => t.name === tierInScheme(c, ctx.campaign.segment.scheme));
+  if (tier?.rmOnly) return true;
+  // Private banking customers are never bulk-messaged, whatever scheme a campaign segments by.
+  const primary = ctx.config.tierSchemes[c.kind]?.tiers.find((t) => t.name === c.tier);
+  return Boolean(primary?.rmOnly);
+}
+
+/** DOMAIN.md caps: ≤ perChannelPerDay on this channel today, ≤ perRollingWindow across channels. */
+export function capReached(
+  state: ContactState | undefined,
+  channel: Channel,
+  sendAt: Date,
+  ctx: DecideContext,
+): boolean {
+  if (!MARKETING_CHANNELS.has(channel) || !state?.recent?.length) return false;
+  const caps = ctx.config.caps;
+  const day = localDay(sendAt, ctx.config.quietHours.timeZone);
+  const from = sendAt.getTime() - caps.rollingDays * 86_400_000;
+  let sameDay = 0;
+  let window = 0;
+  for (const r of state.recent) {
+    if (!MARKETING_CHANNELS.has(r.ch) || r.c === ctx.campaign.campaignId) continue;
+    const t = Date.parse(r.at);
+    if (t > from) window++;
+    if (r.ch === channel && localDay(new Date(t), ctx.config.quietHours.timeZone) === day) sameDay++;
+  }
+  return sameDay >= caps.perChannelPerDay || window >= caps.perRollingWindow;
+}
+
+export function isHoldout(campaignId: string, customerId: string, percent: number): boolean {
+  return percent > 0 && unitDraw(campaignId, customerId) < percent / 100;
+}
+
+function token(secret: string, text: string, length: number): string {
+  return createHmac("sha256", secret).update(text).digest("base64url").slice(0, length);
+}
+
+/** One unguessable, stable code per referrer per drive (HMAC of campaign and customer). */
+export function referralCode(secret: string, campaignId: string, customerId: string): string {
+  const raw = createHmac("sha256", secret).update(`ref#${campaignId}#${customerId}`).digest();
+  const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  let code = "";
+  for (let i = 0; i < 8; i++) code += alphabet[raw[i]! % alphabet.length];
+  return code;
+}
+
+export function unsubscribeToken(secret: string, campaignId: string, customerId: string): string {
+  return token(secret, `unsub#${campaignId}#${customerId}`, 22);
+}
+
+function contactKeyFor(c: Customer, channel: Channel, secret: string): string | undefined {
+  const contact = channel === "sms" ? c.phone : channel === "email" ? c.email : undefined;
+  // Hashed so the key can be stored without holding the phone/email in another place.
+  return contact ? token(secret, `contact#${channel}#${contact}`, 16) : undefined;
+}
+
+function variables(c: Customer, ctx: DecideContext, variant: Variant): Record<string, string | undefined> {
+  const { campaign } = ctx;
+  const event = campaign.event;
+  return {
+    name: c.name,
+    tier: tierInScheme(c, campaign.segment.scheme),
+    branchId: c.branchId,
+    rmId: c.rmId,
+    offer: variant.offer,
+    campaignName: campaign.name,
+    eventName: event?.name,
+    eventTime: event ? formatEventTime(event.startsAt, ctx.config.quietHours.timeZone) : undefined,
+    venue: event?.venue,
+    reward: campaign.referral?.reward,
+    minDeposit: campaign.referral ? String(campaign.referral.minDeposit) : undefined,
+    referralCode:
+      campaign.playbook === "referral-drive"
+        ? referralCode(ctx.secret, campaign.campaignId, c.customerId)
+        : undefined,
+  };
+}
+
+function formatEventTime(iso: string, timeZone: string): string {
+  return new Date(iso).toLocaleString("zh-CN", {
+    timeZone,
+    month: "long",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+  });
+}
+
+export function renderMessage(
+  c: Customer,
+  compiled: CompiledChannel,
+  ctx: DecideContext,
+  variant: Variant,
+): RenderedMessage | { missing: string } {
+  const vars = variables(c, ctx, variant);
+  const sms = ctx.config.sms;
+  if (compiled.channel === "sms") {
+    for (const k in vars) if (vars[k] !== undefined) vars[k] = stripControl(vars[k]!);
+    const body = render(compiled.body, vars);
+    if (typeof body !== "string") return body;
+    // MIIT Order 31: every marketing SMS carries the refusal instruction.
+    const text = `${sms.signature}${body}${body.includes(sms.optOutText) ? "" : ` ${sms.optOutText}`}`;
+    return { to: c.phone!, text, parts: smsSegments(text).parts };
+  }
+  if (compiled.channel === "email") {
+    const unsubscribeUrl = `${ctx.config.email.unsubscribeBaseUrl}?c=${encodeURIComponent(ctx.campaign.campaignId)}&r=${encodeURIComponent(c.customerId)}&t=${unsubscribeToken(ctx.secret, ctx.campaign.campaignId, c.customerId)}`;
+    vars.unsubscribeUrl = unsubscribeUrl;
+    const html = render(compiled.body, vars, escapeHtml);
+    if (typeof html !== "string") return html;
+    const subject = compiled.subject ? render(compiled.subject, vars, stripControl) : "";
+    if (typeof subject !== "string") return subject;
+    const footer = html.includes(escapeHtml(unsubscribeUrl))
+      ? ""
+      : `<p style="font-size:12px;color:#888"><a href="${escapeHtml(unsubscribeUrl)}">退订 Unsubscribe</a></p>`;
+    return { to: c.email!, subject, html: `${html}${footer}`, listUnsubscribe: `<${unsubscribeUrl}>` };
+  }
+  const text = render(compiled.body, vars, stripControl);
+  if (typeof text !== "string") return text;
+  return { to: c.rmId!, text };
+}
+
+/**
+ * Decides one audience member. Pure: everything it needs is in its arguments.
+ * Contact de-duplication and RM capacity span pages, so they are applied afterwards by `allocate`.
+ */
+export function decide(c: Customer, state: ContactState | undefined, ctx: DecideContext): Decision {
+  const tier = tierInScheme(c, ctx.campaign.segment.scheme) ?? c.tier;
+  const base = { customerId: c.customerId, shard: c.shard, tier, branchId: c.branchId };
+  const inactive = daysInactive(c, ctx.now);
+  const prepared = ctx.variants.find(
+    (v) =>
+      v.tiers.has(tier) && (v.variant.minInactiveDays === undefined || inactive >= v.variant.minInactiveDays),
+  );
+  if (!prepared) return { ...base, decision: "excluded", reason: "no_variant" };
+  const variant = prepared.variant.id;
+  for (const rule of customerRules)
+    if (rule.applies(c, ctx)) return { ...base, decision: "excluded", reason: rule.reason, variant };
+
+  let chosen: CompiledChannel | undefined;
+  let firstReason: string | undefined;
+  for (const candidate of prepared.fallback ? [prepared.primary, prepared.fallback] : [prepared.primary]) {
+    const closed = channelRules.find((rule) => rule.applies(c, state, candidate.channel, ctx));
+    if (!closed) {
+      chosen = candidate;
+      break;
+    }
+    firstReason ??= closed.reason;
+  }
+  if (!chosen)
+    return { ...base, decision: "excluded", reason: firstReason, variant, channel: prepared.primary.channel };
+  const channel = chosen.channel;
+
+  // When would it go? Wave time for salon tiers, then the next quiet-hours window for marketing channels.
+  let sendAt = ctx.now;
+  const wave = ctx.waveAt.get(tier);
+  if (wave && Date.parse(wave) > sendAt.getTime()) sendAt = new Date(wave);
+  if (MARKETING_CHANNELS.has(channel)) {
+    sendAt =
+      sendAt === ctx.now
+        ? ctx.nowInWindow
+          ? ctx.now
+          : ctx.nextWindow
+        : nextWindowStart(sendAt, ctx.config.quietHours);
+  }
+  if (capReached(state, channel, sendAt, ctx))
+    return { ...base, decision: "excluded", reason: "frequency_capped", variant, channel };
+  if (isHoldout(ctx.campaign.campaignId, c.customerId, ctx.campaign.holdoutPercent))
+    return { ...base, decision: "holdout", variant, channel, rmId: c.rmId };
+
+  const message = renderMessage(c, chosen, ctx, prepared.variant);
+  if ("missing" in message)
+    return { ...base, decision: "excluded", reason: `missing_variable:${message.missing}`, variant, channel };
+  const decision: Decision = {
+    ...base,
+    decision: sendAt.getTime() > ctx.now.getTime() ? "deferred" : "eligible",
+    variant,
+    channel,
+    message,
+    rmId: c.rmId,
+    contactKey: contactKeyFor(c, channel, ctx.secret),
+  };
+  if (decision.decision === "deferred") decision.dueAt = sendAt.toISOString();
+  if (ctx.campaign.playbook === "referral-drive")
+    decision.referralCode = referralCode(ctx.secret, ctx.campaign.campaignId, c.customerId);
+  return decision;
+}
+
+/** Cross-page claims: the in-memory allocator serves preview; the DynamoDB one serves launch. */
+export interface Allocator {
+  /** True when this contact was not yet claimed in this campaign (and is now). */
+  claimContact(contactKey: string): Promise<boolean>;
+  /** The 1-based sequence number of this RM's task in this campaign. */
+  nextRmSlot(rmId: string): Promise<number>;
+}
+
+export function memoryAllocator(): Allocator {
+  const contacts = new Set<string>();
+  const rm = new Map<string, number>();
+  return {
+    async claimContact(k) {
+      if (contacts.has(k)) return false;
+      contacts.add(k);
+      return true;
+    },
+    async nextRmSlot(id) {
+      const n = (rm.get(id) ?? 0) + 1;
+      rm.set(id, n);
+      return n;
+    },
+  };
+}
+
+/**
+ * Applies what spans pages: a contact already messaged in this campaign makes a duplicate_contact,
+ * and RM tasks beyond an RM's daily capacity move to the following days (RM books are 500–800).
+ */
+export async function allocate(
+  decisions: Decision[],
+  allocator: Allocator,
+  ctx: DecideContext,
+): Promise<void> {
+  for (const d of decisions) {
+    if (d.decision !== "eligible" && d.decision !== "deferred") continue;
+    if (d.contactKey && !(await allocator.claimContact(d.contactKey))) {
+      d.decision = "excluded";
+      d.reason = "duplicate_contact";
+      delete d.message;
+      delete d.dueAt;
+      continue;
+    }
+    if (d.channel === "rm-task" && d.rmId) {
+      const slot = await allocator.nextRmSlot(d.rmId);
+      const dayOffset = Math.floor((slot - 1) / ctx.config.rm.dailyTasksPerRm);
+      if (dayOffset > 0) {
+        d.decision = "deferred";
+        d.dueAt = new Date(ctx.now.getTime() + dayOffset * 86_400_000).toISOString();
+      }
+    }
+  }
+}

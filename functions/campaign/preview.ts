@@ -1,0 +1,124 @@
+import type { TiercastConfig } from "#shared/config.ts";
+import { mapLimit, type Repo } from "#shared/repo.ts";
+import {
+  allocate,
+  type Decision,
+  decide,
+  inSegment,
+  memoryAllocator,
+  prepare,
+  type RenderedMessage,
+} from "./decide.ts";
+import type { ResolvedCampaign } from "./schema.ts";
+import { contactStates, pagesOf, shardTasks } from "./segment.ts";
+import { addDecision, emptySummary, type Summary } from "./summary.ts";
+
+export interface PreviewResult {
+  campaignId: string;
+  audience: number;
+  eligible: number;
+  deferred: number;
+  holdout: number;
+  excluded: Record<string, number>;
+  byTier: Record<
+    string,
+    {
+      audience: number;
+      eligible: number;
+      deferred: number;
+      holdout: number;
+      excluded: number;
+      excludedBy: Record<string, number>;
+    }
+  >;
+  byVariant: Summary["byVariant"];
+  sms: { messages: number; parts: number; estimatedCost: number; currency: "CNY" };
+  samples: { variant: string; channel: string; tier: string; message: RenderedMessage; dueAt?: string }[];
+  problems: string[];
+}
+
+/**
+ * Decides every audience member exactly as a launch would, and writes nothing. Shard tasks run in a
+ * bounded pool; contact de-duplication uses an in-memory set of hashed contacts (the launch uses
+ * conditional writes instead).
+ */
+export async function previewCampaign(
+  repo: Repo,
+  campaign: ResolvedCampaign,
+  config: TiercastConfig,
+  now: Date,
+  secret: string,
+  options: { concurrency?: number; onPage?: (n: number) => void } = {},
+): Promise<PreviewResult> {
+  const ctx = prepare(campaign, config, now, secret);
+  const allocator = memoryAllocator();
+  const summary = emptySummary();
+  const samples: PreviewResult["samples"] = [];
+  const sampleCount = new Map<string, number>();
+  const missing = new Map<string, number>();
+  const record = (d: Decision) => {
+    addDecision(summary, d);
+    if (d.reason?.startsWith("missing_variable:")) {
+      const key = `${d.variant}:${d.reason.slice(17)}`;
+      missing.set(key, (missing.get(key) ?? 0) + 1);
+    }
+    if (d.message && d.variant && (sampleCount.get(d.variant) ?? 0) < 2) {
+      sampleCount.set(d.variant, (sampleCount.get(d.variant) ?? 0) + 1);
+      samples.push({
+        variant: d.variant,
+        channel: d.channel!,
+        tier: d.tier,
+        message: maskSample(d.message),
+        dueAt: d.dueAt,
+      });
+    }
+  };
+  // Pages stream through: decided, allocated and counted, then dropped. Only the hashed contacts stay.
+  const tasks = shardTasks(campaign.segment.tiers, config.shards);
+  await mapLimit(tasks, options.concurrency ?? 4, async (task) => {
+    for await (const page of pagesOf(repo, campaign.segment.scheme, task, config.pageSize)) {
+      const audience = page.filter((c) => inSegment(c, ctx));
+      const states = await contactStates(repo, audience);
+      const decisions = audience.map((c) => decide(c, states.get(c.customerId), ctx));
+      await allocate(decisions, allocator, ctx);
+      decisions.forEach(record);
+      options.onPage?.(page.length);
+    }
+  });
+  const problems = [...missing].map(([k, n]) => {
+    const [variant, name] = k.split(":");
+    return `variant ${variant}: ${n} recipients have no value for {{${name}}}; give it a default like {{${name}|…}}`;
+  });
+  return {
+    campaignId: campaign.campaignId,
+    audience: summary.audience,
+    eligible: summary.eligible,
+    deferred: summary.deferred,
+    holdout: summary.holdout,
+    excluded: summary.excluded,
+    byTier: summary.byTier,
+    byVariant: summary.byVariant,
+    sms: {
+      messages: summary.smsMessages,
+      parts: summary.smsParts,
+      estimatedCost: Math.round(summary.smsParts * config.sms.costPerPart * 100) / 100,
+      currency: "CNY",
+    },
+    samples,
+    problems,
+  };
+}
+
+/** Samples are shown to marketers: the contact is masked (PII). */
+function maskSample(m: RenderedMessage): RenderedMessage {
+  return { ...m, to: maskContact(m.to) };
+}
+
+export function maskContact(contact: string): string {
+  if (contact.includes("@")) {
+    const [user, domain] = contact.split("@");
+    return `${user!.slice(0, 1)}***@${domain}`;
+  }
+  if (contact.length >= 7) return `${contact.slice(0, contact.length - 8)}****${contact.slice(-4)}`;
+  return contact;
+}

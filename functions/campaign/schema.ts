@@ -1,0 +1,229 @@
+import { z } from "zod";
+import { formatIssues, type TiercastConfig } from "#shared/config.ts";
+import { CampaignValidationError } from "#shared/errors.ts";
+import { compileTemplate, templateVariables } from "./templates.ts";
+
+export const PLAYBOOKS = [
+  "dormant-reactivation",
+  "salon-invite",
+  "referral-drive",
+  "key-maintenance",
+] as const;
+export const CHANNELS = ["sms", "email", "rm-task"] as const;
+export type Channel = (typeof CHANNELS)[number];
+export const LIFECYCLE = ["intro", "growth", "maturity", "decline"] as const;
+
+const IsoInstant = z
+  .string()
+  .refine(
+    (s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
+    "must be an ISO-8601 date-time",
+  );
+
+export const Variant = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(32)
+    .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - or _"),
+  tiers: z.array(z.string().min(1)).min(1, "name at least one tier"),
+  channel: z.enum(CHANNELS),
+  /** Used when the primary channel is closed for this customer (no consent, opted out, uncontactable, no RM). */
+  fallbackChannel: z.enum(CHANNELS).optional(),
+  template: z.string().min(1, "template is empty").max(4000),
+  /** Fallback channel's template; defaults to `template`. */
+  fallbackTemplate: z.string().min(1).max(4000).optional(),
+  subject: z.string().min(1).max(200).optional(),
+  offer: z.string().max(200).optional(),
+  /** Only customers inactive at least this long take this variant (win-back vs reactivation). */
+  minInactiveDays: z.number().int().min(0).optional(),
+});
+export type Variant = z.infer<typeof Variant>;
+
+export const SalonEvent = z.object({
+  eventId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/, "letters, digits, - or _"),
+  name: z.string().max(100).optional(),
+  venue: z.string().max(200).optional(),
+  startsAt: IsoInstant,
+  capacity: z.number().int().min(1),
+  waves: z.array(z.object({ tiers: z.array(z.string().min(1)).min(1), at: IsoInstant })).default([]),
+  reminderHoursBefore: z.number().min(1).max(168).default(24),
+});
+export type SalonEvent = z.infer<typeof SalonEvent>;
+
+export const Campaign = z.object({
+  campaignId: z
+    .string({ error: "campaignId is required" })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "1-64 letters, digits, - or _"),
+  name: z.string().min(1).max(200).optional(),
+  playbook: z.enum(PLAYBOOKS),
+  segment: z.object({
+    scheme: z.string().min(1),
+    tiers: z.array(z.string().min(1)).min(1, "name at least one tier"),
+    dormantDays: z.number().int().min(1).optional(),
+    lifecycle: z.array(z.enum(LIFECYCLE)).optional(),
+    branches: z.array(z.string().min(1)).optional(),
+    rmIds: z.array(z.string().min(1)).optional(),
+  }),
+  variants: z.array(Variant).min(1, "at least one variant"),
+  holdoutPercent: z.number().min(0).max(50).optional(),
+  attributionDays: z.number().int().min(1).max(365).optional(),
+  event: SalonEvent.optional(),
+  referral: z.object({ minDeposit: z.number().nonnegative(), reward: z.string().min(1).max(200) }).optional(),
+});
+export type Campaign = z.infer<typeof Campaign>;
+
+/** A campaign with every default from the config applied: what the engine runs. */
+export type ResolvedCampaign = Campaign & { holdoutPercent: number; attributionDays: number };
+
+const PLAYBOOK_VARIABLES: Record<Campaign["playbook"], string[]> = {
+  "dormant-reactivation": [],
+  "salon-invite": ["eventName", "eventTime", "venue"],
+  "referral-drive": ["referralCode", "reward", "minDeposit"],
+  "key-maintenance": ["rmId"],
+};
+const COMMON_VARIABLES = ["name", "tier", "branchId", "offer", "campaignName"];
+
+export function allowedVariables(playbook: Campaign["playbook"], channel: Channel): string[] {
+  return [
+    ...COMMON_VARIABLES,
+    ...PLAYBOOK_VARIABLES[playbook],
+    ...(channel === "email" ? ["unsubscribeUrl"] : []),
+  ];
+}
+
+/**
+ * Validates a campaign file against the schema and the bank's config; every problem is reported,
+ * field by field, in one error. Defaults from the config fill what is left out.
+ */
+export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCampaign {
+  const parsed = Campaign.safeParse(raw);
+  if (parsed.success) {
+    const problems = semanticProblems(parsed.data, config);
+    if (problems.length > 0) throw new CampaignValidationError(problems);
+    return withDefaults(parsed.data, config);
+  }
+  // Keep going past shape errors so the author sees every problem at once, not one per attempt.
+  const problems = formatIssues(parsed.error.issues);
+  const salvaged = salvage(raw, parsed.error.issues);
+  if (salvaged) {
+    for (const problem of semanticProblems(salvaged, config))
+      if (!problems.includes(problem)) problems.push(problem);
+  }
+  throw new CampaignValidationError(problems);
+}
+
+/** The valid parts of an invalid campaign: fields and variants with shape errors are dropped. */
+function salvage(raw: unknown, issues: readonly { path: PropertyKey[] }[]): Campaign | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const copy: Record<string, unknown> = structuredClone(raw as Record<string, unknown>);
+  const badVariants = new Set<number>();
+  for (const issue of issues) {
+    const [top, index] = issue.path;
+    if (top === "variants" && typeof index === "number") badVariants.add(index);
+    else if (typeof top === "string") delete copy[top];
+  }
+  if (Array.isArray(copy.variants)) copy.variants = copy.variants.filter((_, i) => !badVariants.has(i));
+  const loose = Campaign.partial().safeParse(copy);
+  if (!loose.success || !loose.data.segment) return undefined;
+  return {
+    playbook: "dormant-reactivation",
+    campaignId: "x",
+    variants: [],
+    ...loose.data,
+    segment: loose.data.segment,
+  };
+}
+
+function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
+  return {
+    ...campaign,
+    holdoutPercent: campaign.holdoutPercent ?? config.holdoutPercent,
+    attributionDays: campaign.attributionDays ?? config.attributionDays,
+    segment: {
+      ...campaign.segment,
+      dormantDays:
+        campaign.segment.dormantDays ??
+        (campaign.playbook === "dormant-reactivation" ? config.dormantDays : undefined),
+    },
+  };
+}
+
+function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] {
+  const problems: string[] = [];
+  const scheme = config.tierSchemes[campaign.segment.scheme];
+  if (!scheme)
+    problems.push(
+      `segment.scheme: unknown scheme "${campaign.segment.scheme}" (known: ${Object.keys(config.tierSchemes).join(", ")})`,
+    );
+  const known = new Set(scheme?.tiers.map((t) => t.name) ?? []);
+  campaign.segment.tiers.forEach((tier, i) => {
+    if (scheme && !known.has(tier))
+      problems.push(`segment.tiers.${i}: unknown tier "${tier}" in scheme ${campaign.segment.scheme}`);
+  });
+  const segmentTiers = new Set(campaign.segment.tiers);
+  const covered = new Set<string>();
+  campaign.variants.forEach((variant, i) => {
+    const at = `variants.${i}`;
+    if (campaign.variants.findIndex((v) => v.id === variant.id) !== i)
+      problems.push(`${at}.id: duplicate variant id "${variant.id}"`);
+    variant.tiers.forEach((tier, j) => {
+      if (!segmentTiers.has(tier)) problems.push(`${at}.tiers.${j}: tier "${tier}" is not in segment.tiers`);
+      covered.add(tier);
+    });
+    if (variant.fallbackChannel === variant.channel) problems.push(`${at}.fallbackChannel: same as channel`);
+    if (
+      variant.fallbackChannel &&
+      !variant.fallbackTemplate &&
+      (variant.channel === "email") !== (variant.fallbackChannel === "email")
+    )
+      problems.push(
+        `${at}.fallbackTemplate: required when falling back from ${variant.channel} to ${variant.fallbackChannel}`,
+      );
+    const channels: [Channel, string, string][] = [[variant.channel, variant.template, "template"]];
+    if (variant.fallbackChannel)
+      channels.push([
+        variant.fallbackChannel,
+        variant.fallbackTemplate ?? variant.template,
+        variant.fallbackTemplate ? "fallbackTemplate" : "template",
+      ]);
+    for (const [channel, template, field] of channels) {
+      if (channel === "email" && !variant.subject)
+        problems.push(`${at}.subject: required for the email channel`);
+      const allowed = new Set(allowedVariables(campaign.playbook, channel));
+      const compiled = compileTemplate(template);
+      if ("error" in compiled) problems.push(`${at}.${field}: ${compiled.error}`);
+      for (const name of templateVariables(template)) {
+        if (!allowed.has(name))
+          problems.push(
+            `${at}.${field}: unknown variable {{${name}}} for ${campaign.playbook}/${channel} (allowed: ${[...allowed].join(", ")})`,
+          );
+      }
+      if (variant.subject) {
+        for (const name of templateVariables(variant.subject))
+          if (!allowed.has(name)) problems.push(`${at}.subject: unknown variable {{${name}}}`);
+      }
+    }
+  });
+  for (const tier of campaign.segment.tiers) {
+    if (!covered.has(tier)) problems.push(`segment.tiers: tier "${tier}" has no variant`);
+  }
+  if (campaign.playbook === "salon-invite") {
+    if (!campaign.event) problems.push("event: required for the salon-invite playbook");
+    campaign.event?.waves.forEach((wave, i) => {
+      wave.tiers.forEach((tier, j) => {
+        if (!segmentTiers.has(tier))
+          problems.push(`event.waves.${i}.tiers.${j}: tier "${tier}" is not in segment.tiers`);
+      });
+      if (campaign.event && Date.parse(wave.at) >= Date.parse(campaign.event.startsAt))
+        problems.push(`event.waves.${i}.at: must be before the event starts`);
+    });
+  }
+  if (campaign.playbook === "referral-drive" && !campaign.referral)
+    problems.push("referral: required for the referral-drive playbook");
+  return problems;
+}

@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+/** Handler environment, parsed once on first use. Same names on AWS (set by CDK) and locally. */
+const Env = z.object({
+  TABLE_NAME: z.string().min(1),
+  TIERCAST_SECRET: z.string().min(16),
+  TIERCAST_SHARDS: z.coerce.number().int().min(1).default(16),
+  SMS_QUEUE_URL: z.string().optional(),
+  EMAIL_QUEUE_URL: z.string().optional(),
+  RM_QUEUE_URL: z.string().optional(),
+  SMS_ENDPOINT: z.string().optional(),
+  SMTP_URL: z.string().optional(),
+  SES_FROM: z.string().optional(),
+  SMS_ORIGINATION: z.string().optional(),
+  TIERCAST_CONFIG: z.string().optional(),
+});
+export type Env = z.infer<typeof Env>;
+
+let cached: Env | undefined;
+export function env(): Env {
+  cached ??= Env.parse(process.env);
+  return cached;
+}
+export function resetEnv(): void {
+  cached = undefined;
+}
