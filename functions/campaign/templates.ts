@@ -37,7 +37,7 @@ const identity: Escape = (v) => v;
 export function render(
   template: CompiledTemplate,
   vars: Record<string, string | undefined>,
-  escape: Escape = identity,
+  esc: Escape = identity,
 ): string | { missing: string } {
   let out = "";
   for (const part of template) {
@@ -48,8 +48,8 @@ export function render(
     const value = vars[part.name];
     if (value === undefined || value === "") {
       if (part.fallback === undefined) return { missing: part.name };
-      out += escape(part.fallback);
-    } else out += escape(value);
+      out += esc(part.fallback);
+    } else out += esc(value);
   }
   return out;
 }
@@ -59,8 +59,8 @@ export const escapeHtml: Escape = (v) => v.replace(/[&<>"']/g, (c) => HTML[c]!);
 
 /** Control characters (and the bidi overrides used to disguise text) never reach an SMS or a subject line. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-export const stripControl: Escape = (v) =>
-  v.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "");
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+export const stripControl: Escape = (v) => v.replace(CONTROL, "");
 
 // GSM 03.38 basic set plus the extension table (extension characters take two septets).
 const GSM_BASIC = new Set(
