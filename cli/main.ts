@@ -7,7 +7,9 @@ import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
 import { importFile } from "./import.ts";
-import { emit, failureMessage, fmt, type GlobalOptions } from "./output.ts";
+import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
+import { writeLedger } from "./ledger.ts";
+import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
 import { previewText, runPreview } from "./preview.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
 
@@ -80,6 +82,80 @@ export function buildProgram(): Command {
         process.exitCode = 1;
       }
     });
+
+  program
+    .command("launch")
+    .description("run the launch workflow to completion on the embedded runtime")
+    .argument("<campaign.json>")
+    .action(async (file: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) => {
+        const campaign = readCampaignFile(file, runtime.config);
+        return launchCampaign(runtime, campaign, now());
+      });
+      const { byTier, ...summary } = result;
+      emit(options, { ...summary, byTier }, () => launchText(result));
+      if (result.status !== "SUCCEEDED") {
+        process.stderr.write(`tiercast: launch failed: ${result.error ?? "see the campaign's status"}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("tick")
+    .description("process everything due at --at (deferred sends)")
+    .action(async (_o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime) => tick(runtime));
+      emit(
+        options,
+        result,
+        () =>
+          `released ${fmt(result.released)}: sent ${fmt(result.sent)}, deferred ${fmt(result.deferred)}, failed ${fmt(result.failed)}, unknown ${fmt(result.unknown)}, excluded ${fmt(result.excluded)}`,
+      );
+    });
+
+  program
+    .command("ledger")
+    .description("one row per recipient decision")
+    .argument("<campaignId>")
+    .option("--customer <id>", "only this customer")
+    .addOption(new Option("--format <format>", "output format").choices(["json", "csv"]))
+    .action(async (campaignId: string, o: { customer?: string; format?: "json" | "csv" }, cmd: Command) => {
+      const options = globals(cmd);
+      await withRuntime(options, (runtime) =>
+        writeLedger(runtime, campaignId, {
+          customer: o.customer,
+          format: o.format ?? (options.json ? "json" : "csv"),
+        }),
+      );
+    });
+
+  const dlqCommand = program.command("dlq").description("dead-lettered sends");
+  for (const action of ["list", "redrive"] as const) {
+    dlqCommand
+      .command(action)
+      .description(
+        action === "list"
+          ? "what is in the dead-letter queues"
+          : "move dead letters back to their queues and send them",
+      )
+      .action(async (_o, cmd: Command) => {
+        const options = globals(cmd);
+        const result = await withRuntime(options, (runtime) => dlq(runtime, action));
+        emit(options, { queues: result }, () =>
+          table(
+            ["queue", "messages", "recipients", ...(action === "redrive" ? ["redriven"] : [])],
+            result.map((q) => [
+              q.queue,
+              q.messages,
+              q.recipients,
+              ...(action === "redrive" ? [q.redriven ?? 0] : []),
+            ]),
+          ),
+        );
+      });
+  }
 
   program
     .command("generate")

@@ -1,8 +1,10 @@
+import { Console } from "node:console";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { documentClient, resetClients } from "#shared/clients.ts";
 import type { TiercastConfig } from "#shared/config.ts";
+import { logger } from "#shared/logger.ts";
 import { Repo } from "#shared/repo.ts";
 import { ensureTable, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
@@ -29,6 +31,7 @@ export interface Runtime {
  * the standard AWS_ENDPOINT_URL_* variables, so handlers run unchanged.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  routeLogsToStderr();
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   if (dataDir) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -84,4 +87,12 @@ function loadOrCreateSecret(dataDir: string): string {
     writeFileSync(path, secret, { mode: 0o600, flag: "wx" });
     return secret;
   }
+}
+
+/** Lambda logs go to stdout on AWS; a CLI's stdout belongs to its result (`--json`), so logs go to stderr here. */
+function routeLogsToStderr() {
+  (logger as unknown as { console: Console }).console = new Console({
+    stdout: process.stderr,
+    stderr: process.stderr,
+  });
 }

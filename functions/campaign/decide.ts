@@ -165,6 +165,19 @@ function isRmOnly(c: Customer, ctx: DecideContext): boolean {
   return Boolean(primary?.rmOnly);
 }
 
+/** The first rule that closes this channel for this customer now, or undefined (used again at send time). */
+export function closedReason(
+  c: Customer,
+  s: ContactState | undefined,
+  channel: Channel,
+  ctx: DecideContext,
+): string | undefined {
+  return (
+    customerRules.find((rule) => rule.applies(c, ctx))?.reason ??
+    channelRules.find((rule) => rule.applies(c, s, channel, ctx))?.reason
+  );
+}
+
 /** DOMAIN.md caps: ≤ perChannelPerDay on this channel today, ≤ perRollingWindow across channels. */
 export function capReached(
   state: ContactState | undefined,
@@ -347,19 +360,20 @@ export function decide(c: Customer, state: ContactState | undefined, ctx: Decide
 
 /** Cross-page claims: the in-memory allocator serves preview; the DynamoDB one serves launch. */
 export interface Allocator {
-  /** True when this contact was not yet claimed in this campaign (and is now). */
-  claimContact(contactKey: string): Promise<boolean>;
+  /** True when this contact was not yet claimed in this campaign by another customer (and is now). */
+  claimContact(contactKey: string, owner: string): Promise<boolean>;
   /** The 1-based sequence number of this RM's task in this campaign. */
   nextRmSlot(rmId: string): Promise<number>;
 }
 
 export function memoryAllocator(): Allocator {
-  const contacts = new Set<string>();
+  const contacts = new Map<string, string>();
   const rm = new Map<string, number>();
   return {
-    async claimContact(k) {
-      if (contacts.has(k)) return false;
-      contacts.add(k);
+    async claimContact(k, owner) {
+      const current = contacts.get(k);
+      if (current !== undefined) return current === owner;
+      contacts.set(k, owner);
       return true;
     },
     async nextRmSlot(id) {
@@ -381,7 +395,7 @@ export async function allocate(
 ): Promise<void> {
   for (const d of decisions) {
     if (d.decision !== "eligible" && d.decision !== "deferred") continue;
-    if (d.contactKey && !(await allocator.claimContact(d.contactKey))) {
+    if (d.contactKey && !(await allocator.claimContact(d.contactKey, d.customerId))) {
       d.decision = "excluded";
       d.reason = "duplicate_contact";
       delete d.message;

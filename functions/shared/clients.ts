@@ -25,7 +25,8 @@ export function documentClient(): DynamoDBDocumentClient {
 }
 
 export function sqsClient(): SQSClient {
-  sqs ??= new SQSClient({ requestHandler: requestHandler() });
+  // The configured endpoint, not the QueueUrl's host, decides where requests go (same on AWS; needed locally).
+  sqs ??= new SQSClient({ requestHandler: requestHandler(), useQueueUrlAsEndpoint: false });
   return sqs;
 }
 

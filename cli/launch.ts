@@ -1,0 +1,193 @@
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from "@aws-sdk/client-sqs";
+import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
+import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
+import { releaseDue } from "#functions/release/core.ts";
+import { type DispatchOptions, type DispatchServices, startDispatch } from "#local/dispatch.ts";
+import { runLaunchWorkflow } from "#local/launch.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { CHANNEL_QUEUES, dlqName } from "#local/sqs.ts";
+import { saveCampaign } from "#shared/campaigns.ts";
+import { baseDeps } from "#shared/deps.ts";
+import { WorkflowFailedError } from "#shared/errors.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
+import type { RecipientRef } from "#shared/queue.ts";
+import { key } from "#shared/table.ts";
+import { fmt, table } from "./output.ts";
+
+export interface LaunchResult {
+  campaignId: string;
+  status: "SUCCEEDED" | "FAILED";
+  sent: number;
+  deferred: number;
+  failed: number;
+  excluded: number;
+  holdout: number;
+  unknown: number;
+  byTier: Record<string, Record<string, number>>;
+  error?: string;
+}
+
+export async function launchCampaign(
+  runtime: Runtime,
+  campaign: ResolvedCampaign,
+  now: Date,
+  options: DispatchOptions = {},
+) {
+  await saveCampaign(runtime.repo, campaign, now);
+  await startDispatch(runtime, options);
+  const out = (await runLaunchWorkflow({
+    campaignId: campaign.campaignId,
+    at: now.toISOString(),
+  })) as LaunchResult & Record<string, unknown>;
+  const result: LaunchResult = {
+    campaignId: campaign.campaignId,
+    status: out.status,
+    sent: out.sent ?? 0,
+    deferred: out.deferred ?? 0,
+    failed: out.failed ?? 0,
+    excluded: out.excluded ?? 0,
+    holdout: out.holdout ?? 0,
+    unknown: out.unknown ?? 0,
+    byTier: out.byTier ?? {},
+    ...(out.error ? { error: out.error } : {}),
+  };
+  return result;
+}
+
+export function launchText(r: LaunchResult): string {
+  const states = ["sent", "deferred", "failed", "unknown", "excluded", "holdout"];
+  const rows = Object.entries(r.byTier).map(([tier, t]) => [tier, ...states.map((s) => fmt(t[s] ?? 0))]);
+  rows.push(["total", ...states.map((s) => fmt((r as unknown as Record<string, number>)[s] ?? 0))]);
+  return [
+    `Launch of ${r.campaignId}: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+    "",
+    table(["tier", ...states], rows),
+  ].join("\n");
+}
+
+/** Waits until none of these campaigns has a send in flight, sweeping rows a crash left behind. */
+export async function drainCampaigns(campaignIds: string[], deadlineMs = 10 * 60_000) {
+  const deps: LaunchDeps = { ...baseDeps(), sweepAfterMs: Number(process.env.SWEEP_AFTER_MS ?? 3000) };
+  const started = Date.now();
+  for (const campaignId of campaignIds) {
+    let progress: DispatchProgress | undefined;
+    do {
+      progress = await awaitDispatch({ campaignId, dispatch: progress }, deps);
+      if (progress.inFlight > 0) await new Promise((r) => setTimeout(r, 100));
+      if (Date.now() - started > deadlineMs)
+        throw new WorkflowFailedError(`sends still in flight after ${deadlineMs / 1000} s`);
+    } while (progress.inFlight > 0);
+  }
+}
+
+export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
+  await startDispatch(runtime, options);
+  const deps = baseDeps();
+  const released = await releaseDue({
+    repo: deps.repo,
+    shards: runtime.config.shards,
+    now: deps.now,
+    enqueue: deps.enqueue,
+  });
+  await drainCampaigns(Object.keys(released.campaigns));
+  const counts = { released: released.released, sent: 0, deferred: 0, failed: 0, unknown: 0, excluded: 0 };
+  for (const [campaignId, refs] of Object.entries(released.campaigns)) {
+    for (const row of await ledgerRows(runtime, campaignId, refs)) {
+      if (row.decision in counts) counts[row.decision as keyof typeof counts]++;
+    }
+  }
+  return counts;
+}
+
+async function ledgerRows(runtime: Runtime, campaignId: string, refs: RecipientRef[]): Promise<LedgerRow[]> {
+  const rows: LedgerRow[] = [];
+  for (let i = 0; i < refs.length; i += 100) {
+    const keys = refs.slice(i, i + 100).map((r) => key.ledger(campaignId, r.shard, r.customerId));
+    let pending: Record<string, unknown>[] | undefined = keys;
+    while (pending?.length) {
+      const out = await runtime.repo.ddb.send(
+        new BatchGetCommand({ RequestItems: { [runtime.repo.table]: { Keys: pending } } }),
+      );
+      rows.push(...((out.Responses?.[runtime.repo.table] ?? []) as LedgerRow[]));
+      pending = out.UnprocessedKeys?.[runtime.repo.table]?.Keys as Record<string, unknown>[] | undefined;
+    }
+  }
+  return rows;
+}
+
+/** Dead-lettered dispatch messages: list them (without consuming) or move them back to their queue and send. */
+export async function dlq(runtime: Runtime, action: "list" | "redrive") {
+  const services: DispatchServices = await startDispatch(runtime, { workers: action === "redrive" });
+  const out: {
+    queue: string;
+    messages: number;
+    recipients: number;
+    campaigns: string[];
+    redriven?: number;
+  }[] = [];
+  const touched = new Set<string>();
+  for (const queue of Object.values(CHANNEL_QUEUES)) {
+    const dlqUrl = services.queues.urls[dlqName(queue)]!;
+    let messages = 0;
+    let recipients = 0;
+    let redriven = 0;
+    const campaigns = new Set<string>();
+    for (;;) {
+      // Listing holds messages invisible for the rest of this run; they are saved with the queue on stop.
+      const got = await services.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: dlqUrl,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 300,
+          WaitTimeSeconds: 0,
+        }),
+      );
+      const batch = got.Messages ?? [];
+      if (batch.length === 0) break;
+      messages += batch.length;
+      for (const m of batch) {
+        const body = JSON.parse(m.Body ?? "{}") as { recipients?: unknown[]; campaignId?: string };
+        recipients += body.recipients?.length ?? 0;
+        if (body.campaignId) campaigns.add(body.campaignId);
+      }
+      if (action === "redrive") {
+        await services.sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: services.queues.urls[queue]!,
+            Entries: batch.map((m, i) => ({ Id: String(i), MessageBody: m.Body ?? "" })),
+          }),
+        );
+        await services.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: dlqUrl,
+            Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
+        redriven += batch.length;
+      }
+    }
+    for (const c of campaigns) touched.add(c);
+    out.push({
+      queue,
+      messages,
+      recipients,
+      campaigns: [...campaigns],
+      ...(action === "redrive" ? { redriven } : {}),
+    });
+  }
+  if (action === "redrive") {
+    const deadline = Date.now() + 10 * 60_000;
+    while (Object.values(CHANNEL_QUEUES).some((q) => services.queues.depth(q) > 0)) {
+      if (Date.now() > deadline)
+        throw new WorkflowFailedError("redriven messages still queued after 10 minutes");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await drainCampaigns([...touched]);
+  }
+  return out;
+}

@@ -1,0 +1,324 @@
+import { randomUUID } from "node:crypto";
+import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type ContactState,
+  capReached,
+  closedReason,
+  type DecideContext,
+  MARKETING_CHANNELS,
+  prepare,
+  type RenderedMessage,
+} from "#functions/campaign/decide.ts";
+import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
+import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
+import { loadCampaign } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import {
+  ProviderPermanentError,
+  ProviderRetryableError,
+  ProviderUnknownOutcomeError,
+} from "#shared/errors.ts";
+import { advanceStage } from "#shared/funnel.ts";
+import { dueIndex, inflightIndex, type LedgerRow, sendKey, TERMINAL } from "#shared/ledger.ts";
+import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+export interface SendContext {
+  sendKey: string;
+  campaignId: string;
+  customerId: string;
+}
+
+/** A channel provider. Throws ProviderRetryableError, ProviderUnknownOutcomeError or ProviderPermanentError. */
+export interface Provider {
+  send(message: RenderedMessage, context: SendContext): Promise<{ messageId: string }>;
+}
+
+export interface DispatchDeps {
+  repo: Repo;
+  config: TiercastConfig;
+  secret: string;
+  now: () => Date;
+  providers: Partial<Record<Channel, Provider>>;
+  /** The queue's maxReceiveCount: on the last receive a retryable failure becomes `failed` (and the message goes to the DLQ). */
+  maxReceiveCount: number;
+  leaseMs: number;
+  /** Waits for the provider's rate (messages/second). */
+  pace?: (channel: Channel) => Promise<void>;
+}
+
+export type Outcome = "sent" | "skipped" | "deferred" | "excluded" | "failed" | "unknown" | "retry";
+
+const conditionFailed = (err: unknown) => (err as Error).name === "ConditionalCheckFailedException";
+
+async function update(
+  repo: Repo,
+  row: Pick<LedgerRow, "PK" | "SK">,
+  expression: string,
+  values: Record<string, unknown>,
+  condition?: string,
+) {
+  const names: Record<string, string> = {};
+  if (expression.includes("#at")) names["#at"] = "at";
+  try {
+    await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression: expression,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (conditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+const contexts = new Map<string, { version: number; ctx: DecideContext }>();
+async function contextFor(deps: DispatchDeps, campaignId: string, now: Date): Promise<DecideContext> {
+  const record = await loadCampaign(deps.repo, campaignId);
+  let cached = contexts.get(campaignId);
+  if (!cached || cached.version !== record.version) {
+    cached = {
+      version: record.version,
+      ctx: prepare(parseCampaign(record.campaign, deps.config), deps.config, now, deps.secret),
+    };
+    contexts.set(campaignId, cached);
+  }
+  return { ...cached.ctx, now };
+}
+
+/**
+ * Records a marketing send against the customer's caps atomically: optimistic concurrency on the
+ * contact-state item, so two campaigns racing for one customer cannot both pass the cap.
+ */
+async function takeCapSlot(
+  deps: DispatchDeps,
+  row: LedgerRow,
+  ctx: DecideContext,
+  now: Date,
+): Promise<boolean> {
+  const { repo } = deps;
+  const keepFrom = now.getTime() - Math.max(deps.config.caps.rollingDays, 35) * 86_400_000;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const out = await repo.ddb.send(
+      new GetCommand({ TableName: repo.table, Key: key.contactState(row.customerId), ConsistentRead: true }),
+    );
+    const state = (out.Item ?? {}) as ContactState & { ver?: number };
+    if (capReached(state, row.channel!, now, ctx)) return false;
+    const recent = (state.recent ?? []).filter((r) => Date.parse(r.at) >= keepFrom);
+    recent.push({ at: now.toISOString(), ch: row.channel!, c: row.campaignId, pb: ctx.campaign.playbook });
+    try {
+      await repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: key.contactState(row.customerId),
+          UpdateExpression: "SET recent = :recent, ver = :next",
+          ConditionExpression: state.ver === undefined ? "attribute_not_exists(ver)" : "ver = :ver",
+          ExpressionAttributeValues: {
+            ":recent": recent,
+            ":next": (state.ver ?? 0) + 1,
+            ...(state.ver === undefined ? {} : { ":ver": state.ver }),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!conditionFailed(err)) throw err;
+    }
+  }
+  const contention = new Error(`cap slot contention for ${row.customerId}`);
+  contention.name = "ConditionContentionError";
+  throw contention;
+}
+
+/**
+ * Sends to one recipient at most once. The ledger row is the only truth and moves by conditional
+ * writes: queued → claimed(token, lease) → attemptedAt → sent | failed | unknown. A duplicate SQS
+ * delivery costs one failed conditional write.
+ */
+export async function sendOne(
+  ref: RecipientRef,
+  campaignId: string,
+  receiveCount: number,
+  deps: DispatchDeps,
+): Promise<Outcome> {
+  const { repo } = deps;
+  const k = key.ledger(campaignId, ref.shard, ref.customerId);
+  const got = await repo.ddb.send(new GetCommand({ TableName: repo.table, Key: k, ConsistentRead: true }));
+  const row = got.Item as LedgerRow | undefined;
+  if (!row || !row.channel) return "skipped";
+  const redrivable = row.decision === "failed" && row.retryable === true;
+  if ((TERMINAL.has(row.decision) && !redrivable) || row.decision === "deferred") return "skipped";
+
+  const now = deps.now();
+  const token = randomUUID();
+  const claimed = await update(
+    repo,
+    row,
+    "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, GSI3PK = :pk, GSI3SK = :sk REMOVE retryable",
+    {
+      ":claimed": "claimed",
+      ":t": token,
+      ":lease": new Date(now.getTime() + deps.leaseMs).toISOString(),
+      ":now": now.toISOString(),
+      ":queued": "queued",
+      ":failed": "failed",
+      ":true": true,
+      ":pk": inflightIndex(campaignId, row.shard, row.customerId).GSI3PK,
+      ":sk": row.customerId,
+    },
+    "decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true)",
+  );
+  if (!claimed) return "skipped";
+  const mine = "claimToken = :t";
+
+  // Everything that could have changed since the decision is judged again, now.
+  const ctx = await contextFor(deps, campaignId, now);
+  const customer = await repo.getCustomer(row.customerId);
+  const stateOut = await repo.ddb.send(
+    new GetCommand({ TableName: repo.table, Key: key.contactState(row.customerId), ConsistentRead: true }),
+  );
+  const reason = customer
+    ? closedReason(customer, stateOut.Item as ContactState | undefined, row.channel, ctx)
+    : "customer_removed";
+  // Settles the claim: sets the final fields, leaves the in-flight index, releases the claim.
+  const settle = (sets: string, values: Record<string, unknown>, removes: string[] = []) =>
+    update(
+      repo,
+      row,
+      `SET ${sets}, #at = :now REMOVE ${["GSI3PK", "GSI3SK", "claimToken", "leaseUntil", ...removes].join(", ")}`,
+      { ...values, ":t": token, ":now": deps.now().toISOString() },
+      mine,
+    );
+  if (reason) {
+    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": reason });
+    return "excluded";
+  }
+  if (MARKETING_CHANNELS.has(row.channel) && !inWindow(now, deps.config.quietHours)) {
+    const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
+    const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
+    await update(
+      repo,
+      row,
+      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil",
+      {
+        ":d": "deferred",
+        ":due": dueAt,
+        ":pk": due.GSI3PK,
+        ":sk": due.GSI3SK,
+        ":now": now.toISOString(),
+        ":t": token,
+      },
+      mine,
+    );
+    return "deferred";
+  }
+  if (MARKETING_CHANNELS.has(row.channel) && !(await takeCapSlot(deps, row, ctx, now))) {
+    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": "frequency_capped" });
+    return "excluded";
+  }
+  // Recorded before the provider call: a crash after this point can never lead to a blind resend.
+  if (
+    !(await update(
+      repo,
+      row,
+      "SET attemptedAt = :now ADD attempts :one",
+      { ":now": now.toISOString(), ":one": 1, ":t": token },
+      mine,
+    ))
+  )
+    return "skipped";
+
+  const message = row.message;
+  if (!message) {
+    await settle("decision = :d, reason = :r", { ":d": "failed", ":r": "no_message" });
+    return "failed";
+  }
+  const provider = deps.providers[row.channel];
+  if (!provider) throw new Error(`no provider for channel ${row.channel}`);
+  await deps.pace?.(row.channel);
+  try {
+    const { messageId } = await provider.send(message, {
+      sendKey: sendKey(row),
+      campaignId,
+      customerId: row.customerId,
+    });
+    const sentAt = deps.now().toISOString();
+    await settle(
+      "decision = :d, messageId = :m, sentAt = :s",
+      { ":d": "sent", ":m": messageId, ":s": sentAt },
+      ["reason"],
+    );
+    await advanceStage(repo, { ...row, stage: row.stage }, "sent", new Date(sentAt));
+    return "sent";
+  } catch (err) {
+    if (err instanceof ProviderUnknownOutcomeError) {
+      await settle("decision = :d, reason = :r", { ":d": "unknown", ":r": "outcome_unknown" });
+      return "unknown";
+    }
+    if (err instanceof ProviderPermanentError) {
+      await settle("decision = :d, reason = :r", {
+        ":d": "failed",
+        ":r": `provider_rejected: ${err.message}`.slice(0, 200),
+      });
+      return "failed";
+    }
+    if (err instanceof ProviderRetryableError) {
+      if (receiveCount >= deps.maxReceiveCount) {
+        await settle("decision = :d, reason = :r, retryable = :true", {
+          ":d": "failed",
+          ":r": "provider_unavailable",
+          ":true": true,
+        });
+        return "retry";
+      }
+      // The provider answered with an error: the message did not go out, so it is safe to try again.
+      await update(
+        repo,
+        row,
+        "SET decision = :q, #at = :now, lastError = :e REMOVE attemptedAt, claimToken, leaseUntil",
+        { ":q": "queued", ":now": deps.now().toISOString(), ":e": err.message.slice(0, 200), ":t": token },
+        mine,
+      );
+      return "retry";
+    }
+    throw err;
+  }
+}
+
+/** One SQS message: every recipient in it; any retryable failure returns the message to the queue. */
+export async function processDispatch(
+  message: DispatchMessage,
+  receiveCount: number,
+  deps: DispatchDeps,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const ref of message.recipients)
+    outcomes.push(await sendOne(ref, message.campaignId, receiveCount, deps));
+  if (outcomes.includes("retry")) {
+    const err = new ProviderRetryableError(
+      `${outcomes.filter((o) => o === "retry").length} recipients to retry`,
+    );
+    throw err;
+  }
+  return outcomes;
+}
+
+/** Token bucket per channel: the provider's accepted messages per second. */
+export function pacer(rates: Partial<Record<Channel, number>>) {
+  const next = new Map<Channel, number>();
+  return async (channel: Channel) => {
+    const rate = rates[channel];
+    if (!rate) return;
+    const now = performance.now();
+    const slot = Math.max(now, next.get(channel) ?? now);
+    next.set(channel, slot + 1000 / rate);
+    if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
+  };
+}

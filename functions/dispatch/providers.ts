@@ -1,0 +1,183 @@
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { RenderedMessage } from "#functions/campaign/decide.ts";
+import {
+  ProviderPermanentError,
+  ProviderRetryableError,
+  ProviderUnknownOutcomeError,
+} from "#shared/errors.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+import type { Provider, SendContext } from "./core.ts";
+
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/** SMS through an HTTP gateway (the embedded sink, or a bank's own gateway with the same shape). */
+export function httpSmsProvider(endpoint: string, timeoutMs = 5000): Provider {
+  return {
+    async send(message: RenderedMessage, context: SendContext) {
+      let response: Response;
+      try {
+        response = await fetch(`${endpoint}/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": context.sendKey },
+          body: JSON.stringify({ to: message.to, text: message.text, tag: context.sendKey }),
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        if (cause?.code && NOT_SENT_CODES.has(cause.code))
+          throw new ProviderRetryableError(`SMS gateway unreachable (${cause.code})`);
+        // Timed out or cut off after the request left: the gateway may have sent it.
+        throw new ProviderUnknownOutcomeError(`SMS gateway did not answer: ${(err as Error).name}`);
+      }
+      const body = (await response.json().catch(() => ({}))) as { messageId?: string; error?: string };
+      if (response.status === 429 || response.status >= 500)
+        throw new ProviderRetryableError(
+          `SMS gateway ${response.status}${body.error ? `: ${body.error}` : ""}`,
+        );
+      if (!response.ok || !body.messageId)
+        throw new ProviderPermanentError(`SMS gateway ${response.status}: ${body.error ?? "rejected"}`);
+      return { messageId: body.messageId };
+    },
+  };
+}
+
+/** SMS through AWS End User Messaging SMS; our send key rides in Context so receipts find the row. */
+export async function awsSmsProvider(originationIdentity: string | undefined): Promise<Provider> {
+  const sms = await import("@aws-sdk/client-pinpoint-sms-voice-v2");
+  const client = new sms.PinpointSMSVoiceV2Client({});
+  return {
+    async send(message, context) {
+      try {
+        const out = await client.send(
+          new sms.SendTextMessageCommand({
+            DestinationPhoneNumber: message.to,
+            MessageBody: message.text,
+            MessageType: "PROMOTIONAL",
+            OriginationIdentity: originationIdentity,
+            Context: { sendKey: context.sendKey },
+          }),
+        );
+        return { messageId: out.MessageId ?? context.sendKey };
+      } catch (err) {
+        throw classifyAwsError(err);
+      }
+    },
+  };
+}
+
+/** Email over SMTP (the embedded server locally). */
+export async function smtpProvider(url: string, from: string): Promise<Provider> {
+  const nodemailer = await import("nodemailer");
+  const transport = nodemailer.createTransport(url, {
+    pool: true,
+    maxConnections: 4,
+    socketTimeout: 10_000,
+  } as never);
+  return {
+    async send(message, context) {
+      try {
+        const info = await transport.sendMail({
+          from,
+          to: message.to,
+          subject: message.subject,
+          html: message.html,
+          headers: {
+            "List-Unsubscribe": message.listUnsubscribe ?? "",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "X-Tiercast-Key": context.sendKey,
+          },
+        });
+        return { messageId: info.messageId };
+      } catch (err) {
+        const e = err as { responseCode?: number; code?: string; message: string };
+        if (e.responseCode && e.responseCode >= 500)
+          throw new ProviderPermanentError(`SMTP ${e.responseCode}: ${e.message}`);
+        if (e.responseCode && e.responseCode >= 400)
+          throw new ProviderRetryableError(`SMTP ${e.responseCode}: ${e.message}`);
+        if (e.code === "ECONNECTION" || (e.code === "ESOCKET" && /ECONNREFUSED/.test(e.message)))
+          throw new ProviderRetryableError(`SMTP unreachable: ${e.message}`);
+        throw new ProviderUnknownOutcomeError(`SMTP outcome unknown: ${e.message}`);
+      }
+    },
+  };
+}
+
+/** Email through SES v2, with the send key as a message tag for event destinations. */
+export async function sesProvider(from: string, configurationSet?: string): Promise<Provider> {
+  const ses = await import("@aws-sdk/client-sesv2");
+  const client = new ses.SESv2Client({});
+  return {
+    async send(message, context) {
+      try {
+        const out = await client.send(
+          new ses.SendEmailCommand({
+            FromEmailAddress: from,
+            Destination: { ToAddresses: [message.to] },
+            ConfigurationSetName: configurationSet,
+            EmailTags: [{ Name: "sendKey", Value: context.sendKey.replace(/[^A-Za-z0-9_-]/g, "_") }],
+            ListManagementOptions: undefined,
+            Content: {
+              Simple: {
+                Subject: { Data: message.subject ?? "", Charset: "UTF-8" },
+                Body: { Html: { Data: message.html ?? "", Charset: "UTF-8" } },
+                Headers: [
+                  { Name: "List-Unsubscribe", Value: message.listUnsubscribe ?? "" },
+                  { Name: "List-Unsubscribe-Post", Value: "List-Unsubscribe=One-Click" },
+                ],
+              },
+            },
+          }),
+        );
+        return { messageId: out.MessageId ?? context.sendKey };
+      } catch (err) {
+        throw classifyAwsError(err);
+      }
+    },
+  };
+}
+
+function classifyAwsError(err: unknown): Error {
+  const e = err as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  };
+  const status = e.$metadata?.httpStatusCode;
+  if (e.name === "ThrottlingException" || e.name === "TooManyRequestsException" || (status && status >= 500))
+    return new ProviderRetryableError(`${e.name}: ${e.message}`);
+  if (status && status >= 400) return new ProviderPermanentError(`${e.name}: ${e.message}`);
+  return new ProviderUnknownOutcomeError(`${e.name}: ${e.message}`);
+}
+
+/** RM call tasks: an item in the RM's task list, written once per send key (so never an unknown outcome). */
+export function rmTaskProvider(repo: Repo, now: () => Date): Provider {
+  return {
+    async send(message, context) {
+      const taskId = `${context.campaignId}#${context.customerId}`;
+      try {
+        await repo.ddb.send(
+          new PutCommand({
+            TableName: repo.table,
+            Item: {
+              ...key.rmTask(message.to, taskId),
+              type: "rm-task",
+              rmId: message.to,
+              campaignId: context.campaignId,
+              customerId: context.customerId,
+              text: message.text,
+              status: "open",
+              createdAt: now().toISOString(),
+            },
+            ConditionExpression: "attribute_not_exists(PK)",
+          }),
+        );
+      } catch (err) {
+        if ((err as Error).name !== "ConditionalCheckFailedException")
+          throw new ProviderRetryableError((err as Error).message);
+      }
+      return { messageId: `rm:${taskId}` };
+    },
+  };
+}

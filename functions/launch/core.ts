@@ -1,0 +1,365 @@
+import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type Allocator,
+  allocate,
+  type DecideContext,
+  type Decision,
+  decide,
+  inSegment,
+  prepare,
+} from "#functions/campaign/decide.ts";
+import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
+import { localDay } from "#functions/campaign/time.ts";
+import { loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { addCounters, counterSk, TIME_ZONE } from "#shared/funnel.ts";
+import { hash32 } from "#shared/hash.ts";
+import { dueIndex, inflightIndex, type LedgerRow, type LedgerState, stageIndex } from "#shared/ledger.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
+import { batchGet, batchWrite, mapLimit, type Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+export interface LaunchDeps {
+  repo: Repo;
+  config: TiercastConfig;
+  secret: string;
+  now: () => Date;
+  enqueue: (channel: Channel, messages: DispatchMessage[]) => Promise<void>;
+  /** How long the in-flight set may stay unchanged before stale rows are swept (re-enqueued or marked unknown). */
+  sweepAfterMs: number;
+}
+
+export interface LaunchInput {
+  campaignId: string;
+  at?: string;
+}
+
+const campaignCache = new Map<string, { version: number; campaign: ResolvedCampaign }>();
+async function campaignFor(deps: LaunchDeps, campaignId: string): Promise<ResolvedCampaign> {
+  const record = await loadCampaign(deps.repo, campaignId);
+  const cached = campaignCache.get(campaignId);
+  if (cached && cached.version === record.version) return cached.campaign;
+  const campaign = parseCampaign(record.campaign, deps.config);
+  campaignCache.set(campaignId, { version: record.version, campaign });
+  return campaign;
+}
+
+/** Step 1: the campaign is valid now (config may have changed since it was saved); list the shard tasks. */
+export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
+  const campaign = await campaignFor(deps, input.campaignId);
+  const at = input.at ?? deps.now().toISOString();
+  await setCampaignStatus(deps.repo, campaign.campaignId, "launching", { launchedAt: at });
+  return {
+    campaignId: campaign.campaignId,
+    at,
+    tasks: shardTasks(campaign.segment.tiers, deps.config.shards),
+  };
+}
+
+/** Launch-time allocator: conditional writes, so claims hold across pages, shards and Lambda instances. */
+export function dynamoAllocator(repo: Repo, campaignId: string, shards: number): Allocator {
+  return {
+    async claimContact(contactKey, owner) {
+      try {
+        await repo.ddb.send(
+          new PutCommand({
+            TableName: repo.table,
+            Item: { PK: `CONTACT#${campaignId}#${hash32(contactKey) % shards}`, SK: contactKey, owner },
+            // The owner check makes a retried page idempotent: its own earlier claim is not a duplicate.
+            ConditionExpression: "attribute_not_exists(PK) OR #owner = :owner",
+            ExpressionAttributeNames: { "#owner": "owner" },
+            ExpressionAttributeValues: { ":owner": owner },
+          }),
+        );
+        return true;
+      } catch (err) {
+        if ((err as Error).name === "ConditionalCheckFailedException") return false;
+        throw err;
+      }
+    },
+    async nextRmSlot(rmId) {
+      const out = await repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: { PK: `CAMP#${campaignId}`, SK: `RMSLOT#${rmId}` },
+          UpdateExpression: "ADD n :one",
+          ExpressionAttributeValues: { ":one": 1 },
+          ReturnValues: "UPDATED_NEW",
+        }),
+      );
+      return Number(out.Attributes?.n ?? 1);
+    },
+  };
+}
+
+function rowFor(d: Decision, campaignId: string, decidedAt: string): LedgerRow {
+  const state: LedgerState = d.decision === "eligible" ? "queued" : d.decision;
+  const row: LedgerRow = {
+    ...key.ledger(campaignId, d.shard, d.customerId),
+    campaignId,
+    customerId: d.customerId,
+    shard: d.shard,
+    tier: d.tier,
+    decision: state,
+    decidedAt,
+    at: decidedAt,
+    stage: d.decision === "excluded" ? stageIndex("targeted") : stageIndex("eligible"),
+    attempts: 0,
+  };
+  const optional: Partial<LedgerRow> = {
+    reason: d.reason,
+    channel: d.channel,
+    variant: d.variant,
+    dueAt: d.dueAt,
+    message: d.message,
+    rmId: d.rmId,
+    branchId: d.branchId,
+    referralCode: d.referralCode,
+    holdout: d.decision === "holdout" ? true : undefined,
+    enqueuedAt: state === "queued" ? decidedAt : undefined,
+  };
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (row as unknown as Record<string, unknown>)[k] = v;
+  if (state === "queued") Object.assign(row, inflightIndex(campaignId, d.shard, d.customerId));
+  if (state === "deferred") Object.assign(row, dueIndex(d.shard, d.dueAt!, campaignId, d.customerId));
+  return row;
+}
+
+export interface PageInput {
+  campaignId: string;
+  at: string;
+  task: ShardTask;
+  cursor?: string;
+  pages?: number;
+  done?: boolean;
+}
+
+/**
+ * Step 2, one page of one shard: decide, allocate, write the ledger, count, enqueue. Re-running a page
+ * (a retry, or a relaunch) finds its ledger rows and does nothing for them: one row per recipient.
+ */
+export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<PageInput> {
+  const campaign = await campaignFor(deps, input.campaignId);
+  const now = new Date(input.at);
+  const ctx: DecideContext = prepare(campaign, deps.config, now, deps.secret);
+  const { repo } = deps;
+  const page = await repo.tierPage(
+    campaign.segment.scheme,
+    input.task.tier,
+    input.task.shard,
+    input.cursor,
+    deps.config.pageSize,
+  );
+  const audience = page.customers.filter((c) => inSegment(c, ctx));
+  const existing = await batchGet(
+    repo.ddb,
+    repo.table,
+    audience.map((c) => key.ledger(campaign.campaignId, c.shard, c.customerId)),
+    8,
+  );
+  const done = new Set(existing.map((r) => String(r.customerId)));
+  const fresh = audience.filter((c) => !done.has(c.customerId));
+  const states = await contactStates(repo, fresh);
+  const decisions = fresh.map((c) => decide(c, states.get(c.customerId), ctx));
+  await allocate(decisions, dynamoAllocator(repo, campaign.campaignId, deps.config.shards), ctx);
+  const decidedAt = deps.now().toISOString();
+  const rows = decisions.map((d) => rowFor(d, campaign.campaignId, decidedAt));
+  await batchWrite(
+    repo.ddb,
+    repo.table,
+    rows.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })),
+    4,
+  );
+
+  const day = localDay(now, TIME_ZONE);
+  const increments = new Map<string, number>();
+  const bump = (sk: string) => increments.set(sk, (increments.get(sk) ?? 0) + 1);
+  const queued = new Map<Channel, RecipientRef[]>();
+  for (const row of rows) {
+    bump(counterSk(row, day, "targeted"));
+    if (row.stage >= stageIndex("eligible")) bump(counterSk(row, day, "eligible"));
+    if (row.decision === "queued" && row.channel) {
+      const list = queued.get(row.channel) ?? [];
+      list.push({ customerId: row.customerId, shard: row.shard });
+      queued.set(row.channel, list);
+    }
+  }
+  await addCounters(repo, campaign.campaignId, increments);
+  for (const [channel, refs] of queued)
+    await deps.enqueue(channel, toMessages(campaign.campaignId, channel, refs));
+  return {
+    campaignId: input.campaignId,
+    at: input.at,
+    task: input.task,
+    cursor: page.cursor,
+    pages: (input.pages ?? 0) + 1,
+    done: !page.cursor,
+  };
+}
+
+export interface DispatchProgress {
+  inFlight: number;
+  signature?: string;
+  since?: string;
+  swept?: number;
+}
+
+/**
+ * Step 3: are sends still in flight? Cheap (one Limit-1 query per shard). When the in-flight set has
+ * not moved for `sweepAfterMs`, rows a crash left behind are swept: queued or lease-expired claims
+ * without a send attempt are re-enqueued (the claim condition makes duplicates harmless); claims whose
+ * send attempt had started become `unknown` and wait for a delivery receipt (never resent blindly).
+ */
+export async function awaitDispatch(
+  input: LaunchInput & { dispatch?: DispatchProgress },
+  deps: LaunchDeps,
+): Promise<DispatchProgress> {
+  const { repo } = deps;
+  const shards = Array.from({ length: deps.config.shards }, (_, i) => i);
+  const firsts = await mapLimit(shards, 8, async (shard) => {
+    const out = await repo.ddb.send(
+      new QueryCommand({
+        TableName: repo.table,
+        IndexName: "GSI3",
+        KeyConditionExpression: "GSI3PK = :pk",
+        ExpressionAttributeValues: { ":pk": key.inflightPartition(input.campaignId, shard) },
+        Limit: 1,
+      }),
+    );
+    return out.Items?.[0]
+      ? `${shard}:${out.Items[0].customerId}:${out.Items[0].decision}:${out.Items[0].attempts ?? 0}`
+      : "";
+  });
+  const inFlight = firsts.filter(Boolean).length;
+  if (inFlight === 0) return { inFlight: 0 };
+  const signature = firsts.join("|");
+  const now = deps.now();
+  const previous = input.dispatch;
+  if (previous?.signature !== signature || !previous.since)
+    return { inFlight, signature, since: now.toISOString() };
+  if (now.getTime() - Date.parse(previous.since) < deps.sweepAfterMs)
+    return { inFlight, signature, since: previous.since };
+  const swept = await sweepInFlight(input.campaignId, deps);
+  return { inFlight, signature, since: now.toISOString(), swept };
+}
+
+export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promise<number> {
+  const { repo } = deps;
+  const now = deps.now();
+  let swept = 0;
+  const requeue = new Map<Channel, RecipientRef[]>();
+  for (let shard = 0; shard < deps.config.shards; shard++) {
+    for await (const item of repo.queryAll(key.inflightPartition(campaignId, shard), { indexName: "GSI3" })) {
+      const row = item as unknown as LedgerRow;
+      const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
+      if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
+        await markUnknown(repo, row, now);
+        swept++;
+      } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
+        const list = requeue.get(row.channel) ?? [];
+        list.push({ customerId: row.customerId, shard: row.shard });
+        requeue.set(row.channel, list);
+        swept++;
+      }
+    }
+  }
+  for (const [channel, refs] of requeue) await deps.enqueue(channel, toMessages(campaignId, channel, refs));
+  return swept;
+}
+
+async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
+  try {
+    await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression: "SET decision = :u, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK",
+        ConditionExpression: "decision = :c AND claimToken = :t",
+        ExpressionAttributeNames: { "#at": "at" },
+        ExpressionAttributeValues: {
+          ":u": "unknown",
+          ":r": "outcome_unknown",
+          ":now": now.toISOString(),
+          ":c": "claimed",
+          ":t": row.claimToken,
+        },
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+  }
+}
+
+export type LaunchSummary = Record<LedgerState, number> & {
+  byTier: Record<string, Partial<Record<LedgerState, number>>>;
+};
+
+/** Counts ledger rows by state (projection of two attributes, shards in parallel). */
+export async function countLedger(repo: Repo, campaignId: string, shards: number): Promise<LaunchSummary> {
+  const summary = {
+    queued: 0,
+    claimed: 0,
+    deferred: 0,
+    sent: 0,
+    failed: 0,
+    unknown: 0,
+    excluded: 0,
+    holdout: 0,
+    byTier: {},
+  } as LaunchSummary;
+  await mapLimit(
+    Array.from({ length: shards }, (_, i) => i),
+    8,
+    async (shard) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await repo.ddb.send(
+          new QueryCommand({
+            TableName: repo.table,
+            KeyConditionExpression: "PK = :pk",
+            ExpressionAttributeValues: { ":pk": key.ledgerPartition(campaignId, shard) },
+            ProjectionExpression: "decision, tier",
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const d = item.decision as LedgerState;
+          summary[d]++;
+          const t = (summary.byTier[String(item.tier)] ??= {});
+          t[d] = (t[d] ?? 0) + 1;
+        }
+        start = out.LastEvaluatedKey;
+      } while (start);
+    },
+  );
+  return summary;
+}
+
+/** Step 4: the summary, stored on the campaign. Also the failure path (input.failed). */
+export async function finalizeLaunch(
+  input: LaunchInput & { failed?: boolean; error?: { Error?: string; Cause?: string } },
+  deps: LaunchDeps,
+) {
+  const counts = await countLedger(deps.repo, input.campaignId, deps.config.shards);
+  const { byTier, ...totals } = counts;
+  const status = input.failed ? "FAILED" : "SUCCEEDED";
+  const error = input.failed ? errorMessage(input.error) : undefined;
+  await setCampaignStatus(deps.repo, input.campaignId, input.failed ? "failed" : "launched", {
+    summary: totals,
+    ...(error ? { error } : {}),
+  }).catch((err) => {
+    if (!input.failed) throw err;
+  });
+  return { campaignId: input.campaignId, status, ...totals, byTier, ...(error ? { error } : {}) };
+}
+
+function errorMessage(error: { Error?: string; Cause?: string } | undefined): string {
+  if (!error) return "launch failed";
+  try {
+    const cause = JSON.parse(error.Cause ?? "{}") as { errorMessage?: string };
+    return `${error.Error}: ${cause.errorMessage ?? error.Cause}`;
+  } catch {
+    return `${error.Error}: ${error.Cause}`;
+  }
+}

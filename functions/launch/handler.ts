@@ -1,0 +1,43 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import { baseDeps } from "#shared/deps.ts";
+import { logger } from "#shared/logger.ts";
+import { awaitDispatch, decidePage, finalizeLaunch, type LaunchDeps, validateLaunch } from "./core.ts";
+
+const deps = (): LaunchDeps => ({
+  ...baseDeps(),
+  sweepAfterMs: Number(process.env.SWEEP_AFTER_MS ?? 60_000),
+});
+
+// Thin handlers: parse nothing the workflow did not produce, call the core, log counts (never recipients).
+export const validate = middy(async (event: Parameters<typeof validateLaunch>[0]) => {
+  const out = await validateLaunch(event, deps());
+  logger.info("launch validated", { campaignId: out.campaignId, tasks: out.tasks.length });
+  return out;
+}).use(injectLambdaContext(logger));
+
+export const decide = middy(async (event: Parameters<typeof decidePage>[0]) => {
+  const out = await decidePage(event, deps());
+  logger.debug("page decided", {
+    campaignId: out.campaignId,
+    task: out.task,
+    pages: out.pages,
+    done: out.done,
+  });
+  return out;
+}).use(injectLambdaContext(logger));
+
+export const awaitWorkers = middy(async (event: Parameters<typeof awaitDispatch>[0]) =>
+  awaitDispatch(event, deps()),
+).use(injectLambdaContext(logger));
+
+export const finalize = middy(async (event: Parameters<typeof finalizeLaunch>[0]) => {
+  const out = await finalizeLaunch(event, deps());
+  logger.info("launch finalized", {
+    campaignId: out.campaignId,
+    status: out.status,
+    sent: out.sent,
+    failed: out.failed,
+  });
+  return out;
+}).use(injectLambdaContext(logger));

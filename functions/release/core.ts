@@ -1,0 +1,70 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { Channel } from "#functions/campaign/schema.ts";
+import { inflightIndex, type LedgerRow } from "#shared/ledger.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+export interface ReleaseDeps {
+  repo: Repo;
+  shards: number;
+  now: () => Date;
+  enqueue: (channel: Channel, messages: DispatchMessage[]) => Promise<void>;
+}
+
+export interface Released {
+  released: number;
+  campaigns: Record<string, RecipientRef[]>;
+}
+
+/**
+ * Moves every deferred row due at `now` back to queued and enqueues it (tick locally, a scheduled
+ * function on AWS). The conditional update means two ticks racing release a row once.
+ */
+export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
+  const now = deps.now().toISOString();
+  const out: Released = { released: 0, campaigns: {} };
+  const byCampaignChannel = new Map<string, RecipientRef[]>();
+  for (let shard = 0; shard < deps.shards; shard++) {
+    for await (const item of deps.repo.queryAll(key.duePartition(shard), {
+      indexName: "GSI3",
+      skUpTo: `${now}#~`,
+    })) {
+      const row = item as unknown as LedgerRow;
+      if (row.decision !== "deferred" || !row.dueAt || row.dueAt > now || !row.channel) continue;
+      const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+      try {
+        await deps.repo.ddb.send(
+          new UpdateCommand({
+            TableName: deps.repo.table,
+            Key: { PK: row.PK, SK: row.SK },
+            UpdateExpression: "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, enqueuedAt = :now, #at = :now",
+            ConditionExpression: "decision = :d",
+            ExpressionAttributeNames: { "#at": "at" },
+            ExpressionAttributeValues: {
+              ":q": "queued",
+              ":d": "deferred",
+              ":pk": inflight.GSI3PK,
+              ":sk": inflight.GSI3SK,
+              ":now": now,
+            },
+          }),
+        );
+      } catch (err) {
+        if ((err as Error).name === "ConditionalCheckFailedException") continue;
+        throw err;
+      }
+      const k = `${row.campaignId}\u0000${row.channel}`;
+      const list = byCampaignChannel.get(k) ?? [];
+      list.push({ customerId: row.customerId, shard: row.shard });
+      byCampaignChannel.set(k, list);
+      (out.campaigns[row.campaignId] ??= []).push({ customerId: row.customerId, shard: row.shard });
+      out.released++;
+    }
+  }
+  for (const [k, refs] of byCampaignChannel) {
+    const [campaignId, channel] = k.split("\u0000") as [string, Channel];
+    await deps.enqueue(channel, toMessages(campaignId, channel, refs));
+  }
+  return out;
+}

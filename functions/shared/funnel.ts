@@ -1,0 +1,90 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { localDay } from "#functions/campaign/time.ts";
+import { type LedgerRow, STAGES, type Stage, stageIndex } from "./ledger.ts";
+import type { Repo } from "./repo.ts";
+import { key } from "./table.ts";
+
+export const TIME_ZONE = "Asia/Shanghai";
+
+/** Counter key: one item per campaign × tier × variant × channel × day × stage (× holdout group). */
+export function counterSk(
+  row: Pick<LedgerRow, "tier" | "variant" | "channel" | "holdout">,
+  day: string,
+  stage: Stage,
+) {
+  return `C#${row.tier}#${row.variant ?? "-"}#${row.channel ?? "-"}#${day}#${stage}#${row.holdout ? "H" : "T"}`;
+}
+
+export function parseCounterSk(sk: string) {
+  const [, tier, variant, channel, day, stage, group] = sk.split("#");
+  return {
+    tier: tier!,
+    variant: variant!,
+    channel: channel!,
+    day: day!,
+    stage: stage as Stage,
+    holdout: group === "H",
+  };
+}
+
+export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
+  await Promise.all(
+    [...increments].map(([sk, n]) =>
+      repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: { PK: key.funnelPartition(campaignId), SK: sk },
+          UpdateExpression: "ADD #n :n",
+          ExpressionAttributeNames: { "#n": "n" },
+          ExpressionAttributeValues: { ":n": n },
+        }),
+      ),
+    ),
+  );
+}
+
+/**
+ * Moves a recipient's row forward to `stage` (never back) and counts it once: the conditional
+ * update is the idempotency, so duplicate or out-of-order events change nothing.
+ */
+export async function advanceStage(
+  repo: Repo,
+  row: LedgerRow,
+  stage: Stage,
+  at: Date,
+  extra: Record<string, unknown> = {},
+) {
+  const target = stageIndex(stage);
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":s": target };
+  const sets = ["stage = :s"];
+  for (const [k, v] of Object.entries(extra)) {
+    names[`#${k}`] = k;
+    values[`:${k}`] = v;
+    sets.push(`#${k} = :${k}`);
+  }
+  let previous: number;
+  try {
+    const out = await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ConditionExpression: "attribute_exists(PK) AND stage < :s",
+        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
+        ExpressionAttributeValues: values,
+        ReturnValues: "UPDATED_OLD",
+      }),
+    );
+    previous = Number(out.Attributes?.stage ?? -1);
+  } catch (err) {
+    if ((err as Error).name === "ConditionalCheckFailedException") return false;
+    throw err;
+  }
+  // Every stage passed on the way counts too (a click implies a delivery we may never hear about).
+  const increments = new Map<string, number>();
+  const day = localDay(at, TIME_ZONE);
+  for (let i = previous + 1; i <= target; i++) increments.set(counterSk(row, day, STAGES[i]!), 1);
+  await addCounters(repo, row.campaignId, increments);
+  return true;
+}

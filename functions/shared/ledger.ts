@@ -1,0 +1,103 @@
+import type { RenderedMessage } from "#functions/campaign/decide.ts";
+import type { Channel } from "#functions/campaign/schema.ts";
+import { key } from "./table.ts";
+
+/** Where a recipient stands. Terminal: sent, failed, unknown, excluded, holdout. */
+export type LedgerState =
+  | "queued"
+  | "claimed"
+  | "deferred"
+  | "sent"
+  | "failed"
+  | "unknown"
+  | "excluded"
+  | "holdout";
+export const TERMINAL: ReadonlySet<LedgerState> = new Set([
+  "sent",
+  "failed",
+  "unknown",
+  "excluded",
+  "holdout",
+]);
+
+export const STAGES = [
+  "targeted",
+  "eligible",
+  "sent",
+  "delivered",
+  "engaged",
+  "responded",
+  "converted",
+] as const;
+export type Stage = (typeof STAGES)[number];
+export const stageIndex = (s: Stage) => STAGES.indexOf(s);
+
+/** One row per audience member per campaign: the decision, its reason, and the send's progress. */
+export interface LedgerRow {
+  PK: string;
+  SK: string;
+  campaignId: string;
+  customerId: string;
+  shard: number;
+  tier: string;
+  decision: LedgerState;
+  reason?: string;
+  channel?: Channel;
+  variant?: string;
+  decidedAt: string;
+  at: string;
+  dueAt?: string;
+  message?: RenderedMessage;
+  messageId?: string;
+  claimToken?: string;
+  leaseUntil?: string;
+  attemptedAt?: string;
+  attempts?: number;
+  enqueuedAt?: string;
+  sentAt?: string;
+  /** Furthest funnel stage reached (index into STAGES); only moves forward. */
+  stage: number;
+  holdout?: boolean;
+  rmId?: string;
+  branchId?: string;
+  referralCode?: string;
+  retryable?: boolean;
+  GSI3PK?: string;
+  GSI3SK?: string;
+}
+
+export const sendKey = (row: Pick<LedgerRow, "campaignId" | "customerId" | "channel">) =>
+  `${row.campaignId}#${row.customerId}#${row.channel ?? "none"}`;
+
+export function parseSendKey(
+  k: string,
+): { campaignId: string; customerId: string; channel: string } | undefined {
+  const [campaignId, customerId, channel] = k.split("#");
+  return campaignId && customerId && channel ? { campaignId, customerId, channel } : undefined;
+}
+
+export const inflightIndex = (campaignId: string, shard: number, customerId: string) => ({
+  GSI3PK: key.inflightPartition(campaignId, shard),
+  GSI3SK: customerId,
+});
+
+export const dueIndex = (shard: number, dueAt: string, campaignId: string, customerId: string) => ({
+  GSI3PK: key.duePartition(shard),
+  GSI3SK: `${dueAt}#${campaignId}#${customerId}`,
+});
+
+/** What a ledger export shows (CONTRACT.md): no message bodies, no contact details. */
+export function exportRow(row: LedgerRow) {
+  return {
+    customerId: row.customerId,
+    tier: row.tier,
+    decision: row.decision,
+    reason: row.reason ?? "",
+    channel: row.channel ?? "",
+    variant: row.variant ?? "",
+    messageId: row.messageId ?? "",
+    at: row.at,
+    dueAt: row.dueAt ?? "",
+    stage: STAGES[row.stage] ?? "targeted",
+  };
+}

@@ -1,0 +1,113 @@
+import { SQSClient } from "@aws-sdk/client-sqs";
+import type { Channel } from "#functions/campaign/schema.ts";
+import { resetClients } from "#shared/clients.ts";
+import { resetHandlerConfig } from "#shared/deps.ts";
+import { resetEnv } from "#shared/env.ts";
+import { type SqsHandler, startPoller } from "./poller.ts";
+import type { Runtime } from "./runtime.ts";
+import { type SmsFaults, type SmsSink, startSmsSink } from "./sms-sink.ts";
+import { type LocalSmtp, startSmtp } from "./smtp.ts";
+import { CHANNEL_QUEUES, type LocalQueues, startQueues } from "./sqs.ts";
+
+export interface DispatchOptions {
+  smsFaults?: SmsFaults;
+  /** Set false to run without workers (tests that drive the handler by hand). */
+  workers?: boolean;
+  concurrency?: number;
+  maxReceiveCount?: number;
+  visibilityTimeoutSeconds?: number;
+}
+
+export interface DispatchServices {
+  queues: LocalQueues;
+  sms: SmsSink;
+  smtp: LocalSmtp;
+  sqs: SQSClient;
+  batches: { received: number; failed: number };
+  startWorkers(): void;
+  stopWorkers(): Promise<void>;
+}
+
+/**
+ * The embedded runtime's messaging half: SQS-compatible queues with DLQs, the SMS gateway sink, the
+ * SMTP server, and pollers feeding the real channel worker. Handlers see only endpoints (env vars).
+ */
+export async function startDispatch(
+  runtime: Runtime,
+  options: DispatchOptions = {},
+): Promise<DispatchServices> {
+  const queues = await startQueues(runtime.dataDir, {
+    maxReceiveCount: options.maxReceiveCount,
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+  });
+  runtime.stops.push(queues.stop);
+  const sms = await startSmsSink(runtime.dataDir, options.smsFaults ?? smsFaultsFromEnv());
+  runtime.stops.push(sms.stop);
+  const smtp = await startSmtp(runtime.dataDir);
+  runtime.stops.push(smtp.stop);
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SQS: queues.endpoint,
+    SMS_QUEUE_URL: queues.urls[CHANNEL_QUEUES.sms],
+    EMAIL_QUEUE_URL: queues.urls[CHANNEL_QUEUES.email],
+    RM_QUEUE_URL: queues.urls[CHANNEL_QUEUES["rm-task"]],
+    SMS_ENDPOINT: sms.endpoint,
+    SMTP_URL: smtp.url,
+    TIERCAST_CONFIG: JSON.stringify(runtime.config),
+    MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
+    LEASE_MS: "30000",
+    SWEEP_AFTER_MS: process.env.SWEEP_AFTER_MS ?? "3000",
+  });
+  resetEnv();
+  resetHandlerConfig();
+  resetClients();
+  const { handler, resetDispatchDeps } = await import("#functions/dispatch/handler.ts");
+  resetDispatchDeps();
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const batches = { received: 0, failed: 0 };
+  let pollers: { stop(): Promise<void> }[] = [];
+  const services: DispatchServices = {
+    queues,
+    sms,
+    smtp,
+    sqs,
+    batches,
+    startWorkers() {
+      if (pollers.length) return;
+      pollers = (Object.entries(CHANNEL_QUEUES) as [Channel, string][]).map(([channel, queue]) =>
+        startPoller(sqs, {
+          queueUrl: queues.urls[queue]!,
+          queueArn: `arn:aws:sqs:us-east-1:000000000000:${queue}`,
+          handler: handler as unknown as SqsHandler,
+          functionName: `tiercast-dispatch-${channel}`,
+          concurrency: options.concurrency ?? 4,
+          onBatch: (n, failed) => {
+            batches.received += n;
+            batches.failed += failed;
+          },
+        }),
+      );
+    },
+    async stopWorkers() {
+      const stopping = pollers;
+      pollers = [];
+      await Promise.all(stopping.map((p) => p.stop()));
+    },
+  };
+  runtime.stops.push(async () => {
+    await services.stopWorkers();
+    sqs.destroy();
+    resetDispatchDeps();
+  });
+  if (options.workers !== false) services.startWorkers();
+  return services;
+}
+
+function smsFaultsFromEnv(): SmsFaults {
+  const raw = process.env.TIERCAST_SMS_FAULTS;
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw) as SmsFaults;
+  } catch {
+    throw new Error('TIERCAST_SMS_FAULTS must be JSON, e.g. {"failRate":0.1}');
+  }
+}

@@ -1,0 +1,44 @@
+import { LOCAL_ARN_PREFIX } from "#workflows/launch-campaign/arn.ts";
+import asl from "#workflows/launch-campaign/launch-campaign.asl.json" with { type: "json" };
+import { lambdaContext } from "./poller.ts";
+import { runStateMachine, type TaskHandler } from "./sfn.ts";
+
+type MiddyHandler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+
+/**
+ * Runs the launch workflow: the very ASL CDK synthesizes (committed, and checked against a fresh
+ * synthesis by a test), each Task bound to the real handler. Waits are shortened for local time.
+ */
+export async function runLaunchWorkflow(
+  input: { campaignId: string; at?: string },
+  options: { waitMs?: number } = {},
+) {
+  const handlers = await import("#functions/launch/handler.ts");
+  const bind =
+    (name: string, fn: MiddyHandler): TaskHandler =>
+    (event) =>
+      fn(event as never, lambdaContext(`tiercast-${name}`));
+  const tasks: Record<string, TaskHandler> = {
+    [`${LOCAL_ARN_PREFIX}validate`]: bind("validate", handlers.validate as unknown as MiddyHandler),
+    [`${LOCAL_ARN_PREFIX}decidePage`]: bind("decidePage", handlers.decide as unknown as MiddyHandler),
+    [`${LOCAL_ARN_PREFIX}awaitDispatch`]: bind(
+      "awaitDispatch",
+      handlers.awaitWorkers as unknown as MiddyHandler,
+    ),
+    [`${LOCAL_ARN_PREFIX}finalize`]: bind("finalize", handlers.finalize as unknown as MiddyHandler),
+  };
+  try {
+    return await runStateMachine(asl as Record<string, unknown>, input, tasks, {
+      waitOverridesMs: { WaitForWorkers: options.waitMs ?? 100 },
+      retryIntervalMs: 50,
+    });
+  } catch (err) {
+    // The workflow's failure branch has already recorded the summary on the campaign; report it.
+    const e = err as Error & { cause?: unknown };
+    return {
+      campaignId: input.campaignId,
+      status: "FAILED",
+      error: `${e.message}${e.cause ? `: ${String(e.cause)}` : ""}`,
+    };
+  }
+}

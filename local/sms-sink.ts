@@ -1,0 +1,101 @@
+import { createWriteStream, type WriteStream } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { rng } from "./synthetic.ts";
+
+/** Fault injection for the SMS gateway sink: rates are probabilities per request. */
+export interface SmsFaults {
+  failRate?: number; // HTTP 500
+  throttleRate?: number; // HTTP 429
+  timeoutRate?: number; // accepts (records) the message, then never answers: an unknown outcome
+  slowMs?: number;
+  seed?: number;
+}
+
+export interface SmsRecord {
+  messageId: string;
+  to: string;
+  text: string;
+  tag: string;
+  at: string;
+}
+
+export interface SmsSink {
+  endpoint: string;
+  messages: SmsRecord[];
+  faults: SmsFaults;
+  stop(): Promise<void>;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  let body = "";
+  for await (const chunk of req) body += chunk;
+  return body;
+}
+
+/**
+ * A local SMS gateway that records every message it accepts (data-dir/sms-sink.jsonl) and can be
+ * told to fail, throttle, time out or be slow. Binds 127.0.0.1 on a free port.
+ */
+export async function startSmsSink(dataDir: string | undefined, faults: SmsFaults = {}): Promise<SmsSink> {
+  const messages: SmsRecord[] = [];
+  const log: WriteStream | undefined = dataDir
+    ? createWriteStream(join(dataDir, "sms-sink.jsonl"), { flags: "a", mode: 0o600 })
+    : undefined;
+  const sink = { faults, messages } as SmsSink;
+  let random = rng(faults.seed ?? 1);
+  let seq = 0;
+  const hanging = new Set<() => void>();
+  const server: Server = createServer(async (req, res) => {
+    const reply = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === "GET" && req.url === "/messages") return reply(200, messages);
+    if (req.method === "POST" && req.url === "/faults") {
+      Object.assign(sink.faults, JSON.parse(await readBody(req)));
+      random = rng(sink.faults.seed ?? 1);
+      return reply(200, sink.faults);
+    }
+    if (req.method !== "POST" || req.url !== "/messages") return reply(404, { error: "not found" });
+    let payload: { to?: string; text?: string; tag?: string };
+    try {
+      payload = JSON.parse(await readBody(req));
+    } catch {
+      return reply(400, { error: "invalid JSON" });
+    }
+    if (!payload.to || !/^\+861[3-9]\d{9}$/.test(payload.to) || !payload.text)
+      return reply(400, { error: "invalid destination or empty text" });
+    const f = sink.faults;
+    if (f.slowMs) await new Promise((r) => setTimeout(r, f.slowMs));
+    const draw = random();
+    if (draw < (f.failRate ?? 0)) return reply(500, { error: "gateway error" });
+    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0)) return reply(429, { error: "throttled" });
+    const record: SmsRecord = {
+      messageId: `sms-${Date.now().toString(36)}-${++seq}`,
+      to: payload.to,
+      text: payload.text,
+      tag: payload.tag ?? "",
+      at: new Date().toISOString(),
+    };
+    messages.push(record);
+    log?.write(`${JSON.stringify(record)}\n`);
+    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0) + (f.timeoutRate ?? 0)) {
+      // Accepted and sent, but the answer never comes back.
+      await new Promise<void>((resolve) => hanging.add(resolve));
+      res.destroy();
+      return;
+    }
+    reply(200, { messageId: record.messageId });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  sink.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  sink.stop = async () => {
+    for (const release of hanging) release();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+  };
+  return sink;
+}
