@@ -32,10 +32,17 @@ export interface DispatchServices {
  * The embedded runtime's messaging half: SQS-compatible queues with DLQs, the SMS gateway sink, the
  * SMTP server, and pollers feeding the real channel worker. Handlers see only endpoints (env vars).
  */
+const started = new WeakMap<Runtime, DispatchServices>();
+
 export async function startDispatch(
   runtime: Runtime,
   options: DispatchOptions = {},
 ): Promise<DispatchServices> {
+  const existing = started.get(runtime);
+  if (existing) {
+    if (options.workers !== false) existing.startWorkers();
+    return existing;
+  }
   const queues = await startQueues(runtime.dataDir, {
     maxReceiveCount: options.maxReceiveCount,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
@@ -54,7 +61,7 @@ export async function startDispatch(
     SMTP_URL: smtp.url,
     TIERCAST_CONFIG: JSON.stringify(runtime.config),
     MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
-    LEASE_MS: "30000",
+    LEASE_MS: process.env.LEASE_MS ?? "30000",
     SWEEP_AFTER_MS: process.env.SWEEP_AFTER_MS ?? "3000",
   });
   resetEnv();
@@ -93,7 +100,9 @@ export async function startDispatch(
       await Promise.all(stopping.map((p) => p.stop()));
     },
   };
+  started.set(runtime, services);
   runtime.stops.push(async () => {
+    started.delete(runtime);
     await services.stopWorkers();
     sqs.destroy();
     resetDispatchDeps();

@@ -1,5 +1,5 @@
 import { fork } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -17,10 +17,13 @@ export interface LocalDynamo {
  */
 export async function startDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
   const options: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
+  const pidFile = dataDir ? join(dataDir, ".dynalite.pid") : undefined;
   if (dataDir) {
     const path = join(dataDir, "dynamodb");
     mkdirSync(path, { recursive: true, mode: 0o700 });
     options.path = path;
+    // We hold the data dir's lock, so a store process still running for it is an orphan of a killed run.
+    await killOrphan(pidFile!);
   }
   const child = fork(
     fileURLToPath(new URL("./dynalite-server.cjs", import.meta.url)),
@@ -41,6 +44,7 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
     child.once("exit", (code) => reject(new Error(`dynalite exited (${code}): ${stderr.split("\n")[0]}`)));
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid), { mode: 0o600 });
   return {
     endpoint: `http://127.0.0.1:${port}`,
     async stop() {
@@ -48,6 +52,7 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
       clearTimeout(timer);
+      if (pidFile) rmSync(pidFile, { force: true });
     },
   };
 }
@@ -90,4 +95,24 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   } finally {
     client.destroy();
   }
+}
+
+async function killOrphan(pidFile: string) {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, "utf8"));
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!pid || !alive()) return;
+  process.kill(pid, "SIGKILL");
+  for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
 }

@@ -16,7 +16,9 @@ async function buildDeps(): Promise<DispatchDeps> {
   const base = baseDeps();
   const e = env();
   const providers: Partial<Record<Channel, Provider>> = {
-    sms: e.SMS_ENDPOINT ? httpSmsProvider(e.SMS_ENDPOINT) : await awsSmsProvider(e.SMS_ORIGINATION),
+    sms: e.SMS_ENDPOINT
+      ? httpSmsProvider(e.SMS_ENDPOINT, Number(process.env.SMS_TIMEOUT_MS ?? 5000))
+      : await awsSmsProvider(e.SMS_ORIGINATION),
     email: e.SMTP_URL
       ? await smtpProvider(e.SMTP_URL, base.config.email.from)
       : await sesProvider(e.SES_FROM ?? base.config.email.from),

@@ -1,0 +1,33 @@
+import { importRecords } from "#functions/import/core.ts";
+import type { SourceRecord } from "#functions/import/parse.ts";
+import { type Runtime, startRuntime } from "#local/runtime.ts";
+import { syntheticCustomers } from "#local/synthetic.ts";
+import { parseConfig, type TiercastConfig } from "#shared/config.ts";
+
+/** An in-memory embedded runtime holding a deterministic synthetic bank. */
+export async function localBank(
+  customers: number,
+  at: Date,
+  overrides: Record<string, unknown> = {},
+): Promise<Runtime> {
+  const config: TiercastConfig = parseConfig({
+    sms: { ratePerSecond: 100_000 },
+    email: { ratePerSecond: 100_000 },
+    ...overrides,
+  });
+  const runtime = await startRuntime({ config, at });
+  async function* records(): AsyncGenerator<SourceRecord> {
+    let line = 0;
+    for (const value of syntheticCustomers({ customers, seed: 7, at })) yield { line: ++line, value };
+  }
+  const report = await importRecords(records(), {
+    config,
+    write: (batch) => runtime.repo.putCustomers(batch, at.toISOString()),
+  });
+  if (report.rejected.length) throw new Error(`synthetic bank rejected ${report.rejected.length} rows`);
+  return runtime;
+}
+
+export function setClock(at: string) {
+  process.env.TIERCAST_CLOCK_AT = at;
+}

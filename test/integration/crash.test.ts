@@ -1,0 +1,89 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cli, tempDir } from "../helpers.ts";
+
+const BIN = new URL("../../bin/tiercast.mjs", import.meta.url).pathname;
+
+function sinkTags(dataDir: string): string[] {
+  const path = join(dataDir, "sms-sink.jsonl");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { tag: string }).tag);
+}
+
+describe("a launch killed mid-dispatch and started again", () => {
+  it("finishes the campaign with every recipient terminal and no message sent twice", {
+    timeout: 180_000,
+  }, async () => {
+    const dir = tempDir();
+    const dataDir = join(dir, "data");
+    const bank = join(dir, "bank.jsonl");
+    expect(
+      (
+        await cli([
+          "generate",
+          "--customers",
+          "4000",
+          "--seed",
+          "5",
+          "--out",
+          bank,
+          "--at",
+          "2027-02-28T00:00:00Z",
+        ])
+      ).code,
+    ).toBe(0);
+    expect((await cli(["import", bank, "--json"], { dataDir })).code).toBe(0);
+
+    // Slow provider so the kill lands mid-dispatch.
+    const child = spawn(
+      process.execPath,
+      [BIN, "--data-dir", dataDir, "--at", "2027-03-01T02:00:00Z", "launch", "examples/referral-drive.json"],
+      {
+        env: { ...process.env, TIERCAST_SMS_FAULTS: JSON.stringify({ slowMs: 5 }) },
+        stdio: "ignore",
+      },
+    );
+    const deadline = Date.now() + 60_000;
+    while (sinkTags(dataDir).length < 200 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    const partial = sinkTags(dataDir).length;
+    expect(partial).toBeGreaterThanOrEqual(200);
+
+    // Started again later (claims' leases have expired): the launch resumes from its ledger.
+    const again = await cli(
+      ["launch", "examples/referral-drive.json", "--json", "--at", "2027-03-01T02:10:00Z"],
+      {
+        dataDir,
+        env: { SWEEP_AFTER_MS: "1000" },
+      },
+    );
+    expect(again.code).toBe(0);
+    const result = again.json() as { status: string; sent: number; unknown: number };
+    expect(result.status).toBe("SUCCEEDED");
+    const tags = sinkTags(dataDir);
+    expect(tags.length).toBeGreaterThan(partial);
+    expect(new Set(tags).size).toBe(tags.length);
+    // Every message the gateway took is a sent row or an unknown one (its answer was lost in the crash);
+    // an unknown row may also be one whose attempt was recorded but whose request never left (at most once).
+    expect(tags.length).toBeGreaterThanOrEqual(result.sent);
+    expect(tags.length).toBeLessThanOrEqual(result.sent + result.unknown);
+
+    const ledger = await cli(["ledger", "referral-2027-spring", "--format", "csv"], { dataDir });
+    const decisions = ledger.stdout
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",")[2]);
+    expect(decisions.every((d) => ["sent", "failed", "unknown", "excluded", "holdout"].includes(d!))).toBe(
+      true,
+    );
+  });
+});

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCampaign } from "#functions/campaign/schema.ts";
+import { sendOne } from "#functions/dispatch/core.ts";
+import { httpSmsProvider } from "#functions/dispatch/providers.ts";
+import { decidePage } from "#functions/launch/core.ts";
+import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { saveCampaign } from "#shared/campaigns.ts";
+import { baseDeps } from "#shared/deps.ts";
+import { type LedgerRow, TERMINAL } from "#shared/ledger.ts";
+import { key } from "#shared/table.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { dlq, launchCampaign } from "../../cli/launch.ts";
+import { localBank, setClock } from "./bank.ts";
+
+const AT = "2027-03-01T02:00:00.000Z";
+let runtime: Runtime;
+let dispatch: DispatchServices;
+
+async function ledger(campaignId: string): Promise<LedgerRow[]> {
+  const rows: LedgerRow[] = [];
+  for (let shard = 0; shard < runtime.config.shards; shard++)
+    for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
+      rows.push(item as unknown as LedgerRow);
+  return rows;
+}
+
+function duplicateTags(): string[] {
+  const seen = new Map<string, number>();
+  for (const m of dispatch.sms.messages) seen.set(m.tag, (seen.get(m.tag) ?? 0) + 1);
+  return [...seen].filter(([, n]) => n > 1).map(([tag]) => tag);
+}
+
+describe("faults at the SMS provider", () => {
+  beforeAll(async () => {
+    process.env.SMS_TIMEOUT_MS = "300";
+    process.env.LEASE_MS = "1000";
+    process.env.SWEEP_AFTER_MS = "1500";
+    runtime = await localBank(3_000, new Date("2027-02-28T00:00:00Z"));
+    setClock(AT);
+    dispatch = await startDispatch(runtime, {
+      maxReceiveCount: 3,
+      visibilityTimeoutSeconds: 1,
+      smsFaults: { failRate: 0.15, throttleRate: 0.1, timeoutRate: 0.03, seed: 3 },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.stop();
+    delete process.env.SMS_TIMEOUT_MS;
+    delete process.env.LEASE_MS;
+    delete process.env.SWEEP_AFTER_MS;
+  });
+
+  it("retries 500s and 429s, marks lost answers unknown, dead-letters the rest, and never sends twice", async () => {
+    const campaign = parseCampaign(
+      { ...readCampaignFile("examples/referral-drive.json", runtime.config), campaignId: "faulty" },
+      runtime.config,
+    );
+    const result = await launchCampaign(runtime, campaign, new Date(AT));
+    expect(result.status).toBe("SUCCEEDED");
+    const rows = await ledger("faulty");
+    expect(rows.every((r) => TERMINAL.has(r.decision))).toBe(true);
+    expect(duplicateTags()).toEqual([]);
+    const unknown = rows.filter((r) => r.decision === "unknown");
+    expect(unknown.length).toBeGreaterThan(0);
+    // An unknown outcome is a send the gateway took but never confirmed: recorded there exactly once.
+    const tags = new Set(dispatch.sms.messages.map((m) => m.tag));
+    for (const r of unknown) expect(tags.has(`faulty#${r.customerId}#sms`)).toBe(true);
+    const sent = rows.filter((r) => r.decision === "sent");
+    expect(sent.length).toBeGreaterThan(result.sent * 0.5);
+    for (const r of sent) expect(tags.has(`faulty#${r.customerId}#sms`)).toBe(true);
+
+    const failed = rows.filter((r) => r.decision === "failed");
+    // 25% of calls fail and each message gets 3 receives: some recipients exhaust them.
+    expect(failed.length).toBeGreaterThan(0);
+    {
+      // The provider recovers; redriving the DLQ sends what failed, and still nothing twice.
+      Object.assign(dispatch.sms.faults, { failRate: 0, throttleRate: 0, timeoutRate: 0 });
+      // Messages that exhausted their receives reach the DLQ on their next receive; let that happen first.
+      const deadline = Date.now() + 30_000;
+      while (dispatch.queues.depth("tiercast-sms") > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const redriven = await dlq(runtime, "redrive");
+      expect(redriven.find((q) => q.queue === "tiercast-sms")?.redriven).toBeGreaterThan(0);
+      const after = await ledger("faulty");
+      expect(after.filter((r) => r.decision === "failed")).toEqual([]);
+      expect(duplicateTags()).toEqual([]);
+    }
+  });
+
+  it("lets exactly one of several concurrent workers send to a recipient", async () => {
+    Object.assign(dispatch.sms.faults, { failRate: 0, throttleRate: 0, timeoutRate: 0 });
+    const campaign = parseCampaign(
+      { ...readCampaignFile("examples/dormant-reactivation.json", runtime.config), campaignId: "race" },
+      runtime.config,
+    );
+    await saveCampaign(runtime.repo, campaign, new Date(AT));
+    const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+    for (let shard = 0; shard < runtime.config.shards; shard++)
+      await decidePage({ campaignId: "race", at: AT, task: { tier: "potential", shard } }, deps);
+    const queued = (await ledger("race"))
+      .filter((r) => r.decision === "queued" && r.channel === "sms")
+      .slice(0, 20);
+    expect(queued.length).toBeGreaterThan(5);
+    const before = dispatch.sms.messages.length;
+    const sendDeps = {
+      ...baseDeps(),
+      providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
+      maxReceiveCount: 5,
+      leaseMs: 30_000,
+    };
+    const outcomes = await Promise.all(
+      queued.flatMap((r) =>
+        Array.from({ length: 5 }, () =>
+          sendOne({ customerId: r.customerId, shard: r.shard }, "race", 1, sendDeps),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === "sent")).toHaveLength(queued.length);
+    expect(dispatch.sms.messages.length - before).toBe(queued.length);
+  });
+});
