@@ -152,7 +152,7 @@ export async function sendOne(
   const k = key.ledger(campaignId, ref.shard, ref.customerId);
   const got = await repo.ddb.send(new GetCommand({ TableName: repo.table, Key: k, ConsistentRead: true }));
   const row = got.Item as LedgerRow | undefined;
-  if (!row || !row.channel) return "skipped";
+  if (!row?.channel) return "skipped";
   const redrivable = row.decision === "failed" && row.retryable === true;
   if ((TERMINAL.has(row.decision) && !redrivable) || row.decision === "deferred") return "skipped";
 

@@ -7,6 +7,7 @@ import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
 import type { DispatchMessage } from "#shared/queue.ts";
+import { loadSecret } from "#shared/secret.ts";
 import { type DispatchDeps, type Provider, pacer, processDispatch } from "./core.ts";
 import { awsSmsProvider, httpSmsProvider, rmTaskProvider, sesProvider, smtpProvider } from "./providers.ts";
 
@@ -60,4 +61,6 @@ export const handler = middy(async (event: SQSEvent) =>
   processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
     throwOnFullBatchFailure: false,
   }),
-).use(injectLambdaContext(logger));
+)
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());

@@ -2,6 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { baseDeps } from "#shared/deps.ts";
 import { logger } from "#shared/logger.ts";
+import { loadSecret } from "#shared/secret.ts";
 import { awaitDispatch, decidePage, finalizeLaunch, type LaunchDeps, validateLaunch } from "./core.ts";
 
 const deps = (): LaunchDeps => ({
@@ -14,7 +15,9 @@ export const validate = middy(async (event: Parameters<typeof validateLaunch>[0]
   const out = await validateLaunch(event, deps());
   logger.info("launch validated", { campaignId: out.campaignId, tasks: out.tasks.length });
   return out;
-}).use(injectLambdaContext(logger));
+})
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());
 
 export const decide = middy(async (event: Parameters<typeof decidePage>[0]) => {
   const out = await decidePage(event, deps());
@@ -25,11 +28,15 @@ export const decide = middy(async (event: Parameters<typeof decidePage>[0]) => {
     done: out.done,
   });
   return out;
-}).use(injectLambdaContext(logger));
+})
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());
 
 export const awaitWorkers = middy(async (event: Parameters<typeof awaitDispatch>[0]) =>
   awaitDispatch(event, deps()),
-).use(injectLambdaContext(logger));
+)
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());
 
 export const finalize = middy(async (event: Parameters<typeof finalizeLaunch>[0]) => {
   const out = await finalizeLaunch(event, deps());
@@ -40,4 +47,6 @@ export const finalize = middy(async (event: Parameters<typeof finalizeLaunch>[0]
     failed: out.failed,
   });
   return out;
-}).use(injectLambdaContext(logger));
+})
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());

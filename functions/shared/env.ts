@@ -3,7 +3,7 @@ import { z } from "zod";
 /** Handler environment, parsed once on first use. Same names on AWS (set by CDK) and locally. */
 const Env = z.object({
   TABLE_NAME: z.string().min(1),
-  TIERCAST_SECRET: z.string().min(16),
+  TIERCAST_SECRET: z.string().min(16, "TIERCAST_SECRET (or TIERCAST_SECRET_ARN) must be set"),
   TIERCAST_SHARDS: z.coerce.number().int().min(1).default(16),
   SMS_QUEUE_URL: z.string().optional(),
   EMAIL_QUEUE_URL: z.string().optional(),

@@ -1,0 +1,177 @@
+import { readFileSync } from "node:fs";
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { settingsFor } from "../../infra/settings.ts";
+import { buildStacks } from "../../infra/stacks/index.ts";
+import { synthesizeLaunchAsl } from "../../workflows/launch-campaign/synth.ts";
+
+const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+const stacks = buildStacks(app, settingsFor("dev"));
+const workflow = Template.fromStack(stacks.workflow);
+const messaging = Template.fromStack(stacks.messaging);
+
+type State = Record<string, unknown> & {
+  Type: string;
+  ItemProcessor?: { States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
+};
+function allStates(asl: { States: Record<string, State> }): [string, State][] {
+  return Object.entries(asl.States).flatMap(([name, s]) => [
+    [name, s] as [string, State],
+    ...(s.ItemProcessor ? allStates(s.ItemProcessor) : []),
+  ]);
+}
+
+/** What the embedded interpreter cannot run; the deployed workflow must not use it either. */
+export function unsupportedFeatures(asl: {
+  States: Record<string, State>;
+  QueryLanguage?: string;
+}): string[] {
+  const problems: string[] = [];
+  const text = JSON.stringify(asl);
+  if (asl.QueryLanguage === "JSONata" || text.includes('"QueryLanguage":"JSONata"')) problems.push("JSONata");
+  for (const [name, s] of allStates(asl)) {
+    if ("Assign" in s) problems.push(`${name}: Variables/Assign`);
+    if ("Arguments" in s || "Output" in s) problems.push(`${name}: JSONata fields`);
+    if (s.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED") problems.push(`${name}: Distributed Map`);
+    if ("ItemReader" in s || "ResultWriter" in s) problems.push(`${name}: Distributed Map I/O`);
+    if (s.Type === "Task" && typeof s.Resource === "string" && !s.Resource.startsWith("arn:aws:lambda:"))
+      problems.push(`${name}: non-Lambda task ${s.Resource}`);
+  }
+  return problems;
+}
+
+describe("launch workflow ASL", () => {
+  const asl = synthesizeLaunchAsl() as { States: Record<string, State> };
+
+  it("is committed exactly as CDK synthesizes it (the embedded runtime runs that file)", () => {
+    const committed = JSON.parse(
+      readFileSync(
+        new URL("../../workflows/launch-campaign/launch-campaign.asl.json", import.meta.url),
+        "utf8",
+      ),
+    );
+    expect(committed).toEqual(asl);
+  });
+
+  it("uses only JSONPath, inline Map and direct Lambda tasks", () => {
+    expect(unsupportedFeatures(asl)).toEqual([]);
+  });
+
+  it("rejects a definition that uses what the interpreter lacks", () => {
+    expect(
+      unsupportedFeatures({
+        QueryLanguage: "JSONata",
+        States: {
+          A: { Type: "Pass", Assign: { x: 1 } },
+          B: { Type: "Map", ItemProcessor: { ProcessorConfig: { Mode: "DISTRIBUTED" }, States: {} } },
+        },
+      }),
+    ).toEqual(["JSONata", "A: Variables/Assign", "B: Distributed Map"]);
+  });
+
+  it("passes the ASL validator", async () => {
+    const { default: validator } = (await import("asl-validator")) as unknown as {
+      default: (d: unknown) => { isValid: boolean; errors: unknown[] };
+    };
+    const result = validator(asl);
+    expect(result.errors).toEqual([]);
+    expect(result.isValid).toBe(true);
+  });
+
+  it("maps over shard tasks with bounded concurrency and loops pages inside", () => {
+    const map = asl.States.DecideShards as State & { MaxConcurrency: number; ItemsPath: string };
+    expect(map.Type).toBe("Map");
+    expect(map.ItemsPath).toBe("$.tasks");
+    expect(map.MaxConcurrency).toBe(4);
+    expect(Object.keys(map.ItemProcessor!.States)).toEqual(
+      expect.arrayContaining(["DecidePage", "MorePages?"]),
+    );
+  });
+
+  it("retries named transient errors and routes every failure to the failure summary", () => {
+    const decide = asl.States.Validate as State & {
+      Retry: { ErrorEquals: string[] }[];
+      Catch: { ErrorEquals: string[]; Next: string }[];
+    };
+    expect(decide.Retry[0]!.ErrorEquals).toEqual(
+      expect.arrayContaining(["ThrottlingError", "Lambda.TooManyRequestsException"]),
+    );
+    expect(decide.Catch[0]).toMatchObject({ ErrorEquals: ["States.ALL"], Next: "ValidateFailed" });
+    expect(asl.States.LaunchFailed!.Type).toBe("Fail");
+  });
+});
+
+describe("workflow stack", () => {
+  it("deploys the state machine with tracing and full logging", () => {
+    workflow.hasResourceProperties("AWS::StepFunctions::StateMachine", {
+      StateMachineType: "STANDARD",
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: "ALL", IncludeExecutionData: false }),
+    });
+  });
+
+  it("feeds each channel worker from its queue with partial batch responses and bounded concurrency", () => {
+    const mappings = workflow.findResources("AWS::Lambda::EventSourceMapping");
+    expect(Object.keys(mappings)).toHaveLength(3);
+    for (const m of Object.values(mappings) as { Properties: Record<string, unknown> }[]) {
+      expect(m.Properties).toMatchObject({
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+        ScalingConfig: { MaximumConcurrency: expect.any(Number) },
+      });
+    }
+  });
+
+  it("runs Node 24 on arm64 with X-Ray", () => {
+    const fns = Object.values(workflow.findResources("AWS::Lambda::Function")) as {
+      Properties: Record<string, unknown>;
+    }[];
+    expect(fns).toHaveLength(8); // 4 launch steps, 3 channel workers, 1 releaser
+    for (const f of fns)
+      expect(f.Properties).toMatchObject({
+        Runtime: "nodejs24.x",
+        Architectures: ["arm64"],
+        TracingConfig: { Mode: "Active" },
+      });
+  });
+
+  it("grants no wildcard actions and only named table indexes", () => {
+    const policies = Object.values(workflow.findResources("AWS::IAM::Policy")) as {
+      Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } };
+    }[];
+    for (const p of policies) {
+      for (const st of p.Properties.PolicyDocument.Statement) {
+        const actions = Array.isArray(st.Action) ? st.Action : [st.Action];
+        for (const a of actions) expect(a === "*" || a.endsWith(":*")).toBe(false);
+        expect(JSON.stringify(st.Resource)).not.toContain("/index/*");
+        if (actions.some((a) => a.startsWith("dynamodb:"))) expect(actions).not.toContain("dynamodb:Scan");
+      }
+    }
+    expect(
+      workflow.findResources("AWS::IAM::Role", { Properties: { ManagedPolicyArns: Match.anyValue() } }),
+    ).toEqual({});
+  });
+
+  it("releases deferred sends on a schedule", () => {
+    workflow.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(5 minutes)" });
+  });
+});
+
+describe("messaging stack", () => {
+  it("gives every channel queue an encrypted DLQ after 5 receives, and alarms on it", () => {
+    const queues = messaging.findResources("AWS::SQS::Queue", {
+      Properties: { RedrivePolicy: Match.anyValue() },
+    });
+    expect(Object.keys(queues)).toHaveLength(3);
+    for (const q of Object.values(queues) as {
+      Properties: { RedrivePolicy: { maxReceiveCount: number }; SqsManagedSseEnabled: boolean };
+    }[]) {
+      expect(q.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    expect(Object.keys(messaging.findResources("AWS::SQS::QueuePolicy"))).toHaveLength(6);
+    expect(Object.keys(messaging.findResources("AWS::CloudWatch::Alarm"))).toHaveLength(6);
+  });
+});
