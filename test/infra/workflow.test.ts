@@ -4,42 +4,13 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
+import { type AslState as State, unsupportedFeatures } from "../../workflows/launch-campaign/lint.ts";
 import { synthesizeLaunchAsl } from "../../workflows/launch-campaign/synth.ts";
 
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
 const stacks = buildStacks(app, settingsFor("dev"));
 const workflow = Template.fromStack(stacks.workflow);
 const messaging = Template.fromStack(stacks.messaging);
-
-type State = Record<string, unknown> & {
-  Type: string;
-  ItemProcessor?: { States: Record<string, State>; ProcessorConfig?: { Mode?: string } };
-};
-function allStates(asl: { States: Record<string, State> }): [string, State][] {
-  return Object.entries(asl.States).flatMap(([name, s]) => [
-    [name, s] as [string, State],
-    ...(s.ItemProcessor ? allStates(s.ItemProcessor) : []),
-  ]);
-}
-
-/** What the embedded interpreter cannot run; the deployed workflow must not use it either. */
-export function unsupportedFeatures(asl: {
-  States: Record<string, State>;
-  QueryLanguage?: string;
-}): string[] {
-  const problems: string[] = [];
-  const text = JSON.stringify(asl);
-  if (asl.QueryLanguage === "JSONata" || text.includes('"QueryLanguage":"JSONata"')) problems.push("JSONata");
-  for (const [name, s] of allStates(asl)) {
-    if ("Assign" in s) problems.push(`${name}: Variables/Assign`);
-    if ("Arguments" in s || "Output" in s) problems.push(`${name}: JSONata fields`);
-    if (s.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED") problems.push(`${name}: Distributed Map`);
-    if ("ItemReader" in s || "ResultWriter" in s) problems.push(`${name}: Distributed Map I/O`);
-    if (s.Type === "Task" && typeof s.Resource === "string" && !s.Resource.startsWith("arn:aws:lambda:"))
-      problems.push(`${name}: non-Lambda task ${s.Resource}`);
-  }
-  return problems;
-}
 
 describe("launch workflow ASL", () => {
   const asl = synthesizeLaunchAsl() as { States: Record<string, State> };
