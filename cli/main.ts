@@ -1,11 +1,14 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
+import { loadCampaign } from "#shared/campaigns.ts";
 import { UsageError } from "#shared/errors.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
+import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
 import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 import { writeLedger } from "./ledger.ts";
@@ -156,6 +159,71 @@ export function buildProgram(): Command {
         );
       });
   }
+
+  const events = program.command("events").description("delivery, response and business events");
+  events
+    .command("ingest")
+    .description("ingest events from a .jsonl file (idempotent by eventId)")
+    .argument("<file>")
+    .action(async (file: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const report = await withRuntime(options, (runtime) => ingestFile(runtime, file));
+      emit(options, report, () => {
+        const lines = [
+          `accepted ${fmt(report.accepted)}, duplicates ${fmt(report.duplicates)}, rejected ${fmt(report.rejected.length)}`,
+        ];
+        for (const r of report.rejected.slice(0, 20)) lines.push(`  line ${r.line}: ${r.error}`);
+        return lines.join("\n");
+      });
+    });
+
+  program
+    .command("funnel")
+    .description("the funnel per tier, with uplift against the holdout")
+    .argument("<campaignId>")
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv"]))
+    .action(async (campaignId: string, o: { format?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const funnel = await withRuntime(options, async (runtime) => {
+        await loadCampaign(runtime.repo, campaignId);
+        return readFunnel(runtime.repo, campaignId);
+      });
+      if (o.format === "csv") process.stdout.write(`${funnelCsv(funnel)}\n`);
+      else emit({ json: options.json || o.format === "json" }, funnel, () => funnelText(funnel));
+    });
+
+  program
+    .command("simulate")
+    .description("simulate recipients' behaviour as events (deterministic by seed)")
+    .argument("<campaignId>")
+    .option("--seed <s>", "random seed", intArg("--seed", 0), 1)
+    .action(async (campaignId: string, o: { seed: number }, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime) => simulate(runtime, campaignId, o.seed));
+      emit(
+        options,
+        result,
+        () =>
+          `simulated ${Object.entries(result.events)
+            .map(([k, v]) => `${fmt(v)} ${k}`)
+            .join(", ")}`,
+      );
+    });
+
+  program
+    .command("rebuild")
+    .description("recompute the funnel counters from the ledger and compare with the live ones")
+    .argument("<campaignId>")
+    .action(async (campaignId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime) => rebuild(runtime, campaignId));
+      emit(options, result, () =>
+        result.matches
+          ? `${result.counters} counters recomputed from the ledger: all match the live counters`
+          : `MISMATCH in ${result.differences.length} counters:\n${result.differences.map((d) => `  ${d.counter}: live ${d.live}, ledger ${d.ledger}`).join("\n")}`,
+      );
+      if (!result.matches) process.exitCode = 1;
+    });
 
   program
     .command("generate")

@@ -186,6 +186,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
     }
   }
   await addCounters(repo, campaign.campaignId, increments);
+  await recordTouches(repo, campaign, rows, decidedAt);
   for (const [channel, refs] of queued)
     await deps.enqueue(channel, toMessages(campaign.campaignId, channel, refs));
   return {
@@ -196,6 +197,42 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
     pages: (input.pages ?? 0) + 1,
     done: !page.cursor,
   };
+}
+
+/**
+ * What attribution needs later: holdout members are remembered on their contact state (they get no
+ * send to attribute to), and each referrer's code points back to them.
+ */
+async function recordTouches(repo: Repo, campaign: ResolvedCampaign, rows: LedgerRow[], at: string) {
+  const holdouts = rows.filter((r) => r.holdout);
+  await mapLimit(holdouts, 8, (row) =>
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: key.contactState(row.customerId),
+        UpdateExpression: "SET held = list_append(if_not_exists(held, :none), :h)",
+        ExpressionAttributeValues: {
+          ":none": [],
+          ":h": [{ c: campaign.campaignId, at, pb: campaign.playbook }],
+        },
+      }),
+    ),
+  );
+  const codes = rows.filter((r) => r.referralCode);
+  await batchWrite(
+    repo.ddb,
+    repo.table,
+    codes.map((r) => ({
+      PutRequest: {
+        Item: {
+          ...key.referralCode(r.referralCode!),
+          campaignId: campaign.campaignId,
+          referrerId: r.customerId,
+        },
+      },
+    })),
+    4,
+  );
 }
 
 export interface DispatchProgress {

@@ -1,0 +1,154 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { ingestEvent } from "#functions/events/core.ts";
+import { type Funnel, readFunnel } from "#functions/funnel/core.ts";
+import { parseJsonl } from "#functions/import/parse.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { simulateEvents } from "#local/simulate.ts";
+import { loadCampaign } from "#shared/campaigns.ts";
+import { InputError } from "#shared/errors.ts";
+import { counterSk, parseCounterSk } from "#shared/funnel.ts";
+import { type LedgerRow, STAGES } from "#shared/ledger.ts";
+import { mapLimit } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+import { fmt, table } from "./output.ts";
+
+export async function ingestFile(runtime: Runtime, file: string) {
+  const info = await stat(file).catch(() => {
+    throw new InputError(`cannot read ${file}: no such file`);
+  });
+  if (!info.isFile()) throw new InputError(`cannot read ${file}: not a file`);
+  const report = { accepted: 0, duplicates: 0, rejected: [] as { line: number; error: string }[] };
+  const deps = { repo: runtime.repo, shards: runtime.config.shards };
+  let batch: { line: number; value: unknown }[] = [];
+  const flush = async () => {
+    // In order per customer would need grouping; events are idempotent and stage moves are monotonic, so order does not matter.
+    const outcomes = await mapLimit(batch, 8, (r) => ingestEvent(r.value, deps));
+    outcomes.forEach((o, i) => {
+      if (o.status === "accepted") report.accepted++;
+      else if (o.status === "duplicate") report.duplicates++;
+      else report.rejected.push({ line: batch[i]!.line, error: o.error });
+    });
+    batch = [];
+  };
+  for await (const record of parseJsonl(createReadStream(file, { encoding: "utf8" }))) {
+    if (record.error) report.rejected.push({ line: record.line, error: record.error });
+    else batch.push({ line: record.line, value: record.value });
+    if (batch.length >= 200) await flush();
+  }
+  await flush();
+  report.rejected.sort((a, b) => a.line - b.line);
+  return report;
+}
+
+export async function* ledgerRowsOf(runtime: Runtime, campaignId: string): AsyncGenerator<LedgerRow> {
+  for (let shard = 0; shard < runtime.config.shards; shard++)
+    for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
+      yield item as unknown as LedgerRow;
+}
+
+export async function simulate(runtime: Runtime, campaignId: string, seed: number) {
+  const record = await loadCampaign(runtime.repo, campaignId);
+  const deps = { repo: runtime.repo, shards: runtime.config.shards };
+  const counts: Record<string, number> = {};
+  let batch: unknown[] = [];
+  const flush = async () => {
+    await mapLimit(batch, 8, (e) => ingestEvent(e, deps));
+    batch = [];
+  };
+  const rows: LedgerRow[] = [];
+  for await (const row of ledgerRowsOf(runtime, campaignId)) rows.push(row);
+  for (const event of simulateEvents(
+    rows,
+    record.campaign.playbook,
+    seed,
+    undefined,
+    record.campaign.referral?.minDeposit,
+  )) {
+    counts[event.type] = (counts[event.type] ?? 0) + 1;
+    batch.push(event);
+    if (batch.length >= 400) await flush();
+  }
+  await flush();
+  return { campaignId, seed, events: counts };
+}
+
+/** Recomputes the funnel counters from ledger rows and compares them with the live counters. */
+export async function rebuild(runtime: Runtime, campaignId: string) {
+  await loadCampaign(runtime.repo, campaignId);
+  const fromLedger = new Map<string, number>();
+  for await (const row of ledgerRowsOf(runtime, campaignId)) {
+    for (let i = 0; i <= row.stage; i++) {
+      const k = counterSk(row, "*", STAGES[i]!);
+      fromLedger.set(k, (fromLedger.get(k) ?? 0) + 1);
+    }
+  }
+  const live = new Map<string, number>();
+  for await (const item of runtime.repo.queryAll(key.funnelPartition(campaignId))) {
+    const c = parseCounterSk(String(item.SK));
+    const k = counterSk(
+      {
+        tier: c.tier,
+        variant: c.variant === "-" ? undefined : c.variant,
+        channel: c.channel === "-" ? undefined : (c.channel as never),
+        holdout: c.holdout,
+      },
+      "*",
+      c.stage,
+    );
+    live.set(k, (live.get(k) ?? 0) + Number(item.n ?? 0));
+  }
+  const differences: { counter: string; live: number; ledger: number }[] = [];
+  for (const k of new Set([...fromLedger.keys(), ...live.keys()])) {
+    const a = live.get(k) ?? 0;
+    const b = fromLedger.get(k) ?? 0;
+    if (a !== b) differences.push({ counter: k.replace("#*#", "#"), live: a, ledger: b });
+  }
+  return { campaignId, counters: fromLedger.size, matches: differences.length === 0, differences };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+export function funnelText(f: Funnel): string {
+  const rows = Object.entries(f.byTier).map(([tier, t]) => [
+    tier,
+    ...STAGES.map((s) => fmt(t[s])),
+    fmt(t.holdout),
+    pct(t.conversionRate),
+    pct(t.holdoutConversionRate),
+    `${t.uplift >= 0 ? "+" : ""}${(t.uplift * 100).toFixed(2)} pp [${(t.upliftCi95[0] * 100).toFixed(2)}, ${(t.upliftCi95[1] * 100).toFixed(2)}]`,
+  ]);
+  rows.push([
+    "total",
+    ...STAGES.map((s) => fmt(f.total[s])),
+    fmt(f.total.holdout),
+    "",
+    "",
+    `${f.total.uplift >= 0 ? "+" : ""}${(f.total.uplift * 100).toFixed(2)} pp [${(f.total.upliftCi95[0] * 100).toFixed(2)}, ${(f.total.upliftCi95[1] * 100).toFixed(2)}]`,
+  ]);
+  return [
+    `Funnel of ${f.campaignId}`,
+    "",
+    table(["tier", ...STAGES, "holdout", "conv", "holdout conv", "uplift (95% CI)"], rows),
+    "",
+    `Incremental conversions: ${fmt(f.total.incrementalConversions)}. ${f.method}.`,
+  ].join("\n");
+}
+
+export function funnelCsv(f: Funnel): string {
+  const header = ["tier", ...STAGES, "holdout", "holdoutConverted", "uplift", "upliftLow", "upliftHigh"];
+  const lines = [header.join(",")];
+  for (const [tier, t] of Object.entries(f.byTier))
+    lines.push(
+      [
+        tier,
+        ...STAGES.map((s) => t[s]),
+        t.holdout,
+        t.holdoutConverted,
+        t.uplift,
+        t.upliftCi95[0],
+        t.upliftCi95[1],
+      ].join(","),
+    );
+  return lines.join("\n");
+}

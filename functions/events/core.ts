@@ -1,0 +1,307 @@
+import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import type { ContactState } from "#functions/campaign/decide.ts";
+import type { Campaign, Channel } from "#functions/campaign/schema.ts";
+import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
+import { formatIssues } from "#shared/config.ts";
+import { advanceStage } from "#shared/funnel.ts";
+import { shardOf } from "#shared/hash.ts";
+import type { LedgerRow, Stage } from "#shared/ledger.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+export const EVENT_TYPES = [
+  "delivered",
+  "failed",
+  "opened",
+  "clicked",
+  "replied",
+  "rsvp",
+  "attended",
+  "opted_out",
+  "transaction",
+  "account_opened",
+  "deposit",
+] as const;
+
+export const Event = z.object({
+  eventId: z.string().min(1).max(200),
+  type: z.enum(EVENT_TYPES),
+  customerId: z.string().min(1).max(128),
+  campaignId: z.string().min(1).max(64).optional(),
+  channel: z.enum(["sms", "email", "rm-task"]).optional(),
+  at: z
+    .string()
+    .refine(
+      (s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
+      "must be an ISO-8601 date-time",
+    ),
+  amount: z.number().finite().nonnegative().optional(),
+  referralCode: z.string().max(32).optional(),
+  messageId: z.string().max(300).optional(),
+  /** Reply text (SMS): a refusal like "R" or "退订" is an opt-out. */
+  text: z.string().max(1000).optional(),
+});
+export type Event = z.infer<typeof Event>;
+
+export type IngestOutcome =
+  | { status: "accepted"; attributedTo?: string; stage?: Stage }
+  | { status: "duplicate" }
+  | { status: "rejected"; error: string };
+
+export interface EventDeps {
+  repo: Repo;
+  shards: number;
+}
+
+const ENGAGEMENT_STAGE: Partial<Record<Event["type"], Stage>> = {
+  delivered: "delivered",
+  opened: "engaged",
+  clicked: "engaged",
+  replied: "responded",
+  rsvp: "responded",
+};
+
+/** DOMAIN.md conversion per playbook: dormant → any transaction, salon → attended, maintenance → contact completed. */
+const CONVERTS: Record<Campaign["playbook"], (e: Event) => boolean> = {
+  "dormant-reactivation": (e) => e.type === "transaction",
+  "salon-invite": (e) => e.type === "attended",
+  "key-maintenance": (e) => e.type === "replied",
+  "referral-drive": () => false, // converts through a referee's funded account (see referral path)
+};
+
+const REFUSAL = /^\s*(R|TD|T|N|退订|拒收)\s*$/i;
+const DAY = 86_400_000;
+
+const campaignCache = new Map<string, CampaignRecord | null>();
+async function campaignOf(repo: Repo, campaignId: string): Promise<CampaignRecord | undefined> {
+  if (!campaignCache.has(campaignId))
+    campaignCache.set(campaignId, await loadCampaign(repo, campaignId).catch(() => null));
+  return campaignCache.get(campaignId) ?? undefined;
+}
+
+async function ledgerRow(
+  deps: EventDeps,
+  campaignId: string,
+  customerId: string,
+): Promise<LedgerRow | undefined> {
+  const out = await deps.repo.ddb.send(
+    new GetCommand({
+      TableName: deps.repo.table,
+      Key: key.ledger(campaignId, shardOf(customerId, deps.shards), customerId),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item as LedgerRow | undefined;
+}
+
+async function contactState(
+  repo: Repo,
+  customerId: string,
+): Promise<(ContactState & { held?: { c: string; at: string; pb?: string }[]; ver?: number }) | undefined> {
+  const out = await repo.ddb.send(
+    new GetCommand({ TableName: repo.table, Key: key.contactState(customerId), ConsistentRead: true }),
+  );
+  return out.Item as ContactState | undefined;
+}
+
+/** Records an opt-out on the customer's contact state; the next send decision (and every send-time check) sees it. */
+export async function recordOptOut(repo: Repo, customerId: string, channel: Channel | "all", at: string) {
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.contactState(customerId),
+      UpdateExpression: "SET optOut = if_not_exists(optOut, :empty)",
+      ExpressionAttributeValues: { ":empty": {} },
+    }),
+  );
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.contactState(customerId),
+      UpdateExpression: "SET optOut.#ch = if_not_exists(optOut.#ch, :at)",
+      ExpressionAttributeNames: { "#ch": channel },
+      ExpressionAttributeValues: { ":at": at },
+    }),
+  );
+}
+
+/** The campaign that last touched this customer (sent, or held out) within its attribution window. */
+async function lastTouch(
+  deps: EventDeps,
+  event: Event,
+  accept: (c: CampaignRecord, holdout: boolean) => boolean,
+) {
+  const state = await contactState(deps.repo, event.customerId);
+  const at = Date.parse(event.at);
+  const touches = [
+    ...(state?.recent ?? [])
+      .filter((r) => !event.channel || r.ch === event.channel)
+      .map((r) => ({ c: r.c, at: r.at, holdout: false })),
+    ...(state?.held ?? []).map((h) => ({ c: h.c, at: h.at, holdout: true })),
+  ].sort((a, b) => b.at.localeCompare(a.at));
+  for (const touch of touches) {
+    const t = Date.parse(touch.at);
+    if (t > at) continue;
+    const record = await campaignOf(deps.repo, touch.c);
+    if (!record) continue;
+    const days = record.campaign.attributionDays ?? 30;
+    if (at - t > days * DAY) continue;
+    if (accept(record, touch.holdout)) return record;
+  }
+  return undefined;
+}
+
+/**
+ * Ingests one event. The event id is claimed with a conditional put, so a replay is a duplicate and
+ * changes nothing; stages move forward only (see advanceStage), so out-of-order events are harmless.
+ */
+export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<IngestOutcome> {
+  const parsed = Event.safeParse(raw);
+  if (!parsed.success) return { status: "rejected", error: formatIssues(parsed.error.issues).join("; ") };
+  const event = parsed.data;
+  try {
+    await deps.repo.ddb.send(
+      new PutCommand({
+        TableName: deps.repo.table,
+        Item: { ...key.event(event.eventId), type: "event", event, receivedAt: new Date().toISOString() },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+  } catch (err) {
+    if ((err as Error).name === "ConditionalCheckFailedException") return { status: "duplicate" };
+    throw err;
+  }
+  const at = new Date(event.at);
+
+  if (event.type === "opted_out" || (event.type === "replied" && event.text && REFUSAL.test(event.text))) {
+    await recordOptOut(
+      deps.repo,
+      event.customerId,
+      event.channel ?? (event.type === "replied" ? "sms" : "all"),
+      event.at,
+    );
+    if (event.type === "opted_out") return { status: "accepted" };
+  }
+
+  const stage = ENGAGEMENT_STAGE[event.type];
+  if (stage || event.type === "failed") {
+    const campaignId =
+      event.campaignId ?? (await lastTouch(deps, event, (_c, holdout) => !holdout))?.campaignId;
+    if (!campaignId) return { status: "accepted" };
+    const row = await ledgerRow(deps, campaignId, event.customerId);
+    if (!row || row.holdout) return { status: "accepted" };
+    if (event.type === "failed") {
+      await deps.repo.ddb.send(
+        new UpdateCommand({
+          TableName: deps.repo.table,
+          Key: { PK: row.PK, SK: row.SK },
+          UpdateExpression: "SET deliveryFailedAt = :at",
+          ExpressionAttributeValues: { ":at": event.at },
+        }),
+      );
+      return { status: "accepted", attributedTo: campaignId };
+    }
+    if (row.decision === "unknown") {
+      // A receipt proves an unknown-outcome send went out: reconcile it to sent.
+      await deps.repo.ddb.send(
+        new UpdateCommand({
+          TableName: deps.repo.table,
+          Key: { PK: row.PK, SK: row.SK },
+          UpdateExpression: "SET decision = :sent, reason = :r, messageId = if_not_exists(messageId, :m)",
+          ConditionExpression: "decision = :unknown",
+          ExpressionAttributeValues: {
+            ":sent": "sent",
+            ":unknown": "unknown",
+            ":r": "reconciled_from_receipt",
+            ":m": event.messageId ?? "receipt",
+          },
+        }),
+      );
+    } else if (row.decision !== "sent") return { status: "accepted" };
+    const record = await campaignOf(deps.repo, campaignId);
+    const converts = record && CONVERTS[record.campaign.playbook](event);
+    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at);
+    return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
+  }
+
+  // Business events: the referral path first, then last-touch attribution by playbook rule.
+  if (event.type === "account_opened" && event.referralCode) await recordReferee(deps, event);
+  if ((event.type === "deposit" || event.type === "account_opened") && event.amount !== undefined) {
+    const credited = await creditReferrer(deps, event);
+    if (credited) return { status: "accepted", attributedTo: credited, stage: "converted" };
+  }
+  const record = await lastTouch(deps, event, (c) => CONVERTS[c.campaign.playbook](event));
+  if (!record) return { status: "accepted" };
+  const row = await ledgerRow(deps, record.campaignId, event.customerId);
+  if (!row || (!row.holdout && row.decision !== "sent" && row.decision !== "unknown"))
+    return { status: "accepted" };
+  await advanceStage(deps.repo, row, "converted", at);
+  return { status: "accepted", attributedTo: record.campaignId, stage: "converted" };
+}
+
+async function recordReferee(deps: EventDeps, event: Event) {
+  const code = await deps.repo.get<{ campaignId: string; referrerId: string }>(
+    key.referralCode(event.referralCode!.toUpperCase()),
+  );
+  if (!code || code.referrerId === event.customerId) return; // unknown code or self-referral
+  const [referrer, referee] = await Promise.all([
+    deps.repo.getCustomer(code.referrerId),
+    deps.repo.getCustomer(event.customerId),
+  ]);
+  if (referrer?.phone && referee?.phone && referrer.phone === referee.phone) return; // one household, not a referral
+  await deps.repo.ddb
+    .send(
+      new PutCommand({
+        TableName: deps.repo.table,
+        Item: {
+          PK: `REFEREE#${event.customerId}`,
+          SK: "REFERRAL",
+          ...code,
+          code: event.referralCode!.toUpperCase(),
+          openedAt: event.at,
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name !== "ConditionalCheckFailedException") throw err;
+    });
+}
+
+/** A referee's funded account (deposit ≥ the drive's minimum, within its window) converts the referrer and records a reward. */
+async function creditReferrer(deps: EventDeps, event: Event): Promise<string | undefined> {
+  const link = await deps.repo.get<{ campaignId: string; referrerId: string; openedAt: string }>({
+    PK: `REFEREE#${event.customerId}`,
+    SK: "REFERRAL",
+  });
+  if (!link) return undefined;
+  const record = await campaignOf(deps.repo, link.campaignId);
+  const referral = record?.campaign.referral;
+  if (!record || !referral || (event.amount ?? 0) < referral.minDeposit) return undefined;
+  const row = await ledgerRow(deps, link.campaignId, link.referrerId);
+  if (!row?.sentAt && row?.decision !== "sent") return undefined;
+  if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
+    return undefined;
+  const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at));
+  await deps.repo.ddb
+    .send(
+      new PutCommand({
+        TableName: deps.repo.table,
+        Item: {
+          PK: `REWARD#${link.campaignId}`,
+          SK: link.referrerId,
+          referrerId: link.referrerId,
+          refereeId: event.customerId,
+          reward: referral.reward,
+          at: event.at,
+          status: "due",
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    )
+    .catch((err: Error) => {
+      if (err.name !== "ConditionalCheckFailedException") throw err;
+    });
+  return advanced || row.stage >= 6 ? link.campaignId : undefined;
+}

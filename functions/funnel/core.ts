@@ -1,0 +1,117 @@
+import { parseCounterSk } from "#shared/funnel.ts";
+import { STAGES, type Stage } from "#shared/ledger.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+import { newcombeDiff, stratifiedUplift } from "./stats.ts";
+
+export type StageCounts = Record<Stage, number>;
+
+export interface TierFunnel extends StageCounts {
+  holdout: number;
+  holdoutConverted: number;
+  conversionRate: number;
+  holdoutConversionRate: number;
+  uplift: number;
+  upliftCi95: [number, number];
+  incrementalConversions: number;
+}
+
+export interface Funnel {
+  campaignId: string;
+  total: StageCounts & {
+    holdout: number;
+    holdoutConverted: number;
+    uplift: number;
+    upliftCi95: [number, number];
+    incrementalConversions: number;
+  };
+  byTier: Record<string, TierFunnel>;
+  byVariant: Record<string, StageCounts>;
+  byChannel: Record<string, StageCounts>;
+  byDay: Record<string, StageCounts>;
+  method: string;
+}
+
+const emptyStages = (): StageCounts => Object.fromEntries(STAGES.map((s) => [s, 0])) as StageCounts;
+const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/**
+ * Reads a campaign's funnel: one query over its counter partition (tiers × variants × channels ×
+ * days × stages items), so the cost does not grow with the number of recipients.
+ */
+export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel> {
+  const treated = new Map<string, StageCounts>();
+  const held = new Map<string, StageCounts>();
+  const byVariant: Record<string, StageCounts> = {};
+  const byChannel: Record<string, StageCounts> = {};
+  const byDay: Record<string, StageCounts> = {};
+  for await (const item of repo.queryAll(key.funnelPartition(campaignId))) {
+    const c = parseCounterSk(String(item.SK));
+    const n = Number(item.n ?? 0);
+    const group = c.holdout ? held : treated;
+    const counts = group.get(c.tier) ?? emptyStages();
+    counts[c.stage] += n;
+    group.set(c.tier, counts);
+    if (!c.holdout) {
+      (byVariant[c.variant] ??= emptyStages())[c.stage] += n;
+      (byChannel[c.channel] ??= emptyStages())[c.stage] += n;
+      (byDay[c.day] ??= emptyStages())[c.stage] += n;
+    }
+  }
+  const tiers = new Set([...treated.keys(), ...held.keys()]);
+  const byTier: Record<string, TierFunnel> = {};
+  const total = {
+    ...emptyStages(),
+    holdout: 0,
+    holdoutConverted: 0,
+    uplift: 0,
+    upliftCi95: [0, 0] as [number, number],
+    incrementalConversions: 0,
+  };
+  const strata = [];
+  for (const tier of [...tiers].sort()) {
+    const t = treated.get(tier) ?? emptyStages();
+    const h = held.get(tier) ?? emptyStages();
+    // Holdout rows are counted at "targeted" and "eligible" too; the audience is both groups.
+    const stages = { ...t, targeted: t.targeted + h.targeted };
+    const holdout = h.eligible;
+    const base = t.eligible;
+    const rate = base ? t.converted / base : 0;
+    const holdoutRate = holdout ? h.converted / holdout : 0;
+    const ci = newcombeDiff(t.converted, base, h.converted, holdout);
+    byTier[tier] = {
+      ...stages,
+      holdout,
+      holdoutConverted: h.converted,
+      conversionRate: round(rate),
+      holdoutConversionRate: round(holdoutRate),
+      uplift: round(rate - holdoutRate),
+      upliftCi95: [round(ci[0]), round(ci[1])],
+      incrementalConversions: Math.round((rate - holdoutRate) * base),
+    };
+    for (const s of STAGES) total[s] += stages[s];
+    total.holdout += holdout;
+    total.holdoutConverted += h.converted;
+    total.incrementalConversions += byTier[tier].incrementalConversions;
+    strata.push({
+      treated: base,
+      treatedConverted: t.converted,
+      holdout,
+      holdoutConverted: h.converted,
+      weight: stages.targeted,
+    });
+  }
+  const overall = stratifiedUplift(strata);
+  total.uplift = round(overall.uplift);
+  total.upliftCi95 = [round(overall.ci95[0]), round(overall.ci95[1])];
+  return {
+    campaignId,
+    total,
+    byTier,
+    byVariant,
+    byChannel,
+    byDay,
+    method:
+      "absolute uplift = treated − holdout conversion rate; 95% CI by Newcombe's hybrid score (Wilson) method; total stratified by tier audience",
+  };
+}
