@@ -1,22 +1,109 @@
 import { join } from "node:path";
+import { readFunnel } from "#functions/funnel/core.ts";
+import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
+import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
+import { funnelText, simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
-import { fmt, type GlobalOptions } from "./output.ts";
+import { launchCampaign, launchText, tick } from "./launch.ts";
+import { fmt, type GlobalOptions, table } from "./output.ts";
+import { previewText, runPreview } from "./preview.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
 
-const say = (text: string) => process.stdout.write(`${text}\n`);
+const say = (text = "") => process.stdout.write(`${text}\n`);
+const section = (title: string) => say(`\n━━ ${title} ${"━".repeat(Math.max(0, 70 - title.length))}\n`);
+
+/** The demo's calendar (Asia/Shanghai office hours), fixed so every run tells the same story. */
+const DAY1 = "2027-02-26T02:00:00.000Z"; // Fri 10:00
+const DAY1_LATE = "2027-02-26T15:30:00.000Z"; // Fri 23:30
+const DAY2 = "2027-02-27T02:00:00.000Z"; // Sat 10:00
+const WAVE1 = "2027-03-01T02:00:00.000Z"; // salon wave 1 (key)
+const WAVE2 = "2027-03-04T02:00:00.000Z"; // salon wave 2 (quality)
+const PILOT_BRANCHES = ["BR001", "BR002"];
 
 export async function runDemo(options: GlobalOptions, customers: number): Promise<void> {
-  const at = parseAt(options.at) ?? new Date();
-  await withRuntime({ ...options, at: at.toISOString() }, async (runtime, now) => {
+  const start = parseAt(options.at) ?? new Date(DAY1);
+  const began = performance.now();
+  await withRuntime({ ...options, at: start.toISOString() }, async (runtime, now) => {
+    const setClock = (at: string) => {
+      process.env.TIERCAST_CLOCK_AT = at;
+    };
     const file = join(runtime.dataDir!, "bank.jsonl");
-    say(`Tiercast demo — a synthetic bank of ${fmt(customers)} customers, data in ${runtime.dataDir}\n`);
-    await writeSyntheticBank(file, { customers, seed: 42, at });
+    say(`Tiercast demo: a synthetic bank of ${fmt(customers)} customers, on the embedded runtime (data in ${runtime.dataDir}).`);
+
+    section("1. Import the bank's export and tier it");
+    await writeSyntheticBank(file, { customers, seed: 42, at: start });
     const report = await importFile(runtime, file, now(), { showProgress: true, expected: customers });
-    say(
-      `Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`,
-    );
+    say(`Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`);
     say(tiersTable(await countTiers(runtime)));
+
+    const pilot = (path: string): ResolvedCampaign => {
+      const c = readCampaignFile(path, runtime.config);
+      return parseCampaign({ ...c, segment: { ...c.segment, branches: PILOT_BRANCHES } }, runtime.config);
+    };
+    const dormant = pilot("examples/dormant-reactivation.json");
+    const maintenance = pilot("examples/key-maintenance.json");
+    const salon = pilot("examples/salon-invite.json");
+    const referral = pilot("examples/referral-drive.json");
+
+    section(`2. Preview the dormant reactivation (pilot branches ${PILOT_BRANCHES.join(", ")}): who gets what, and why`);
+    say(previewText(await runPreview(runtime, dormant, now())).split("\n").slice(0, 12).join("\n"));
+
+    section("3. Launch the tier campaigns (Step Functions ASL → SQS → channel workers)");
+    const results = [];
+    setClock(DAY1);
+    results.push(await launchCampaign(runtime, dormant, new Date(DAY1)));
+    results.push(await launchCampaign(runtime, maintenance, new Date(DAY1)));
+    results.push(await launchCampaign(runtime, salon, new Date(DAY1)));
+    setClock(DAY1_LATE);
+    const late = parseCampaign({ ...referral, campaignId: "referral-2027-spring" }, runtime.config);
+    results.push(await launchCampaign(runtime, late, new Date(DAY1_LATE)));
+    say(
+      table(
+        ["campaign", "launched (Shanghai)", "sent", "deferred", "excluded", "holdout", "failed"],
+        results.map((r, i) => [
+          r.campaignId,
+          ["Fri 10:00", "Fri 10:00", "Fri 10:00", "Fri 23:30"][i]!,
+          fmt(r.sent),
+          fmt(r.deferred),
+          fmt(r.excluded),
+          fmt(r.holdout),
+          fmt(r.failed),
+        ]),
+      ),
+    );
+    say("\nQuiet hours: the 23:30 referral drive was deferred, not dropped; salon invitations wait for their waves.");
+
+    section("4. Time passes: tick releases what is due");
+    for (const [label, at] of [
+      ["Sat 10:00 (after quiet hours)", DAY2],
+      ["Mon 10:00 (salon wave 1: key)", WAVE1],
+      ["Thu 10:00 (salon wave 2: quality)", WAVE2],
+    ] as const) {
+      setClock(at);
+      const t = await tick(runtime);
+      say(`${label.padEnd(36)} released ${fmt(t.released)}: sent ${fmt(t.sent)}, capped/excluded ${fmt(t.excluded)}, deferred ${fmt(t.deferred)}`);
+    }
+
+    section("5. Customers respond (simulated, with a true effect of +3 pp), and the funnel");
+    for (const c of [dormant, maintenance, salon, late]) await simulate(runtime, c.campaignId, 7);
+    const funnel = await readFunnel(runtime.repo, dormant.campaignId);
+    say(funnelText(funnel));
+    say("");
+    const others = [];
+    for (const c of [maintenance, salon, late]) {
+      const f = await readFunnel(runtime.repo, c.campaignId);
+      others.push([c.campaignId, fmt(f.total.eligible), fmt(f.total.sent), fmt(f.total.delivered), fmt(f.total.responded), fmt(f.total.converted)]);
+    }
+    say(table(["campaign", "eligible", "sent", "delivered", "responded", "converted"], others));
+
+    section("Where to look");
+    say(`SMS the gateway accepted:   ${join(runtime.dataDir!, "sms-sink.jsonl")}`);
+    say(`Emails the SMTP server got: ${join(runtime.dataDir!, "mail")}/*.eml`);
+    say(`Per-recipient decisions:    npx tiercast --data-dir ${runtime.dataDir} ledger ${dormant.campaignId} --format csv`);
+    say(`The funnel again:           npx tiercast --data-dir ${runtime.dataDir} funnel ${dormant.campaignId}`);
+    say(`\nDemo finished in ${((performance.now() - began) / 1000).toFixed(0)} s.`);
+    void launchText;
   });
 }

@@ -393,22 +393,33 @@ export async function allocate(
   allocator: Allocator,
   ctx: DecideContext,
 ): Promise<void> {
-  for (const d of decisions) {
-    if (d.decision !== "eligible" && d.decision !== "deferred") continue;
-    if (d.contactKey && !(await allocator.claimContact(d.contactKey, d.customerId))) {
-      d.decision = "excluded";
-      d.reason = "duplicate_contact";
-      delete d.message;
-      delete d.dueAt;
-      continue;
-    }
-    if (d.channel === "rm-task" && d.rmId) {
-      const slot = await allocator.nextRmSlot(d.rmId);
-      const dayOffset = Math.floor((slot - 1) / ctx.config.rm.dailyTasksPerRm);
-      if (dayOffset > 0) {
-        d.decision = "deferred";
-        d.dueAt = new Date(ctx.now.getTime() + dayOffset * 86_400_000).toISOString();
-      }
+  const sending = decisions.filter((d) => d.decision === "eligible" || d.decision === "deferred");
+  // Claims run concurrently per contact; within a page the first customer with a contact wins.
+  const byContact = new Map<string, Decision[]>();
+  for (const d of sending)
+    if (d.contactKey) byContact.set(d.contactKey, [...(byContact.get(d.contactKey) ?? []), d]);
+  const groups = [...byContact.entries()];
+  for (let i = 0; i < groups.length; i += 32) {
+    await Promise.all(
+      groups.slice(i, i + 32).map(async ([contactKey, group]) => {
+        const won = await allocator.claimContact(contactKey, group[0]!.customerId);
+        for (const [j, d] of group.entries()) {
+          if (won && j === 0) continue;
+          d.decision = "excluded";
+          d.reason = "duplicate_contact";
+          delete d.message;
+          delete d.dueAt;
+        }
+      }),
+    );
+  }
+  for (const d of sending) {
+    if (d.decision === "excluded" || d.channel !== "rm-task" || !d.rmId) continue;
+    const slot = await allocator.nextRmSlot(d.rmId);
+    const dayOffset = Math.floor((slot - 1) / ctx.config.rm.dailyTasksPerRm);
+    if (dayOffset > 0) {
+      d.decision = "deferred";
+      d.dueAt = new Date(ctx.now.getTime() + dayOffset * 86_400_000).toISOString();
     }
   }
 }

@@ -18,10 +18,10 @@ import {
   ProviderRetryableError,
   ProviderUnknownOutcomeError,
 } from "#shared/errors.ts";
-import { advanceStage } from "#shared/funnel.ts";
-import { dueIndex, inflightIndex, type LedgerRow, sendKey, TERMINAL } from "#shared/ledger.ts";
+import { countStages } from "#shared/funnel.ts";
+import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
-import type { Repo } from "#shared/repo.ts";
+import { batchGet, itemToCustomer, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface SendContext {
@@ -102,14 +102,24 @@ async function takeCapSlot(
   row: LedgerRow,
   ctx: DecideContext,
   now: Date,
+  known: (ContactState & { ver?: number }) | undefined,
 ): Promise<boolean> {
   const { repo } = deps;
   const keepFrom = now.getTime() - Math.max(deps.config.caps.rollingDays, 35) * 86_400_000;
   for (let attempt = 0; attempt < 8; attempt++) {
-    const out = await repo.ddb.send(
-      new GetCommand({ TableName: repo.table, Key: key.contactState(row.customerId), ConsistentRead: true }),
-    );
-    const state = (out.Item ?? {}) as ContactState & { ver?: number };
+    // The state read with the customer serves the first attempt; a lost race re-reads it.
+    const state =
+      attempt === 0
+        ? (known ?? {})
+        : (((
+            await repo.ddb.send(
+              new GetCommand({
+                TableName: repo.table,
+                Key: key.contactState(row.customerId),
+                ConsistentRead: true,
+              }),
+            )
+          ).Item ?? {}) as ContactState & { ver?: number });
     if (capReached(state, row.channel!, now, ctx)) return false;
     const recent = (state.recent ?? []).filter((r) => Date.parse(r.at) >= keepFrom);
     recent.push({ at: now.toISOString(), ch: row.channel!, c: row.campaignId, pb: ctx.campaign.playbook });
@@ -150,43 +160,41 @@ export async function sendOne(
 ): Promise<Outcome> {
   const { repo } = deps;
   const k = key.ledger(campaignId, ref.shard, ref.customerId);
-  const got = await repo.ddb.send(new GetCommand({ TableName: repo.table, Key: k, ConsistentRead: true }));
-  const row = got.Item as LedgerRow | undefined;
-  if (!row?.channel) return "skipped";
-  const redrivable = row.decision === "failed" && row.retryable === true;
-  if ((TERMINAL.has(row.decision) && !redrivable) || row.decision === "deferred") return "skipped";
-
   const now = deps.now();
   const token = randomUUID();
-  const claimed = await update(
-    repo,
-    row,
-    "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, GSI3PK = :pk, GSI3SK = :sk REMOVE retryable",
-    {
-      ":claimed": "claimed",
-      ":t": token,
-      ":lease": new Date(now.getTime() + deps.leaseMs).toISOString(),
-      ":now": now.toISOString(),
-      ":queued": "queued",
-      ":failed": "failed",
-      ":true": true,
-      ":pk": inflightIndex(campaignId, row.shard, row.customerId).GSI3PK,
-      ":sk": row.customerId,
-    },
-    "decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true)",
-  );
-  if (!claimed) return "skipped";
+  // The claim is the first read: it only succeeds on a row that is ours to send, and returns it.
+  let row: LedgerRow;
+  try {
+    const out = await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: k,
+        UpdateExpression:
+          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, GSI3PK = :pk, GSI3SK = :sk REMOVE retryable",
+        ConditionExpression:
+          "attribute_exists(channel) AND (decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true))",
+        ExpressionAttributeNames: { "#at": "at" },
+        ExpressionAttributeValues: {
+          ":claimed": "claimed",
+          ":t": token,
+          ":lease": new Date(now.getTime() + deps.leaseMs).toISOString(),
+          ":now": now.toISOString(),
+          ":queued": "queued",
+          ":failed": "failed",
+          ":true": true,
+          ":pk": inflightIndex(campaignId, ref.shard, ref.customerId).GSI3PK,
+          ":sk": ref.customerId,
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    row = out.Attributes as LedgerRow;
+  } catch (err) {
+    if (conditionFailed(err)) return "skipped";
+    throw err;
+  }
+  const channel = row.channel!;
   const mine = "claimToken = :t";
-
-  // Everything that could have changed since the decision is judged again, now.
-  const ctx = await contextFor(deps, campaignId, now);
-  const customer = await repo.getCustomer(row.customerId);
-  const stateOut = await repo.ddb.send(
-    new GetCommand({ TableName: repo.table, Key: key.contactState(row.customerId), ConsistentRead: true }),
-  );
-  const reason = customer
-    ? closedReason(customer, stateOut.Item as ContactState | undefined, row.channel, ctx)
-    : "customer_removed";
   // Settles the claim: sets the final fields, leaves the in-flight index, releases the claim.
   const settle = (sets: string, values: Record<string, unknown>, removes: string[] = []) =>
     update(
@@ -196,11 +204,21 @@ export async function sendOne(
       { ...values, ":t": token, ":now": deps.now().toISOString() },
       mine,
     );
+
+  // Everything that could have changed since the decision is judged again, now.
+  const [ctx, items] = await Promise.all([
+    contextFor(deps, campaignId, now),
+    batchGet(repo.ddb, repo.table, [key.customer(row.customerId), key.contactState(row.customerId)], 1),
+  ]);
+  const profile = items.find((i) => i.SK === "PROFILE");
+  const state = items.find((i) => i.SK === "STATE") as (ContactState & { ver?: number }) | undefined;
+  const customer = profile ? itemToCustomer(profile) : undefined;
+  const reason = customer ? closedReason(customer, state, channel, ctx) : "customer_removed";
   if (reason) {
     await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": reason });
     return "excluded";
   }
-  if (MARKETING_CHANNELS.has(row.channel) && !inWindow(now, deps.config.quietHours)) {
+  if (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours)) {
     const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
     const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
     await update(
@@ -219,7 +237,7 @@ export async function sendOne(
     );
     return "deferred";
   }
-  if (MARKETING_CHANNELS.has(row.channel) && !(await takeCapSlot(deps, row, ctx, now))) {
+  if (MARKETING_CHANNELS.has(channel) && !(await takeCapSlot(deps, row, ctx, now, state))) {
     await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": "frequency_capped" });
     return "excluded";
   }
@@ -240,22 +258,24 @@ export async function sendOne(
     await settle("decision = :d, reason = :r", { ":d": "failed", ":r": "no_message" });
     return "failed";
   }
-  const provider = deps.providers[row.channel];
-  if (!provider) throw new Error(`no provider for channel ${row.channel}`);
-  await deps.pace?.(row.channel);
+  const provider = deps.providers[channel];
+  if (!provider) throw new Error(`no provider for channel ${channel}`);
+  await deps.pace?.(channel);
   try {
     const { messageId } = await provider.send(message, {
       sendKey: sendKey(row),
       campaignId,
       customerId: row.customerId,
     });
-    const sentAt = deps.now().toISOString();
+    const sentAt = deps.now();
+    // The funnel stage moves in the same write (we hold the claim, so nothing else moves this row now).
+    const sentStage = stageIndex("sent");
     await settle(
-      "decision = :d, messageId = :m, sentAt = :s",
-      { ":d": "sent", ":m": messageId, ":s": sentAt },
+      "decision = :d, messageId = :m, sentAt = :s, stage = :stage",
+      { ":d": "sent", ":m": messageId, ":s": sentAt.toISOString(), ":stage": Math.max(sentStage, row.stage) },
       ["reason"],
     );
-    await advanceStage(repo, { ...row, stage: row.stage }, "sent", new Date(sentAt));
+    if (row.stage < sentStage) await countStages(repo, row, row.stage, sentStage, sentAt);
     return "sent";
   } catch (err) {
     if (err instanceof ProviderUnknownOutcomeError) {

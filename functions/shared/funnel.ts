@@ -81,10 +81,14 @@ export async function advanceStage(
     if ((err as Error).name === "ConditionalCheckFailedException") return false;
     throw err;
   }
-  // Every stage passed on the way counts too (a click implies a delivery we may never hear about).
+  await countStages(repo, row, previous, target, at);
+  return true;
+}
+
+/** Counts a row's move from stage `from` to `to`: every stage passed on the way counts once (a click implies a delivery). */
+export async function countStages(repo: Repo, row: LedgerRow, from: number, to: number, at: Date) {
   const increments = new Map<string, number>();
   const day = localDay(at, TIME_ZONE);
-  for (let i = previous + 1; i <= target; i++) increments.set(counterSk(row, day, STAGES[i]!), 1);
+  for (let i = from + 1; i <= to; i++) increments.set(counterSk(row, day, STAGES[i]!), 1);
   await addCounters(repo, row.campaignId, increments);
-  return true;
 }
