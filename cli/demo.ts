@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import { readFunnel } from "#functions/funnel/core.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
@@ -30,12 +30,16 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
       process.env.TIERCAST_CLOCK_AT = at;
     };
     const file = join(runtime.dataDir!, "bank.jsonl");
-    say(`Tiercast demo: a synthetic bank of ${fmt(customers)} customers, on the embedded runtime (data in ${runtime.dataDir}).`);
+    say(
+      `Tiercast demo: a synthetic bank of ${fmt(customers)} customers, on the embedded runtime (data in ${runtime.dataDir}).`,
+    );
 
     section("1. Import the bank's export and tier it");
     await writeSyntheticBank(file, { customers, seed: 42, at: start });
     const report = await importFile(runtime, file, now(), { showProgress: true, expected: customers });
-    say(`Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`);
+    say(
+      `Imported ${fmt(report.imported)} customers in ${report.seconds.toFixed(1)} s (${fmt(Math.round(report.imported / report.seconds))}/s), ${report.rejected.length} rejected.\n`,
+    );
     say(tiersTable(await countTiers(runtime)));
 
     const pilot = (path: string): ResolvedCampaign => {
@@ -47,8 +51,15 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     const salon = pilot("examples/salon-invite.json");
     const referral = pilot("examples/referral-drive.json");
 
-    section(`2. Preview the dormant reactivation (pilot branches ${PILOT_BRANCHES.join(", ")}): who gets what, and why`);
-    say(previewText(await runPreview(runtime, dormant, now())).split("\n").slice(0, 12).join("\n"));
+    section(
+      `2. Preview the dormant reactivation (pilot branches ${PILOT_BRANCHES.join(", ")}): who gets what, and why`,
+    );
+    say(
+      previewText(await runPreview(runtime, dormant, now()))
+        .split("\n")
+        .slice(0, 12)
+        .join("\n"),
+    );
 
     section("3. Launch the tier campaigns (Step Functions ASL → SQS → channel workers)");
     const results = [];
@@ -73,7 +84,9 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
         ]),
       ),
     );
-    say("\nQuiet hours: the 23:30 referral drive was deferred, not dropped; salon invitations wait for their waves.");
+    say(
+      "\nQuiet hours: the 23:30 referral drive was deferred, not dropped; salon invitations wait for their waves.",
+    );
 
     section("4. Time passes: tick releases what is due");
     for (const [label, at] of [
@@ -83,7 +96,9 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     ] as const) {
       setClock(at);
       const t = await tick(runtime);
-      say(`${label.padEnd(36)} released ${fmt(t.released)}: sent ${fmt(t.sent)}, capped/excluded ${fmt(t.excluded)}, deferred ${fmt(t.deferred)}`);
+      say(
+        `${label.padEnd(36)} released ${fmt(t.released)}: sent ${fmt(t.sent)}, capped/excluded ${fmt(t.excluded)}, deferred ${fmt(t.deferred)}`,
+      );
     }
 
     section("5. Customers respond (simulated, with a true effect of +3 pp), and the funnel");
@@ -94,15 +109,26 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     const others = [];
     for (const c of [maintenance, salon, late]) {
       const f = await readFunnel(runtime.repo, c.campaignId);
-      others.push([c.campaignId, fmt(f.total.eligible), fmt(f.total.sent), fmt(f.total.delivered), fmt(f.total.responded), fmt(f.total.converted)]);
+      others.push([
+        c.campaignId,
+        fmt(f.total.eligible),
+        fmt(f.total.sent),
+        fmt(f.total.delivered),
+        fmt(f.total.responded),
+        fmt(f.total.converted),
+      ]);
     }
     say(table(["campaign", "eligible", "sent", "delivered", "responded", "converted"], others));
 
     section("Where to look");
     say(`SMS the gateway accepted:   ${join(runtime.dataDir!, "sms-sink.jsonl")}`);
     say(`Emails the SMTP server got: ${join(runtime.dataDir!, "mail")}/*.eml`);
-    say(`Per-recipient decisions:    npx tiercast --data-dir ${runtime.dataDir} ledger ${dormant.campaignId} --format csv`);
-    say(`The funnel again:           npx tiercast --data-dir ${runtime.dataDir} funnel ${dormant.campaignId}`);
+    say(
+      `Per-recipient decisions:    npx tiercast --data-dir ${runtime.dataDir} ledger ${dormant.campaignId} --format csv`,
+    );
+    say(
+      `The funnel again:           npx tiercast --data-dir ${runtime.dataDir} funnel ${dormant.campaignId}`,
+    );
     say(`\nDemo finished in ${((performance.now() - began) / 1000).toFixed(0)} s.`);
     void launchText;
   });

@@ -257,7 +257,8 @@ async function recordReferee(deps: EventDeps, event: Event) {
         Item: {
           PK: `REFEREE#${event.customerId}`,
           SK: "REFERRAL",
-          ...code,
+          campaignId: code.campaignId,
+          referrerId: code.referrerId,
           code: event.referralCode!.toUpperCase(),
           openedAt: event.at,
         },
