@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { ingestEvent } from "#functions/events/core.ts";
-import { type Funnel, readFunnel } from "#functions/funnel/core.ts";
+import type { Funnel } from "#functions/funnel/core.ts";
 import { parseJsonl } from "#functions/import/parse.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";

@@ -5,6 +5,7 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { UsageError } from "#shared/errors.ts";
+import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
@@ -223,6 +224,16 @@ export function buildProgram(): Command {
           : `MISMATCH in ${result.differences.length} counters:\n${result.differences.map((d) => `  ${d.counter}: live ${d.live}, ledger ${d.ledger}`).join("\n")}`,
       );
       if (!result.matches) process.exitCode = 1;
+    });
+
+  program
+    .command("bench")
+    .description("the benchmark: generate → import → preview → launch → dispatch → simulate → funnel")
+    .option("--customers <n>", "size of the synthetic bank", intArg("--customers"), 100_000)
+    .action(async (o: { customers: number }, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
+      emit(options, result, () => JSON.stringify(result, null, 2));
     });
 
   program

@@ -46,15 +46,13 @@ describe("funnel from events", () => {
     const sent = rows.filter((r) => r.decision === "sent" && r.tier === "potential").slice(0, 10);
     expect(sent).toHaveLength(10);
     const events = [
-      ...sent
-        .slice(0, 8)
-        .map((r, i) => ({
-          eventId: `d${i}`,
-          type: "delivered",
-          customerId: r.customerId,
-          campaignId: "dormant-2027q1",
-          at: "2027-03-01T03:00:00Z",
-        })),
+      ...sent.slice(0, 8).map((r, i) => ({
+        eventId: `d${i}`,
+        type: "delivered",
+        customerId: r.customerId,
+        campaignId: "dormant-2027q1",
+        at: "2027-03-01T03:00:00Z",
+      })),
       // The same delivery again under another id, and a click for 3 of them (twice each).
       {
         eventId: "d0-again",
