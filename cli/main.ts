@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
@@ -15,6 +16,7 @@ import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 import { writeLedger } from "./ledger.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
 import { previewText, runPreview } from "./preview.ts";
+import { keyNotContacted, uncontactable } from "./reports.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
 
 function intArg(name: string, min = 1) {
@@ -234,6 +236,68 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const result = await runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
       emit(options, result, () => JSON.stringify(result, null, 2));
+    });
+
+  program
+    .command("uncontactable")
+    .description("customers who cannot be reached on a channel (information-governance list)")
+    .option("--branch <id>", "only this branch")
+    .option("--lost-only", "only customers with neither a valid phone nor a valid email")
+    .addOption(new Option("--format <format>", "output format").choices(["csv", "json"]))
+    .action(async (o: { branch?: string; lostOnly?: boolean; format?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const json = options.json || o.format === "json";
+      await withRuntime(options, async (runtime) => {
+        const rows = [];
+        for await (const row of uncontactable(runtime, o)) rows.push(row);
+        if (json) process.stdout.write(`${JSON.stringify({ count: rows.length, customers: rows })}\n`);
+        else {
+          process.stdout.write("customerId,branchId,rmId,tier,phone,email,lostContact\n");
+          for (const r of rows)
+            process.stdout.write(
+              `${[r.customerId, r.branchId, r.rmId, r.tier, r.phone, r.email, r.lostContact].join(",")}\n`,
+            );
+        }
+      });
+    });
+
+  program
+    .command("key-report")
+    .description("key customers not yet contacted by a maintenance campaign this month")
+    .option("--month <yyyy-mm>", "the month (default: the month of --at)")
+    .action(async (o: { month?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      if (o.month && !/^\d{4}-(0[1-9]|1[0-2])$/.test(o.month))
+        throw new UsageError(`--month must be YYYY-MM, got "${o.month}"`);
+      const result = await withRuntime(options, (runtime, now) =>
+        keyNotContacted(runtime, o.month ?? now().toISOString().slice(0, 7)),
+      );
+      emit(options, result, () =>
+        [
+          `${result.month}: ${fmt(result.contacted)} of ${fmt(result.customers)} key customers contacted; ${fmt(result.notContacted)} not yet.`,
+          table(
+            ["RM", "not contacted"],
+            Object.entries(result.byRm)
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 20),
+          ),
+        ].join("\n"),
+      );
+    });
+
+  program
+    .command("salon")
+    .description("seats, RSVPs and waitlist of a salon event")
+    .argument("<eventId>")
+    .action(async (eventId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime) => salonStatus(runtime.repo, eventId));
+      emit(
+        options,
+        result,
+        () =>
+          `${eventId}: ${result.seatsTaken}/${result.capacity} seats taken, ${result.waitlisted} waitlisted, ${result.cancelled} cancelled`,
+      );
     });
 
   program

@@ -9,6 +9,7 @@ import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
 import type { Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
+import { cancelRsvp, rsvp } from "./salon.ts";
 
 export const EVENT_TYPES = [
   "delivered",
@@ -22,6 +23,7 @@ export const EVENT_TYPES = [
   "transaction",
   "account_opened",
   "deposit",
+  "rsvp_cancelled",
 ] as const;
 
 export const Event = z.object({
@@ -220,9 +222,21 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
       );
     } else if (row.decision !== "sent") return { status: "accepted" };
     const record = await campaignOf(deps.repo, campaignId);
+    const salon = record?.campaign.event;
+    if (event.type === "rsvp" && salon)
+      await rsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, campaignId, event.at);
     const converts = record && CONVERTS[record.campaign.playbook](event);
     await advanceStage(deps.repo, row, converts ? "converted" : stage!, at);
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
+  }
+
+  if (event.type === "rsvp_cancelled") {
+    const campaignId =
+      event.campaignId ??
+      (await lastTouch(deps, event, (c, holdout) => !holdout && Boolean(c.campaign.event)))?.campaignId;
+    const salon = campaignId ? (await campaignOf(deps.repo, campaignId))?.campaign.event : undefined;
+    if (salon) await cancelRsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, event.at);
+    return { status: "accepted", attributedTo: campaignId };
   }
 
   // Business events: the referral path first, then last-touch attribution by playbook rule.

@@ -38,6 +38,13 @@ export async function saveCampaign(repo: Repo, campaign: Campaign, now: Date): P
     ...(existing?.launchedAt ? { launchedAt: existing.launchedAt } : {}),
   };
   await repo.put({ ...key.campaign(campaign.campaignId), type: "campaign", ...record });
+  // A small listing item, so reports can find campaigns by playbook without a scan.
+  await repo.put({
+    PK: "CAMPAIGNS",
+    SK: campaign.campaignId,
+    playbook: campaign.playbook,
+    createdAt: record.createdAt,
+  });
   return record;
 }
 
@@ -64,4 +71,17 @@ export async function setCampaignStatus(
       ExpressionAttributeValues: values,
     }),
   );
+}
+
+export async function listCampaigns(
+  repo: Repo,
+): Promise<{ campaignId: string; playbook: string; createdAt: string }[]> {
+  const out: { campaignId: string; playbook: string; createdAt: string }[] = [];
+  for await (const item of repo.queryAll("CAMPAIGNS"))
+    out.push({
+      campaignId: String(item.SK),
+      playbook: String(item.playbook),
+      createdAt: String(item.createdAt),
+    });
+  return out;
 }

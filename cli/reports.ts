@@ -1,0 +1,97 @@
+import { localDay } from "#functions/campaign/time.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { listCampaigns } from "#shared/campaigns.ts";
+import { PRIMARY_SCHEME } from "#shared/config.ts";
+import type { Customer } from "#shared/customer.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
+import { batchGet } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+async function* customersOf(runtime: Runtime, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
+  for (const tier of tiers)
+    for (let shard = 0; shard < runtime.config.shards; shard++) {
+      let cursor: string | undefined;
+      do {
+        const page = await runtime.repo.tierPage(scheme, tier, shard, cursor, 1000);
+        yield* page.customers;
+        cursor = page.cursor;
+      } while (cursor);
+    }
+}
+
+const contactStatus = (value: string | undefined, invalid: boolean | undefined) =>
+  value ? "ok" : invalid ? "invalid" : "missing";
+
+/**
+ * The information-governance list (000:642): customers who cannot be reached on a channel, never
+ * silently dropped. `lostContact` marks those with neither a valid phone nor a valid email (the red list).
+ */
+export async function* uncontactable(runtime: Runtime, options: { branch?: string; lostOnly?: boolean }) {
+  for (const scheme of Object.values(PRIMARY_SCHEME)) {
+    const tiers = runtime.config.tierSchemes[scheme]?.tiers.map((t) => t.name) ?? [];
+    for await (const c of customersOf(runtime, scheme, tiers)) {
+      if (options.branch && c.branchId !== options.branch) continue;
+      const phone = contactStatus(c.phone, c.phoneInvalid);
+      const email = contactStatus(c.email, c.emailInvalid);
+      const lostContact = phone !== "ok" && email !== "ok";
+      if (phone === "ok" && email === "ok") continue;
+      if (options.lostOnly && !lostContact) continue;
+      yield {
+        customerId: c.customerId,
+        branchId: c.branchId ?? "",
+        rmId: c.rmId ?? "",
+        tier: c.tier,
+        phone,
+        email,
+        lostContact,
+      };
+    }
+  }
+}
+
+/** Key customers without a completed maintenance contact in the month (DOMAIN.md: at least one per month). */
+export async function keyNotContacted(runtime: Runtime, month: string, tier = "key") {
+  const campaigns = (await listCampaigns(runtime.repo)).filter((c) => c.playbook === "key-maintenance");
+  const byRm: Record<string, number> = {};
+  const missing: { customerId: string; rmId: string; branchId: string }[] = [];
+  let total = 0;
+  let batch: Customer[] = [];
+  const flush = async () => {
+    const keys = batch.flatMap((c) =>
+      campaigns.map((camp) => key.ledger(camp.campaignId, c.shard, c.customerId)),
+    );
+    const rows = (await batchGet(runtime.repo.ddb, runtime.repo.table, keys, 8)) as unknown as LedgerRow[];
+    const contacted = new Set(
+      rows
+        .filter(
+          (r) =>
+            r.decision === "sent" &&
+            r.sentAt &&
+            localDay(new Date(r.sentAt), runtime.config.quietHours.timeZone).startsWith(month),
+        )
+        .map((r) => r.customerId),
+    );
+    for (const c of batch) {
+      if (contacted.has(c.customerId)) continue;
+      missing.push({ customerId: c.customerId, rmId: c.rmId ?? "", branchId: c.branchId ?? "" });
+      byRm[c.rmId ?? "(no RM)"] = (byRm[c.rmId ?? "(no RM)"] ?? 0) + 1;
+    }
+    batch = [];
+  };
+  for await (const c of customersOf(runtime, "retail", [tier])) {
+    total++;
+    batch.push(c);
+    if (batch.length >= 100) await flush();
+  }
+  await flush();
+  return {
+    month,
+    tier,
+    campaigns: campaigns.map((c) => c.campaignId),
+    customers: total,
+    contacted: total - missing.length,
+    notContacted: missing.length,
+    byRm,
+    missing,
+  };
+}

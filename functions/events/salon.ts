@@ -1,0 +1,138 @@
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { Repo } from "#shared/repo.ts";
+
+export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
+
+const seatKey = (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" });
+const rsvpKey = (eventId: string, customerId: string) => ({
+  PK: `SALON#${eventId}`,
+  SK: `RSVP#${customerId}`,
+});
+const failedCondition = (err: unknown) => (err as Error).name === "ConditionalCheckFailedException";
+
+/** Takes a seat if one is left (atomic: the count can never pass the capacity). */
+async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<boolean> {
+  try {
+    await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: seatKey(eventId),
+        UpdateExpression: "SET taken = if_not_exists(taken, :zero) + :one, #capacity = :cap",
+        ConditionExpression: "attribute_not_exists(taken) OR taken < :cap",
+        ExpressionAttributeNames: { "#capacity": "capacity" },
+        ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":cap": capacity },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (failedCondition(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * An RSVP fills a seat, or joins the waitlist when the salon is full. A customer's first RSVP counts;
+ * repeats change nothing.
+ */
+export async function rsvp(
+  repo: Repo,
+  eventId: string,
+  capacity: number,
+  customerId: string,
+  campaignId: string,
+  at: string,
+): Promise<RsvpStatus | "repeat"> {
+  try {
+    await repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...rsvpKey(eventId, customerId), status: "pending", campaignId, at },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+  } catch (err) {
+    if (failedCondition(err)) return "repeat";
+    throw err;
+  }
+  const status: RsvpStatus = (await takeSeat(repo, eventId, capacity)) ? "confirmed" : "waitlisted";
+  await repo.put({ ...rsvpKey(eventId, customerId), status, campaignId, at });
+  if (status === "waitlisted")
+    await repo.put({ PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}`, customerId, campaignId, at });
+  return status;
+}
+
+/** A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. */
+export async function cancelRsvp(
+  repo: Repo,
+  eventId: string,
+  capacity: number,
+  customerId: string,
+  at: string,
+): Promise<string | undefined> {
+  const current = await repo.get<{ status: RsvpStatus; at: string }>(rsvpKey(eventId, customerId));
+  if (!current || current.status === "cancelled") return undefined;
+  await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
+  if (current.status === "waitlisted") {
+    await repo.ddb.send(
+      new DeleteCommand({
+        TableName: repo.table,
+        Key: { PK: `SALON#${eventId}`, SK: `WAIT#${current.at}#${customerId}` },
+      }),
+    );
+    return undefined;
+  }
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: seatKey(eventId),
+      UpdateExpression: "SET taken = taken - :one",
+      ConditionExpression: "taken > :zero",
+      ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
+    }),
+  );
+  for (;;) {
+    const next = await repo.ddb.send(
+      new QueryCommand({
+        TableName: repo.table,
+        KeyConditionExpression: "PK = :pk AND begins_with(SK, :w)",
+        ExpressionAttributeValues: { ":pk": `SALON#${eventId}`, ":w": "WAIT#" },
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    const waiting = next.Items?.[0];
+    if (!waiting) return undefined;
+    try {
+      // Whoever deletes the waitlist entry promotes that customer; a racing cancellation takes the next one.
+      await repo.ddb.send(
+        new DeleteCommand({
+          TableName: repo.table,
+          Key: { PK: waiting.PK, SK: waiting.SK },
+          ConditionExpression: "attribute_exists(PK)",
+        }),
+      );
+    } catch (err) {
+      if (failedCondition(err)) continue;
+      throw err;
+    }
+    if (!(await takeSeat(repo, eventId, capacity))) return undefined;
+    await repo.put({
+      ...rsvpKey(eventId, String(waiting.customerId)),
+      status: "confirmed",
+      campaignId: waiting.campaignId,
+      at,
+      promotedFromWaitlist: true,
+    });
+    return String(waiting.customerId);
+  }
+}
+
+export async function salonStatus(repo: Repo, eventId: string) {
+  const seats = await repo.get<{ taken?: number; capacity?: number }>(seatKey(eventId));
+  const counts: Record<RsvpStatus, number> = { confirmed: 0, waitlisted: 0, cancelled: 0 };
+  for await (const item of repo.queryAll(`SALON#${eventId}`, { skBeginsWith: "RSVP#" })) {
+    const s = item.status as RsvpStatus;
+    if (s in counts) counts[s]++;
+  }
+  return { eventId, capacity: seats?.capacity ?? 0, seatsTaken: seats?.taken ?? 0, ...counts };
+}

@@ -1,0 +1,131 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCampaign } from "#functions/campaign/schema.ts";
+import { salonStatus } from "#functions/events/salon.ts";
+import { startDispatch } from "#local/dispatch.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { syntheticCustomers } from "#local/synthetic.ts";
+import { normalizeEmail, normalizePhone } from "#shared/customer.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
+import { key } from "#shared/table.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { ingestFile } from "../../cli/funnel.ts";
+import { launchCampaign } from "../../cli/launch.ts";
+import { keyNotContacted, uncontactable } from "../../cli/reports.ts";
+import { tempDir } from "../helpers.ts";
+import { localBank, setClock } from "./bank.ts";
+
+const BANK_AT = new Date("2027-02-28T00:00:00Z");
+const AT = "2027-03-05T02:00:00.000Z"; // after both salon waves, before the event
+let runtime: Runtime;
+const dir = tempDir();
+
+async function rows(campaignId: string): Promise<LedgerRow[]> {
+  const out: LedgerRow[] = [];
+  for (let shard = 0; shard < runtime.config.shards; shard++)
+    for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
+      out.push(item as unknown as LedgerRow);
+  return out;
+}
+
+describe("playbooks end to end", () => {
+  beforeAll(async () => {
+    runtime = await localBank(2_000, BANK_AT);
+    setClock(AT);
+    await startDispatch(runtime);
+  }, 120_000);
+  afterAll(async () => runtime?.stop());
+
+  it("fills salon seats from RSVPs, waitlists the rest, and gives a released seat to the longest-waiting", async () => {
+    const base = readCampaignFile("examples/salon-invite.json", runtime.config);
+    const salon = parseCampaign({ ...base, event: { ...base.event!, capacity: 3 } }, runtime.config);
+    await launchCampaign(runtime, salon, new Date(AT));
+    const invited = (await rows(salon.campaignId)).filter((r) => r.decision === "sent").slice(0, 5);
+    expect(invited).toHaveLength(5);
+    const at = (m: number) => `2027-03-06T0${m}:00:00Z`;
+    const file = join(dir, "rsvp.jsonl");
+    writeFileSync(
+      file,
+      [
+        ...invited.map((r, i) => ({
+          eventId: `rsvp-${i}`,
+          type: "rsvp",
+          customerId: r.customerId,
+          campaignId: salon.campaignId,
+          at: at(i),
+        })),
+        {
+          eventId: "rsvp-0-again",
+          type: "rsvp",
+          customerId: invited[0]!.customerId,
+          campaignId: salon.campaignId,
+          at: at(6),
+        },
+      ]
+        .map((e) => JSON.stringify(e))
+        .join("\n"),
+    );
+    await ingestFile(runtime, file);
+    expect(await salonStatus(runtime.repo, "wine-0315")).toMatchObject({
+      capacity: 3,
+      seatsTaken: 3,
+      confirmed: 3,
+      waitlisted: 2,
+    });
+
+    const cancel = join(dir, "cancel.jsonl");
+    writeFileSync(
+      cancel,
+      JSON.stringify({
+        eventId: "cancel-1",
+        type: "rsvp_cancelled",
+        customerId: invited[1]!.customerId,
+        campaignId: salon.campaignId,
+        at: at(7),
+      }),
+    );
+    await ingestFile(runtime, cancel);
+    expect(await salonStatus(runtime.repo, "wine-0315")).toMatchObject({
+      seatsTaken: 3,
+      confirmed: 3,
+      waitlisted: 1,
+      cancelled: 1,
+    });
+    // The first on the waitlist (RSVP'd 4th) got the seat.
+    expect(
+      await runtime.repo.get({ PK: "SALON#wine-0315", SK: `RSVP#${invited[3]!.customerId}` }),
+    ).toMatchObject({ status: "confirmed", promotedFromWaitlist: true });
+  });
+
+  it("lists every customer a channel cannot reach, with the lost-contact red list", async () => {
+    const expected = [...syntheticCustomers({ customers: 2_000, seed: 7, at: BANK_AT })].filter(
+      (c) => !normalizePhone(c.phone as string | undefined) || !normalizeEmail(c.email as string | undefined),
+    );
+    const listed = [];
+    for await (const row of uncontactable(runtime, {})) listed.push(row);
+    expect(listed).toHaveLength(expected.length);
+    const lost = listed.filter((r) => r.lostContact);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const r of lost) {
+      expect(r.phone).not.toBe("ok");
+      expect(r.email).not.toBe("ok");
+    }
+  });
+
+  it("reports key customers not yet contacted this month, per RM", async () => {
+    const before = await keyNotContacted(runtime, "2027-03");
+    expect(before.contacted).toBe(0);
+    const maintenance = readCampaignFile("examples/key-maintenance.json", runtime.config);
+    const result = await launchCampaign(runtime, maintenance, new Date(AT));
+    const after = await keyNotContacted(runtime, "2027-03");
+    const sentKey = (await rows(maintenance.campaignId)).filter(
+      (r) => r.decision === "sent" && r.tier === "key",
+    ).length;
+    expect(after.customers).toBe(before.customers);
+    expect(after.contacted).toBe(sentKey);
+    expect(after.notContacted).toBe(after.customers - sentKey);
+    expect(result.sent).toBeGreaterThan(0);
+    expect(Object.values(after.byRm).reduce((a, b) => a + b, 0)).toBe(after.notContacted);
+  });
+});
