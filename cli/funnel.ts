@@ -19,7 +19,12 @@ export async function ingestFile(runtime: Runtime, file: string) {
   });
   if (!info.isFile()) throw new InputError(`cannot read ${file}: not a file`);
   const report = { accepted: 0, duplicates: 0, rejected: [] as { line: number; error: string }[] };
-  const deps = { repo: runtime.repo, shards: runtime.config.shards };
+  const deps = {
+    repo: runtime.repo,
+    shards: runtime.config.shards,
+    config: runtime.config,
+    secret: process.env.TIERCAST_SECRET,
+  };
   let batch: { line: number; value: unknown }[] = [];
   const flush = async () => {
     // In order per customer would need grouping; events are idempotent and stage moves are monotonic, so order does not matter.
@@ -49,7 +54,12 @@ export async function* ledgerRowsOf(runtime: Runtime, campaignId: string): Async
 
 export async function simulate(runtime: Runtime, campaignId: string, seed: number) {
   const record = await loadCampaign(runtime.repo, campaignId);
-  const deps = { repo: runtime.repo, shards: runtime.config.shards };
+  const deps = {
+    repo: runtime.repo,
+    shards: runtime.config.shards,
+    config: runtime.config,
+    secret: process.env.TIERCAST_SECRET,
+  };
   const counts: Record<string, number> = {};
   let batch: unknown[] = [];
   const flush = async () => {

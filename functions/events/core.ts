@@ -3,13 +3,14 @@ import { z } from "zod";
 import type { ContactState } from "#functions/campaign/decide.ts";
 import type { Campaign, Channel } from "#functions/campaign/schema.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
 import { formatIssues } from "#shared/config.ts";
 import { advanceStage } from "#shared/funnel.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
 import type { Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
-import { cancelRsvp, rsvp } from "./salon.ts";
+import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 
 export const EVENT_TYPES = [
   "delivered",
@@ -54,6 +55,9 @@ export type IngestOutcome =
 export interface EventDeps {
   repo: Repo;
   shards: number;
+  /** Needed to render salon reminders; without them no reminder is scheduled. */
+  config?: TiercastConfig;
+  secret?: string;
 }
 
 const ENGAGEMENT_STAGE: Partial<Record<Event["type"], Stage>> = {
@@ -235,7 +239,19 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
       event.campaignId ??
       (await lastTouch(deps, event, (c, holdout) => !holdout && Boolean(c.campaign.event)))?.campaignId;
     const salon = campaignId ? (await campaignOf(deps.repo, campaignId))?.campaign.event : undefined;
-    if (salon) await cancelRsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, event.at);
+    const record = campaignId ? await campaignOf(deps.repo, campaignId) : undefined;
+    if (salon && record) {
+      const promoted = await cancelRsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, event.at);
+      if (promoted && deps.config && deps.secret)
+        await scheduleReminder(
+          deps.repo,
+          deps.config,
+          deps.secret,
+          record.campaign,
+          promoted,
+          new Date(event.at),
+        );
+    }
     return { status: "accepted", attributedTo: campaignId };
   }
 

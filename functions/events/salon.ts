@@ -1,5 +1,12 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { prepare, renderMessage } from "#functions/campaign/decide.ts";
+import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
+import { nextWindowStart } from "#functions/campaign/time.ts";
+import { saveCampaign } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { dueIndex } from "#shared/ledger.ts";
 import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
 
@@ -135,4 +142,83 @@ export async function salonStatus(repo: Repo, eventId: string) {
     if (s in counts) counts[s]++;
   }
   return { eventId, capacity: seats?.capacity ?? 0, seatsTaken: seats?.taken ?? 0, ...counts };
+}
+
+/**
+ * A confirmed guest gets a reminder before the event (reminderHoursBefore, moved into the sending
+ * window). It is its own campaign (`<campaign>-reminder`) so the invitation's ledger row stays one per
+ * recipient; the row waits as deferred until `tick` (or the scheduled releaser) sends it.
+ */
+export async function scheduleReminder(
+  repo: Repo,
+  config: TiercastConfig,
+  secret: string,
+  invitation: Campaign,
+  customerId: string,
+  now: Date,
+): Promise<boolean> {
+  const event = invitation.event;
+  if (!event) return false;
+  const reminder = parseCampaign(
+    {
+      campaignId: `${invitation.campaignId}-reminder`.slice(0, 64),
+      name: `${invitation.name ?? invitation.campaignId} (reminder)`,
+      playbook: "salon-invite",
+      segment: invitation.segment,
+      event,
+      holdoutPercent: 0,
+      variants: [
+        {
+          id: "REMIND",
+          tiers: invitation.segment.tiers,
+          channel: "sms",
+          template:
+            "{{name|尊敬的客户}}您好，提醒您：{{eventName|活动}}将于{{eventTime}}在{{venue|网点}}举行，期待您的光临。",
+        },
+      ],
+    },
+    config,
+  );
+  const existing = await repo.get(key.campaign(reminder.campaignId));
+  if (!existing) await saveCampaign(repo, reminder, now);
+  const customer = await repo.getCustomer(customerId);
+  if (!customer?.phone) return false;
+  const ctx = prepare(reminder, config, now, secret);
+  const message = renderMessage(customer, ctx.variants[0]!.primary, ctx, reminder.variants[0]!);
+  if ("missing" in message) return false;
+  const dueAt = nextWindowStart(
+    new Date(Date.parse(event.startsAt) - event.reminderHoursBefore * 3_600_000),
+    config.quietHours,
+  );
+  if (dueAt.getTime() <= now.getTime() || dueAt.getTime() >= Date.parse(event.startsAt)) return false;
+  const due = dueAt.toISOString();
+  try {
+    await repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: {
+          ...key.ledger(reminder.campaignId, customer.shard, customerId),
+          campaignId: reminder.campaignId,
+          customerId,
+          shard: customer.shard,
+          tier: customer.tier,
+          decision: "deferred",
+          channel: "sms",
+          variant: "REMIND",
+          decidedAt: now.toISOString(),
+          at: now.toISOString(),
+          dueAt: due,
+          message,
+          stage: 1,
+          attempts: 0,
+          ...dueIndex(customer.shard, due, reminder.campaignId, customerId),
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (failedCondition(err)) return false;
+    throw err;
+  }
 }

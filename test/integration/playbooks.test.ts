@@ -11,7 +11,7 @@ import type { LedgerRow } from "#shared/ledger.ts";
 import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile } from "../../cli/funnel.ts";
-import { launchCampaign } from "../../cli/launch.ts";
+import { launchCampaign, tick } from "../../cli/launch.ts";
 import { keyNotContacted, uncontactable } from "../../cli/reports.ts";
 import { tempDir } from "../helpers.ts";
 import { localBank, setClock } from "./bank.ts";
