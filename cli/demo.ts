@@ -1,12 +1,13 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
-import { funnelText, simulate } from "./funnel.ts";
+import { funnelText, ledgerRowsOf, simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
-import { launchCampaign, launchText, tick } from "./launch.ts";
+import { launchCampaign, tick } from "./launch.ts";
 import { fmt, type GlobalOptions, table } from "./output.ts";
 import { previewText, runPreview } from "./preview.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
@@ -26,6 +27,13 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
   const start = parseAt(options.at) ?? new Date(DAY1);
   const began = performance.now();
   await withRuntime({ ...options, at: start.toISOString() }, async (runtime, now) => {
+    const dispatchCount = (what: "sms" | "email") => {
+      const path = what === "sms" ? join(runtime.dataDir!, "sms-sink.jsonl") : join(runtime.dataDir!, "mail");
+      if (!existsSync(path)) return 0;
+      return what === "sms"
+        ? readFileSync(path, "utf8").split("\n").filter(Boolean).length
+        : readdirSync(path).length;
+    };
     const setClock = (at: string) => {
       process.env.TIERCAST_CLOCK_AT = at;
     };
@@ -101,6 +109,26 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
       );
     }
 
+    section("What went out, per tier and channel");
+    const sentBy = new Map<string, Map<string, number>>();
+    const channels = ["sms", "email", "rm-task"];
+    for (const c of [dormant, maintenance, salon, late])
+      for await (const row of ledgerRowsOf(runtime, c.campaignId)) {
+        if (row.decision !== "sent" || !row.channel) continue;
+        const t = sentBy.get(row.tier) ?? new Map<string, number>();
+        t.set(row.channel, (t.get(row.channel) ?? 0) + 1);
+        sentBy.set(row.tier, t);
+      }
+    say(
+      table(
+        ["tier", ...channels],
+        [...sentBy].map(([tier, m]) => [tier, ...channels.map((ch) => fmt(m.get(ch) ?? 0))]),
+      ),
+    );
+    say(
+      `\nThe SMS gateway sink holds ${fmt(dispatchCount("sms"))} messages and the SMTP server ${fmt(dispatchCount("email"))} emails.`,
+    );
+
     section("5. Customers respond (simulated, with a true effect of +3 pp), and the funnel");
     for (const c of [dormant, maintenance, salon, late]) await simulate(runtime, c.campaignId, 7);
     const funnel = await readFunnel(runtime.repo, dormant.campaignId);
@@ -130,6 +158,5 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
       `The funnel again:           npx tiercast --data-dir ${runtime.dataDir} funnel ${dormant.campaignId}`,
     );
     say(`\nDemo finished in ${((performance.now() - began) / 1000).toFixed(0)} s.`);
-    void launchText;
   });
 }

@@ -227,8 +227,18 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
     } else if (row.decision !== "sent") return { status: "accepted" };
     const record = await campaignOf(deps.repo, campaignId);
     const salon = record?.campaign.event;
-    if (event.type === "rsvp" && salon)
-      await rsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, campaignId, event.at);
+    if (event.type === "rsvp" && salon) {
+      const status = await rsvp(
+        deps.repo,
+        salon.eventId,
+        salon.capacity,
+        event.customerId,
+        campaignId,
+        event.at,
+      );
+      if (status === "confirmed" && deps.config && deps.secret)
+        await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
+    }
     const converts = record && CONVERTS[record.campaign.playbook](event);
     await advanceStage(deps.repo, row, converts ? "converted" : stage!, at);
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };

@@ -96,6 +96,23 @@ describe("playbooks end to end", () => {
     expect(
       await runtime.repo.get({ PK: "SALON#wine-0315", SK: `RSVP#${invited[3]!.customerId}` }),
     ).toMatchObject({ status: "confirmed", promotedFromWaitlist: true });
+
+    // Confirmed guests (the first 3, and the one promoted) get a reminder 24 h before, sent by tick.
+    const reminders = await rows(`${salon.campaignId}-reminder`);
+    // (An SMS reminder: guests without a phone, invited by email, get none.)
+    const confirmed = [invited[0], invited[1], invited[2], invited[3]].map((r) => r!.customerId);
+    const withPhone = [];
+    for (const id of confirmed) if ((await runtime.repo.getCustomer(id))?.phone) withPhone.push(id);
+    expect(withPhone.length).toBeGreaterThan(1);
+    expect(reminders.map((r) => r.customerId).sort()).toEqual(withPhone.sort());
+    expect(reminders.every((r) => r.decision === "deferred" && r.dueAt === "2027-03-14T10:00:00.000Z")).toBe(
+      true,
+    );
+    setClock("2027-03-14T10:05:00.000Z");
+    const ticked = await tick(runtime);
+    expect(ticked.released).toBe(withPhone.length);
+    expect(ticked.sent + ticked.excluded).toBe(withPhone.length);
+    setClock(AT);
   });
 
   it("lists every customer a channel cannot reach, with the lost-contact red list", async () => {
