@@ -73,35 +73,3 @@ export function addDecision(s: Summary, d: Decision): void {
     }
   }
 }
-
-export function mergeSummary(into: Summary, from: Summary): void {
-  for (const k of [
-    "audience",
-    "eligible",
-    "deferred",
-    "holdout",
-    "excludedTotal",
-    "smsMessages",
-    "smsParts",
-  ] as const)
-    into[k] += from[k];
-  for (const [r, n] of Object.entries(from.excluded)) into.excluded[r] = (into.excluded[r] ?? 0) + n;
-  for (const [tier, t] of Object.entries(from.byTier)) {
-    const x = (into.byTier[tier] ??= {
-      audience: 0,
-      eligible: 0,
-      deferred: 0,
-      holdout: 0,
-      excluded: 0,
-      excludedBy: {},
-    });
-    for (const k of ["audience", "eligible", "deferred", "holdout", "excluded"] as const) x[k] += t[k];
-    for (const [r, n] of Object.entries(t.excludedBy)) x.excludedBy[r] = (x.excludedBy[r] ?? 0) + n;
-  }
-  for (const [id, v] of Object.entries(from.byVariant)) {
-    const x = (into.byVariant[id] ??= { channel: v.channel, eligible: 0, deferred: 0, smsParts: 0 });
-    x.eligible += v.eligible;
-    x.deferred += v.deferred;
-    x.smsParts += v.smsParts;
-  }
-}

@@ -21,7 +21,7 @@ import {
 import { countStages } from "#shared/funnel.ts";
 import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
-import { batchGet, itemToCustomer, type Repo } from "#shared/repo.ts";
+import { batchGet, isConditionFailed, itemToCustomer, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface SendContext {
@@ -50,8 +50,6 @@ export interface DispatchDeps {
 
 export type Outcome = "sent" | "skipped" | "deferred" | "excluded" | "failed" | "unknown" | "retry";
 
-const conditionFailed = (err: unknown) => (err as Error).name === "ConditionalCheckFailedException";
-
 async function update(
   repo: Repo,
   row: Pick<LedgerRow, "PK" | "SK">,
@@ -74,7 +72,7 @@ async function update(
     );
     return true;
   } catch (err) {
-    if (conditionFailed(err)) return false;
+    if (isConditionFailed(err)) return false;
     throw err;
   }
 }
@@ -139,7 +137,7 @@ async function takeCapSlot(
       );
       return true;
     } catch (err) {
-      if (!conditionFailed(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
     }
   }
   const contention = new Error(`cap slot contention for ${row.customerId}`);
@@ -190,7 +188,7 @@ export async function sendOne(
     );
     row = out.Attributes as LedgerRow;
   } catch (err) {
-    if (conditionFailed(err)) return "skipped";
+    if (isConditionFailed(err)) return "skipped";
     throw err;
   }
   const channel = row.channel!;

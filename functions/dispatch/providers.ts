@@ -5,7 +5,7 @@ import {
   ProviderRetryableError,
   ProviderUnknownOutcomeError,
 } from "#shared/errors.ts";
-import type { Repo } from "#shared/repo.ts";
+import { isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 import type { Provider, SendContext } from "./core.ts";
 
@@ -174,8 +174,7 @@ export function rmTaskProvider(repo: Repo, now: () => Date): Provider {
           }),
         );
       } catch (err) {
-        if ((err as Error).name !== "ConditionalCheckFailedException")
-          throw new ProviderRetryableError((err as Error).message);
+        if (!isConditionFailed(err)) throw new ProviderRetryableError((err as Error).message);
       }
       return { messageId: `rm:${taskId}` };
     },

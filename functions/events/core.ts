@@ -8,7 +8,7 @@ import { formatIssues } from "#shared/config.ts";
 import { advanceStage } from "#shared/funnel.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
-import type { Repo } from "#shared/repo.ts";
+import { isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 
@@ -175,7 +175,7 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
       }),
     );
   } catch (err) {
-    if ((err as Error).name === "ConditionalCheckFailedException") return { status: "duplicate" };
+    if (isConditionFailed(err)) return { status: "duplicate" };
     throw err;
   }
   const at = new Date(event.at);
@@ -306,7 +306,7 @@ async function recordReferee(deps: EventDeps, event: Event) {
       }),
     )
     .catch((err: Error) => {
-      if (err.name !== "ConditionalCheckFailedException") throw err;
+      if (!isConditionFailed(err)) throw err;
     });
 }
 
@@ -342,7 +342,7 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
       }),
     )
     .catch((err: Error) => {
-      if (err.name !== "ConditionalCheckFailedException") throw err;
+      if (!isConditionFailed(err)) throw err;
     });
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
 }

@@ -5,7 +5,7 @@ import { nextWindowStart } from "#functions/campaign/time.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { dueIndex } from "#shared/ledger.ts";
-import type { Repo } from "#shared/repo.ts";
+import { isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
@@ -15,7 +15,6 @@ const rsvpKey = (eventId: string, customerId: string) => ({
   PK: `SALON#${eventId}`,
   SK: `RSVP#${customerId}`,
 });
-const failedCondition = (err: unknown) => (err as Error).name === "ConditionalCheckFailedException";
 
 /** Takes a seat if one is left (atomic: the count can never pass the capacity). */
 async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<boolean> {
@@ -32,7 +31,7 @@ async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<
     );
     return true;
   } catch (err) {
-    if (failedCondition(err)) return false;
+    if (isConditionFailed(err)) return false;
     throw err;
   }
 }
@@ -58,7 +57,7 @@ export async function rsvp(
       }),
     );
   } catch (err) {
-    if (failedCondition(err)) return "repeat";
+    if (isConditionFailed(err)) return "repeat";
     throw err;
   }
   const status: RsvpStatus = (await takeSeat(repo, eventId, capacity)) ? "confirmed" : "waitlisted";
@@ -119,7 +118,7 @@ export async function cancelRsvp(
         }),
       );
     } catch (err) {
-      if (failedCondition(err)) continue;
+      if (isConditionFailed(err)) continue;
       throw err;
     }
     if (!(await takeSeat(repo, eventId, capacity))) return undefined;
@@ -218,7 +217,7 @@ export async function scheduleReminder(
     );
     return true;
   } catch (err) {
-    if (failedCondition(err)) return false;
+    if (isConditionFailed(err)) return false;
     throw err;
   }
 }

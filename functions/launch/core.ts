@@ -17,7 +17,7 @@ import { addCounters, counterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { hash32 } from "#shared/hash.ts";
 import { dueIndex, inflightIndex, type LedgerRow, type LedgerState, stageIndex } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { batchGet, batchWrite, mapLimit, type Repo } from "#shared/repo.ts";
+import { batchGet, batchWrite, isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface LaunchDeps {
@@ -74,7 +74,7 @@ export function dynamoAllocator(repo: Repo, campaignId: string, shards: number):
         );
         return true;
       } catch (err) {
-        if ((err as Error).name === "ConditionalCheckFailedException") return false;
+        if (isConditionFailed(err)) return false;
         throw err;
       }
     },
@@ -324,7 +324,7 @@ async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
       }),
     );
   } catch (err) {
-    if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+    if (!isConditionFailed(err)) throw err;
   }
 }
 

@@ -2,7 +2,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { inflightIndex, type LedgerRow } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import type { Repo } from "#shared/repo.ts";
+import { isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface ReleaseDeps {
@@ -51,7 +51,7 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
           }),
         );
       } catch (err) {
-        if ((err as Error).name === "ConditionalCheckFailedException") continue;
+        if (isConditionFailed(err)) continue;
         throw err;
       }
       const k = `${row.campaignId}\u0000${row.channel}`;

@@ -1,7 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
 import { type LedgerRow, STAGES, type Stage, stageIndex } from "./ledger.ts";
-import type { Repo } from "./repo.ts";
+import { isConditionFailed, type Repo } from "./repo.ts";
 import { key } from "./table.ts";
 
 export const TIME_ZONE = "Asia/Shanghai";
@@ -78,7 +78,7 @@ export async function advanceStage(
     );
     previous = Number(out.Attributes?.stage ?? -1);
   } catch (err) {
-    if ((err as Error).name === "ConditionalCheckFailedException") return false;
+    if (isConditionFailed(err)) return false;
     throw err;
   }
   await countStages(repo, row, previous, target, at);

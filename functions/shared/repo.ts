@@ -13,6 +13,20 @@ import { key } from "./table.ts";
 export type Item = Record<string, unknown>;
 type WriteRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Item } };
 
+/** A conditional write that lost (the item was not in the expected state): an answer, not a failure. */
+export const isConditionFailed = (err: unknown) => (err as Error)?.name === "ConditionalCheckFailedException";
+
+/** Runs a conditional write; true when it applied, false when its condition failed; other errors propagate. */
+export async function conditional(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Parallel map with a concurrency bound, preserving order. */

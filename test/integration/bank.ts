@@ -3,6 +3,8 @@ import type { SourceRecord } from "#functions/import/parse.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
 import { parseConfig, type TiercastConfig } from "#shared/config.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
+import { ledgerRowsOf } from "../../cli/funnel.ts";
 
 /** An in-memory embedded runtime holding a deterministic synthetic bank. */
 export async function localBank(
@@ -30,4 +32,11 @@ export async function localBank(
 
 export function setClock(at: string) {
   process.env.TIERCAST_CLOCK_AT = at;
+}
+
+/** Every ledger row of a campaign (all shards). */
+export async function ledgerRows(runtime: Runtime, campaignId: string): Promise<LedgerRow[]> {
+  const rows: LedgerRow[] = [];
+  for await (const row of ledgerRowsOf(runtime, campaignId)) rows.push(row);
+  return rows;
 }

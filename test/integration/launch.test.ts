@@ -6,12 +6,11 @@ import { localTime } from "#functions/campaign/time.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { CHANNEL_QUEUES } from "#local/sqs.ts";
-import { type LedgerRow, TERMINAL } from "#shared/ledger.ts";
+import { TERMINAL } from "#shared/ledger.ts";
 import { toMessages } from "#shared/queue.ts";
-import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { drainCampaigns, launchCampaign, tick } from "../../cli/launch.ts";
-import { localBank, setClock } from "./bank.ts";
+import { ledgerRows, localBank, setClock } from "./bank.ts";
 
 const DAY1_10AM = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai
 const DAY1_11AM = "2027-03-01T03:00:00.000Z";
@@ -20,14 +19,6 @@ const DAY3_0830 = "2027-03-03T00:30:00.000Z"; // 08:30 Asia/Shanghai
 
 let runtime: Runtime;
 let dispatch: DispatchServices;
-
-async function ledger(campaignId: string): Promise<LedgerRow[]> {
-  const rows: LedgerRow[] = [];
-  for (let shard = 0; shard < runtime.config.shards; shard++)
-    for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
-      rows.push(item as unknown as LedgerRow);
-  return rows;
-}
 
 function sendsPerKey() {
   const counts = new Map<string, number>();
@@ -64,7 +55,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
     );
     const result = await launchCampaign(runtime, dormant, new Date(DAY1_10AM));
     expect(result.status).toBe("SUCCEEDED");
-    const rows = await ledger(dormant.campaignId);
+    const rows = await ledgerRows(runtime, dormant.campaignId);
     expect(rows).toHaveLength(preview.audience);
     expect(new Set(rows.map((r) => r.customerId)).size).toBe(rows.length);
     expect(rows.every((r) => TERMINAL.has(r.decision))).toBe(true);
@@ -88,7 +79,9 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
 
   it("turns duplicate SQS deliveries of every recipient into zero provider sends", async () => {
     const before = dispatch.sms.messages.length;
-    const rows = (await ledger("dormant-2027q1")).filter((r) => r.decision === "sent" && r.channel === "sms");
+    const rows = (await ledgerRows(runtime, "dormant-2027q1")).filter(
+      (r) => r.decision === "sent" && r.channel === "sms",
+    );
     const messages = toMessages(
       "dormant-2027q1",
       "sms",
@@ -117,11 +110,11 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
     setClock(DAY1_11AM);
     const referral = campaign("examples/referral-drive.json");
     const result = await launchCampaign(runtime, referral, new Date(DAY1_11AM));
-    const rows = await ledger(referral.campaignId);
+    const rows = await ledgerRows(runtime, referral.campaignId);
     const capped = rows.filter((r) => r.reason === "frequency_capped");
     expect(capped.length).toBeGreaterThan(0);
     const dormantSms = new Set(
-      (await ledger("dormant-2027q1"))
+      (await ledgerRows(runtime, "dormant-2027q1"))
         .filter((r) => r.decision === "sent" && r.channel === "sms")
         .map((r) => r.customerId),
     );
@@ -144,7 +137,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
     const ticked = await tick(runtime);
     expect(ticked.released).toBe(launched.deferred);
     expect(ticked.sent).toBe(launched.deferred);
-    const rows = await ledger("referral-night");
+    const rows = await ledgerRows(runtime, "referral-night");
     for (const row of rows.filter((r) => r.decision === "sent")) {
       const { minutes } = localTime(new Date(row.sentAt!), "Asia/Shanghai");
       expect(minutes).toBeGreaterThanOrEqual(8 * 60);

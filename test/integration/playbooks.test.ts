@@ -7,27 +7,17 @@ import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
 import { normalizeEmail, normalizePhone } from "#shared/customer.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
-import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile } from "../../cli/funnel.ts";
 import { launchCampaign, tick } from "../../cli/launch.ts";
 import { keyNotContacted, uncontactable } from "../../cli/reports.ts";
 import { tempDir } from "../helpers.ts";
-import { localBank, setClock } from "./bank.ts";
+import { ledgerRows, localBank, setClock } from "./bank.ts";
 
 const BANK_AT = new Date("2027-02-28T00:00:00Z");
 const AT = "2027-03-05T02:00:00.000Z"; // after both salon waves, before the event
 let runtime: Runtime;
 const dir = tempDir();
-
-async function rows(campaignId: string): Promise<LedgerRow[]> {
-  const out: LedgerRow[] = [];
-  for (let shard = 0; shard < runtime.config.shards; shard++)
-    for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
-      out.push(item as unknown as LedgerRow);
-  return out;
-}
 
 describe("playbooks end to end", () => {
   beforeAll(async () => {
@@ -41,7 +31,9 @@ describe("playbooks end to end", () => {
     const base = readCampaignFile("examples/salon-invite.json", runtime.config);
     const salon = parseCampaign({ ...base, event: { ...base.event!, capacity: 3 } }, runtime.config);
     await launchCampaign(runtime, salon, new Date(AT));
-    const invited = (await rows(salon.campaignId)).filter((r) => r.decision === "sent").slice(0, 5);
+    const invited = (await ledgerRows(runtime, salon.campaignId))
+      .filter((r) => r.decision === "sent")
+      .slice(0, 5);
     expect(invited).toHaveLength(5);
     const at = (m: number) => `2027-03-06T0${m}:00:00Z`;
     const file = join(dir, "rsvp.jsonl");
@@ -98,7 +90,7 @@ describe("playbooks end to end", () => {
     ).toMatchObject({ status: "confirmed", promotedFromWaitlist: true });
 
     // Confirmed guests (the first 3, and the one promoted) get a reminder 24 h before, sent by tick.
-    const reminders = await rows(`${salon.campaignId}-reminder`);
+    const reminders = await ledgerRows(runtime, `${salon.campaignId}-reminder`);
     // (An SMS reminder: guests without a phone, invited by email, get none.)
     const confirmed = [invited[0], invited[1], invited[2], invited[3]].map((r) => r!.customerId);
     const withPhone = [];
@@ -136,7 +128,7 @@ describe("playbooks end to end", () => {
     const maintenance = readCampaignFile("examples/key-maintenance.json", runtime.config);
     const result = await launchCampaign(runtime, maintenance, new Date(AT));
     const after = await keyNotContacted(runtime, "2027-03");
-    const sentKey = (await rows(maintenance.campaignId)).filter(
+    const sentKey = (await ledgerRows(runtime, maintenance.campaignId)).filter(
       (r) => r.decision === "sent" && r.tier === "key",
     ).length;
     expect(after.customers).toBe(before.customers);
