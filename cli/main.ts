@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { forgetCustomer } from "#functions/customers/forget.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
@@ -297,6 +298,23 @@ export function buildProgram(): Command {
         result,
         () =>
           `${eventId}: ${result.seatsTaken}/${result.capacity} seats taken, ${result.waitlisted} waitlisted, ${result.cancelled} cancelled`,
+      );
+    });
+
+  const customers = program.command("customers").description("customer records");
+  customers
+    .command("forget")
+    .description("erase a customer's personal data; decisions and aggregate counts stay")
+    .argument("<customerId>")
+    .action(async (customerId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) =>
+        forgetCustomer(runtime.repo, runtime.config.shards, customerId, now()),
+      );
+      emit(
+        options,
+        result,
+        () => `erased the personal data of ${customerId} (${result.ledgerRowsScrubbed} ledger rows scrubbed)`,
       );
     });
 

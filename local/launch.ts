@@ -14,10 +14,29 @@ export async function runLaunchWorkflow(
   options: { waitMs?: number } = {},
 ) {
   const handlers = await import("#functions/launch/handler.ts");
+  // Fault injection for tests and drills: TIERCAST_TASK_FAULTS="decidePage=2" fails the first two
+  // decidePage invocations with a ThrottlingError, which the workflow's Retry must absorb.
+  const faults = new Map(
+    (process.env.TIERCAST_TASK_FAULTS ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map((f) => {
+        const [task, n] = f.split("=");
+        return [task!, Number(n ?? 1)] as const;
+      }),
+  );
   const bind =
     (name: string, fn: MiddyHandler): TaskHandler =>
-    (event) =>
-      fn(event as never, lambdaContext(`tiercast-${name}`));
+    async (event) => {
+      const left = faults.get(name) ?? 0;
+      if (left > 0) {
+        faults.set(name, left - 1);
+        const err = new Error(`injected fault in ${name}`);
+        err.name = "ThrottlingError";
+        throw err;
+      }
+      return fn(event as never, lambdaContext(`tiercast-${name}`));
+    };
   const tasks: Record<string, TaskHandler> = {
     [`${LOCAL_ARN_PREFIX}validate`]: bind("validate", handlers.validate as unknown as MiddyHandler),
     [`${LOCAL_ARN_PREFIX}decidePage`]: bind("decidePage", handlers.decide as unknown as MiddyHandler),

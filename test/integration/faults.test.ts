@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { sendOne } from "#functions/dispatch/core.ts";
 import { httpSmsProvider } from "#functions/dispatch/providers.ts";
+import { recordOptOut } from "#functions/events/core.ts";
 import { decidePage } from "#functions/launch/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -9,6 +10,7 @@ import { saveCampaign } from "#shared/campaigns.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { TERMINAL } from "#shared/ledger.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
 
@@ -82,6 +84,63 @@ describe("faults at the SMS provider", () => {
       const after = await ledgerRows(runtime, "faulty");
       expect(after.filter((r) => r.decision === "failed")).toEqual([]);
       expect(duplicateTags()).toEqual([]);
+      // Through retries, dead letters and redrive, the live funnel counters equal a rebuild from the ledger.
+      expect((await rebuild(runtime, "faulty")).differences).toEqual([]);
+    }
+  });
+
+  it("honours an opt-out that arrives after the decision, at send time", async () => {
+    Object.assign(dispatch.sms.faults, { failRate: 0, throttleRate: 0, timeoutRate: 0 });
+    const campaign = parseCampaign(
+      {
+        ...readCampaignFile("examples/dormant-reactivation.json", runtime.config),
+        campaignId: "optout-race",
+      },
+      runtime.config,
+    );
+    await saveCampaign(runtime.repo, campaign, new Date(AT));
+    const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+    for (let shard = 0; shard < runtime.config.shards; shard++)
+      await decidePage({ campaignId: "optout-race", at: AT, task: { tier: "potential", shard } }, deps);
+    const queued = (await ledgerRows(runtime, "optout-race"))
+      .filter((r) => r.decision === "queued" && r.channel === "sms")
+      .slice(0, 3);
+    expect(queued).toHaveLength(3);
+    for (const r of queued) await recordOptOut(runtime.repo, r.customerId, "sms", AT);
+    const before = dispatch.sms.messages.length;
+    const sendDeps = {
+      ...baseDeps(),
+      providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
+      maxReceiveCount: 5,
+      leaseMs: 30_000,
+    };
+    for (const r of queued)
+      expect(await sendOne({ customerId: r.customerId, shard: r.shard }, "optout-race", 1, sendDeps)).toBe(
+        "excluded",
+      );
+    expect(dispatch.sms.messages.length).toBe(before);
+    const after = await ledgerRows(runtime, "optout-race");
+    for (const r of queued)
+      expect(after.find((x) => x.customerId === r.customerId)).toMatchObject({
+        decision: "excluded",
+        reason: "opted_out",
+      });
+  });
+
+  it("retries a workflow step that fails, and still decides everyone once", async () => {
+    process.env.TIERCAST_TASK_FAULTS = "decidePage=3,awaitDispatch=1";
+    try {
+      const campaign = parseCampaign(
+        { ...readCampaignFile("examples/key-maintenance.json", runtime.config), campaignId: "flaky-step" },
+        runtime.config,
+      );
+      const result = await launchCampaign(runtime, campaign, new Date(AT));
+      expect(result.status).toBe("SUCCEEDED");
+      const rows = await ledgerRows(runtime, "flaky-step");
+      expect(new Set(rows.map((r) => r.customerId)).size).toBe(rows.length);
+      expect(result.sent + result.deferred + result.excluded + result.holdout).toBe(rows.length);
+    } finally {
+      delete process.env.TIERCAST_TASK_FAULTS;
     }
   });
 

@@ -1,0 +1,46 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { listCampaigns } from "#shared/campaigns.ts";
+import { NotFoundError } from "#shared/errors.ts";
+import { shardOf } from "#shared/hash.ts";
+import { conditional, type Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+/**
+ * Erases a customer's personal data (PIPL): name, contact details, birthday and referral link go from
+ * the profile, and rendered messages go from every ledger row. What aggregates need stays: the id, tier,
+ * branch and each decision (so funnels and counts do not change); opt-outs stay too, so an erased
+ * customer is never messaged again by mistake.
+ */
+export async function forgetCustomer(repo: Repo, shards: number, customerId: string, now: Date) {
+  const profile = await repo.getCustomer(customerId);
+  if (!profile) throw new NotFoundError(`no customer "${customerId}"`);
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.customer(customerId),
+      UpdateExpression:
+        "REMOVE #name, phone, email, birthday, referredBy, familyAum, phoneInvalid, emailInvalid SET consentSms = :f, consentEmail = :f, forgottenAt = :now",
+      ExpressionAttributeNames: { "#name": "name" },
+      ExpressionAttributeValues: { ":f": false, ":now": now.toISOString() },
+    }),
+  );
+  const shard = shardOf(customerId, shards);
+  let scrubbed = 0;
+  for (const campaign of await listCampaigns(repo)) {
+    for (const campaignId of [campaign.campaignId, `${campaign.campaignId}-reminder`]) {
+      const changed = await conditional(
+        repo.ddb.send(
+          new UpdateCommand({
+            TableName: repo.table,
+            Key: key.ledger(campaignId, shard, customerId),
+            UpdateExpression: "REMOVE message SET forgottenAt = :now",
+            ConditionExpression: "attribute_exists(PK)",
+            ExpressionAttributeValues: { ":now": now.toISOString() },
+          }),
+        ),
+      );
+      if (changed) scrubbed++;
+    }
+  }
+  return { customerId, forgottenAt: now.toISOString(), ledgerRowsScrubbed: scrubbed };
+}
