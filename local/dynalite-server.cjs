@@ -1,5 +1,12 @@
 // Runs dynalite in its own process so the store and the CLI use separate cores.
 // Reports its port to the parent over IPC and exits when the parent goes away (even if killed).
+// dynalite opens LevelDB with its defaults (an 8 MB block cache). A bank of 100k+ customers outgrows
+// that and every read goes to disk; give the store a cache sized for the working set.
+const { ClassicLevel } = require("classic-level");
+const open = ClassicLevel.prototype._open;
+ClassicLevel.prototype._open = function (options) {
+  return open.call(this, { ...options, cacheSize: 256 * 1024 * 1024, writeBufferSize: 32 * 1024 * 1024 });
+};
 const dynalite = require("dynalite");
 const options = JSON.parse(process.argv[2] || "{}");
 const server = dynalite(options);

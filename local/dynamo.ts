@@ -30,7 +30,10 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
     [JSON.stringify(options)],
     {
       stdio: ["ignore", "ignore", "pipe", "ipc"],
-      execArgv: [],
+      // TIERCAST_STORE_PROFILE=dir writes a CPU profile of the store process (see the README's benchmark notes).
+      execArgv: process.env.TIERCAST_STORE_PROFILE
+        ? ["--cpu-prof", "--cpu-prof-dir", process.env.TIERCAST_STORE_PROFILE]
+        : [],
     },
   );
   let stderr = "";
