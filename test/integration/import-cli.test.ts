@@ -54,7 +54,11 @@ describe("tiercast import and tiers (embedded runtime, on disk)", () => {
     const dataDir = tempDir();
     const missing = await cli(["import", join(dataDir, "nope.csv"), "--json"], { dataDir });
     expect(missing.code).toBe(2);
-    expect(missing.stdout).toBe("");
+    // With --json the failure is also one JSON document on stdout.
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      error: "bad_input",
+      message: expect.stringMatching(/cannot read/),
+    });
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toMatch(/cannot read/);
     const format = await cli(["import", "data.xlsx"], { dataDir });
