@@ -21,7 +21,9 @@ const DAY1_LATE = "2027-02-26T15:30:00.000Z"; // Fri 23:30
 const DAY2 = "2027-02-27T02:00:00.000Z"; // Sat 10:00
 const WAVE1 = "2027-03-01T02:00:00.000Z"; // salon wave 1 (key)
 const WAVE2 = "2027-03-04T02:00:00.000Z"; // salon wave 2 (quality)
-const PILOT_BRANCHES = ["BR001", "BR002"];
+const PILOT_BRANCHES = ["BR001", "BR002", "BR003", "BR004"];
+/** A pilot holds out more than the 5% default, so its uplift is measurable at pilot size. */
+const PILOT_HOLDOUT = 20;
 
 export async function runDemo(options: GlobalOptions, customers: number): Promise<void> {
   const start = parseAt(options.at) ?? new Date(DAY1);
@@ -54,7 +56,10 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
       const c = readCampaignFile(path, runtime.config);
       return parseCampaign({ ...c, segment: { ...c.segment, branches: PILOT_BRANCHES } }, runtime.config);
     };
-    const dormant = pilot("examples/dormant-reactivation.json");
+    const dormant = parseCampaign(
+      { ...pilot("examples/dormant-reactivation.json"), holdoutPercent: PILOT_HOLDOUT },
+      runtime.config,
+    );
     const maintenance = pilot("examples/key-maintenance.json");
     const salon = pilot("examples/salon-invite.json");
     const referral = pilot("examples/referral-drive.json");
