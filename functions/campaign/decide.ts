@@ -268,8 +268,8 @@ export function renderMessage(
   const vars = variables(c, ctx, variant);
   const sms = ctx.config.sms;
   if (compiled.channel === "sms") {
-    for (const k in vars) if (vars[k] !== undefined) vars[k] = stripControl(vars[k]!);
-    const body = render(compiled.body, vars);
+    // Only the values the template uses are cleaned, as they are substituted.
+    const body = render(compiled.body, vars, stripControl);
     if (typeof body !== "string") return body;
     // MIIT Order 31: every marketing SMS carries the refusal instruction.
     const text = `${sms.signature}${body}${body.includes(sms.optOutText) ? "" : ` ${sms.optOutText}`}`;
