@@ -24,6 +24,19 @@ function duplicateTags(): string[] {
   return [...seen].filter(([, n]) => n > 1).map(([tag]) => tag);
 }
 
+/** Decides a dormant campaign's potential tier without enqueuing anything: its rows wait as queued. */
+async function decideWithoutSending(campaignId: string) {
+  const campaign = parseCampaign(
+    { ...readCampaignFile("examples/dormant-reactivation.json", runtime.config), campaignId },
+    runtime.config,
+  );
+  await saveCampaign(runtime.repo, campaign, new Date(AT));
+  const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+  for (let shard = 0; shard < runtime.config.shards; shard++)
+    await decidePage({ campaignId, at: AT, task: { tier: "potential", shard } }, deps);
+  return ledgerRows(runtime, campaignId);
+}
+
 describe("faults at the SMS provider", () => {
   beforeAll(async () => {
     process.env.SMS_TIMEOUT_MS = "300";
@@ -91,20 +104,8 @@ describe("faults at the SMS provider", () => {
 
   it("honours an opt-out that arrives after the decision, at send time", async () => {
     Object.assign(dispatch.sms.faults, { failRate: 0, throttleRate: 0, timeoutRate: 0 });
-    const campaign = parseCampaign(
-      {
-        ...readCampaignFile("examples/dormant-reactivation.json", runtime.config),
-        campaignId: "optout-race",
-      },
-      runtime.config,
-    );
-    await saveCampaign(runtime.repo, campaign, new Date(AT));
-    const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
-    for (let shard = 0; shard < runtime.config.shards; shard++)
-      await decidePage({ campaignId: "optout-race", at: AT, task: { tier: "potential", shard } }, deps);
-    const queued = (await ledgerRows(runtime, "optout-race"))
-      .filter((r) => r.decision === "queued" && r.channel === "sms")
-      .slice(0, 3);
+    const decided = await decideWithoutSending("optout-race");
+    const queued = decided.filter((r) => r.decision === "queued" && r.channel === "sms").slice(0, 3);
     expect(queued).toHaveLength(3);
     for (const r of queued) await recordOptOut(runtime.repo, r.customerId, "sms", AT);
     const before = dispatch.sms.messages.length;
@@ -146,17 +147,8 @@ describe("faults at the SMS provider", () => {
 
   it("lets exactly one of several concurrent workers send to a recipient", async () => {
     Object.assign(dispatch.sms.faults, { failRate: 0, throttleRate: 0, timeoutRate: 0 });
-    const campaign = parseCampaign(
-      { ...readCampaignFile("examples/dormant-reactivation.json", runtime.config), campaignId: "race" },
-      runtime.config,
-    );
-    await saveCampaign(runtime.repo, campaign, new Date(AT));
-    const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
-    for (let shard = 0; shard < runtime.config.shards; shard++)
-      await decidePage({ campaignId: "race", at: AT, task: { tier: "potential", shard } }, deps);
-    const queued = (await ledgerRows(runtime, "race"))
-      .filter((r) => r.decision === "queued" && r.channel === "sms")
-      .slice(0, 20);
+    const decided = await decideWithoutSending("race");
+    const queued = decided.filter((r) => r.decision === "queued" && r.channel === "sms").slice(0, 20);
     expect(queued.length).toBeGreaterThan(5);
     const before = dispatch.sms.messages.length;
     const sendDeps = {

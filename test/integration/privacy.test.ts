@@ -4,6 +4,26 @@ import { describe, expect, it } from "vitest";
 import { maskPii } from "#shared/logger.ts";
 import { cli, tempDir } from "../helpers.ts";
 
+/** A 1,500-customer synthetic bank imported into a fresh on-disk data dir. */
+async function bankOnDisk(seed: number) {
+  const dir = tempDir();
+  const dataDir = join(dir, "data");
+  const bank = join(dir, "bank.jsonl");
+  await cli([
+    "generate",
+    "--customers",
+    "1500",
+    "--seed",
+    String(seed),
+    "--out",
+    bank,
+    "--at",
+    "2027-02-28T00:00:00Z",
+  ]);
+  expect((await cli(["import", bank], { dataDir })).code).toBe(0);
+  return { dataDir, bank };
+}
+
 describe("privacy", () => {
   it("masks names, phones and emails in any value about to be logged", () => {
     const masked = JSON.stringify(
@@ -21,21 +41,7 @@ describe("privacy", () => {
   it("leaks no personal data into the logs of a whole launch at DEBUG, and keeps the data dir owner-only", {
     timeout: 180_000,
   }, async () => {
-    const dir = tempDir();
-    const dataDir = join(dir, "data");
-    const bank = join(dir, "bank.jsonl");
-    await cli([
-      "generate",
-      "--customers",
-      "1500",
-      "--seed",
-      "11",
-      "--out",
-      bank,
-      "--at",
-      "2027-02-28T00:00:00Z",
-    ]);
-    expect((await cli(["import", bank], { dataDir })).code).toBe(0);
+    const { dataDir, bank } = await bankOnDisk(11);
     const env = {
       TIERCAST_LOG_LEVEL: "DEBUG",
       TIERCAST_SMS_FAULTS: JSON.stringify({ failRate: 0.05, seed: 2 }),
@@ -65,21 +71,7 @@ describe("privacy", () => {
   it("forgets a customer's personal data while decisions and the funnel stay", {
     timeout: 180_000,
   }, async () => {
-    const dir = tempDir();
-    const dataDir = join(dir, "data");
-    const bank = join(dir, "bank.jsonl");
-    await cli([
-      "generate",
-      "--customers",
-      "1500",
-      "--seed",
-      "12",
-      "--out",
-      bank,
-      "--at",
-      "2027-02-28T00:00:00Z",
-    ]);
-    await cli(["import", bank], { dataDir });
+    const { dataDir } = await bankOnDisk(12);
     await cli(["launch", "examples/dormant-reactivation.json", "--at", "2027-03-01T02:00:00Z"], { dataDir });
     const ledgerCsv = (await cli(["ledger", "dormant-2027q1", "--format", "csv"], { dataDir })).stdout;
     const sent = ledgerCsv
