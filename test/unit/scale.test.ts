@@ -19,7 +19,7 @@ describe("scale and cost model", () => {
     const m = scaleModel(base);
     const sum = Object.values(m.costUsd).reduce((a, b) => a + b, 0);
     expect(m.costPerMillionMessagesUsd).toBeCloseTo((sum / m.sends) * 1e6, 0);
-    expect(m.costUsd.dynamodb).toBeGreaterThan(m.costUsd.lambda);
+    expect(m.costUsd.dynamodb!).toBeGreaterThan(m.costUsd.lambda!);
   });
 
   it("keeps a 1M-customer launch in one execution, and sizes pages so a 10M one fits", () => {
