@@ -63,6 +63,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       TABLE_NAME,
       TIERCAST_SHARDS: String(options.config.shards),
+      // CloudWatch's embedded metric format has no reader here; set it to "false" to see the EMF lines.
+      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
     });
     process.env.TIERCAST_SECRET = dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex");
     if (options.at) process.env.TIERCAST_CLOCK_AT = options.at.toISOString();

@@ -6,6 +6,7 @@ import type { Channel } from "#functions/campaign/schema.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
+import { recordOutcomes } from "#shared/metrics.ts";
 import type { DispatchMessage } from "#shared/queue.ts";
 import { loadSecret } from "#shared/secret.ts";
 import { type DispatchDeps, type Provider, pacer, processDispatch } from "./core.ts";
@@ -44,8 +45,10 @@ async function recordHandler(record: SQSRecord) {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
   try {
     const outcomes = await processDispatch(message, receiveCount, await (deps ??= buildDeps()));
+    recordOutcomes(message.channel, outcomes);
     logger.debug("dispatched", { campaignId: message.campaignId, channel: message.channel, outcomes });
   } catch (err) {
+    recordOutcomes(message.channel, ["retry"]);
     logger.warn("dispatch message returned to the queue", {
       campaignId: message.campaignId,
       channel: message.channel,

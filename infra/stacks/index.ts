@@ -13,6 +13,7 @@ export function buildStacks(app: App, settings: EnvSettings) {
     table: data.table,
     key: data.key,
     queues: messaging.queues,
+    dlqs: messaging.dlqs,
   });
   return { data, messaging, workflow };
 }

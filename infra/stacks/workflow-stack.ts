@@ -25,6 +25,7 @@ export interface WorkflowStackProps extends StackProps {
   table: dynamodb.ITable;
   key: kms.IKey;
   queues: Record<Channel, sqs.IQueue>;
+  dlqs: Record<Channel, sqs.IQueue>;
 }
 
 const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -32,6 +33,73 @@ const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.me
 /** The launch state machine, its four steps, the channel workers and the deferred-send releaser. */
 export class WorkflowStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
+
+  /** Sends by outcome and channel, queue depth and age, DLQs, launches; and the provider-error alarm. */
+  private dashboard(queues: Record<Channel, sqs.IQueue>, dlqs: Record<Channel, sqs.IQueue>) {
+    const channels = Object.keys(queues) as Channel[];
+    const send = (name: string, channel: Channel) =>
+      new cloudwatch.Metric({
+        namespace: "Tiercast",
+        metricName: name,
+        dimensionsMap: { channel, service: "tiercast" },
+        statistic: "Sum",
+        period: Duration.minutes(1),
+      });
+    const board = new cloudwatch.Dashboard(this, "Dashboard", {
+      dashboardName: `tiercast-${this.stackName}`,
+    });
+    board.addWidgets(
+      ...channels.map(
+        (ch) =>
+          new cloudwatch.GraphWidget({
+            title: `${ch}: sends by outcome`,
+            left: ["sent", "failed", "unknown", "deferred", "excluded", "retry"].map((m) => send(m, ch)),
+            width: 8,
+          }),
+      ),
+    );
+    board.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "queue depth",
+        left: channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "age of oldest message (s)",
+        left: channels.map((ch) => queues[ch].metricApproximateAgeOfOldestMessage()),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "dead letters",
+        left: channels.map((ch) => dlqs[ch].metricApproximateNumberOfMessagesVisible()),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: "launches",
+        left: [
+          this.stateMachine.metricSucceeded(),
+          this.stateMachine.metricFailed(),
+          this.stateMachine.metricStarted(),
+        ],
+        width: 8,
+      }),
+    );
+    for (const ch of ["sms", "email"] as Channel[]) {
+      const rate = new cloudwatch.MathExpression({
+        expression: "100 * (failed + retry) / (sent + failed + retry + 1)",
+        usingMetrics: { failed: send("failed", ch), retry: send("retry", ch), sent: send("sent", ch) },
+        period: Duration.minutes(5),
+        label: `${ch} provider error %`,
+      });
+      new cloudwatch.Alarm(this, `${ch === "sms" ? "Sms" : "Email"}ProviderErrors`, {
+        alarmDescription: `More than 5% of ${ch} sends are failing at the provider`,
+        metric: rate,
+        threshold: 5,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+  }
 
   constructor(scope: Construct, id: string, props: WorkflowStackProps) {
     super(scope, id, props);
@@ -207,6 +275,8 @@ export class WorkflowStack extends Stack {
         );
       }
     }
+
+    this.dashboard(queues, props.dlqs);
 
     // Deferred sends (quiet hours, waves, RM days) are released every 5 minutes.
     const release = fn("Release", "functions/release/handler.ts", "handler", {}, Duration.minutes(5));

@@ -125,6 +125,33 @@ describe("workflow stack", () => {
     ).toEqual({});
   });
 
+  it("has a dashboard of sends, queues, dead letters and launches, and alarms on provider errors and failed launches", () => {
+    const dashboards = Object.values(workflow.findResources("AWS::CloudWatch::Dashboard")) as {
+      Properties: { DashboardBody: unknown };
+    }[];
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    for (const text of [
+      "sends by outcome",
+      "queue depth",
+      "age of oldest message",
+      "dead letters",
+      "launches",
+    ])
+      expect(body).toContain(text);
+    const alarms = Object.values(workflow.findResources("AWS::CloudWatch::Alarm")) as {
+      Properties: { AlarmDescription: string };
+    }[];
+    const descriptions = alarms.map((a) => a.Properties.AlarmDescription);
+    expect(descriptions).toEqual(
+      expect.arrayContaining([
+        "A Tiercast campaign launch failed",
+        "More than 5% of sms sends are failing at the provider",
+        "More than 5% of email sends are failing at the provider",
+      ]),
+    );
+  });
+
   it("releases deferred sends on a schedule", () => {
     workflow.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(5 minutes)" });
   });
