@@ -37,13 +37,13 @@ export class WorkflowStack extends Stack {
   /** Sends by outcome and channel, queue depth and age, DLQs, launches; and the provider-error alarm. */
   private dashboard(queues: Record<Channel, sqs.IQueue>, dlqs: Record<Channel, sqs.IQueue>) {
     const channels = Object.keys(queues) as Channel[];
-    const send = (name: string, channel: Channel) =>
+    const send = (name: string, channel: Channel, period = Duration.minutes(1)) =>
       new cloudwatch.Metric({
         namespace: "Tiercast",
         metricName: name,
         dimensionsMap: { channel, service: "tiercast" },
         statistic: "Sum",
-        period: Duration.minutes(1),
+        period,
       });
     const board = new cloudwatch.Dashboard(this, "Dashboard", {
       dashboardName: `tiercast-${this.stackName}`,
@@ -87,7 +87,11 @@ export class WorkflowStack extends Stack {
     for (const ch of ["sms", "email"] as Channel[]) {
       const rate = new cloudwatch.MathExpression({
         expression: "100 * (failed + retry) / (sent + failed + retry + 1)",
-        usingMetrics: { failed: send("failed", ch), retry: send("retry", ch), sent: send("sent", ch) },
+        usingMetrics: {
+          failed: send("failed", ch, Duration.minutes(5)),
+          retry: send("retry", ch, Duration.minutes(5)),
+          sent: send("sent", ch, Duration.minutes(5)),
+        },
         period: Duration.minutes(5),
         label: `${ch} provider error %`,
       });
