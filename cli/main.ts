@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from "commander";
 import { forgetCustomer } from "#functions/customers/forget.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { setTarget, targetProgress, validateTarget } from "#functions/funnel/targets.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { UsageError } from "#shared/errors.ts";
@@ -195,6 +196,53 @@ export function buildProgram(): Command {
       if (o.format === "csv") process.stdout.write(`${funnelCsv(funnel)}\n`);
       else emit({ json: options.json || o.format === "json" }, funnel, () => funnelText(funnel));
     });
+
+  const targets = program
+    .command("targets")
+    .description("funnel targets per campaign and tier, by quarter, month or week, and progress against them")
+    .argument("<campaignId>")
+    .action(async (campaignId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const rows = await withRuntime(options, async (runtime) => {
+        await loadCampaign(runtime.repo, campaignId);
+        return targetProgress(runtime.repo, campaignId);
+      });
+      emit(options, { campaignId, targets: rows }, () =>
+        table(
+          ["period", "tier", "stage", "target", "actual", "progress"],
+          rows.map((r) => [r.period, r.tier, r.stage, fmt(r.value), fmt(r.actual), `${r.progress}%`]),
+        ),
+      );
+    });
+  targets
+    .command("set")
+    .description("set a target: --period 2027Q1|2027-03|2027-W09 --stage converted --value 100 [--tier key]")
+    .argument("<campaignId>")
+    .requiredOption("--period <period>", "a quarter, month or ISO week")
+    .requiredOption("--stage <stage>", "a funnel stage")
+    .requiredOption("--value <n>", "the count to reach", intArg("--value"))
+    .option("--tier <tier>", "a tier (default: all tiers)", "all")
+    .action(
+      async (
+        campaignId: string,
+        o: { period: string; stage: string; value: number; tier: string },
+        cmd: Command,
+      ) => {
+        const options = globals(cmd);
+        const target = validateTarget({
+          campaignId,
+          period: o.period,
+          stage: o.stage as never,
+          value: o.value,
+          tier: o.tier,
+        });
+        await withRuntime(options, async (runtime) => {
+          await loadCampaign(runtime.repo, campaignId);
+          await setTarget(runtime.repo, target);
+        });
+        emit(options, target, () => `target set: ${o.stage} ≥ ${o.value} for ${o.tier} in ${o.period}`);
+      },
+    );
 
   program
     .command("simulate")

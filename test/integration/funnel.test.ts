@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decide, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
@@ -125,6 +126,39 @@ describe("funnel from events", () => {
     expect(t.engaged).toBeGreaterThanOrEqual(t.responded);
     expect(t.holdout).toBeGreaterThan(0);
     expect(t.upliftCi95[0]).toBeLessThanOrEqual(t.upliftCi95[1]);
+
+    // Targets: progress over a period covering every day equals the funnel's treated counts.
+    await setTarget(runtime.repo, {
+      campaignId: "dormant-2027q1",
+      period: "2027Q1",
+      tier: "all",
+      stage: "converted",
+      value: 50,
+    });
+    await setTarget(runtime.repo, {
+      campaignId: "dormant-2027q1",
+      period: "2027Q1",
+      tier: "potential",
+      stage: "sent",
+      value: 400,
+    });
+    await setTarget(runtime.repo, {
+      campaignId: "dormant-2027q1",
+      period: "2026-12",
+      tier: "all",
+      stage: "sent",
+      value: 1,
+    });
+    const progress = await targetProgress(runtime.repo, "dormant-2027q1");
+    const by = (period: string, tier: string) =>
+      progress.find((p) => p.period === period && p.tier === tier)!;
+    // (Stage counts in the funnel are the treated group's; the holdout's conversions are counted apart.)
+    expect(by("2027Q1", "all").actual).toBe(t.converted);
+    expect(by("2027Q1", "potential").actual).toBe(funnel.byTier.potential!.sent);
+    expect(by("2027Q1", "potential").progress).toBe(
+      Math.round((funnel.byTier.potential!.sent / 400) * 1000) / 10,
+    );
+    expect(by("2026-12", "all").actual).toBe(0);
   });
 
   it("honours an SMS reply 'R' at the customer's next send decision", async () => {

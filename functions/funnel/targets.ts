@@ -1,0 +1,79 @@
+import { InputError } from "#shared/errors.ts";
+import { parseCounterSk } from "#shared/funnel.ts";
+import { STAGES, type Stage } from "#shared/ledger.ts";
+import type { Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+/** A funnel target (000:820-825): a stage count to reach for a campaign (and tier) in a quarter, month or week. */
+export interface Target {
+  campaignId: string;
+  period: string; // 2027Q1 | 2027-03 | 2027-W09
+  tier: string; // a tier, or "all"
+  stage: Stage;
+  value: number;
+}
+
+const DAY = 86_400_000;
+const iso = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+/** The first and last local day (YYYY-MM-DD) of a quarter, month or ISO week. */
+export function periodRange(period: string): [string, string] {
+  let m = /^(\d{4})Q([1-4])$/.exec(period);
+  if (m) {
+    const y = Number(m[1]);
+    const q = Number(m[2]);
+    return [iso(Date.UTC(y, (q - 1) * 3, 1)), iso(Date.UTC(y, q * 3, 1) - DAY)];
+  }
+  m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);
+  if (m) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    return [iso(Date.UTC(y, mo - 1, 1)), iso(Date.UTC(y, mo, 1) - DAY)];
+  }
+  m = /^(\d{4})-W(0[1-9]|[1-4]\d|5[0-3])$/.exec(period);
+  if (m) {
+    // ISO 8601: week 1 is the week with the year's first Thursday; weeks start on Monday.
+    const y = Number(m[1]);
+    const w = Number(m[2]);
+    const jan4 = Date.UTC(y, 0, 4);
+    const monday1 = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * DAY;
+    const start = monday1 + (w - 1) * 7 * DAY;
+    return [iso(start), iso(start + 6 * DAY)];
+  }
+  throw new InputError(
+    `period must be a quarter (2027Q1), a month (2027-03) or an ISO week (2027-W09), got "${period}"`,
+  );
+}
+
+export function validateTarget(t: Target): Target {
+  periodRange(t.period);
+  if (!STAGES.includes(t.stage)) throw new InputError(`stage must be one of ${STAGES.join(", ")}`);
+  if (!Number.isInteger(t.value) || t.value <= 0)
+    throw new InputError("the target value must be a positive integer");
+  return t;
+}
+
+export async function setTarget(repo: Repo, t: Target) {
+  validateTarget(t);
+  await repo.put({ PK: `TARGET#${t.campaignId}`, SK: `${t.period}#${t.tier}#${t.stage}`, ...t });
+}
+
+/** Progress of every target of a campaign, from the treated group's counters whose day is in the period. */
+export async function targetProgress(repo: Repo, campaignId: string) {
+  const targets: Target[] = [];
+  for await (const item of repo.queryAll(`TARGET#${campaignId}`)) targets.push(item as unknown as Target);
+  const counters: { tier: string; day: string; stage: Stage; n: number }[] = [];
+  for await (const item of repo.queryAll(key.funnelPartition(campaignId))) {
+    const c = parseCounterSk(String(item.SK));
+    if (!c.holdout) counters.push({ tier: c.tier, day: c.day, stage: c.stage, n: Number(item.n ?? 0) });
+  }
+  return targets.map((t) => {
+    const [from, to] = periodRange(t.period);
+    const actual = counters
+      .filter(
+        (c) => c.stage === t.stage && (t.tier === "all" || c.tier === t.tier) && c.day >= from && c.day <= to,
+      )
+      .reduce((a, c) => a + c.n, 0);
+    return { ...t, from, to, actual, progress: Math.round((actual / t.value) * 1000) / 10 };
+  });
+}
