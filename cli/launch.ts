@@ -3,7 +3,6 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from "@aws-sdk/client-sqs";
-import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
 import { releaseDue } from "#functions/release/core.ts";
@@ -16,6 +15,7 @@ import { baseDeps } from "#shared/deps.ts";
 import { WorkflowFailedError } from "#shared/errors.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
 import type { RecipientRef } from "#shared/queue.ts";
+import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 import { fmt, table } from "./output.ts";
 
@@ -104,20 +104,9 @@ export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
   return counts;
 }
 
-async function ledgerRows(runtime: Runtime, campaignId: string, refs: RecipientRef[]): Promise<LedgerRow[]> {
-  const rows: LedgerRow[] = [];
-  for (let i = 0; i < refs.length; i += 100) {
-    const keys = refs.slice(i, i + 100).map((r) => key.ledger(campaignId, r.shard, r.customerId));
-    let pending: Record<string, unknown>[] | undefined = keys;
-    while (pending?.length) {
-      const out = await runtime.repo.ddb.send(
-        new BatchGetCommand({ RequestItems: { [runtime.repo.table]: { Keys: pending } } }),
-      );
-      rows.push(...((out.Responses?.[runtime.repo.table] ?? []) as LedgerRow[]));
-      pending = out.UnprocessedKeys?.[runtime.repo.table]?.Keys as Record<string, unknown>[] | undefined;
-    }
-  }
-  return rows;
+function ledgerRows(runtime: Runtime, campaignId: string, refs: RecipientRef[]): Promise<LedgerRow[]> {
+  const keys = refs.map((r) => key.ledger(campaignId, r.shard, r.customerId));
+  return batchGet(runtime.repo.ddb, runtime.repo.table, keys) as unknown as Promise<LedgerRow[]>;
 }
 
 /** Dead-lettered dispatch messages: list them (without consuming) or move them back to their queue and send. */

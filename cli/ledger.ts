@@ -4,6 +4,7 @@ import { NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { exportRow, type LedgerRow } from "#shared/ledger.ts";
 import { key } from "#shared/table.ts";
+import { ledgerRowsOf } from "./funnel.ts";
 
 const COLUMNS = [
   "customerId",
@@ -55,10 +56,7 @@ export async function writeLedger(
   if (only) {
     await emitRow(only);
   } else {
-    for (let shard = 0; shard < runtime.config.shards; shard++) {
-      for await (const item of runtime.repo.queryAll(key.ledgerPartition(campaignId, shard)))
-        await emitRow(item as unknown as LedgerRow);
-    }
+    for await (const row of ledgerRowsOf(runtime, campaignId)) await emitRow(row);
   }
   if (options.format === "json") await write("\n]\n");
 }

@@ -1,3 +1,4 @@
+import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { listCampaigns } from "#shared/campaigns.ts";
@@ -8,15 +9,8 @@ import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 async function* customersOf(runtime: Runtime, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
-  for (const tier of tiers)
-    for (let shard = 0; shard < runtime.config.shards; shard++) {
-      let cursor: string | undefined;
-      do {
-        const page = await runtime.repo.tierPage(scheme, tier, shard, cursor, 1000);
-        yield* page.customers;
-        cursor = page.cursor;
-      } while (cursor);
-    }
+  for (const task of shardTasks(tiers, runtime.config.shards))
+    for await (const page of pagesOf(runtime.repo, scheme, task, 1000)) yield* page;
 }
 
 const contactStatus = (value: string | undefined, invalid: boolean | undefined) =>

@@ -21,7 +21,7 @@ import {
 import { countStages } from "#shared/funnel.ts";
 import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
-import { batchGet, isConditionFailed, itemToCustomer, type Repo } from "#shared/repo.ts";
+import { batchGet, conditional, isConditionFailed, itemToCustomer, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface SendContext {
@@ -59,8 +59,8 @@ async function update(
 ) {
   const names: Record<string, string> = {};
   if (expression.includes("#at")) names["#at"] = "at";
-  try {
-    await repo.ddb.send(
+  return conditional(
+    repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: { PK: row.PK, SK: row.SK },
@@ -69,12 +69,8 @@ async function update(
         ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
         ExpressionAttributeValues: values,
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 const contexts = new Map<string, { version: number; ctx: DecideContext }>();
@@ -121,8 +117,8 @@ async function takeCapSlot(
     if (capReached(state, row.channel!, now, ctx)) return false;
     const recent = (state.recent ?? []).filter((r) => Date.parse(r.at) >= keepFrom);
     recent.push({ at: now.toISOString(), ch: row.channel!, c: row.campaignId, pb: ctx.campaign.playbook });
-    try {
-      await repo.ddb.send(
+    const won = await conditional(
+      repo.ddb.send(
         new UpdateCommand({
           TableName: repo.table,
           Key: key.contactState(row.customerId),
@@ -134,11 +130,9 @@ async function takeCapSlot(
             ...(state.ver === undefined ? {} : { ":ver": state.ver }),
           },
         }),
-      );
-      return true;
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
+      ),
+    );
+    if (won) return true;
   }
   const contention = new Error(`cap slot contention for ${row.customerId}`);
   contention.name = "ConditionContentionError";

@@ -5,7 +5,7 @@ import { nextWindowStart } from "#functions/campaign/time.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { dueIndex } from "#shared/ledger.ts";
-import { isConditionFailed, type Repo } from "#shared/repo.ts";
+import { conditional, isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
@@ -18,8 +18,8 @@ const rsvpKey = (eventId: string, customerId: string) => ({
 
 /** Takes a seat if one is left (atomic: the count can never pass the capacity). */
 async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<boolean> {
-  try {
-    await repo.ddb.send(
+  return conditional(
+    repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: seatKey(eventId),
@@ -28,12 +28,8 @@ async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<
         ExpressionAttributeNames: { "#capacity": "capacity" },
         ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":cap": capacity },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**

@@ -17,7 +17,7 @@ import { addCounters, counterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { hash32 } from "#shared/hash.ts";
 import { dueIndex, inflightIndex, type LedgerRow, type LedgerState, stageIndex } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { batchGet, batchWrite, isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
+import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface LaunchDeps {
@@ -61,8 +61,8 @@ export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
 export function dynamoAllocator(repo: Repo, campaignId: string, shards: number): Allocator {
   return {
     async claimContact(contactKey, owner) {
-      try {
-        await repo.ddb.send(
+      return conditional(
+        repo.ddb.send(
           new PutCommand({
             TableName: repo.table,
             Item: { PK: `CONTACT#${campaignId}#${hash32(contactKey) % shards}`, SK: contactKey, owner },
@@ -71,12 +71,8 @@ export function dynamoAllocator(repo: Repo, campaignId: string, shards: number):
             ExpressionAttributeNames: { "#owner": "owner" },
             ExpressionAttributeValues: { ":owner": owner },
           }),
-        );
-        return true;
-      } catch (err) {
-        if (isConditionFailed(err)) return false;
-        throw err;
-      }
+        ),
+      );
     },
     async nextRmSlot(rmId) {
       const out = await repo.ddb.send(
@@ -306,8 +302,8 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
 }
 
 async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
-  try {
-    await repo.ddb.send(
+  await conditional(
+    repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: { PK: row.PK, SK: row.SK },
@@ -322,10 +318,8 @@ async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
           ":t": row.claimToken,
         },
       }),
-    );
-  } catch (err) {
-    if (!isConditionFailed(err)) throw err;
-  }
+    ),
+  );
 }
 
 export type LaunchSummary = Record<LedgerState, number> & {

@@ -2,7 +2,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { inflightIndex, type LedgerRow } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { isConditionFailed, type Repo } from "#shared/repo.ts";
+import { conditional, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface ReleaseDeps {
@@ -33,27 +33,28 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
       const row = item as unknown as LedgerRow;
       if (row.decision !== "deferred" || !row.dueAt || row.dueAt > now || !row.channel) continue;
       const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
-      try {
-        await deps.repo.ddb.send(
-          new UpdateCommand({
-            TableName: deps.repo.table,
-            Key: { PK: row.PK, SK: row.SK },
-            UpdateExpression: "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, enqueuedAt = :now, #at = :now",
-            ConditionExpression: "decision = :d",
-            ExpressionAttributeNames: { "#at": "at" },
-            ExpressionAttributeValues: {
-              ":q": "queued",
-              ":d": "deferred",
-              ":pk": inflight.GSI3PK,
-              ":sk": inflight.GSI3SK,
-              ":now": now,
-            },
-          }),
-        );
-      } catch (err) {
-        if (isConditionFailed(err)) continue;
-        throw err;
-      }
+      if (
+        !(await conditional(
+          deps.repo.ddb.send(
+            new UpdateCommand({
+              TableName: deps.repo.table,
+              Key: { PK: row.PK, SK: row.SK },
+              UpdateExpression:
+                "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, enqueuedAt = :now, #at = :now",
+              ConditionExpression: "decision = :d",
+              ExpressionAttributeNames: { "#at": "at" },
+              ExpressionAttributeValues: {
+                ":q": "queued",
+                ":d": "deferred",
+                ":pk": inflight.GSI3PK,
+                ":sk": inflight.GSI3SK,
+                ":now": now,
+              },
+            }),
+          ),
+        ))
+      )
+        continue;
       const k = `${row.campaignId}\u0000${row.channel}`;
       const list = byCampaignChannel.get(k) ?? [];
       list.push({ customerId: row.customerId, shard: row.shard });

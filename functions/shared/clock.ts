@@ -20,8 +20,3 @@ export function runtimeClock(): Clock {
     return new Date(Date.parse(at) + Math.floor(performance.now() - startedAt));
   };
 }
-
-export function fixedClock(at: Date | string): Clock {
-  const t = new Date(at).getTime();
-  return () => new Date(t);
-}

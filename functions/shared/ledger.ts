@@ -69,13 +69,6 @@ export interface LedgerRow {
 export const sendKey = (row: Pick<LedgerRow, "campaignId" | "customerId" | "channel">) =>
   `${row.campaignId}#${row.customerId}#${row.channel ?? "none"}`;
 
-export function parseSendKey(
-  k: string,
-): { campaignId: string; customerId: string; channel: string } | undefined {
-  const [campaignId, customerId, channel] = k.split("#");
-  return campaignId && customerId && channel ? { campaignId, customerId, channel } : undefined;
-}
-
 export const inflightIndex = (campaignId: string, shard: number, customerId: string) => ({
   GSI3PK: key.inflightPartition(campaignId, shard),
   GSI3SK: customerId,
