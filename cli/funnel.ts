@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { ingestEvent } from "#functions/events/core.ts";
+import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
 import { parseJsonl } from "#functions/import/parse.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -18,32 +18,12 @@ export async function ingestFile(runtime: Runtime, file: string) {
     throw new InputError(`cannot read ${file}: no such file`);
   });
   if (!info.isFile()) throw new InputError(`cannot read ${file}: not a file`);
-  const report = { accepted: 0, duplicates: 0, rejected: [] as { line: number; error: string }[] };
-  const deps = {
+  return ingestRecords(parseJsonl(createReadStream(file, { encoding: "utf8" })), {
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
     secret: process.env.TIERCAST_SECRET,
-  };
-  let batch: { line: number; value: unknown }[] = [];
-  const flush = async () => {
-    // In order per customer would need grouping; events are idempotent and stage moves are monotonic, so order does not matter.
-    const outcomes = await mapLimit(batch, 8, (r) => ingestEvent(r.value, deps));
-    outcomes.forEach((o, i) => {
-      if (o.status === "accepted") report.accepted++;
-      else if (o.status === "duplicate") report.duplicates++;
-      else report.rejected.push({ line: batch[i]!.line, error: o.error });
-    });
-    batch = [];
-  };
-  for await (const record of parseJsonl(createReadStream(file, { encoding: "utf8" }))) {
-    if (record.error) report.rejected.push({ line: record.line, error: record.error });
-    else batch.push({ line: record.line, value: record.value });
-    if (batch.length >= 200) await flush();
-  }
-  await flush();
-  report.rejected.sort((a, b) => a.line - b.line);
-  return report;
+  });
 }
 
 export async function* ledgerRowsOf(runtime: Runtime, campaignId: string): AsyncGenerator<LedgerRow> {

@@ -6,6 +6,7 @@ import {
 import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
 import { releaseDue } from "#functions/release/core.ts";
+import { runDueSchedules } from "#functions/schedules/core.ts";
 import { type DispatchOptions, type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import { runLaunchWorkflow } from "#local/launch.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -88,6 +89,14 @@ export async function drainCampaigns(campaignIds: string[], deadlineMs = 10 * 60
 export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
   await startDispatch(runtime, options);
   const deps = baseDeps();
+  // Schedules first: a run due now launches (to completion, on this runtime) before deferred sends are released.
+  const schedules = await runDueSchedules({
+    ...deps,
+    async startLaunch(campaignId, version, at) {
+      await runLaunchWorkflow({ campaignId, at });
+      return { executionId: `local:${campaignId}:v${version}` };
+    },
+  });
   const released = await releaseDue({
     repo: deps.repo,
     shards: runtime.config.shards,
@@ -101,7 +110,7 @@ export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
       if (row.decision in counts) counts[row.decision as keyof typeof counts]++;
     }
   }
-  return counts;
+  return { ...counts, schedules };
 }
 
 function ledgerRows(runtime: Runtime, campaignId: string, refs: RecipientRef[]): Promise<LedgerRow[]> {

@@ -2,29 +2,9 @@ import type { Runtime } from "#local/runtime.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
-import { exportRow, type LedgerRow } from "#shared/ledger.ts";
+import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow } from "#shared/ledger.ts";
 import { key } from "#shared/table.ts";
 import { ledgerRowsOf } from "./funnel.ts";
-
-const COLUMNS = [
-  "customerId",
-  "tier",
-  "decision",
-  "reason",
-  "channel",
-  "variant",
-  "messageId",
-  "at",
-  "dueAt",
-  "stage",
-] as const;
-
-function csvCell(value: unknown): string {
-  const s = String(value ?? "");
-  // Quote when needed; a leading =,+,-,@ is prefixed so a spreadsheet never runs it as a formula.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
 
 /** Streams the ledger (shard by shard) as CSV or a JSON array, never holding it all in memory. */
 export async function writeLedger(
@@ -38,10 +18,9 @@ export async function writeLedger(
     out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
   let first = true;
   const emitRow = async (row: LedgerRow) => {
-    const r = exportRow(row);
-    if (options.format === "csv") await write(`${COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`);
+    if (options.format === "csv") await write(csvLine(row));
     else {
-      await write(`${first ? "" : ","}\n${JSON.stringify(r)}`);
+      await write(`${first ? "" : ","}\n${JSON.stringify(exportRow(row))}`);
       first = false;
     }
   };
@@ -52,7 +31,7 @@ export async function writeLedger(
     : undefined;
   if (options.customer && !only)
     throw new NotFoundError(`customer ${options.customer} is not in the audience of ${campaignId}`);
-  await write(options.format === "csv" ? `${COLUMNS.join(",")}\n` : "[");
+  await write(options.format === "csv" ? `${LEDGER_COLUMNS.join(",")}\n` : "[");
   if (only) {
     await emitRow(only);
   } else {

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { forgetCustomer } from "#functions/customers/forget.ts";
+import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress, validateTarget } from "#functions/funnel/targets.ts";
@@ -18,7 +19,7 @@ import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 import { writeLedger } from "./ledger.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
 import { previewText, runPreview } from "./preview.ts";
-import { keyNotContacted, uncontactable } from "./reports.ts";
+import { addSurfaceCommands } from "./surfaces.ts";
 import { countTiers, tiersTable } from "./tiers.ts";
 
 function intArg(name: string, min = 1) {
@@ -111,7 +112,7 @@ export function buildProgram(): Command {
 
   program
     .command("tick")
-    .description("process everything due at --at (deferred sends)")
+    .description("process everything due at --at (schedules, then deferred sends)")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime) => tick(runtime));
@@ -394,6 +395,7 @@ export function buildProgram(): Command {
       await runDemo({ ...options, dataDir: dir }, o.customers);
     });
 
+  addSurfaceCommands(program, globals);
   return program;
 }
 

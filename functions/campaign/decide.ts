@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHmac, timingSafeEqual } from "node:crypto";
 import type { TiercastConfig } from "#shared/config.ts";
 import { type Customer, daysInactive, isDormant, lifecycleStage, tierInScheme } from "#shared/customer.ts";
 import { unitDraw } from "#shared/hash.ts";
@@ -126,6 +126,16 @@ export function inSegment(customer: Customer, ctx: DecideContext): boolean {
     return false;
   if (segment.branches && !segment.branches.includes(customer.branchId ?? "")) return false;
   if (segment.rmIds && !segment.rmIds.includes(customer.rmId ?? "")) return false;
+  if (segment.openedWithinHours !== undefined) {
+    const opened = customer.openedAt ? Date.parse(customer.openedAt) : Number.NaN;
+    const since = ctx.now.getTime() - opened;
+    if (!(since >= 0 && since <= segment.openedWithinHours * 3_600_000)) return false;
+  }
+  if (
+    segment.birthdayToday &&
+    customer.birthday?.slice(5) !== localDay(ctx.now, ctx.config.quietHours.timeZone).slice(5)
+  )
+    return false;
   return true;
 }
 
@@ -221,6 +231,29 @@ export function unsubscribeToken(secret: string, campaignId: string, customerId:
   return token(secret, `unsub#${campaignId}#${customerId}`, 22);
 }
 
+/**
+ * The per-recipient token of tracked links and the open pixel: who and which campaign, readable, and
+ * an HMAC so nobody can forge a click or an open for someone else.
+ */
+export function trackingToken(secret: string, campaignId: string, customerId: string): string {
+  const ids = Buffer.from(`${campaignId}\n${customerId}`).toString("base64url");
+  return `${ids}.${token(secret, `track#${campaignId}#${customerId}`, 16)}`;
+}
+
+export function verifyTrackingToken(
+  secret: string,
+  value: string,
+): { campaignId: string; customerId: string } | undefined {
+  const [ids, mac] = value.split(".");
+  if (!ids || !mac) return undefined;
+  const [campaignId, customerId] = Buffer.from(ids, "base64url").toString("utf8").split("\n");
+  if (!campaignId || !customerId) return undefined;
+  const expected = trackingToken(secret, campaignId, customerId);
+  const a = Buffer.from(value);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b) ? { campaignId, customerId } : undefined;
+}
+
 function contactKeyFor(c: Customer, channel: Channel, secret: string): string | undefined {
   const contact = channel === "sms" ? c.phone : channel === "email" ? c.email : undefined;
   // Hashed so the key can be stored without holding the phone/email in another place.
@@ -242,6 +275,9 @@ function variables(c: Customer, ctx: DecideContext, variant: Variant): Record<st
     venue: event?.venue,
     reward: campaign.referral?.reward,
     minDeposit: campaign.referral ? String(campaign.referral.minDeposit) : undefined,
+    link: variant.url
+      ? `${ctx.config.tracking.baseUrl}/t/c/${trackingToken(ctx.secret, campaign.campaignId, c.customerId)}`
+      : undefined,
     referralCode:
       campaign.playbook === "referral-drive"
         ? referralCode(ctx.secret, campaign.campaignId, c.customerId)
@@ -285,7 +321,14 @@ export function renderMessage(
     const footer = html.includes(escapeHtml(unsubscribeUrl))
       ? ""
       : `<p style="font-size:12px;color:#888"><a href="${escapeHtml(unsubscribeUrl)}">退订 Unsubscribe</a></p>`;
-    return { to: c.email!, subject, html: `${html}${footer}`, listUnsubscribe: `<${unsubscribeUrl}>` };
+    // The open pixel: one per recipient, signed like the links.
+    const pixel = `<img src="${ctx.config.tracking.baseUrl}/t/o/${trackingToken(ctx.secret, ctx.campaign.campaignId, c.customerId)}.gif" width="1" height="1" alt="">`;
+    return {
+      to: c.email!,
+      subject,
+      html: `${html}${footer}${pixel}`,
+      listUnsubscribe: `<${unsubscribeUrl}>`,
+    };
   }
   const text = render(compiled.body, vars, stripControl);
   if (typeof text !== "string") return text;

@@ -35,6 +35,12 @@ export const Variant = z.object({
   fallbackTemplate: z.string().min(1).max(4000).optional(),
   subject: z.string().min(1).max(200).optional(),
   offer: z.string().max(200).optional(),
+  /** Landing page of the tracked link `{{link}}`; the redirect only ever goes here. */
+  url: z
+    .string()
+    .max(500)
+    .refine((u) => /^https:\/\/[^\s]+$/.test(u), "url must be an https:// address")
+    .optional(),
   /** Only customers inactive at least this long take this variant (win-back vs reactivation). */
   minInactiveDays: z.number().int().min(0).optional(),
 });
@@ -68,6 +74,10 @@ export const Campaign = z.object({
     lifecycle: z.array(z.enum(LIFECYCLE)).optional(),
     branches: z.array(z.string().min(1)).optional(),
     rmIds: z.array(z.string().min(1)).optional(),
+    /** Care trigger: accounts opened in the last N hours (the new-customer thank-you within 24 h). */
+    openedWithinHours: z.number().int().min(1).max(720).optional(),
+    /** Care trigger: customers whose birthday is today in the bank's time zone. */
+    birthdayToday: z.boolean().optional(),
   }),
   variants: z.array(Variant).min(1, "at least one variant"),
   holdoutPercent: z.number().min(0).max(50).optional(),
@@ -86,7 +96,7 @@ const PLAYBOOK_VARIABLES: Record<Campaign["playbook"], string[]> = {
   "referral-drive": ["referralCode", "reward", "minDeposit"],
   "key-maintenance": ["rmId"],
 };
-const COMMON_VARIABLES = ["name", "tier", "branchId", "offer", "campaignName"];
+const COMMON_VARIABLES = ["name", "tier", "branchId", "offer", "campaignName", "link"];
 
 export function allowedVariables(playbook: Campaign["playbook"], channel: Channel): string[] {
   return [
@@ -198,6 +208,10 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
       const compiled = compileTemplate(template);
       if ("error" in compiled) problems.push(`${at}.${field}: ${compiled.error}`);
       for (const name of templateVariables(template)) {
+        if (name === "link" && !variant.url)
+          problems.push(
+            `${at}.${field}: {{link}} needs the variant's url (the landing page it redirects to)`,
+          );
         if (!allowed.has(name))
           problems.push(
             `${at}.${field}: unknown variable {{${name}}} for ${campaign.playbook}/${channel} (allowed: ${[...allowed].join(", ")})`,

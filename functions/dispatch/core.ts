@@ -11,7 +11,7 @@ import {
 } from "#functions/campaign/decide.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
+import { type CampaignStatus, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import {
   ProviderPermanentError,
@@ -74,7 +74,11 @@ async function update(
 }
 
 const contexts = new Map<string, { version: number; ctx: DecideContext }>();
-async function contextFor(deps: DispatchDeps, campaignId: string, now: Date): Promise<DecideContext> {
+async function contextFor(
+  deps: DispatchDeps,
+  campaignId: string,
+  now: Date,
+): Promise<DecideContext & { status: CampaignStatus }> {
   const record = await loadCampaign(deps.repo, campaignId);
   let cached = contexts.get(campaignId);
   if (!cached || cached.version !== record.version) {
@@ -84,8 +88,11 @@ async function contextFor(deps: DispatchDeps, campaignId: string, now: Date): Pr
     };
     contexts.set(campaignId, cached);
   }
-  return { ...cached.ctx, now };
+  return { ...cached.ctx, now, status: record.status };
 }
+
+/** How long a send of a paused campaign waits before it is looked at again. */
+export const PAUSE_RECHECK_MS = 5 * 60_000;
 
 /**
  * Records a marketing send against the customer's caps atomically: optimistic concurrency on the
@@ -210,8 +217,15 @@ export async function sendOne(
     await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": reason });
     return "excluded";
   }
-  if (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours)) {
-    const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
+  if (ctx.status === "cancelled") {
+    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": "campaign_cancelled" });
+    return "excluded";
+  }
+  const paused = ctx.status === "paused";
+  if (paused || (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours))) {
+    const dueAt = paused
+      ? new Date(now.getTime() + PAUSE_RECHECK_MS).toISOString()
+      : nextWindowStart(now, deps.config.quietHours).toISOString();
     const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
     await update(
       repo,

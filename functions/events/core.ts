@@ -8,7 +8,7 @@ import { formatIssues } from "#shared/config.ts";
 import { advanceStage } from "#shared/funnel.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
-import { isConditionFailed, type Repo } from "#shared/repo.ts";
+import { isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 
@@ -345,4 +345,39 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
       if (!isConditionFailed(err)) throw err;
     });
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
+}
+
+export interface IngestReport {
+  accepted: number;
+  duplicates: number;
+  rejected: { line: number; error: string }[];
+}
+
+/** Ingests parsed JSONL records (a file, or an HTTP body) in bounded batches; bad lines are reported, the rest kept. */
+export async function ingestRecords(
+  records:
+    | AsyncIterable<{ line: number; value?: unknown; error?: string }>
+    | Iterable<{ line: number; value?: unknown; error?: string }>,
+  deps: EventDeps,
+): Promise<IngestReport> {
+  const report: IngestReport = { accepted: 0, duplicates: 0, rejected: [] };
+  let batch: { line: number; value: unknown }[] = [];
+  const flush = async () => {
+    // Events are idempotent and stage moves are monotonic, so their order within a batch does not matter.
+    const outcomes = await mapLimit(batch, 8, (r) => ingestEvent(r.value, deps));
+    outcomes.forEach((o, i) => {
+      if (o.status === "accepted") report.accepted++;
+      else if (o.status === "duplicate") report.duplicates++;
+      else report.rejected.push({ line: batch[i]!.line, error: o.error });
+    });
+    batch = [];
+  };
+  for await (const record of records) {
+    if (record.error) report.rejected.push({ line: record.line, error: record.error });
+    else batch.push({ line: record.line, value: record.value });
+    if (batch.length >= 200) await flush();
+  }
+  await flush();
+  report.rejected.sort((a, b) => a.line - b.line);
+  return report;
 }

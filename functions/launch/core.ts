@@ -20,6 +20,11 @@ import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/que
 import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
+/** The campaign was paused or cancelled before its launch started. */
+export class CampaignNotLaunchableError extends Error {
+  override name = "CampaignNotLaunchableError";
+}
+
 export interface LaunchDeps {
   repo: Repo;
   config: TiercastConfig;
@@ -49,6 +54,9 @@ async function campaignFor(deps: LaunchDeps, campaignId: string): Promise<Resolv
 export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
   const campaign = await campaignFor(deps, input.campaignId);
   const at = input.at ?? deps.now().toISOString();
+  const record = await loadCampaign(deps.repo, campaign.campaignId);
+  if (record.status === "cancelled" || record.status === "paused")
+    throw new CampaignNotLaunchableError(`campaign "${campaign.campaignId}" is ${record.status}`);
   await setCampaignStatus(deps.repo, campaign.campaignId, "launching", { launchedAt: at });
   return {
     campaignId: campaign.campaignId,
@@ -376,12 +384,22 @@ export async function finalizeLaunch(
   const { byTier, ...totals } = counts;
   const status = input.failed ? "FAILED" : "SUCCEEDED";
   const error = input.failed ? errorMessage(input.error) : undefined;
-  await setCampaignStatus(deps.repo, input.campaignId, input.failed ? "failed" : "launched", {
-    summary: totals,
-    ...(error ? { error } : {}),
-  }).catch((err) => {
+  const fields = { summary: totals, ...(error ? { error } : {}) };
+  // A campaign paused or cancelled while it launched keeps that status; only its summary is updated.
+  const moved = await setCampaignStatus(
+    deps.repo,
+    input.campaignId,
+    input.failed ? "failed" : "launched",
+    fields,
+    ["launching"],
+  ).catch((err) => {
     if (!input.failed) throw err;
+    return true;
   });
+  if (!moved) {
+    const current = await loadCampaign(deps.repo, input.campaignId);
+    await setCampaignStatus(deps.repo, input.campaignId, current.status, fields);
+  }
   return { campaignId: input.campaignId, status, ...totals, byTier, ...(error ? { error } : {}) };
 }
 

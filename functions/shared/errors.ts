@@ -52,3 +52,28 @@ export class ProviderPermanentError extends TiercastError {
 export class WorkflowFailedError extends TiercastError {
   override readonly code: string = "workflow_failed";
 }
+
+/** No valid credentials: HTTP 401. */
+export class UnauthorizedError extends TiercastError {
+  override readonly code: string = "unauthorized";
+}
+
+/** Authenticated, but this role, branch or person may not do this: HTTP 403. */
+export class ForbiddenError extends TiercastError {
+  constructor(
+    message: string,
+    override readonly code: string = "forbidden",
+  ) {
+    super(message);
+  }
+}
+
+/** The request is valid but the resource is in the wrong state for it (e.g. launching an unapproved campaign): HTTP 409. */
+export class ConflictError extends TiercastError {
+  constructor(
+    message: string,
+    override readonly code: string = "conflict",
+  ) {
+    super(message);
+  }
+}

@@ -94,3 +94,29 @@ export function exportRow(row: LedgerRow) {
     stage: STAGES[row.stage] ?? "targeted",
   };
 }
+
+export const LEDGER_COLUMNS = [
+  "customerId",
+  "tier",
+  "decision",
+  "reason",
+  "channel",
+  "variant",
+  "messageId",
+  "at",
+  "dueAt",
+  "stage",
+] as const;
+
+function csvCell(value: unknown): string {
+  const s = String(value ?? "");
+  // Quote when needed; a leading =,+,-,@ is prefixed so a spreadsheet never runs it as a formula.
+  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
+}
+
+/** One ledger row as a CSV line (the columns of LEDGER_COLUMNS). */
+export function csvLine(row: LedgerRow): string {
+  const r = exportRow(row) as Record<string, unknown>;
+  return `${LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
+}

@@ -10,7 +10,7 @@ import { normalizeEmail, normalizePhone } from "#shared/customer.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile } from "../../cli/funnel.ts";
 import { launchCampaign, tick } from "../../cli/launch.ts";
-import { keyNotContacted, uncontactable } from "../../cli/reports.ts";
+import { keyNotContacted, uncontactable } from "../../functions/customers/reports.ts";
 import { tempDir } from "../helpers.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
 

@@ -1,14 +1,22 @@
 import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
-import type { Runtime } from "#local/runtime.ts";
 import { listCampaigns } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
 import { PRIMARY_SCHEME } from "#shared/config.ts";
 import type { Customer } from "#shared/customer.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
+import type { Repo } from "#shared/repo.ts";
 import { batchGet } from "#shared/repo.ts";
+
+/** What the reports read: the store and the tier config (the embedded runtime, or a handler's deps). */
+export interface Store {
+  repo: Repo;
+  config: TiercastConfig;
+}
+
 import { key } from "#shared/table.ts";
 
-async function* customersOf(runtime: Runtime, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
+async function* customersOf(runtime: Store, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
   for (const task of shardTasks(tiers, runtime.config.shards))
     for await (const page of pagesOf(runtime.repo, scheme, task, 1000)) yield* page;
 }
@@ -20,7 +28,7 @@ const contactStatus = (value: string | undefined, invalid: boolean | undefined) 
  * The information-governance list (000:642): customers who cannot be reached on a channel, never
  * silently dropped. `lostContact` marks those with neither a valid phone nor a valid email (the red list).
  */
-export async function* uncontactable(runtime: Runtime, options: { branch?: string; lostOnly?: boolean }) {
+export async function* uncontactable(runtime: Store, options: { branch?: string; lostOnly?: boolean }) {
   for (const scheme of Object.values(PRIMARY_SCHEME)) {
     const tiers = runtime.config.tierSchemes[scheme]?.tiers.map((t) => t.name) ?? [];
     for await (const c of customersOf(runtime, scheme, tiers)) {
@@ -44,7 +52,7 @@ export async function* uncontactable(runtime: Runtime, options: { branch?: strin
 }
 
 /** Key customers without a completed maintenance contact in the month (DOMAIN.md: at least one per month). */
-export async function keyNotContacted(runtime: Runtime, month: string, tier = "key") {
+export async function keyNotContacted(runtime: Store, month: string, tier = "key") {
   const campaigns = (await listCampaigns(runtime.repo)).filter((c) => c.playbook === "key-maintenance");
   const byRm: Record<string, number> = {};
   const missing: { customerId: string; rmId: string; branchId: string }[] = [];

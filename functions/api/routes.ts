@@ -1,0 +1,546 @@
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
+import { Campaign, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { uncontactable } from "#functions/customers/reports.ts";
+import { ingestRecords } from "#functions/events/core.ts";
+import { readFunnel } from "#functions/funnel/core.ts";
+import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
+import { importRecords } from "#functions/import/core.ts";
+import { parseCsv, parseJsonl, type SourceRecord } from "#functions/import/parse.ts";
+import { appendAudit, readAudit } from "#shared/audit.ts";
+import {
+  CAMPAIGN_ACTIONS,
+  type CampaignAction,
+  type CampaignRecord,
+  findCampaign,
+  listCampaigns,
+  loadCampaign,
+  planTransition,
+  saveCampaign,
+  setCampaignStatus,
+} from "#shared/campaigns.ts";
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#shared/errors.ts";
+import { shardOf } from "#shared/hash.ts";
+import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
+import { batchGet } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+import { type Actor, addUser, listUsers, NewUser, type Role } from "#shared/users.ts";
+import { type AnyRoute, type ApiDeps, json, type Route, type RouteContext, route } from "./http.ts";
+import { scheduleRoutes } from "./schedules.ts";
+
+const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];
+const MAKERS: readonly Role[] = ["marketer", "admin"];
+const CHECKERS: readonly Role[] = ["approver", "admin"];
+const ADMINS: readonly Role[] = ["admin"];
+
+const ACTION_ROLES: Record<CampaignAction, readonly Role[]> = {
+  submit: MAKERS,
+  approve: CHECKERS,
+  reject: CHECKERS,
+  launch: MAKERS,
+  pause: MAKERS,
+  resume: MAKERS,
+  cancel: MAKERS,
+};
+
+const actorOf = (a: Actor) => ({
+  userId: a.userId,
+  role: a.role,
+  ...(a.branchId ? { branchId: a.branchId } : {}),
+});
+
+/** A branch user sees only campaigns made for their branch; everyone else sees all. */
+export function assertVisible(actor: Actor, record: Pick<CampaignRecord, "campaignId" | "branchId">) {
+  if (actor.branchId && record.branchId !== actor.branchId)
+    throw new ForbiddenError(
+      `campaign "${record.campaignId}" belongs to ${record.branchId ? `branch ${record.branchId}` : "head office"}, not to branch ${actor.branchId}`,
+      "other_branch",
+    );
+}
+
+async function visibleCampaign(deps: ApiDeps, actor: Actor, campaignId: string) {
+  const record = await loadCampaign(deps.repo, campaignId);
+  assertVisible(actor, record);
+  return record;
+}
+
+/** Validates a campaign body and, for a branch user, confines its audience to their branch. */
+function campaignFromBody(body: unknown, actor: Actor, deps: ApiDeps): ResolvedCampaign {
+  const campaign = parseCampaign(body, deps.config);
+  if (actor.branchId) {
+    const branches = campaign.segment.branches;
+    if (branches?.some((b) => b !== actor.branchId))
+      throw new ForbiddenError(
+        `segment.branches: a user of branch ${actor.branchId} can only target branch ${actor.branchId}`,
+        "other_branch",
+      );
+    campaign.segment.branches = [actor.branchId];
+  }
+  return campaign;
+}
+
+const summaryOf = (r: CampaignRecord) => ({
+  campaignId: r.campaignId,
+  name: r.campaign.name ?? r.campaignId,
+  playbook: r.campaign.playbook,
+  status: r.status,
+  version: r.version,
+  tiers: r.campaign.segment.tiers,
+  createdBy: r.createdBy ?? null,
+  branchId: r.branchId ?? null,
+  approval: r.approval ?? null,
+  updatedAt: r.updatedAt,
+  summary: r.summary ?? null,
+});
+
+async function* textChunks(body: string) {
+  yield body;
+}
+
+/** One page of a campaign's ledger, shard by shard; the cursor is `shard:lastCustomerId`. */
+async function ledgerPage(deps: ApiDeps, campaignId: string, cursor: string | undefined, limit: number) {
+  let [shard, after] = cursor
+    ? [Number(cursor.split(":")[0]), cursor.slice(cursor.indexOf(":") + 1)]
+    : [0, ""];
+  if (!Number.isInteger(shard) || shard < 0)
+    throw new InputError(`cursor: not a cursor from this API: ${cursor}`);
+  const rows: LedgerRow[] = [];
+  while (shard < deps.config.shards && rows.length < limit) {
+    const pk = key.ledgerPartition(campaignId, shard);
+    const out = await deps.repo.ddb.send(
+      new QueryCommand({
+        TableName: deps.repo.table,
+        KeyConditionExpression: "PK = :pk",
+        ExpressionAttributeValues: { ":pk": pk },
+        Limit: limit - rows.length,
+        ...(after ? { ExclusiveStartKey: { PK: pk, SK: after } } : {}),
+      }),
+    );
+    rows.push(...((out.Items ?? []) as LedgerRow[]));
+    if (out.LastEvaluatedKey) after = String(out.LastEvaluatedKey.SK);
+    else {
+      shard++;
+      after = "";
+    }
+  }
+  const next = shard < deps.config.shards ? `${shard}:${after}` : null;
+  return { rows, next };
+}
+
+const limitOf = (q: Record<string, string>, max: number, dflt: number) => {
+  const n = q.limit === undefined ? dflt : Number(q.limit);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new InputError(`limit must be an integer from 1 to ${max}`);
+  return n;
+};
+
+const TargetBody = z.object({
+  period: z.string().describe("2027Q1, 2027-03 or 2027-W09"),
+  stage: z.enum(STAGES),
+  value: z.number().int().positive(),
+  tier: z.string().min(1).default("all"),
+});
+
+const Note = z.object({ note: z.string().max(500).optional() }).default({});
+
+function actionRoute(action: CampaignAction): Route<z.infer<typeof Note>> {
+  return {
+    method: "POST",
+    path: `/api/campaigns/{campaignId}/${action}`,
+    summary: `${action[0]!.toUpperCase()}${action.slice(1)} the campaign`,
+    roles: ACTION_ROLES[action],
+    body: Note,
+    async handle({ actor, params, body, deps }) {
+      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const now = deps.now();
+      const plan = planTransition(record, action, actor, now, body.note);
+      if (!(await setCampaignStatus(deps.repo, record.campaignId, plan.status, plan.fields, plan.from)))
+        throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
+      let executionId: string | undefined;
+      if (action === "launch") {
+        try {
+          ({ executionId } = await deps.startLaunch(record.campaignId, record.version, now.toISOString()));
+        } catch (err) {
+          await setCampaignStatus(deps.repo, record.campaignId, "approved", {}, ["launching"]);
+          throw err;
+        }
+      }
+      const after = await loadCampaign(deps.repo, record.campaignId);
+      await appendAudit(deps.repo, {
+        entity: "campaign",
+        entityId: record.campaignId,
+        action,
+        actor: actorOf(actor),
+        at: now.toISOString(),
+        before: { status: record.status, version: record.version },
+        after: { status: after.status, version: after.version, ...(executionId ? { executionId } : {}) },
+        ...(body.note ? { note: body.note } : {}),
+      });
+      return { ...summaryOf(after), ...(executionId ? { executionId } : {}) };
+    },
+  };
+}
+
+async function saveFromBody(
+  { actor, body, deps }: RouteContext<unknown>,
+  existing: CampaignRecord | undefined,
+) {
+  const campaign = campaignFromBody(body, actor, deps);
+  const now = deps.now();
+  const record = await saveCampaign(deps.repo, campaign, now, actor);
+  await appendAudit(deps.repo, {
+    entity: "campaign",
+    entityId: campaign.campaignId,
+    action: existing ? "edit" : "create",
+    actor: actorOf(actor),
+    at: now.toISOString(),
+    ...(existing
+      ? { before: { status: existing.status, version: existing.version, campaign: existing.campaign } }
+      : {}),
+    after: { status: record.status, version: record.version, campaign: record.campaign },
+  });
+  return record;
+}
+
+export const ROUTES: AnyRoute[] = [
+  route({
+    method: "GET",
+    path: "/api/health",
+    summary: "Liveness",
+    roles: "public",
+    handle: async () => ({ ok: true }),
+  }),
+  route({
+    method: "GET",
+    path: "/api/me",
+    summary: "The signed-in user",
+    roles: ANYONE,
+    handle: async ({ actor }) => actor,
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns",
+    summary: "Campaigns with their status (a branch user sees their branch's)",
+    roles: ANYONE,
+    async handle({ actor, deps }) {
+      const listing = (await listCampaigns(deps.repo)).filter(
+        (c) => !actor.branchId || c.branchId === actor.branchId,
+      );
+      const items = await batchGet(
+        deps.repo.ddb,
+        deps.repo.table,
+        listing.map((c) => key.campaign(c.campaignId)),
+      );
+      const records = (items as unknown as CampaignRecord[]).sort((a, b) =>
+        b.updatedAt.localeCompare(a.updatedAt),
+      );
+      return { campaigns: records.map(summaryOf) };
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/campaigns",
+    summary: "Create a draft campaign (the campaign file of CONTRACT.md)",
+    roles: MAKERS,
+    body: Campaign,
+    rawJson: true,
+    async handle(ctx) {
+      const id = (ctx.body as { campaignId?: unknown })?.campaignId;
+      if (typeof id === "string" && (await findCampaign(ctx.deps.repo, id)))
+        throw new ConflictError(`campaign "${id}" exists: edit it with PUT /api/campaigns/${id}`, "exists");
+      return json(201, summaryOf(await saveFromBody(ctx, undefined)));
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}",
+    summary: "One campaign: definition, status, version, approval",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      return { ...summaryOf(record), campaign: record.campaign };
+    },
+  }),
+  route({
+    method: "PUT",
+    path: "/api/campaigns/{campaignId}",
+    summary: "Edit a campaign before launch: a new version, back to draft, approval dropped",
+    roles: MAKERS,
+    body: Campaign,
+    rawJson: true,
+    async handle(ctx) {
+      const existing = await visibleCampaign(ctx.deps, ctx.actor, ctx.params.campaignId!);
+      const bodyId = (ctx.body as { campaignId?: unknown })?.campaignId;
+      if (bodyId !== existing.campaignId)
+        throw new InputError(`campaignId in the body (${String(bodyId)}) must be ${existing.campaignId}`);
+      return summaryOf(await saveFromBody(ctx, existing));
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/preview",
+    summary: "Dry run of a campaign body: counts per tier and exclusion reason, sample messages",
+    roles: ANYONE,
+    body: Campaign,
+    rawJson: true,
+    async handle({ actor, body, deps }) {
+      const campaign = campaignFromBody(body, actor, deps);
+      return previewCampaign(deps.repo, campaign, deps.config, deps.now(), deps.secret);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/preview",
+    summary: "Dry run of a saved campaign",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const campaign = parseCampaign(record.campaign, deps.config);
+      return previewCampaign(deps.repo, campaign, deps.config, deps.now(), deps.secret);
+    },
+  }),
+  ...CAMPAIGN_ACTIONS.map((a) => route(actionRoute(a))),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/audit",
+    summary: "The campaign's audit trail (append-only, hash-chained)",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      await visibleCampaign(deps, actor, params.campaignId!);
+      return readAudit(deps.repo, "campaign", params.campaignId!);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/funnel",
+    summary: "Funnel per tier, variant, channel and day, uplift with its 95% interval, targets",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const [funnel, targets] = await Promise.all([
+        readFunnel(deps.repo, record.campaignId),
+        targetProgress(deps.repo, record.campaignId),
+      ]);
+      return { ...funnel, status: record.status, targets };
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/ledger",
+    summary: "Ledger rows, paged (cursor); ?customer=ID for one; ?format=csv for an export page",
+    roles: ANYONE,
+    query: {
+      customer: "one customer's row",
+      cursor: "from the previous page",
+      limit: "1-5000",
+      format: "json|csv",
+    },
+    async handle({ actor, params, query, deps }) {
+      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      let page: { rows: LedgerRow[]; next: string | null };
+      if (query.customer) {
+        const row = await deps.repo.get<LedgerRow>(
+          key.ledger(record.campaignId, shardOf(query.customer, deps.config.shards), query.customer),
+        );
+        if (!row)
+          throw new NotFoundError(
+            `customer ${query.customer} is not in the audience of ${record.campaignId}`,
+          );
+        page = { rows: [row], next: null };
+      } else page = await ledgerPage(deps, record.campaignId, query.cursor, limitOf(query, 5000, 1000));
+      if (query.format === "csv")
+        return {
+          status: 200,
+          headers: {
+            "content-type": "text/csv; charset=utf-8",
+            "content-disposition": `attachment; filename="${record.campaignId}-ledger.csv"`,
+            ...(page.next ? { "x-next-cursor": page.next } : {}),
+          },
+          body: `${query.cursor ? "" : `${LEDGER_COLUMNS.join(",")}\n`}${page.rows.map(csvLine).join("")}`,
+        };
+      return { rows: page.rows.map(exportRow), next: page.next };
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/targets",
+    summary: "Targets by quarter, month or week, with progress",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      await visibleCampaign(deps, actor, params.campaignId!);
+      return { campaignId: params.campaignId, targets: await targetProgress(deps.repo, params.campaignId!) };
+    },
+  }),
+  route({
+    method: "PUT",
+    path: "/api/campaigns/{campaignId}/targets",
+    summary: "Set a target for a period, tier and stage",
+    roles: MAKERS,
+    body: TargetBody,
+    async handle({ actor, params, body, deps }) {
+      await visibleCampaign(deps, actor, params.campaignId!);
+      const target = { campaignId: params.campaignId!, ...(body as z.infer<typeof TargetBody>) };
+      await setTarget(deps.repo, target);
+      await appendAudit(deps.repo, {
+        entity: "target",
+        entityId: params.campaignId!,
+        action: "set",
+        actor: actorOf(actor),
+        at: deps.now().toISOString(),
+        after: target,
+      });
+      return { campaignId: params.campaignId, targets: await targetProgress(deps.repo, params.campaignId!) };
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/customers/{customerId}/decisions",
+    summary: "Recipient lookup: every campaign decision about one customer, with its reason",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      const customer = await deps.repo.getCustomer(params.customerId!);
+      if (!customer) throw new NotFoundError(`no customer "${params.customerId}"`);
+      if (actor.branchId && customer.branchId !== actor.branchId)
+        throw new ForbiddenError(
+          `customer ${customer.customerId} is not a customer of branch ${actor.branchId}`,
+          "other_branch",
+        );
+      const campaigns = (await listCampaigns(deps.repo)).filter(
+        (c) => !actor.branchId || c.branchId === actor.branchId,
+      );
+      const rows = (await batchGet(
+        deps.repo.ddb,
+        deps.repo.table,
+        campaigns.map((c) => key.ledger(c.campaignId, customer.shard, customer.customerId)),
+      )) as unknown as LedgerRow[];
+      return {
+        customer: {
+          customerId: customer.customerId,
+          tier: customer.tier,
+          branchId: customer.branchId ?? null,
+          phone: customer.phone ? maskContact(customer.phone) : null,
+          email: customer.email ? maskContact(customer.email) : null,
+          consentSms: customer.consentSms,
+          consentEmail: customer.consentEmail,
+          riskFlag: customer.riskFlag,
+        },
+        decisions: rows
+          .map((r) => ({ campaignId: r.campaignId, ...exportRow(r) }))
+          .sort((a, b) => String(b.at).localeCompare(String(a.at))),
+      };
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/customers/import",
+    summary: "Upsert customers from a JSONL (default) or CSV body (?format=csv)",
+    roles: MAKERS,
+    body: "text",
+    query: { format: "jsonl|csv" },
+    async handle({ actor, query, body, deps }) {
+      const text = body as unknown as string;
+      const parsed = query.format === "csv" ? parseCsv(textChunks(text)) : parseJsonl(textChunks(text));
+      // A branch user's file may only hold their branch's customers; other rows are reported, not stored.
+      async function* scoped(): AsyncGenerator<SourceRecord> {
+        for await (const r of parsed) {
+          const branch = r.value?.branchId;
+          if (r.value && actor.branchId && branch !== actor.branchId)
+            yield {
+              line: r.line,
+              error: `branchId ${String(branch ?? "(none)")} is not branch ${actor.branchId}`,
+            };
+          else yield r;
+        }
+      }
+      const updatedAt = deps.now().toISOString();
+      const report = await importRecords(scoped(), {
+        config: deps.config,
+        write: (customers) => deps.repo.putCustomers(customers, updatedAt, 2),
+      });
+      await appendAudit(deps.repo, {
+        entity: "import",
+        entityId: updatedAt.slice(0, 10),
+        action: "import",
+        actor: actorOf(actor),
+        at: updatedAt,
+        after: { imported: report.imported, rejected: report.rejected.length },
+      });
+      return report;
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/events",
+    summary: "Ingest events (JSONL body, or a JSON array); idempotent by eventId",
+    roles: ADMINS,
+    body: "text",
+    async handle({ body, deps }) {
+      const text = (body as unknown as string).trim();
+      const records: SourceRecord[] = [];
+      if (text.startsWith("[")) {
+        let values: unknown;
+        try {
+          values = JSON.parse(text);
+        } catch {
+          throw new InputError("body: a JSON array that does not parse; send JSONL or a valid array");
+        }
+        if (!Array.isArray(values)) throw new InputError("body: send JSONL or a JSON array of events");
+        for (const [i, v] of values.entries())
+          records.push({ line: i + 1, value: v as Record<string, unknown> });
+      } else for await (const r of parseJsonl(textChunks(text))) records.push(r);
+      return ingestRecords(records, {
+        repo: deps.repo,
+        shards: deps.config.shards,
+        config: deps.config,
+        secret: deps.secret,
+      });
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/uncontactable",
+    summary: "Customers who cannot be reached on a channel (?lostOnly=true: neither phone nor email)",
+    roles: ANYONE,
+    query: { lostOnly: "true|false", branch: "a branch" },
+    async handle({ actor, query, deps }) {
+      if (actor.branchId && query.branch && query.branch !== actor.branchId)
+        throw new ForbiddenError(`branch ${query.branch} is not your branch`, "other_branch");
+      const rows = [];
+      for await (const r of uncontactable(deps, {
+        branch: actor.branchId ?? query.branch,
+        lostOnly: query.lostOnly === "true",
+      }))
+        rows.push(r);
+      return { rows };
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/users",
+    summary: "Users and their roles",
+    roles: ADMINS,
+    handle: async ({ deps }) => ({ users: await listUsers(deps.repo) }),
+  }),
+  route({
+    method: "POST",
+    path: "/api/users",
+    summary: "Add a user (or replace their role) and issue a token (shown once)",
+    roles: ADMINS,
+    body: NewUser,
+    async handle({ actor, body, deps }) {
+      const user = body as NewUser;
+      const { token } = await addUser(deps.repo, user, deps.now());
+      await appendAudit(deps.repo, {
+        entity: "user",
+        entityId: user.userId,
+        action: "add",
+        actor: actorOf(actor),
+        at: deps.now().toISOString(),
+        after: user,
+      });
+      return json(201, { ...user, token });
+    },
+  }),
+  ...scheduleRoutes,
+];

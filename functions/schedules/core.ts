@@ -1,0 +1,216 @@
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import { parseCampaign } from "#functions/campaign/schema.ts";
+import { appendAudit } from "#shared/audit.ts";
+import { type CampaignRecord, findCampaign } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { InputError } from "#shared/errors.ts";
+import { conditional, type Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+import { CronError, nextRun, parseCron } from "./cron.ts";
+
+export const Schedule = z.object({
+  scheduleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, "1-48 letters, digits, - or _"),
+  /** The approved campaign each run copies (its approval covers the runs). */
+  campaignId: z.string().min(1),
+  /** Five fields, in Asia/Shanghai: "0 10 1 * *" = 10:00 on the 1st of every month. */
+  cron: z.string().min(1),
+  /** Only run on the holidays of the config's calendar (holiday greetings). */
+  holidaysOnly: z.boolean().default(false),
+  enabled: z.boolean().default(true),
+});
+export type Schedule = z.infer<typeof Schedule>;
+
+export interface ScheduleRecord extends Schedule {
+  nextRunAt: string;
+  lastRunAt?: string;
+  lastCampaignId?: string;
+  createdBy: string;
+  branchId?: string;
+}
+
+const scheduleKey = (id: string) => ({ PK: "SCHEDULES", SK: id });
+
+export function validateSchedule(raw: unknown): Schedule {
+  const parsed = Schedule.safeParse(raw);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${i.path.join(".") || "schedule"}: ${i.message}`);
+  const cron = (raw as { cron?: unknown } | undefined)?.cron;
+  if (typeof cron === "string")
+    try {
+      parseCron(cron);
+    } catch (err) {
+      if (err instanceof CronError) problems.push(...err.problems.map((p) => `cron: ${p}`));
+      else throw err;
+    }
+  if (problems.length) throw new ScheduleValidationError(problems);
+  return parsed.data!;
+}
+
+export class ScheduleValidationError extends InputError {
+  override readonly code: string = "invalid_schedule";
+  constructor(readonly problems: string[]) {
+    super(`invalid schedule: ${problems.join("; ")}`);
+  }
+}
+
+export async function saveSchedule(
+  repo: Repo,
+  schedule: Schedule,
+  now: Date,
+  by: { userId: string; branchId?: string },
+  timeZone: string,
+): Promise<ScheduleRecord> {
+  const record: ScheduleRecord = {
+    ...schedule,
+    nextRunAt: nextRun(parseCron(schedule.cron), now, timeZone).toISOString(),
+    createdBy: by.userId,
+    ...(by.branchId ? { branchId: by.branchId } : {}),
+  };
+  await repo.put({ ...scheduleKey(schedule.scheduleId), ...record });
+  return record;
+}
+
+export async function listSchedules(repo: Repo): Promise<ScheduleRecord[]> {
+  const out: ScheduleRecord[] = [];
+  for await (const item of repo.queryAll("SCHEDULES")) {
+    const { PK: _pk, SK: _sk, ...rest } = item;
+    out.push(rest as unknown as ScheduleRecord);
+  }
+  return out;
+}
+
+/** YYYYMMDDHHmm of an instant in the zone: the run's id suffix, so a run is created once per firing. */
+function stamp(at: Date, timeZone: string): string {
+  const p = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+  }).formatToParts(at);
+  const g = (t: string) => p.find((x) => x.type === t)?.value ?? "";
+  return `${g("year")}${g("month")}${g("day")}${g("hour")}${g("minute")}`;
+}
+
+export interface ScheduleDeps {
+  repo: Repo;
+  config: TiercastConfig;
+  now: () => Date;
+  startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
+}
+
+export interface ScheduleRun {
+  scheduleId: string;
+  firedAt: string;
+  campaignId?: string;
+  skipped?: string;
+}
+
+/**
+ * Runs every schedule that is due. Each firing is claimed with a conditional write on `nextRunAt`, so
+ * two schedulers (or a retried invocation) never start the same run twice; the run's campaign id is
+ * derived from the firing time for the same reason.
+ */
+export async function runDueSchedules(deps: ScheduleDeps): Promise<ScheduleRun[]> {
+  const now = deps.now();
+  const timeZone = deps.config.quietHours.timeZone;
+  const runs: ScheduleRun[] = [];
+  for (const s of await listSchedules(deps.repo)) {
+    if (!s.enabled || Date.parse(s.nextRunAt) > now.getTime()) continue;
+    const firedAt = new Date(s.nextRunAt);
+    const claimed = await conditional(
+      deps.repo.ddb.send(
+        new UpdateCommand({
+          TableName: deps.repo.table,
+          Key: scheduleKey(s.scheduleId),
+          UpdateExpression: "SET nextRunAt = :next, lastRunAt = :fired",
+          ConditionExpression: "nextRunAt = :expected",
+          ExpressionAttributeValues: {
+            ":next": nextRun(parseCron(s.cron), now, timeZone).toISOString(),
+            ":fired": firedAt.toISOString(),
+            ":expected": s.nextRunAt,
+          },
+        }),
+      ),
+    );
+    if (!claimed) continue;
+    runs.push(await fire(deps, s, firedAt));
+  }
+  return runs;
+}
+
+async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promise<ScheduleRun> {
+  const timeZone = deps.config.quietHours.timeZone;
+  const base = { scheduleId: s.scheduleId, firedAt: firedAt.toISOString() };
+  const day = stamp(firedAt, timeZone);
+  if (s.holidaysOnly) {
+    const date = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}`;
+    if (!deps.config.holidays.some((h) => h.date === date)) return { ...base, skipped: "not_a_holiday" };
+  }
+  const template = await findCampaign(deps.repo, s.campaignId);
+  const skip = template ? notRunnable(template) : "campaign_missing";
+  if (skip) {
+    await audit(deps, s, firedAt, { skipped: skip });
+    return { ...base, skipped: skip };
+  }
+  const t = template!;
+  const campaignId = `${t.campaignId}-${day}`.slice(0, 64);
+  if (!(await findCampaign(deps.repo, campaignId))) {
+    const campaign = parseCampaign(
+      { ...t.campaign, campaignId, name: `${t.campaign.name ?? t.campaignId} ${day.slice(0, 8)}` },
+      deps.config,
+    );
+    const record: CampaignRecord = {
+      campaignId,
+      campaign,
+      status: "launching",
+      version: 1,
+      createdAt: firedAt.toISOString(),
+      updatedAt: firedAt.toISOString(),
+      createdBy: `schedule:${s.scheduleId}`,
+      // The run is the approved campaign's definition: its approval carries over to this copy.
+      approval: { ...t.approval!, version: 1, note: `approved as ${t.campaignId} v${t.version}` },
+      ...(t.branchId ? { branchId: t.branchId } : {}),
+    };
+    await deps.repo.put({ ...key.campaign(campaignId), type: "campaign", ...record });
+    await deps.repo.put({
+      PK: "CAMPAIGNS",
+      SK: campaignId,
+      playbook: campaign.playbook,
+      createdAt: record.createdAt,
+      ...(t.branchId ? { branchId: t.branchId } : {}),
+    });
+    await deps.startLaunch(campaignId, 1, firedAt.toISOString());
+    await audit(deps, s, firedAt, { campaignId });
+  }
+  await deps.repo.ddb.send(
+    new UpdateCommand({
+      TableName: deps.repo.table,
+      Key: scheduleKey(s.scheduleId),
+      UpdateExpression: "SET lastCampaignId = :c",
+      ExpressionAttributeValues: { ":c": campaignId },
+    }),
+  );
+  return { ...base, campaignId };
+}
+
+function notRunnable(t: CampaignRecord): string | undefined {
+  if (t.status === "cancelled") return "campaign_cancelled";
+  if (!t.approval || t.approval.version !== t.version) return "campaign_not_approved";
+  return undefined;
+}
+
+async function audit(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date, after: Record<string, unknown>) {
+  await appendAudit(deps.repo, {
+    entity: "schedule",
+    entityId: s.scheduleId,
+    action: "run",
+    actor: { userId: "scheduler", role: "admin" },
+    at: firedAt.toISOString(),
+    after,
+  });
+}

@@ -1,0 +1,81 @@
+import { createHash, randomBytes } from "node:crypto";
+import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
+import { z } from "zod";
+import type { Repo } from "./repo.ts";
+
+export const ROLES = ["marketer", "approver", "analyst", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who is asking: from a local token, or from Cognito's JWT claims on AWS. */
+export interface Actor {
+  userId: string;
+  role: Role;
+  /** Set for branch users: they see and target only this branch's customers. */
+  branchId?: string;
+}
+
+export const NewUser = z.object({
+  userId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "1-64 letters, digits, '.', '_', '@' or '-'"),
+  role: z.enum(ROLES),
+  branchId: z.string().min(1).max(64).optional(),
+});
+export type NewUser = z.infer<typeof NewUser>;
+
+const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
+const userKey = (userId: string) => ({ PK: `USER#${userId}`, SK: "PROFILE" });
+const tokenKey = (hash: string) => ({ PK: `TOKEN#${hash}`, SK: "TOKEN" });
+
+/**
+ * Adds a user (or replaces their role and branch) and issues a new bearer token. Only the token's
+ * hash is stored, so a copy of the table does not let anyone sign in; the previous token stops working.
+ */
+export async function addUser(repo: Repo, user: NewUser, now: Date): Promise<{ user: Actor; token: string }> {
+  const token = `tc_${randomBytes(24).toString("base64url")}`;
+  const hash = tokenHash(token);
+  const previous = await repo.get<{ tokenHash?: string }>(userKey(user.userId));
+  const actor: Actor = {
+    userId: user.userId,
+    role: user.role,
+    ...(user.branchId ? { branchId: user.branchId } : {}),
+  };
+  await repo.put({ ...tokenKey(hash), ...actor });
+  await repo.put({ ...userKey(user.userId), ...actor, tokenHash: hash, createdAt: now.toISOString() });
+  await repo.put({ PK: "USERS", SK: user.userId, ...actor });
+  if (previous?.tokenHash)
+    await repo.ddb.send(new DeleteCommand({ TableName: repo.table, Key: tokenKey(previous.tokenHash) }));
+  return { user: actor, token };
+}
+
+export async function actorForToken(repo: Repo, token: string): Promise<Actor | undefined> {
+  if (!/^tc_[A-Za-z0-9_-]{32}$/.test(token)) return undefined;
+  const item = await repo.get<Actor>(tokenKey(tokenHash(token)));
+  if (!item) return undefined;
+  return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
+}
+
+/** Cognito on AWS: the user pool puts the role and branch in custom attributes (or the role as a group). */
+export function actorFromClaims(claims: Record<string, unknown>): Actor | undefined {
+  const groups = String(claims["cognito:groups"] ?? "")
+    .replace(/[[\]]/g, "")
+    .split(/[\s,]+/);
+  const role = String(
+    claims["custom:role"] ?? groups.find((g) => (ROLES as readonly string[]).includes(g)) ?? "",
+  );
+  const userId = String(claims.email ?? claims["cognito:username"] ?? claims.sub ?? "");
+  if (!userId || !(ROLES as readonly string[]).includes(role)) return undefined;
+  const branchId = claims["custom:branch"] ? String(claims["custom:branch"]) : undefined;
+  return { userId, role: role as Role, ...(branchId ? { branchId } : {}) };
+}
+
+export async function listUsers(repo: Repo): Promise<Actor[]> {
+  const out: Actor[] = [];
+  for await (const item of repo.queryAll("USERS"))
+    out.push({
+      userId: String(item.userId),
+      role: item.role as Role,
+      ...(item.branchId ? { branchId: String(item.branchId) } : {}),
+    });
+  return out;
+}

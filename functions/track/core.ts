@@ -1,0 +1,91 @@
+import { timingSafeEqual } from "node:crypto";
+import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
+import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
+import { ingestEvent } from "#functions/events/core.ts";
+import { loadCampaign } from "#shared/campaigns.ts";
+import { shardOf } from "#shared/hash.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
+import { key } from "#shared/table.ts";
+
+// 1×1 transparent GIF.
+const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+
+const page = (status: number, title: string, text: string): ApiResponse => ({
+  status,
+  headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
+  body: `<!doctype html><html lang="zh"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto"><h1>${title}</h1><p>${text}</p></body></html>`,
+});
+
+type TrackDeps = Pick<ApiDeps, "repo" | "config" | "secret" | "now">;
+
+async function record(
+  deps: TrackDeps,
+  type: "clicked" | "opened" | "opted_out",
+  row: LedgerRow,
+  idPrefix: string,
+) {
+  return ingestEvent(
+    {
+      // One event per recipient and kind: the first click (or open) moves the funnel, later ones are duplicates.
+      eventId: `${idPrefix}:${row.campaignId}:${row.customerId}`,
+      type,
+      customerId: row.customerId,
+      campaignId: row.campaignId,
+      ...(row.channel ? { channel: type === "opted_out" ? "email" : row.channel } : {}),
+      at: deps.now().toISOString(),
+    },
+    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
+  );
+}
+
+async function rowFor(deps: TrackDeps, campaignId: string, customerId: string) {
+  return deps.repo.get<LedgerRow>(
+    key.ledger(campaignId, shardOf(customerId, deps.config.shards), customerId),
+  );
+}
+
+/**
+ * The redirect service, the open pixel and the unsubscribe page. Links carry an HMAC, so a forged or
+ * altered link counts nothing; a click only ever redirects to the campaign's own landing page (no open redirect).
+ */
+export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse | undefined> {
+  if (req.method !== "GET") return undefined;
+  let m = /^\/t\/c\/([A-Za-z0-9_.-]+)$/.exec(req.path);
+  if (m) {
+    const ids = verifyTrackingToken(deps.secret, m[1]!);
+    const row = ids && (await rowFor(deps, ids.campaignId, ids.customerId));
+    const campaign = row && (await loadCampaign(deps.repo, row.campaignId).catch(() => undefined));
+    const url = campaign?.campaign.variants.find((v) => v.id === row?.variant)?.url;
+    if (!row || !url) return page(404, "链接无效 Link not valid", "This link is not valid or has expired.");
+    await record(deps, "clicked", row, "click");
+    return { status: 302, headers: { location: url, "cache-control": "no-store" }, body: "" };
+  }
+  m = /^\/t\/o\/([A-Za-z0-9_.-]+)\.gif$/.exec(req.path);
+  if (m) {
+    const ids = verifyTrackingToken(deps.secret, m[1]!);
+    const row = ids && (await rowFor(deps, ids.campaignId, ids.customerId));
+    if (row) await record(deps, "opened", row, "open");
+    // Always the pixel: a mail client shows nothing either way, and a bad token learns nothing.
+    return {
+      status: 200,
+      headers: { "content-type": "image/gif", "cache-control": "no-store" },
+      body: PIXEL.toString("base64"),
+      isBase64Encoded: true,
+    };
+  }
+  if (req.path === "/u") {
+    const { c, r, t } = req.query;
+    const expected = c && r ? unsubscribeToken(deps.secret, c, r) : "";
+    const ok =
+      t && expected && t.length === expected.length && timingSafeEqual(Buffer.from(t), Buffer.from(expected));
+    const row = ok ? await rowFor(deps, c!, r!) : undefined;
+    if (!row) return page(404, "链接无效 Link not valid", "This unsubscribe link is not valid.");
+    await record(deps, "opted_out", row, "unsub");
+    return page(
+      200,
+      "已退订 Unsubscribed",
+      "您将不再收到营销邮件。You will receive no more marketing email.",
+    );
+  }
+  return undefined;
+}

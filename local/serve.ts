@@ -1,0 +1,192 @@
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize, resolve } from "node:path";
+import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
+import { handleApi } from "#functions/api/router.ts";
+import { releaseDue } from "#functions/release/core.ts";
+import { runDueSchedules } from "#functions/schedules/core.ts";
+import { handleTracking } from "#functions/track/core.ts";
+import { baseDeps } from "#shared/deps.ts";
+import { logger } from "#shared/logger.ts";
+import { actorForToken } from "#shared/users.ts";
+import { startDispatch } from "./dispatch.ts";
+import { runLaunchWorkflow } from "./launch.ts";
+import type { Runtime } from "./runtime.ts";
+
+export interface ServeOptions {
+  port?: number;
+  /** The in-process scheduler's period (schedules and deferred sends); 0 turns it off (tests drive it). */
+  schedulerMs?: number;
+  /** Serve the web console from here (default: web/dist, built on first use). */
+  webDir?: string | false;
+}
+
+export interface LocalServer {
+  url: string;
+  server: Server;
+  /** Launches started by the API that are still running. */
+  running: Set<Promise<unknown>>;
+  schedulerTick(): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+const MIME: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
+  ".png": "image/png",
+  ".ico": "image/x-icon",
+};
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+/** Builds the console with Vite the first time it is served (npm ci installs Vite; the build takes seconds). */
+export async function ensureWebBuilt(): Promise<string> {
+  const dist = join(ROOT, "web", "dist");
+  if (existsSync(join(dist, "index.html"))) return dist;
+  const { build } = await import("vite");
+  await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+  return dist;
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Keep counting past the limit so the router can answer 413 instead of a reset connection.
+    if (size <= limit + 1) chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(res: ServerResponse, out: ApiResponse) {
+  const body = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
+  res.writeHead(out.status, {
+    ...out.headers,
+    "content-length": String(body.length),
+    "x-content-type-options": "nosniff",
+  });
+  res.end(body);
+}
+
+/**
+ * `tiercast serve`: the API handlers, the tracking redirect and the console on 127.0.0.1, with the
+ * dispatch workers and an in-process scheduler, all on the embedded runtime.
+ */
+export async function startServe(runtime: Runtime, options: ServeOptions = {}): Promise<LocalServer> {
+  await startDispatch(runtime);
+  const running = new Set<Promise<unknown>>();
+  const base = baseDeps();
+  const deps: ApiDeps = {
+    repo: runtime.repo,
+    config: runtime.config,
+    secret: base.secret,
+    now: base.now,
+    async authenticate(req) {
+      const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
+      return m ? actorForToken(runtime.repo, m[1]!) : undefined;
+    },
+    async startLaunch(campaignId, version, at) {
+      const run = runLaunchWorkflow({ campaignId, at }).catch((err: unknown) =>
+        logger.error("launch failed", { campaignId, error: err as Error }),
+      );
+      running.add(run);
+      void run.finally(() => running.delete(run));
+      return { executionId: `local:${campaignId}:v${version}` };
+    },
+  };
+  const webDir = options.webDir === false ? undefined : (options.webDir ?? (await ensureWebBuilt()));
+
+  const server = createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const request: ApiRequest = {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: Object.fromEntries(url.searchParams),
+        headers: Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [
+            k.toLowerCase(),
+            Array.isArray(v) ? v.join(",") : (v ?? ""),
+          ]),
+        ),
+        body: req.method === "GET" || req.method === "HEAD" ? "" : await readBody(req, 6 * 1024 * 1024),
+      };
+      if (url.pathname.startsWith("/api/")) return send(res, await handleApi(request, deps));
+      const tracked = await handleTracking(request, deps);
+      if (tracked) return send(res, tracked);
+      if (!webDir)
+        return send(res, { status: 404, headers: { "content-type": "text/plain" }, body: "not found" });
+      // The console: a file of web/dist, or its index.html for the app's own routes.
+      const file = normalize(join(webDir, url.pathname));
+      const inside = file.startsWith(webDir) && extname(file) && existsSync(file);
+      const path = inside ? file : join(webDir, "index.html");
+      send(res, {
+        status: 200,
+        headers: {
+          "content-type": MIME[extname(path)] ?? "application/octet-stream",
+          "cache-control": path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+          "content-security-policy":
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        },
+        body: (await readFile(path)).toString("base64"),
+        isBase64Encoded: true,
+      });
+    } catch (err) {
+      logger.error("request failed", { error: err as Error });
+      send(res, {
+        status: 500,
+        headers: { "content-type": "application/json" },
+        body: '{"error":"internal"}',
+      });
+    }
+  });
+  await new Promise<void>((ok, fail) => {
+    server.once("error", fail);
+    server.listen(options.port ?? 0, "127.0.0.1", () => ok());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const schedulerTick = async () => {
+    const runs = await runDueSchedules(deps);
+    const released = await releaseDue({
+      repo: runtime.repo,
+      shards: runtime.config.shards,
+      now: base.now,
+      enqueue: base.enqueue,
+    });
+    return { runs, released: released.released };
+  };
+  let ticking = false;
+  const timer =
+    options.schedulerMs === 0
+      ? undefined
+      : setInterval(() => {
+          if (ticking) return;
+          ticking = true;
+          schedulerTick()
+            .catch((err: unknown) => logger.error("scheduler tick failed", { error: err as Error }))
+            .finally(() => {
+              ticking = false;
+            });
+        }, options.schedulerMs ?? 30_000);
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    server,
+    running,
+    schedulerTick,
+    async stop() {
+      if (timer) clearInterval(timer);
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await closed;
+      await Promise.allSettled([...running]);
+    },
+  };
+}
