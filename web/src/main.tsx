@@ -1,0 +1,153 @@
+import { type JSX, render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, RequestError, token } from "./api.ts";
+import { type Lang, type T, translator } from "./i18n.ts";
+import { Approvals } from "./pages/approvals.tsx";
+import { Builder } from "./pages/builder.tsx";
+import { CampaignDetail, CampaignList } from "./pages/campaigns.tsx";
+import { FunnelPage } from "./pages/funnel.tsx";
+import { Lookup } from "./pages/lookup.tsx";
+import { Schedules } from "./pages/schedules.tsx";
+import "./styles.css";
+
+export interface Me {
+  userId: string;
+  role: "marketer" | "approver" | "analyst" | "admin";
+  branchId?: string;
+}
+
+export interface PageProps {
+  t: T;
+  me: Me;
+  go: (hash: string) => void;
+}
+
+function useHash() {
+  const [hash, setHash] = useState(location.hash || "#/campaigns");
+  useEffect(() => {
+    const on = () => setHash(location.hash || "#/campaigns");
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return hash;
+}
+
+function SignIn({ t, onDone }: { t: T; onDone: (me: Me) => void }) {
+  const [value, setValue] = useState("");
+  const [error, setError] = useState("");
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    token.set(value.trim());
+    try {
+      onDone(await api<Me>("GET", "/api/me"));
+    } catch (err) {
+      token.clear();
+      setError(err instanceof RequestError ? err.message : String(err));
+    }
+  };
+  return (
+    <form class="card signin" onSubmit={submit}>
+      <h1>{t("title")}</h1>
+      <label for="token">{t("token")}</label>
+      <input
+        id="token"
+        type="password"
+        autoComplete="off"
+        value={value}
+        onInput={(e) => setValue(e.currentTarget.value)}
+      />
+      <p class="hint">{t("tokenHelp")}</p>
+      <button type="submit">{t("signIn")}</button>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>((localStorage.getItem("tiercast.lang") as Lang) || "zh");
+  const [me, setMe] = useState<Me | undefined>();
+  const [checked, setChecked] = useState(false);
+  const hash = useHash();
+  const t = translator(lang);
+  useEffect(() => {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    localStorage.setItem("tiercast.lang", lang);
+  }, [lang]);
+  useEffect(() => {
+    if (!token.get()) return setChecked(true);
+    api<Me>("GET", "/api/me")
+      .then(setMe, () => token.clear())
+      .finally(() => setChecked(true));
+  }, []);
+  const go = (h: string) => {
+    location.hash = h;
+  };
+  if (!checked) return null;
+  if (!me)
+    return (
+      <main id="main">
+        <SignIn t={t} onDone={setMe} />
+      </main>
+    );
+  const [, section, id] = hash.replace(/^#/, "").split("/");
+  const props: PageProps = { t, me, go };
+  const nav: [string, string][] = [
+    ["#/campaigns", t("campaigns")],
+    ["#/new", t("newCampaign")],
+    ["#/approvals", t("approvals")],
+    ["#/funnel", t("funnel")],
+    ["#/lookup", t("lookup")],
+    ["#/schedules", t("schedules")],
+  ];
+  let page: JSX.Element;
+  if (section === "new") page = <Builder {...props} />;
+  else if (section === "edit" && id) page = <Builder {...props} campaignId={decodeURIComponent(id)} />;
+  else if (section === "campaign" && id)
+    page = <CampaignDetail {...props} campaignId={decodeURIComponent(id)} />;
+  else if (section === "approvals") page = <Approvals {...props} />;
+  else if (section === "funnel")
+    page = <FunnelPage {...props} campaignId={id ? decodeURIComponent(id) : undefined} />;
+  else if (section === "lookup") page = <Lookup {...props} />;
+  else if (section === "schedules") page = <Schedules {...props} />;
+  else page = <CampaignList {...props} />;
+  return (
+    <>
+      <header>
+        <strong>{t("title")}</strong>
+        <nav aria-label="main">
+          {nav.map(([href, label]) => (
+            <a key={href} href={href} aria-current={hash.startsWith(href) ? "page" : undefined}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="who">
+          {me.userId} · {me.role}
+          {me.branchId ? ` · ${me.branchId}` : ""}
+        </span>
+        <button type="button" class="link" onClick={() => setLang(lang === "zh" ? "en" : "zh")}>
+          {t("language")}
+        </button>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            token.clear();
+            setMe(undefined);
+          }}
+        >
+          {t("signOut")}
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app")!);

@@ -1,0 +1,138 @@
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.ts";
+import type { PageProps } from "../main.tsx";
+import { type CampaignSummary, ErrorBox, fmt, Status, Table } from "./common.tsx";
+
+export function CampaignList({ t }: PageProps) {
+  const [rows, setRows] = useState<CampaignSummary[]>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    api<{ campaigns: CampaignSummary[] }>("GET", "/api/campaigns").then(
+      (r) => setRows(r.campaigns),
+      setError,
+    );
+  }, []);
+  return (
+    <section>
+      <h1>{t("campaigns")}</h1>
+      <ErrorBox error={error} />
+      {rows && (
+        <Table
+          head={[t("campaignId"), t("name"), t("playbook"), t("tiers"), t("status"), t("version"), "sent"]}
+          rows={rows.map((c) => [
+            <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
+            c.name,
+            c.playbook,
+            c.tiers.join(", "),
+            <Status status={c.status} />,
+            c.version,
+            fmt(c.summary?.sent ?? ""),
+          ])}
+        />
+      )}
+    </section>
+  );
+}
+
+interface AuditEntry {
+  seq: number;
+  action: string;
+  actor: { userId: string; role: string };
+  at: string;
+  before?: { status?: string; version?: number };
+  after?: { status?: string; version?: number };
+  note?: string;
+}
+
+const ACTIONS: Record<string, { from: string[]; roles: string[] }> = {
+  submit: { from: ["draft", "rejected"], roles: ["marketer", "admin"] },
+  approve: { from: ["submitted"], roles: ["approver", "admin"] },
+  reject: { from: ["submitted"], roles: ["approver", "admin"] },
+  launch: { from: ["approved"], roles: ["marketer", "admin"] },
+  pause: { from: ["launching", "launched"], roles: ["marketer", "admin"] },
+  resume: { from: ["paused"], roles: ["marketer", "admin"] },
+  cancel: {
+    from: ["draft", "submitted", "approved", "rejected", "launching", "launched", "paused"],
+    roles: ["marketer", "admin"],
+  },
+};
+
+export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaignId: string }) {
+  const [c, setC] = useState<CampaignSummary>();
+  const [audit, setAudit] = useState<{ entries: AuditEntry[]; intact: boolean }>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const base = `/api/campaigns/${encodeURIComponent(campaignId)}`;
+  const load = () => {
+    api<CampaignSummary>("GET", base).then(setC, setError);
+    api<{ entries: AuditEntry[]; intact: boolean }>("GET", `${base}/audit`).then(setAudit, setError);
+  };
+  useEffect(load, [campaignId]);
+  const act = async (action: string) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api("POST", `${base}/${action}`, {});
+      load();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!c) return <ErrorBox error={error} />;
+  const key = (a: string) => a as Parameters<typeof t>[0];
+  return (
+    <section>
+      <h1>
+        {c.name} <Status status={c.status} />
+      </h1>
+      <p>
+        {c.campaignId} · {c.playbook} · {t("version")} {c.version}
+        {c.approval ? ` · ${t("approve")}: ${c.approval.by} (v${c.approval.version})` : ""}
+      </p>
+      <div class="actions">
+        {Object.entries(ACTIONS)
+          .filter(([, a]) => a.from.includes(c.status) && a.roles.includes(me.role))
+          .map(([action]) => (
+            <button key={action} type="button" disabled={busy} onClick={() => act(action)}>
+              {t(key(action))}
+            </button>
+          ))}
+        {["draft", "submitted", "approved", "rejected"].includes(c.status) &&
+          ["marketer", "admin"].includes(me.role) && (
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => go(`#/edit/${encodeURIComponent(c.campaignId)}`)}
+            >
+              ✎ {t("save")}
+            </button>
+          )}
+        <a class="button secondary" href={`#/funnel/${encodeURIComponent(c.campaignId)}`}>
+          {t("funnel")}
+        </a>
+      </div>
+      <ErrorBox error={error} />
+      <h2>{t("audit")}</h2>
+      {audit && (
+        <>
+          <p class={audit.intact ? "ok" : "error"}>
+            {audit.intact ? `✓ ${t("intact")}` : `✗ ${t("broken")}`}
+          </p>
+          <Table
+            head={["#", t("at"), "actor", "action", t("status"), t("version")]}
+            rows={audit.entries.map((e) => [
+              e.seq,
+              new Date(e.at).toLocaleString(),
+              `${e.actor.userId} (${e.actor.role})`,
+              e.action + (e.note ? ` — ${e.note}` : ""),
+              `${e.before?.status ?? "∅"} → ${e.after?.status ?? "∅"}`,
+              e.after?.version ?? "",
+            ])}
+          />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,73 @@
+import type { ComponentChildren } from "preact";
+import { RequestError } from "../api.ts";
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const problems = error instanceof RequestError ? error.body.problems : undefined;
+  return (
+    <div role="alert" class="error">
+      <p>{error instanceof Error ? error.message : String(error)}</p>
+      {problems && (
+        <ul>
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export const Status = ({ status }: { status: string }) => <span class={`status s-${status}`}>{status}</span>;
+
+export function Table({
+  head,
+  rows,
+  caption,
+}: {
+  head: ComponentChildren[];
+  rows: ComponentChildren[][];
+  caption?: string;
+}) {
+  return (
+    <table>
+      {caption && <caption>{caption}</caption>}
+      <thead>
+        <tr>
+          {head.map((h, i) => (
+            <th key={i} scope="col">
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r, i) => (
+          <tr key={i}>
+            {r.map((c, j) => (
+              <td key={j}>{c}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export const fmt = (n: unknown) => (typeof n === "number" ? n.toLocaleString() : String(n ?? ""));
+export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+export interface CampaignSummary {
+  campaignId: string;
+  name: string;
+  playbook: string;
+  status: string;
+  version: number;
+  tiers: string[];
+  createdBy: string | null;
+  branchId: string | null;
+  approval: { version: number; by: string; at: string } | null;
+  updatedAt: string;
+  summary: Record<string, number> | null;
+  campaign?: Record<string, unknown>;
+}
