@@ -20,6 +20,7 @@ import {
 } from "#shared/errors.ts";
 import { countStages } from "#shared/funnel.ts";
 import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
+import { logger } from "#shared/logger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
 import { batchGet, conditional, isConditionFailed, itemToCustomer, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
@@ -46,7 +47,12 @@ export interface DispatchDeps {
   leaseMs: number;
   /** Waits for the provider's rate (messages/second). */
   pace?: (channel: Channel) => Promise<void>;
+  /** Write a messageId pointer per SMS, for two-way replies that carry only the messageId (AWS). */
+  messagePointers?: boolean;
 }
+
+/** Where a provider's messageId points: the send it belongs to. Kept 90 days (TTL on AWS). */
+export const messagePointerKey = (messageId: string) => ({ PK: `MSG#${messageId}`, SK: "MSG" });
 
 export type Outcome = "sent" | "skipped" | "deferred" | "excluded" | "failed" | "unknown" | "retry";
 
@@ -282,6 +288,17 @@ export async function sendOne(
       ["reason"],
     );
     if (row.stage < sentStage) await countStages(repo, row, row.stage, sentStage, sentAt);
+    if (deps.messagePointers && channel === "sms")
+      await repo
+        .put({
+          ...messagePointerKey(messageId),
+          campaignId,
+          customerId: row.customerId,
+          expiresAt: Math.floor(sentAt.getTime() / 1000) + 90 * 86_400,
+        })
+        .catch((err: unknown) =>
+          logger.warn("message pointer not written", { error: (err as Error).message }),
+        );
     return "sent";
   } catch (err) {
     if (err instanceof ProviderUnknownOutcomeError) {

@@ -20,10 +20,10 @@ async function buildDeps(): Promise<DispatchDeps> {
   const providers: Partial<Record<Channel, Provider>> = {
     sms: e.SMS_ENDPOINT
       ? httpSmsProvider(e.SMS_ENDPOINT, Number(process.env.SMS_TIMEOUT_MS ?? 5000))
-      : await awsSmsProvider(e.SMS_ORIGINATION),
+      : await awsSmsProvider(e.SMS_ORIGINATION, e.SMS_CONFIGURATION_SET),
     email: e.SMTP_URL
       ? await smtpProvider(e.SMTP_URL, base.config.email.from)
-      : await sesProvider(e.SES_FROM ?? base.config.email.from),
+      : await sesProvider(e.SES_FROM ?? base.config.email.from, e.SES_CONFIGURATION_SET),
     "rm-task": rmTaskProvider(base.repo, base.now),
   };
   return {
@@ -31,6 +31,7 @@ async function buildDeps(): Promise<DispatchDeps> {
     providers,
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 5),
     leaseMs: Number(process.env.LEASE_MS ?? 120_000),
+    messagePointers: e.SMS_REPLY_POINTERS === "true",
     pace: pacer({ sms: base.config.sms.ratePerSecond, email: base.config.email.ratePerSecond }),
   };
 }

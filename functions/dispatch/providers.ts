@@ -43,7 +43,10 @@ export function httpSmsProvider(endpoint: string, timeoutMs = 5000): Provider {
 }
 
 /** SMS through AWS End User Messaging SMS; our send key rides in Context so receipts find the row. */
-export async function awsSmsProvider(originationIdentity: string | undefined): Promise<Provider> {
+export async function awsSmsProvider(
+  originationIdentity: string | undefined,
+  configurationSet?: string,
+): Promise<Provider> {
   const sms = await import("@aws-sdk/client-pinpoint-sms-voice-v2");
   const client = new sms.PinpointSMSVoiceV2Client({});
   return {
@@ -55,7 +58,8 @@ export async function awsSmsProvider(originationIdentity: string | undefined): P
             MessageBody: message.text,
             MessageType: "PROMOTIONAL",
             OriginationIdentity: originationIdentity,
-            Context: { sendKey: context.sendKey },
+            ConfigurationSetName: configurationSet,
+            Context: { tiercast: receiptTag(context.campaignId, context.customerId) },
           }),
         );
         return { messageId: out.MessageId ?? context.sendKey };
@@ -115,7 +119,8 @@ export async function sesProvider(from: string, configurationSet?: string): Prom
             FromEmailAddress: from,
             Destination: { ToAddresses: [message.to] },
             ConfigurationSetName: configurationSet,
-            EmailTags: [{ Name: "sendKey", Value: context.sendKey.replace(/[^A-Za-z0-9_-]/g, "_") }],
+            // SES tag values allow only [A-Za-z0-9_-]: the ids ride base64url-encoded, so receipts find the row.
+            EmailTags: [{ Name: "tiercast", Value: receiptTag(context.campaignId, context.customerId) }],
             ListManagementOptions: undefined,
             Content: {
               Simple: {
@@ -180,3 +185,7 @@ export function rmTaskProvider(repo: Repo, now: () => Date): Provider {
     },
   };
 }
+
+/** The ids a provider event carries back (SES tag, SMS context), in the only alphabet SES tags accept. */
+export const receiptTag = (campaignId: string, customerId: string) =>
+  Buffer.from(`${campaignId}\n${customerId}`).toString("base64url");

@@ -12,6 +12,17 @@ const Env = z.object({
   SMTP_URL: z.string().optional(),
   SES_FROM: z.string().optional(),
   SMS_ORIGINATION: z.string().optional(),
+  /** Configuration sets whose event destinations feed delivery receipts back through SQS (AWS). */
+  SMS_CONFIGURATION_SET: z.string().optional(),
+  SES_CONFIGURATION_SET: z.string().optional(),
+  /** Launch state machine (API and scheduler start executions on AWS). */
+  STATE_MACHINE_ARN: z.string().optional(),
+  /** EventBridge Scheduler group and the role it assumes to invoke the scheduler function. */
+  SCHEDULE_GROUP: z.string().optional(),
+  SCHEDULER_ROLE_ARN: z.string().optional(),
+  SCHEDULER_FUNCTION_ARN: z.string().optional(),
+  /** Write a messageId → recipient pointer per SMS so two-way replies (which carry only the messageId) find their send. */
+  SMS_REPLY_POINTERS: z.enum(["true", "false"]).default("false"),
   TIERCAST_CONFIG: z.string().optional(),
 });
 export type Env = z.infer<typeof Env>;

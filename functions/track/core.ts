@@ -1,7 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
+import { z } from "zod";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
 import { ingestEvent } from "#functions/events/core.ts";
+import { verifyWebhook } from "#functions/receipts/core.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
@@ -49,6 +51,7 @@ async function rowFor(deps: TrackDeps, campaignId: string, customerId: string) {
  * altered link counts nothing; a click only ever redirects to the campaign's own landing page (no open redirect).
  */
 export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse | undefined> {
+  if (req.method === "POST" && req.path === "/hooks/sms") return smsWebhook(req, deps);
   if (req.method !== "GET") return undefined;
   let m = /^\/t\/c\/([A-Za-z0-9_.-]+)$/.exec(req.path);
   if (m) {
@@ -88,4 +91,59 @@ export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<
     );
   }
   return undefined;
+}
+
+const HookBody = z.object({
+  type: z.enum(["delivered", "failed", "replied"]),
+  /** The tag we sent with the message: campaignId#customerId#channel. */
+  tag: z.string().min(3).max(300),
+  messageId: z.string().min(1).max(300),
+  at: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be an ISO-8601 date-time"),
+  text: z.string().max(1000).optional(),
+  eventId: z.string().min(1).max(200).optional(),
+});
+
+/**
+ * Delivery receipts and replies from an HTTP SMS gateway. The body must carry the gateway's HMAC
+ * (`x-tiercast-signature: sha256=…`); anything unsigned or altered is refused before it is read.
+ */
+async function smsWebhook(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse> {
+  const reply = (status: number, body: unknown): ApiResponse => ({
+    status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!verifyWebhook(deps.secret, req.body, req.headers["x-tiercast-signature"]))
+    return reply(401, { error: "bad_signature", message: "missing or wrong x-tiercast-signature" });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(req.body);
+  } catch {
+    return reply(400, { error: "bad_input", message: "the body is not JSON" });
+  }
+  const parsed = HookBody.safeParse(raw);
+  if (!parsed.success)
+    return reply(400, {
+      error: "bad_input",
+      message: parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "),
+    });
+  const h = parsed.data;
+  const first = h.tag.indexOf("#");
+  const last = h.tag.lastIndexOf("#");
+  if (first < 1 || last <= first)
+    return reply(400, { error: "bad_input", message: "tag: not a Tiercast send tag" });
+  const outcome = await ingestEvent(
+    {
+      eventId: h.eventId ?? `hook:${h.messageId}:${h.type}${h.type === "replied" ? `:${h.at}` : ""}`,
+      type: h.type,
+      campaignId: h.tag.slice(0, first),
+      customerId: h.tag.slice(first + 1, last),
+      channel: "sms",
+      at: new Date(h.at).toISOString(),
+      messageId: h.messageId,
+      ...(h.text ? { text: h.text } : {}),
+    },
+    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
+  );
+  return reply(outcome.status === "rejected" ? 400 : 200, outcome);
 }

@@ -1,6 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES } from "#functions/api/router.ts";
+import { webhookSignature } from "#functions/receipts/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
@@ -262,6 +263,98 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     await Promise.all([...server.running]);
     const copy = await call("GET", "/api/campaigns/api-journey-202704011000", tokens.ann);
     expect(copy.json.status).toBe("launched");
+  }, 120_000);
+
+  it("takes SMS gateway receipts only with a valid signature; a reply of R opts the customer out", async () => {
+    // The last recipient: no click or reply has moved their row yet.
+    const sms = dispatch.sms.messages.findLast((m) => m.tag.startsWith("api-journey#"))!;
+    const customerId = sms.tag.split("#")[1]!;
+    const hook = (body: unknown, signature?: string) =>
+      fetch(`${server.url}/hooks/sms`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(signature ? { "x-tiercast-signature": signature } : {}),
+        },
+        body: JSON.stringify(body),
+      });
+    const delivered = { type: "delivered", tag: sms.tag, messageId: "gw-1", at: AT };
+    expect((await hook(delivered)).status).toBe(401);
+    expect((await hook(delivered, webhookSignature(process.env.TIERCAST_SECRET!, "{}"))).status).toBe(401);
+    const before = (await call("GET", "/api/campaigns/api-journey/funnel", tokens.ann)).json.total as Record<
+      string,
+      number
+    >;
+    const ok = await hook(
+      delivered,
+      webhookSignature(process.env.TIERCAST_SECRET!, JSON.stringify(delivered)),
+    );
+    expect(ok.status).toBe(200);
+    const after = (await call("GET", "/api/campaigns/api-journey/funnel", tokens.ann)).json.total as Record<
+      string,
+      number
+    >;
+    expect(after.delivered).toBe(before.delivered! + 1);
+
+    const optedOut = async () =>
+      (
+        (await call("POST", "/api/preview", tokens.ada, linked("after-optout"))).json.excluded as Record<
+          string,
+          number
+        >
+      ).opted_out ?? 0;
+    const optedBefore = await optedOut();
+    const reply = { type: "replied", tag: sms.tag, messageId: "gw-2", at: AT, text: "R" };
+    expect(
+      (await hook(reply, webhookSignature(process.env.TIERCAST_SECRET!, JSON.stringify(reply)))).status,
+    ).toBe(200);
+    expect(await optedOut()).toBe(optedBefore + 1);
+    expect((await call("GET", `/api/customers/${customerId}/decisions`, tokens.ada)).status).toBe(200);
+  });
+
+  it("serves the open pixel for any token, counting only signed ones", async () => {
+    const res = await fetch(`${server.url}/t/o/forged.token.gif`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/gif");
+    expect(
+      Buffer.from(await res.arrayBuffer())
+        .subarray(0, 6)
+        .toString(),
+    ).toBe("GIF89a");
+  });
+
+  it("pauses and cancels a launched campaign: deferred sends wait while paused and are dropped when cancelled", async () => {
+    const id = "api-pause";
+    setClock("2027-03-01T15:30:00.000Z"); // 23:30 local: everything is deferred to 08:00
+    await call("POST", "/api/campaigns", tokens.mia, linked(id));
+    await call("POST", `/api/campaigns/${id}/submit`, tokens.mia, {});
+    await call("POST", `/api/campaigns/${id}/approve`, tokens.ari, {});
+    await call("POST", `/api/campaigns/${id}/launch`, tokens.mia, {});
+    await Promise.all([...server.running]);
+    expect((await call("POST", `/api/campaigns/${id}/pause`, tokens.mia, {})).json.status).toBe("paused");
+    const sentBefore = dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length;
+    setClock("2027-03-02T01:00:00.000Z"); // 09:00 local: due, but paused
+    await server.schedulerTick();
+    await waitFor("paused sends to settle", async () => {
+      const f = await call("GET", `/api/campaigns/${id}/ledger?limit=5000`, tokens.ann);
+      const rows = f.json.rows as { decision: string; reason: string }[];
+      return rows.every((r) => r.decision !== "queued" && r.decision !== "claimed") ? rows : undefined;
+    });
+    expect(dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length).toBe(sentBefore);
+    expect((await call("POST", `/api/campaigns/${id}/cancel`, tokens.mia, {})).json.status).toBe("cancelled");
+    setClock("2027-03-02T01:10:00.000Z"); // the pause re-check is due
+    await server.schedulerTick();
+    const rows = await waitFor("cancelled sends to be dropped", async () => {
+      const f = await call("GET", `/api/campaigns/${id}/ledger?limit=5000`, tokens.ann);
+      const r = f.json.rows as { decision: string; reason: string }[];
+      return r.some((x) => x.reason === "campaign_cancelled") &&
+        r.every((x) => x.decision !== "deferred" && x.decision !== "queued")
+        ? r
+        : undefined;
+    });
+    expect(rows.filter((r) => r.reason === "campaign_cancelled").length).toBeGreaterThan(0);
+    expect(dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length).toBe(sentBefore);
+    setClock(AT);
   }, 120_000);
 
   it("detects an audit entry edited behind the API", async () => {

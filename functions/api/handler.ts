@@ -1,0 +1,99 @@
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
+import { handleTracking } from "#functions/track/core.ts";
+import { startExecution } from "#shared/aws-launch.ts";
+import { baseDeps } from "#shared/deps.ts";
+import { env } from "#shared/env.ts";
+import { logger } from "#shared/logger.ts";
+import { loadSecret } from "#shared/secret.ts";
+import { actorFromClaims } from "#shared/users.ts";
+import type { ApiDeps, ApiRequest } from "./http.ts";
+import { handleApi } from "./router.ts";
+
+/** API Gateway (REST, proxy integration) → the runtime-neutral request the router takes. */
+export function toRequest(event: APIGatewayProxyEvent): ApiRequest {
+  const body = event.body
+    ? event.isBase64Encoded
+      ? Buffer.from(event.body, "base64").toString("utf8")
+      : event.body
+    : "";
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
+  const query: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
+  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  return { method: event.httpMethod, path: event.path, query, headers, body, ...(claims ? { claims } : {}) };
+}
+
+/** Creates, replaces or deletes the EventBridge schedule that fires a Tiercast schedule at its cron. */
+async function syncSchedule(scheduleId: string, cron: string | undefined) {
+  const e = env();
+  if (!e.SCHEDULE_GROUP || !e.SCHEDULER_ROLE_ARN || !e.SCHEDULER_FUNCTION_ARN) return;
+  const sch = await import("@aws-sdk/client-scheduler");
+  const client = new sch.SchedulerClient({});
+  const Name = `tiercast-${scheduleId}`;
+  if (!cron) {
+    await client
+      .send(new sch.DeleteScheduleCommand({ Name, GroupName: e.SCHEDULE_GROUP }))
+      .catch((err: Error) => {
+        if (err.name !== "ResourceNotFoundException") throw err;
+      });
+    return;
+  }
+  const input = {
+    Name,
+    GroupName: e.SCHEDULE_GROUP,
+    ScheduleExpression: toEventBridge(parseCron(cron)),
+    ScheduleExpressionTimezone: baseDeps().config.quietHours.timeZone,
+    FlexibleTimeWindow: { Mode: "OFF" as const },
+    Target: {
+      Arn: e.SCHEDULER_FUNCTION_ARN,
+      RoleArn: e.SCHEDULER_ROLE_ARN,
+      Input: JSON.stringify({ scheduleId }),
+      RetryPolicy: { MaximumRetryAttempts: 3 },
+    },
+  };
+  try {
+    await client.send(new sch.UpdateScheduleCommand(input));
+  } catch (err) {
+    if ((err as Error).name !== "ResourceNotFoundException") throw err;
+    await client.send(new sch.CreateScheduleCommand(input));
+  }
+}
+
+function deps(): ApiDeps {
+  const base = baseDeps();
+  return {
+    repo: base.repo,
+    config: base.config,
+    secret: base.secret,
+    now: base.now,
+    // API Gateway's Cognito authorizer has verified the JWT; its claims carry the role and branch.
+    authenticate: async (req) => (req.claims ? actorFromClaims(req.claims) : undefined),
+    startLaunch: startExecution,
+    syncSchedule,
+  };
+}
+
+/** The whole HTTP surface on AWS: /api/* (Cognito), and the public tracking redirect, pixel, unsubscribe and SMS webhook. */
+export const handler = middy(async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+  const req = toRequest(event);
+  const d = deps();
+  const out = req.path.startsWith("/api/")
+    ? await handleApi(req, d)
+    : ((await handleTracking(req, d)) ?? {
+        status: 404,
+        headers: { "content-type": "application/json" },
+        body: '{"error":"not_found"}',
+      });
+  return {
+    statusCode: out.status,
+    headers: { ...out.headers, "x-content-type-options": "nosniff" },
+    body: out.body,
+    isBase64Encoded: out.isBase64Encoded ?? false,
+  };
+})
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());

@@ -1,0 +1,28 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import middy from "@middy/core";
+import type { SQSEvent, SQSRecord } from "aws-lambda";
+import { baseDeps } from "#shared/deps.ts";
+import { logger } from "#shared/logger.ts";
+import { loadSecret } from "#shared/secret.ts";
+import { ingestReceipt } from "./core.ts";
+
+async function recordHandler(record: SQSRecord) {
+  const base = baseDeps();
+  const receivedAt = new Date(Number(record.attributes.SentTimestamp ?? Date.now())).toISOString();
+  const outcome = await ingestReceipt(
+    record.body,
+    { repo: base.repo, shards: base.config.shards, config: base.config, secret: base.secret },
+    receivedAt,
+  );
+  if (outcome?.status === "rejected") logger.warn("receipt rejected", { error: outcome.error });
+}
+
+/** Delivery receipts, opens, clicks, complaints and SMS replies from SES and End User Messaging (SNS → SQS). */
+export const handler = middy(async (event: SQSEvent) =>
+  processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+    throwOnFullBatchFailure: false,
+  }),
+)
+  .use(injectLambdaContext(logger))
+  .use(loadSecret());

@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { trackingToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
+import { receiptTag } from "#functions/dispatch/providers.ts";
+import {
+  fromSes,
+  fromSmsEvent,
+  idsFromTag,
+  verifyWebhook,
+  webhookSignature,
+} from "#functions/receipts/core.ts";
+
+const SECRET = "s".repeat(32);
+const tag = receiptTag("dormant-2027q1", "C#42");
+
+describe("provider receipts", () => {
+  it("round-trips the ids through the SES tag alphabet", () => {
+    expect(tag).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(idsFromTag(tag)).toEqual({ campaignId: "dormant-2027q1", customerId: "C#42" });
+  });
+
+  it("maps SES events, ignoring transient bounces and untagged mail", () => {
+    const mail = { messageId: "m1", timestamp: "2027-03-01T02:00:00Z", tags: { tiercast: [tag] } };
+    expect(fromSes({ eventType: "Open", mail, open: { timestamp: "2027-03-01T03:00:00Z" } })).toMatchObject({
+      eventId: "ses:m1:Open",
+      type: "opened",
+      customerId: "C#42",
+      at: "2027-03-01T03:00:00Z",
+    });
+    expect(fromSes({ eventType: "Complaint", mail })?.type).toBe("opted_out");
+    expect(fromSes({ eventType: "Bounce", mail, bounce: { bounceType: "Transient" } })).toBeUndefined();
+    expect(fromSes({ eventType: "Bounce", mail, bounce: { bounceType: "Permanent" } })?.type).toBe("failed");
+    expect(fromSes({ eventType: "Delivery", mail: { messageId: "m2" } })).toBeUndefined();
+  });
+
+  it("maps End User Messaging SMS events by their context", () => {
+    const e = {
+      eventType: "TEXT_DELIVERED",
+      messageId: "sm1",
+      eventTimestamp: 0,
+      context: { tiercast: tag },
+    };
+    expect(fromSmsEvent(e)).toMatchObject({ type: "delivered", eventId: "sms:sm1:TEXT_DELIVERED" });
+    expect(fromSmsEvent({ ...e, eventType: "TEXT_UNREACHABLE" })?.type).toBe("failed");
+    expect(fromSmsEvent({ ...e, eventType: "TEXT_QUEUED" })).toBeUndefined();
+  });
+
+  it("accepts only webhooks signed over the exact body", () => {
+    const body = '{"type":"delivered"}';
+    expect(verifyWebhook(SECRET, body, webhookSignature(SECRET, body))).toBe(true);
+    expect(verifyWebhook(SECRET, `${body} `, webhookSignature(SECRET, body))).toBe(false);
+    expect(verifyWebhook(SECRET, body, webhookSignature("other-secret-other-secret", body))).toBe(false);
+    expect(verifyWebhook(SECRET, body, undefined)).toBe(false);
+  });
+
+  it("verifies tracking tokens and rejects altered ones", () => {
+    const t = trackingToken(SECRET, "c1", "C1");
+    expect(verifyTrackingToken(SECRET, t)).toEqual({ campaignId: "c1", customerId: "C1" });
+    const otherCustomer = `${Buffer.from("c1\nC2").toString("base64url")}.${t.split(".")[1]}`;
+    expect(verifyTrackingToken(SECRET, otherCustomer)).toBeUndefined();
+    expect(verifyTrackingToken(SECRET, "garbage")).toBeUndefined();
+  });
+});
