@@ -46,7 +46,11 @@ async function recordHandler(record: SQSRecord) {
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
   try {
     const outcomes = await processDispatch(message, receiveCount, await (deps ??= buildDeps()));
-    recordOutcomes(message.channel, outcomes);
+    recordOutcomes(
+      message.channel,
+      outcomes,
+      message.recipients.map((r) => r.tier),
+    );
     logger.debug("dispatched", { campaignId: message.campaignId, channel: message.channel, outcomes });
   } catch (err) {
     recordOutcomes(message.channel, ["retry"]);

@@ -185,7 +185,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
     if (row.stage >= stageIndex("eligible")) bump(counterSk(row, day, "eligible"));
     if (row.decision === "queued" && row.channel) {
       const list = queued.get(row.channel) ?? [];
-      list.push({ customerId: row.customerId, shard: row.shard });
+      list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });
       queued.set(row.channel, list);
     }
   }
@@ -299,7 +299,7 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
         swept++;
       } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
         const list = requeue.get(row.channel) ?? [];
-        list.push({ customerId: row.customerId, shard: row.shard });
+        list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });
         requeue.set(row.channel, list);
         swept++;
       }

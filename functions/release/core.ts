@@ -57,9 +57,13 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
         continue;
       const k = `${row.campaignId}\u0000${row.channel}`;
       const list = byCampaignChannel.get(k) ?? [];
-      list.push({ customerId: row.customerId, shard: row.shard });
+      list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });
       byCampaignChannel.set(k, list);
-      (out.campaigns[row.campaignId] ??= []).push({ customerId: row.customerId, shard: row.shard });
+      (out.campaigns[row.campaignId] ??= []).push({
+        customerId: row.customerId,
+        shard: row.shard,
+        tier: row.tier,
+      });
       out.released++;
     }
   }

@@ -15,10 +15,24 @@ export const SEND_METRICS = [
   "skipped",
 ] as const;
 
-export function recordOutcomes(channel: Channel, outcomes: readonly string[]) {
-  const counts = new Map<string, number>();
-  for (const o of outcomes) counts.set(o, (counts.get(o) ?? 0) + 1);
-  const single = metrics.singleMetric();
-  single.addDimension("channel", channel);
-  for (const [name, n] of counts) single.addMetric(name, MetricUnit.Count, n);
+/** Counts per outcome by channel, and by tier (what the dashboard's per-tier widgets read). */
+export function recordOutcomes(
+  channel: Channel,
+  outcomes: readonly string[],
+  tiers: readonly (string | undefined)[] = [],
+) {
+  const emit = (dimension: string, value: string, list: readonly string[]) => {
+    const counts = new Map<string, number>();
+    for (const o of list) counts.set(o, (counts.get(o) ?? 0) + 1);
+    const single = metrics.singleMetric();
+    single.addDimension(dimension, value);
+    for (const [name, n] of counts) single.addMetric(name, MetricUnit.Count, n);
+  };
+  emit("channel", channel, outcomes);
+  const byTier = new Map<string, string[]>();
+  outcomes.forEach((o, i) => {
+    const tier = tiers[i];
+    if (tier) byTier.set(tier, [...(byTier.get(tier) ?? []), o]);
+  });
+  for (const [tier, list] of byTier) emit("tier", tier, list);
 }

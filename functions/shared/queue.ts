@@ -5,6 +5,8 @@ import { mapLimit } from "./repo.ts";
 export interface RecipientRef {
   customerId: string;
   shard: number;
+  /** For the per-tier send metrics only; the ledger row stays the truth. */
+  tier?: string;
 }
 
 /** One SQS message carries up to RECIPIENTS_PER_MESSAGE recipients of one campaign and channel. */

@@ -1,18 +1,21 @@
 import { Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as kms from "aws-cdk-lib/aws-kms";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
 import { GSIS, TABLE_KEYS } from "../../functions/shared/table.ts";
+import { acknowledge } from "../constructs/nag.ts";
 import type { EnvSettings } from "../settings.ts";
 
 export interface DataStackProps extends StackProps {
   settings: EnvSettings;
 }
 
-/** The single table (customers, campaigns, ledger, events, counters) and its key. */
+/** The single table (customers, campaigns, ledger, events, counters, audit), its key, and the HMAC secret. */
 export class DataStack extends Stack {
   readonly table: dynamodb.Table;
   readonly key: kms.Key;
+  readonly secret: secrets.Secret;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -32,6 +35,15 @@ export class DataStack extends Stack {
       removalPolicy: props.settings.removalPolicy,
       timeToLiveAttribute: "expiresAt",
     });
+    this.secret = new secrets.Secret(this, "HmacSecret", {
+      description: "Tiercast HMAC key for referral codes, unsubscribe and tracking links, webhooks",
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    });
+    acknowledge(
+      this.secret,
+      "SMG4",
+      "The HMAC key signs referral codes and links already sent; it is rotated by hand with a grace period (README).",
+    );
     for (const gsi of GSIS) {
       this.table.addGlobalSecondaryIndex({
         indexName: gsi.indexName,

@@ -1,5 +1,10 @@
 import { Duration, Stack, type StackProps } from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as kms from "aws-cdk-lib/aws-kms";
+import * as ses from "aws-cdk-lib/aws-ses";
+import * as smsvoice from "aws-cdk-lib/aws-smsvoice";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import type { Channel } from "../../functions/campaign/schema.ts";
@@ -7,53 +12,103 @@ import type { EnvSettings } from "../settings.ts";
 
 export interface MessagingStackProps extends StackProps {
   settings: EnvSettings;
+  key: kms.IKey;
 }
 
 export const MAX_RECEIVE_COUNT = 5;
 /** Longer than the worker's timeout × batch, as Lambda's event source mapping requires. */
 export const VISIBILITY_TIMEOUT = Duration.seconds(360);
 
-/** One dispatch queue per channel, each with a DLQ and an alarm on it. */
+/**
+ * One dispatch queue per channel, each with a DLQ; and the way back: SES and End User Messaging
+ * SMS event destinations publish to a topic whose subscribed queue feeds the receipts worker.
+ */
 export class MessagingStack extends Stack {
   readonly queues: Record<Channel, sqs.Queue>;
   readonly dlqs: Record<Channel, sqs.Queue>;
+  readonly receipts: sqs.Queue;
+  readonly receiptsDlq: sqs.Queue;
+  readonly sesConfigurationSet: ses.ConfigurationSet;
+  readonly smsConfigurationSetName: string;
 
   constructor(scope: Construct, id: string, props: MessagingStackProps) {
     super(scope, id, props);
     const channels: Channel[] = ["sms", "email", "rm-task"];
     this.queues = {} as Record<Channel, sqs.Queue>;
     this.dlqs = {} as Record<Channel, sqs.Queue>;
+    const queue = (name: string, retention: Duration, dlq?: sqs.IQueue) =>
+      new sqs.Queue(this, name, {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: retention,
+        ...(dlq
+          ? {
+              visibilityTimeout: VISIBILITY_TIMEOUT,
+              deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+            }
+          : {}),
+      });
     for (const channel of channels) {
       const name = channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email";
-      const dlq = new sqs.Queue(this, `${name}Dlq`, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      const queue = new sqs.Queue(this, `${name}Queue`, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        visibilityTimeout: VISIBILITY_TIMEOUT,
-        retentionPeriod: Duration.days(4),
-        deadLetterQueue: { queue: dlq, maxReceiveCount: MAX_RECEIVE_COUNT },
-      });
-      new cloudwatch.Alarm(this, `${name}DlqAlarm`, {
-        alarmDescription: `Tiercast ${channel} sends are dead-lettered: run \`tiercast dlq list\` / redrive`,
-        metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      new cloudwatch.Alarm(this, `${name}AgeAlarm`, {
-        alarmDescription: `Tiercast ${channel} queue is falling behind`,
-        metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
-        threshold: 1800,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      this.queues[channel] = queue;
+      const dlq = queue(`${name}Dlq`, Duration.days(14));
+      this.queues[channel] = queue(`${name}Queue`, Duration.days(4), dlq);
       this.dlqs[channel] = dlq;
     }
+
+    // Receipts: the topic is encrypted with the data key; SES and SMS publish to it, the queue subscribes.
+    const topic = new sns.Topic(this, "ReceiptsTopic", { masterKey: props.key, enforceSSL: true });
+    this.receiptsDlq = queue("ReceiptsDlq", Duration.days(14));
+    this.receipts = queue("ReceiptsQueue", Duration.days(4), this.receiptsDlq);
+    topic.addSubscription(new subs.SqsSubscription(this.receipts, { rawMessageDelivery: true }));
+    for (const service of ["ses.amazonaws.com", "sms-voice.amazonaws.com"]) {
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          actions: ["sns:Publish"],
+          principals: [new iam.ServicePrincipal(service)],
+          resources: [topic.topicArn],
+          conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+        }),
+      );
+      props.key.grant(new iam.ServicePrincipal(service), "kms:GenerateDataKey*", "kms:Decrypt");
+    }
+
+    this.sesConfigurationSet = new ses.ConfigurationSet(this, "EmailEvents", {
+      reputationMetrics: true,
+      sendingEnabled: true,
+    });
+    this.sesConfigurationSet.addEventDestination("ToReceipts", {
+      destination: ses.EventDestination.snsTopic(topic),
+      events: [
+        ses.EmailSendingEvent.DELIVERY,
+        ses.EmailSendingEvent.OPEN,
+        ses.EmailSendingEvent.CLICK,
+        ses.EmailSendingEvent.BOUNCE,
+        ses.EmailSendingEvent.COMPLAINT,
+        ses.EmailSendingEvent.REJECT,
+      ],
+    });
+
+    this.smsConfigurationSetName = `tiercast-${props.settings.name}-sms`;
+    new smsvoice.CfnConfigurationSet(this, "SmsEvents", {
+      configurationSetName: this.smsConfigurationSetName,
+      eventDestinations: [
+        {
+          eventDestinationName: "to-receipts",
+          enabled: true,
+          matchingEventTypes: [
+            "TEXT_DELIVERED",
+            "TEXT_BLOCKED",
+            "TEXT_CARRIER_BLOCKED",
+            "TEXT_CARRIER_UNREACHABLE",
+            "TEXT_INVALID",
+            "TEXT_SPAM",
+            "TEXT_TTL_EXPIRED",
+            "TEXT_UNREACHABLE",
+            "TEXT_OPTED_OUT",
+          ],
+          snsDestination: { topicArn: topic.topicArn },
+        },
+      ],
+    });
   }
 }

@@ -1,128 +1,47 @@
 import { fileURLToPath } from "node:url";
 import { Duration, Stack, type StackProps } from "aws-cdk-lib";
-import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as targets from "aws-cdk-lib/aws-scheduler-targets";
-import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import type { Channel } from "../../functions/campaign/schema.ts";
-import { GSIS } from "../../functions/shared/table.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
-import type { EnvSettings } from "../settings.ts";
+import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
+import { type EnvSettings, functionConfig } from "../settings.ts";
 
 export interface WorkflowStackProps extends StackProps {
   settings: EnvSettings;
-  table: dynamodb.ITable;
-  key: kms.IKey;
+  data: DataRefs;
   queues: Record<Channel, sqs.IQueue>;
-  dlqs: Record<Channel, sqs.IQueue>;
+  receipts: sqs.IQueue;
+  sesConfigurationSet: string;
+  smsConfigurationSet: string;
 }
 
 const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
-/** The launch state machine, its four steps, the channel workers and the deferred-send releaser. */
+/** The launch state machine, its four steps, the channel workers, the receipts worker and the deferred-send releaser. */
 export class WorkflowStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
-
-  /** Sends by outcome and channel, queue depth and age, DLQs, launches; and the provider-error alarm. */
-  private dashboard(queues: Record<Channel, sqs.IQueue>, dlqs: Record<Channel, sqs.IQueue>) {
-    const channels = Object.keys(queues) as Channel[];
-    const send = (name: string, channel: Channel, period = Duration.minutes(1)) =>
-      new cloudwatch.Metric({
-        namespace: "Tiercast",
-        metricName: name,
-        dimensionsMap: { channel, service: "tiercast" },
-        statistic: "Sum",
-        period,
-      });
-    const board = new cloudwatch.Dashboard(this, "Dashboard", {
-      dashboardName: `tiercast-${this.stackName}`,
-    });
-    board.addWidgets(
-      ...channels.map(
-        (ch) =>
-          new cloudwatch.GraphWidget({
-            title: `${ch}: sends by outcome`,
-            left: ["sent", "failed", "unknown", "deferred", "excluded", "retry"].map((m) => send(m, ch)),
-            width: 8,
-          }),
-      ),
-    );
-    board.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: "queue depth",
-        left: channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "age of oldest message (s)",
-        left: channels.map((ch) => queues[ch].metricApproximateAgeOfOldestMessage()),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "dead letters",
-        left: channels.map((ch) => dlqs[ch].metricApproximateNumberOfMessagesVisible()),
-        width: 8,
-      }),
-      new cloudwatch.GraphWidget({
-        title: "launches",
-        left: [
-          this.stateMachine.metricSucceeded(),
-          this.stateMachine.metricFailed(),
-          this.stateMachine.metricStarted(),
-        ],
-        width: 8,
-      }),
-    );
-    for (const ch of ["sms", "email"] as Channel[]) {
-      const rate = new cloudwatch.MathExpression({
-        expression: "100 * (failed + retry) / (sent + failed + retry + 1)",
-        usingMetrics: {
-          failed: send("failed", ch, Duration.minutes(5)),
-          retry: send("retry", ch, Duration.minutes(5)),
-          sent: send("sent", ch, Duration.minutes(5)),
-        },
-        period: Duration.minutes(5),
-        label: `${ch} provider error %`,
-      });
-      new cloudwatch.Alarm(this, `${ch === "sms" ? "Sms" : "Email"}ProviderErrors`, {
-        alarmDescription: `More than 5% of ${ch} sends are failing at the provider`,
-        metric: rate,
-        threshold: 5,
-        evaluationPeriods: 3,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    }
-  }
+  readonly workers: Record<Channel, lambda.IFunction> = {} as Record<Channel, lambda.IFunction>;
+  readonly functions: lambda.IFunction[] = [];
 
   constructor(scope: Construct, id: string, props: WorkflowStackProps) {
     super(scope, id, props);
-    const { settings, table, queues } = props;
-    const secret = new secrets.Secret(this, "HmacSecret", {
-      description: "Tiercast HMAC key for referral codes, unsubscribe and tracking links",
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-    });
+    const { settings, data, queues } = props;
     const common = {
-      TABLE_NAME: table.tableName,
-      TIERCAST_SHARDS: "16",
-      TIERCAST_SECRET_ARN: secret.secretArn,
+      ...dataEnvironment(data),
       SMS_QUEUE_URL: queues.sms.queueUrl,
       EMAIL_QUEUE_URL: queues.email.queueUrl,
       RM_QUEUE_URL: queues["rm-task"].queueUrl,
-      TIERCAST_CONFIG: JSON.stringify({
-        sms: { ratePerSecond: settings.smsRatePerSecond },
-        email: { ratePerSecond: settings.emailRatePerSecond },
-      }),
+      TIERCAST_CONFIG: functionConfig(settings),
     };
     const fn = (
       id: string,
@@ -138,35 +57,8 @@ export class WorkflowStack extends Stack {
         environment: { ...common, ...extra },
         timeout,
       }).fn;
-      // Exactly the item operations the code uses, on the table and its named indexes (no Scan, no wildcard).
-      f.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: [
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-            "dynamodb:Query",
-            "dynamodb:BatchGetItem",
-            "dynamodb:BatchWriteItem",
-            "dynamodb:ConditionCheckItem",
-          ],
-          resources: [table.tableArn, ...GSIS.map((g) => `${table.tableArn}/index/${g.indexName}`)],
-        }),
-      );
-      props.key.grantEncryptDecrypt(f);
-      secret.grantRead(f);
-      const role = f.role!;
-      acknowledge(
-        role,
-        "IAM5[Action::kms:GenerateDataKey*]",
-        "CDK's grant on the table's customer-managed key (encrypt/decrypt items).",
-      );
-      acknowledge(
-        role,
-        "IAM5[Action::kms:ReEncrypt*]",
-        "CDK's grant on the table's customer-managed key (encrypt/decrypt items).",
-      );
+      grantDataAccess(f, data);
+      this.functions.push(f);
       return f;
     };
     const validate = fn("ValidateFn", "functions/launch/handler.ts", "validate");
@@ -204,20 +96,6 @@ export class WorkflowStack extends Stack {
       "IAM5[Resource::*]",
       "X-Ray tracing actions do not support resource-level permissions.",
     );
-    acknowledge(
-      secret,
-      "SMG4",
-      "The HMAC key signs referral codes and unsubscribe links already sent; it is rotated by hand with a grace period (README).",
-    );
-    new cloudwatch.Alarm(this, "LaunchFailures", {
-      alarmDescription: "A Tiercast campaign launch failed",
-      metric: this.stateMachine.metricFailed({ period: Duration.minutes(5) }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
     // One worker per channel; its concurrency is tied to what the provider accepts.
     const rates: Record<Channel, number> = {
       sms: settings.smsRatePerSecond,
@@ -232,6 +110,9 @@ export class WorkflowStack extends Stack {
         {
           MAX_RECEIVE_COUNT: "5",
           LEASE_MS: "300000",
+          SES_CONFIGURATION_SET: props.sesConfigurationSet,
+          SMS_CONFIGURATION_SET: props.smsConfigurationSet,
+          SMS_REPLY_POINTERS: "true",
         },
         Duration.seconds(60),
       );
@@ -244,6 +125,7 @@ export class WorkflowStack extends Stack {
           maxConcurrency: Math.max(2, Math.min(1000, Math.ceil(rates[channel] / 50))),
         }),
       );
+      this.workers[channel] = worker;
       if (channel === "sms") {
         acknowledge(
           worker.role!,
@@ -280,7 +162,16 @@ export class WorkflowStack extends Stack {
       }
     }
 
-    this.dashboard(queues, props.dlqs);
+    // Delivery receipts, opens, clicks, complaints and replies back from SES and End User Messaging.
+    const receipts = fn("ReceiptsWorker", "functions/receipts/handler.ts", "handler");
+    receipts.addEventSource(
+      new SqsEventSource(props.receipts, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 10,
+      }),
+    );
 
     // Deferred sends (quiet hours, waves, RM days) are released every 5 minutes.
     const release = fn("Release", "functions/release/handler.ts", "handler", {}, Duration.minutes(5));

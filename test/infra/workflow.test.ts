@@ -11,6 +11,10 @@ const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
 const stacks = buildStacks(app, settingsFor("dev"));
 const workflow = Template.fromStack(stacks.workflow);
 const messaging = Template.fromStack(stacks.messaging);
+const api = Template.fromStack(stacks.api);
+const scheduler = Template.fromStack(stacks.scheduler);
+const web = Template.fromStack(stacks.web);
+const observability = Template.fromStack(stacks.observability);
 
 describe("launch workflow ASL", () => {
   const asl = synthesizeLaunchAsl() as { States: Record<string, State> };
@@ -84,7 +88,7 @@ describe("workflow stack", () => {
 
   it("feeds each channel worker from its queue with partial batch responses and bounded concurrency", () => {
     const mappings = workflow.findResources("AWS::Lambda::EventSourceMapping");
-    expect(Object.keys(mappings)).toHaveLength(3);
+    expect(Object.keys(mappings)).toHaveLength(4); // 3 channels + receipts
     for (const m of Object.values(mappings) as { Properties: Record<string, unknown> }[]) {
       expect(m.Properties).toMatchObject({
         BatchSize: 10,
@@ -99,7 +103,7 @@ describe("workflow stack", () => {
     const fns = Object.values(workflow.findResources("AWS::Lambda::Function")) as {
       Properties: Record<string, unknown>;
     }[];
-    expect(fns).toHaveLength(8); // 4 launch steps, 3 channel workers, 1 releaser
+    expect(fns).toHaveLength(9); // 4 launch steps, 3 channel workers, 1 receipts worker, 1 releaser
     for (const f of fns)
       expect(f.Properties).toMatchObject({
         Runtime: "nodejs24.x",
@@ -125,51 +129,139 @@ describe("workflow stack", () => {
     ).toEqual({});
   });
 
-  it("has a dashboard of sends, queues, dead letters and launches, and alarms on provider errors and failed launches", () => {
-    const dashboards = Object.values(workflow.findResources("AWS::CloudWatch::Dashboard")) as {
-      Properties: { DashboardBody: unknown };
-    }[];
-    expect(dashboards).toHaveLength(1);
-    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
-    for (const text of [
-      "sends by outcome",
-      "queue depth",
-      "age of oldest message",
-      "dead letters",
-      "launches",
-    ])
-      expect(body).toContain(text);
-    const alarms = Object.values(workflow.findResources("AWS::CloudWatch::Alarm")) as {
-      Properties: { AlarmDescription: string };
-    }[];
-    const descriptions = alarms.map((a) => a.Properties.AlarmDescription);
-    expect(descriptions).toEqual(
-      expect.arrayContaining([
-        "A Tiercast campaign launch failed",
-        "More than 5% of sms sends are failing at the provider",
-        "More than 5% of email sends are failing at the provider",
-      ]),
-    );
-  });
-
   it("releases deferred sends on a schedule", () => {
     workflow.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(5 minutes)" });
   });
 });
 
 describe("messaging stack", () => {
-  it("gives every channel queue an encrypted DLQ after 5 receives, and alarms on it", () => {
+  it("gives every channel queue and the receipts queue an encrypted DLQ after 5 receives", () => {
     const queues = messaging.findResources("AWS::SQS::Queue", {
       Properties: { RedrivePolicy: Match.anyValue() },
     });
-    expect(Object.keys(queues)).toHaveLength(3);
+    expect(Object.keys(queues)).toHaveLength(4);
     for (const q of Object.values(queues) as {
       Properties: { RedrivePolicy: { maxReceiveCount: number }; SqsManagedSseEnabled: boolean };
     }[]) {
       expect(q.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
       expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     }
-    expect(Object.keys(messaging.findResources("AWS::SQS::QueuePolicy"))).toHaveLength(6);
-    expect(Object.keys(messaging.findResources("AWS::CloudWatch::Alarm"))).toHaveLength(6);
+  });
+
+  it("routes SES and End User Messaging SMS events to the receipts queue through a KMS-encrypted topic", () => {
+    messaging.hasResourceProperties("AWS::SNS::Topic", { KmsMasterKeyId: Match.anyValue() });
+    messaging.hasResourceProperties("AWS::SNS::Subscription", { Protocol: "sqs", RawMessageDelivery: true });
+    messaging.hasResourceProperties("AWS::SES::ConfigurationSetEventDestination", {
+      EventDestination: Match.objectLike({
+        MatchingEventTypes: Match.arrayWith(["delivery", "open", "click", "bounce", "complaint"]),
+        SnsDestination: Match.anyValue(),
+      }),
+    });
+    messaging.hasResourceProperties("AWS::SMSVOICE::ConfigurationSet", {
+      EventDestinations: [Match.objectLike({ MatchingEventTypes: Match.arrayWith(["TEXT_DELIVERED"]) })],
+    });
+  });
+});
+
+describe("api stack", () => {
+  it("puts a Cognito authorizer on /api/{proxy+} and opens only the public paths", () => {
+    const methods = Object.values(api.findResources("AWS::ApiGateway::Method")) as {
+      Properties: { AuthorizationType: string; HttpMethod: string };
+    }[];
+    const secured = methods.filter((m) => m.Properties.AuthorizationType === "COGNITO_USER_POOLS");
+    const open = methods.filter(
+      (m) => m.Properties.AuthorizationType === "NONE" && m.Properties.HttpMethod !== "OPTIONS",
+    );
+    expect(secured).toHaveLength(1);
+    expect(open).toHaveLength(5); // openapi.json, health, /t, /u, /hooks/sms
+    api.hasResourceProperties("AWS::Cognito::UserPool", {
+      MfaConfiguration: "ON",
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+    });
+    expect(Object.keys(api.findResources("AWS::Cognito::UserPoolGroup"))).toHaveLength(4);
+  });
+
+  it("throttles the stage, logs access, traces, and puts a WAF with a rate rule in front", () => {
+    api.hasResourceProperties("AWS::ApiGateway::Stage", {
+      TracingEnabled: true,
+      AccessLogSetting: Match.anyValue(),
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 })],
+    });
+    api.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Scope: "REGIONAL",
+      Rules: Match.arrayWith([
+        Match.objectLike({ Statement: { RateBasedStatement: { Limit: 1000, AggregateKeyType: "IP" } } }),
+      ]),
+    });
+    expect(Object.keys(api.findResources("AWS::WAFv2::WebACLAssociation"))).toHaveLength(1);
+  });
+
+  it("denies the API's role any rewrite or delete of the audit log", () => {
+    api.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: "Deny",
+            Action: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            Condition: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe("scheduler, web and observability stacks", () => {
+  it("invokes the scheduler function from a schedule group with its own role, and every 5 minutes as a safety net", () => {
+    scheduler.hasResourceProperties("AWS::Scheduler::ScheduleGroup", { Name: "tiercast-dev" });
+    scheduler.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(5 minutes)" });
+  });
+
+  it("serves the console from a private bucket through CloudFront with origin access control", () => {
+    web.hasResourceProperties("AWS::S3::Bucket", {
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
+    });
+    web.hasResourceProperties("AWS::CloudFront::OriginAccessControl", Match.anyValue());
+    web.hasResourceProperties("AWS::CloudFront::Distribution", {
+      DistributionConfig: Match.objectLike({
+        CacheBehaviors: Match.arrayWith([Match.objectLike({ PathPattern: "/api/*" })]),
+        Logging: Match.anyValue(),
+      }),
+    });
+  });
+
+  it("has a dashboard of sends by channel and tier, queues, dead letters, launches and the API, with every alarm routed to one topic", () => {
+    const dashboards = Object.values(observability.findResources("AWS::CloudWatch::Dashboard")) as {
+      Properties: { DashboardBody: unknown };
+    }[];
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    for (const text of [
+      "sends by outcome",
+      "sent by tier",
+      "queue depth",
+      "age of oldest message",
+      "dead letters",
+      "launches",
+      "API requests",
+    ])
+      expect(body).toContain(text);
+    const alarms = Object.values(observability.findResources("AWS::CloudWatch::Alarm")) as {
+      Properties: { AlarmDescription: string; AlarmActions: unknown[] };
+    }[];
+    expect(alarms.map((a) => a.Properties.AlarmDescription)).toEqual(
+      expect.arrayContaining([
+        "A Tiercast campaign launch failed",
+        "More than 5% of sms sends are failing at the provider",
+        "More than 5% of email sends are failing at the provider",
+        "Tiercast delivery receipts are dead-lettered",
+        "The Tiercast API is answering with server errors",
+      ]),
+    );
+    expect(alarms).toHaveLength(3 * 2 + 1 + 2 + 1 + 1);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 });

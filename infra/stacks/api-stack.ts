@@ -1,0 +1,229 @@
+import { fileURLToPath } from "node:url";
+import { Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import * as apigw from "aws-cdk-lib/aws-apigateway";
+import * as cognito from "aws-cdk-lib/aws-cognito";
+import * as iam from "aws-cdk-lib/aws-iam";
+import type * as lambda from "aws-cdk-lib/aws-lambda";
+import * as logs from "aws-cdk-lib/aws-logs";
+import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import * as wafv2 from "aws-cdk-lib/aws-wafv2";
+import type { Construct } from "constructs";
+import { ROLES } from "../../functions/shared/users.ts";
+import { acknowledge } from "../constructs/nag.ts";
+import { ProjectFunction } from "../constructs/project-function.ts";
+import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
+import { type EnvSettings, functionConfig } from "../settings.ts";
+
+export interface ApiStackProps extends StackProps {
+  settings: EnvSettings;
+  data: DataRefs;
+  stateMachine: sfn.IStateMachine;
+  scheduleGroupName: string;
+  schedulerRole: iam.IRole;
+  schedulerFunction: lambda.IFunction;
+}
+
+/**
+ * The HTTP API: API Gateway (REST, for WAF and usage throttling) in front of one Lambda with the same
+ * router as `tiercast serve`. /api/* needs a Cognito JWT (roles as groups or custom:role, branch as
+ * custom:branch); the tracking redirect, pixel, unsubscribe and the signed SMS webhook are public.
+ */
+export class ApiStack extends Stack {
+  readonly api: apigw.RestApi;
+  readonly userPool: cognito.UserPool;
+  readonly fn: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: ApiStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+
+    this.userPool = new cognito.UserPool(this, "Users", {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      customAttributes: {
+        role: new cognito.StringAttribute({ mutable: true }),
+        branch: new cognito.StringAttribute({ mutable: true }),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      removalPolicy: settings.name === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: settings.name === "prod",
+    });
+    for (const role of ROLES)
+      new cognito.CfnUserPoolGroup(this, `Group-${role}`, {
+        userPoolId: this.userPool.userPoolId,
+        groupName: role,
+      });
+    this.userPool.addClient("Console", {
+      authFlows: { userSrp: true },
+      // Users cannot write their own role or branch: only admins set them.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      preventUserExistenceErrors: true,
+    });
+
+    this.fn = new ProjectFunction(this, "Api", {
+      entry: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
+      handler: "handler",
+      settings,
+      timeout: Duration.seconds(29),
+      environment: {
+        ...dataEnvironment(props.data),
+        STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
+        SCHEDULE_GROUP: props.scheduleGroupName,
+        SCHEDULER_ROLE_ARN: props.schedulerRole.roleArn,
+        SCHEDULER_FUNCTION_ARN: props.schedulerFunction.functionArn,
+        TIERCAST_CONFIG: functionConfig(settings),
+      },
+      description: "Tiercast HTTP API, tracking redirect and webhooks",
+    }).fn;
+    grantDataAccess(this.fn, props.data);
+    props.stateMachine.grantStartExecution(this.fn);
+    // The audit log is append-only: whatever the code does, this role can never rewrite or delete it.
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        effect: iam.Effect.DENY,
+        actions: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+        resources: [props.data.table.tableArn],
+        conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
+      }),
+    );
+    const scheduleArn = `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${props.scheduleGroupName}/tiercast-*`;
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+        resources: [scheduleArn],
+      }),
+    );
+    this.fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["iam:PassRole"],
+        resources: [props.schedulerRole.roleArn],
+        conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } },
+      }),
+    );
+    acknowledge(
+      this.fn.role!,
+      `IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${props.scheduleGroupName}/tiercast-*]`,
+      "Schedules are created at run time by name, within Tiercast's own group and name prefix.",
+    );
+
+    const accessLogs = new logs.LogGroup(this, "AccessLogs", {
+      retention: settings.logRetentionDays as logs.RetentionDays,
+      removalPolicy: settings.removalPolicy,
+    });
+    this.api = new apigw.RestApi(this, "Http", {
+      restApiName: `tiercast-${settings.name}`,
+      description: "Tiercast campaigns API",
+      endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: settings.removalPolicy,
+      binaryMediaTypes: ["image/gif"],
+      deployOptions: {
+        stageName: "v1",
+        tracingEnabled: true,
+        throttlingRateLimit: settings.apiRateLimit,
+        throttlingBurstLimit: settings.apiBurstLimit,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        accessLogDestination: new apigw.LogGroupLogDestination(accessLogs),
+        accessLogFormat: apigw.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+    });
+    acknowledge(
+      this.api,
+      "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+      "API Gateway's account-level logging role uses the AWS-managed policy by design.",
+    );
+    const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, "Jwt", {
+      cognitoUserPools: [this.userPool],
+    });
+    const integration = new apigw.LambdaIntegration(this.fn, { proxy: true });
+    // Deeper validation (every field of every body, by the zod schemas) happens in the function.
+    const validator = this.api.addRequestValidator("Basic", {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    const secured = {
+      authorizer,
+      authorizationType: apigw.AuthorizationType.COGNITO,
+      requestValidator: validator,
+    };
+    const open = { authorizationType: apigw.AuthorizationType.NONE, requestValidator: validator };
+
+    const apiRoot = this.api.root.addResource("api");
+    apiRoot.addResource("{proxy+}").addMethod("ANY", integration, secured);
+    // Public by design: the OpenAPI document, health, and what customers' phones and mail clients call.
+    for (const path of ["openapi.json", "health"])
+      apiRoot.addResource(path).addMethod("GET", integration, open);
+    this.api.root.addResource("t").addResource("{proxy+}").addMethod("GET", integration, open);
+    this.api.root.addResource("u").addMethod("GET", integration, open);
+    this.api.root.addResource("hooks").addResource("sms").addMethod("POST", integration, open);
+    for (const id of ["APIG4", "COG4"])
+      acknowledge(
+        this.api,
+        id,
+        "Only /api/openapi.json, /api/health, the tracking redirect and pixel (/t), unsubscribe (/u) and the HMAC-signed SMS webhook (/hooks/sms) are open; everything else needs a Cognito JWT.",
+      );
+    acknowledge(this.userPool, "COG2", "MFA is required (TOTP).");
+
+    // WAF on the stage: AWS managed common and bad-input rules, and a per-IP rate limit.
+    const rule = (name: string, priority: number, group: string): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group } },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true },
+    });
+    const acl = new wafv2.CfnWebACL(this, "Waf", {
+      scope: "REGIONAL",
+      defaultAction: { allow: {} },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        metricName: "tiercast-api",
+        sampledRequestsEnabled: true,
+      },
+      rules: [
+        rule("common", 1, "AWSManagedRulesCommonRuleSet"),
+        rule("bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
+        {
+          name: "rate-per-ip",
+          priority: 3,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: settings.wafRequestsPer5Min, aggregateKeyType: "IP" } },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: "rate-per-ip",
+            sampledRequestsEnabled: true,
+          },
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, "WafOnApi", {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { App, Stack, Validations } from "aws-cdk-lib";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { describe, expect, it } from "vitest";
+import { settingsFor } from "../../infra/settings.ts";
+import { buildStacks } from "../../infra/stacks/index.ts";
+
+function synthWithNag(env: "dev" | "prod", extra?: (app: App) => void) {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  buildStacks(app, settingsFor(env, "ops@bank.example"));
+  extra?.(app);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return () => app.synth();
+}
+
+describe("cdk-nag AwsSolutions on every stack", () => {
+  it.each(["dev", "prod"] as const)(
+    "has no unacknowledged finding in %s",
+    (env) => {
+      expect(synthWithNag(env)).not.toThrow();
+    },
+    120_000,
+  );
+
+  it("fails synthesis when a finding is not acknowledged", () => {
+    const bad = synthWithNag("dev", (app) => new s3.Bucket(new Stack(app, "Bad"), "Open"));
+    expect(bad).toThrow();
+  }, 120_000);
+});
