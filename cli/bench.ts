@@ -215,7 +215,13 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     };
     // The same campaign's counters as 1M recipients would leave them after 30 days of events: the
     // partition grows with tiers × variants × channels × days, never with recipients.
-    const scaled = await scaledCounters(runtime.repo, "bench", "bench-1m", 1_000_000 / Math.max(1, preview.audience), 30);
+    const scaled = await scaledCounters(
+      runtime.repo,
+      "bench",
+      "bench-1m",
+      1_000_000 / Math.max(1, preview.audience),
+      30,
+    );
     const reads1m: number[] = [];
     for (let i = 0; i < 5; i++) reads1m.push((await timed(() => readFunnel(runtime.repo, "bench-1m")))[1]);
     const seconds = (performance.now() - began) / 1000;
@@ -263,7 +269,11 @@ async function scaledCounters(repo: Repo, from: string, to: string, factor: numb
     const n = Math.max(1, Math.round((Number(item.n ?? 0) * factor) / days));
     for (let d = 0; d < days; d++) {
       const day = new Date(Date.UTC(2027, 2, 1 + d)).toISOString().slice(0, 10);
-      const sk = counterSk({ tier: c.tier, variant: c.variant, channel: c.channel as Channel, holdout: c.holdout }, day, c.stage);
+      const sk = counterSk(
+        { tier: c.tier, variant: c.variant, channel: c.channel as Channel, holdout: c.holdout },
+        day,
+        c.stage,
+      );
       requests.push({ PutRequest: { Item: { PK: key.funnelPartition(to), SK: sk, n } } });
       if (c.stage === "targeted") recipients += n;
     }

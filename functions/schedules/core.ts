@@ -1,6 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { parseCampaign } from "#functions/campaign/schema.ts";
+import { localTime } from "#functions/campaign/time.ts";
 import { appendAudit } from "#shared/audit.ts";
 import { type CampaignRecord, findCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
@@ -83,17 +84,10 @@ export async function listSchedules(repo: Repo): Promise<ScheduleRecord[]> {
 
 /** YYYYMMDDHHmm of an instant in the zone: the run's id suffix, so a run is created once per firing. */
 function stamp(at: Date, timeZone: string): string {
-  const p = new Intl.DateTimeFormat("en-CA", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(at);
-  const g = (t: string) => p.find((x) => x.type === t)?.value ?? "";
-  return `${g("year")}${g("month")}${g("day")}${g("hour")}${g("minute")}`;
+  const { date, minutes } = localTime(at, timeZone);
+  const hh = String(Math.floor(minutes / 60)).padStart(2, "0");
+  const mm = String(minutes % 60).padStart(2, "0");
+  return `${date.replaceAll("-", "")}${hh}${mm}`;
 }
 
 export interface ScheduleDeps {

@@ -1,3 +1,5 @@
+import { localTime } from "#functions/campaign/time.ts";
+
 /**
  * Five-field cron (minute hour day-of-month month day-of-week) in the bank's time zone, the same
  * expressions on both runtimes: the in-process scheduler evaluates them here, and on AWS they are
@@ -84,25 +86,9 @@ export function parseCron(source: string): Cron {
 
 const MINUTE = 60_000;
 
-/** UTC offset of a time zone at an instant, in ms (Asia/Shanghai: +8 h all year). */
-export function zoneOffset(timeZone: string, at: Date): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-  }).formatToParts(at);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const local = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"));
-  return local - Math.floor(at.getTime() / MINUTE) * MINUTE;
-}
-
 /** The first firing strictly after `after`. */
 export function nextRun(cron: Cron, after: Date, timeZone = "Asia/Shanghai"): Date {
-  const offset = zoneOffset(timeZone, after);
+  const offset = localTime(after, timeZone).offsetMs;
   // Work in "local time as if UTC", then shift back.
   let t = Math.floor((after.getTime() + offset) / MINUTE) * MINUTE + MINUTE;
   const limit = t + 5 * 366 * 86_400_000;
