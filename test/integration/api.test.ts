@@ -215,7 +215,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
       string,
       number
     >;
-    const forged = await call("GET", `${link.slice(0, -2)}${link.endsWith("A") ? "B" : "A"}x`);
+    const forged = await call("GET", `${link.slice(0, -1)}${link.endsWith("A") ? "B" : "A"}`);
     expect(forged.status).toBe(404);
     const first = await call("GET", link);
     expect(first.status).toBe(302);
