@@ -133,9 +133,9 @@ export async function ingestReceipt(
   body: string,
   deps: EventDeps,
   receivedAt: string,
-): Promise<IngestOutcome | undefined> {
+): Promise<{ event: Event; outcome: IngestOutcome } | undefined> {
   const event = await receiptEvent(body, deps, receivedAt);
-  return event ? ingestEvent(event, deps) : undefined;
+  return event ? { event, outcome: await ingestEvent(event, deps) } : undefined;
 }
 
 /** `sha256=<hex>` over the raw body with the shared secret: how an SMS gateway's webhook proves it is the gateway. */

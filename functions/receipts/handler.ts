@@ -4,18 +4,21 @@ import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { baseDeps } from "#shared/deps.ts";
 import { logger } from "#shared/logger.ts";
+import { recordStage } from "#shared/metrics.ts";
 import { loadSecret } from "#shared/secret.ts";
 import { ingestReceipt } from "./core.ts";
 
 async function recordHandler(record: SQSRecord) {
   const base = baseDeps();
   const receivedAt = new Date(Number(record.attributes.SentTimestamp ?? Date.now())).toISOString();
-  const outcome = await ingestReceipt(
+  const result = await ingestReceipt(
     record.body,
     { repo: base.repo, shards: base.config.shards, config: base.config, secret: base.secret },
     receivedAt,
   );
+  const outcome = result?.outcome;
   if (outcome?.status === "rejected") logger.warn("receipt rejected", { error: outcome.error });
+  if (outcome?.status === "accepted" && outcome.stage) recordStage(outcome.stage, result?.event.channel);
 }
 
 /** Delivery receipts, opens, clicks, complaints and SMS replies from SES and End User Messaging (SNS → SQS). */

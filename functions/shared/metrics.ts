@@ -36,3 +36,11 @@ export function recordOutcomes(
   });
   for (const [tier, list] of byTier) emit("tier", tier, list);
 }
+
+/** A funnel stage reached through a provider receipt (delivered, engaged, …): the dashboard's funnel widget. */
+export function recordStage(stage: string, channel: string | undefined) {
+  const single = metrics.singleMetric();
+  single.addDimension("stage", stage);
+  if (channel) single.addDimension("channel", channel);
+  single.addMetric("funnel", MetricUnit.Count, 1);
+}

@@ -133,6 +133,18 @@ export class ObservabilityStack extends Stack {
       ),
     );
     board.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: "funnel: stages reached through receipts",
+        left: ["delivered", "engaged", "responded", "converted"].map(
+          (stage) =>
+            new cloudwatch.MathExpression({
+              expression: `SUM(SEARCH('{Tiercast,channel,service,stage} MetricName="funnel" stage="${stage}"', 'Sum', 300))`,
+              label: stage,
+              period: Duration.minutes(5),
+            }),
+        ),
+        width: 8,
+      }),
       ...(["sent", "deferred", "excluded"] as const).map(
         (m) =>
           new cloudwatch.GraphWidget({

@@ -241,6 +241,7 @@ describe("scheduler, web and observability stacks", () => {
     const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
     for (const text of [
       "sends by outcome",
+      "funnel: stages reached through receipts",
       "sent by tier",
       "queue depth",
       "age of oldest message",

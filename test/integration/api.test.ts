@@ -1,7 +1,9 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_ROUTES } from "#functions/api/router.ts";
-import { webhookSignature } from "#functions/receipts/core.ts";
+import { messagePointerKey } from "#functions/dispatch/core.ts";
+import { receiptTag } from "#functions/dispatch/providers.ts";
+import { ingestReceipt, webhookSignature } from "#functions/receipts/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
@@ -310,6 +312,42 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     ).toBe(200);
     expect(await optedOut()).toBe(optedBefore + 1);
     expect((await call("GET", `/api/customers/${customerId}/decisions`, tokens.ada)).status).toBe(200);
+  });
+
+  it("moves the funnel from End User Messaging receipts and two-way replies arriving through SNS/SQS", async () => {
+    const sms = dispatch.sms.messages.filter((m) => m.tag.startsWith("api-journey#")).at(-2)!;
+    const customerId = sms.tag.split("#")[1]!;
+    const deps = {
+      repo: runtime.repo,
+      shards: runtime.config.shards,
+      config: runtime.config,
+      secret: process.env.TIERCAST_SECRET!,
+    };
+    const envelope = (message: unknown) =>
+      JSON.stringify({ Type: "Notification", Message: JSON.stringify(message) });
+    const delivered = {
+      eventType: "TEXT_DELIVERED",
+      messageId: "aws-msg-1",
+      eventTimestamp: Date.parse(AT),
+      context: { tiercast: receiptTag("api-journey", customerId) },
+    };
+    expect((await ingestReceipt(envelope(delivered), deps, AT))?.outcome).toMatchObject({
+      status: "accepted",
+      stage: "delivered",
+    });
+    expect((await ingestReceipt(envelope(delivered), deps, AT))?.outcome.status).toBe("duplicate");
+    await runtime.repo.put({ ...messagePointerKey("aws-msg-1"), campaignId: "api-journey", customerId });
+    const reply = {
+      inboundMessageId: "in-1",
+      messageBody: "好的，请联系我",
+      previousPublishedMessageId: "aws-msg-1",
+    };
+    expect((await ingestReceipt(envelope(reply), deps, AT))?.outcome).toMatchObject({
+      status: "accepted",
+      stage: "responded",
+    });
+    const unknown = { inboundMessageId: "in-2", messageBody: "R", previousPublishedMessageId: "never-sent" };
+    expect(await ingestReceipt(envelope(unknown), deps, AT)).toBeUndefined();
   });
 
   it("serves the open pixel for any token, counting only signed ones", async () => {

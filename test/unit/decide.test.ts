@@ -117,6 +117,23 @@ describe("eligibility reasons", () => {
     expect(inSegment(customer({ lastTransactionAt: "2026-11-20T00:00:00Z" }), ctx)).toBe(false);
     expect(inSegment(customer({ aum: 500 }), ctx)).toBe(false);
   });
+
+  it("applies the care triggers: opened in the last 24 h, birthday today in Asia/Shanghai", () => {
+    const thanks = ctxFor({
+      segment: { scheme: "retail", tiers: ["potential", "quality"], openedWithinHours: 24 },
+    });
+    expect(inSegment(customer({ openedAt: "2026-11-30T06:00:00Z" }), thanks)).toBe(true);
+    expect(inSegment(customer({ openedAt: "2026-11-29T03:59:00Z" }), thanks)).toBe(false);
+    expect(inSegment(customer({ openedAt: "2026-12-02T00:00:00Z" }), thanks)).toBe(false);
+    // 2026-12-01 00:30 in Shanghai is still 30 November in UTC: the bank's day decides.
+    const birthday = ctxFor(
+      { segment: { scheme: "retail", tiers: ["potential", "quality"], birthdayToday: true } },
+      new Date("2026-11-30T16:30:00Z"),
+    );
+    expect(inSegment(customer({ birthday: "1980-12-01" }), birthday)).toBe(true);
+    expect(inSegment(customer({ birthday: "1980-11-30" }), birthday)).toBe(false);
+    expect(inSegment(customer(), birthday)).toBe(false);
+  });
 });
 
 describe("allocation across pages", () => {
