@@ -5,6 +5,7 @@ import type { Funnel } from "#functions/funnel/core.ts";
 import { parseJsonl } from "#functions/import/parse.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";
+import { rng } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { InputError } from "#shared/errors.ts";
 import { counterSk, parseCounterSk } from "#shared/funnel.ts";
@@ -46,19 +47,29 @@ export async function simulate(runtime: Runtime, campaignId: string, seed: numbe
     await mapLimit(batch, 8, (e) => ingestEvent(e, deps));
     batch = [];
   };
-  const rows: LedgerRow[] = [];
-  for await (const row of ledgerRowsOf(runtime, campaignId)) rows.push(row);
-  for (const event of simulateEvents(
-    rows,
-    record.campaign.playbook,
-    seed,
-    undefined,
-    record.campaign.referral?.minDeposit,
-  )) {
-    counts[event.type] = (counts[event.type] ?? 0) + 1;
-    batch.push(event);
-    if (batch.length >= 400) await flush();
+  // Page by page, with one random sequence: memory stays flat however large the campaign.
+  const r = rng(seed);
+  let page: LedgerRow[] = [];
+  const simulatePage = async () => {
+    for (const event of simulateEvents(
+      page,
+      record.campaign.playbook,
+      seed,
+      undefined,
+      record.campaign.referral?.minDeposit,
+      r,
+    )) {
+      counts[event.type] = (counts[event.type] ?? 0) + 1;
+      batch.push(event);
+      if (batch.length >= 400) await flush();
+    }
+    page = [];
+  };
+  for await (const row of ledgerRowsOf(runtime, campaignId)) {
+    page.push(row);
+    if (page.length >= 1000) await simulatePage();
   }
+  await simulatePage();
   await flush();
   return { campaignId, seed, events: counts };
 }

@@ -48,8 +48,9 @@ export function* simulateEvents(
   seed: number,
   rates: Rates = DEFAULT_RATES,
   minDeposit = 10_000,
+  /** Pass one generator across calls to simulate a ledger page by page with the sequence of one call. */
+  r: () => number = rng(seed),
 ): Generator<Event> {
-  const r = rng(seed);
   for (const row of rows) {
     const id = (type: string) => `sim-${seed}-${row.campaignId}-${row.customerId}-${type}`;
     const start = Date.parse(row.sentAt ?? row.at);
