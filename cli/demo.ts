@@ -162,6 +162,12 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     say(
       `The funnel again:           npx tiercast --data-dir ${runtime.dataDir} funnel ${dormant.campaignId}`,
     );
+    say(
+      `The console and the API:    npx tiercast --data-dir ${runtime.dataDir} users add you --role admin   (prints a token), then`,
+    );
+    say(
+      `                            npx tiercast --data-dir ${runtime.dataDir} serve   → http://127.0.0.1:8787`,
+    );
     say(`\nDemo finished in ${((performance.now() - began) / 1000).toFixed(0)} s.`);
   });
 }
