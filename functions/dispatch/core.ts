@@ -162,6 +162,8 @@ export async function sendOne(
   campaignId: string,
   receiveCount: number,
   deps: DispatchDeps,
+  /** The campaign (and its status) as read once for the whole SQS message; read here when absent. */
+  campaign?: DecideContext & { status: CampaignStatus },
 ): Promise<Outcome> {
   const { repo } = deps;
   const k = key.ledger(campaignId, ref.shard, ref.customerId);
@@ -212,7 +214,7 @@ export async function sendOne(
 
   // Everything that could have changed since the decision is judged again, now.
   const [ctx, items] = await Promise.all([
-    contextFor(deps, campaignId, now),
+    campaign ? { ...campaign, now } : contextFor(deps, campaignId, now),
     batchGet(repo.ddb, repo.table, [key.customer(row.customerId), key.contactState(row.customerId)], 1),
   ]);
   const profile = items.find((i) => i.SK === "PROFILE");
@@ -342,8 +344,10 @@ export async function processDispatch(
   deps: DispatchDeps,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
+  // One read of the campaign per message (≤ 10 recipients): a pause or cancel takes effect from the next message.
+  const campaign = await contextFor(deps, message.campaignId, deps.now());
   for (const ref of message.recipients)
-    outcomes.push(await sendOne(ref, message.campaignId, receiveCount, deps));
+    outcomes.push(await sendOne(ref, message.campaignId, receiveCount, deps, campaign));
   if (outcomes.includes("retry")) {
     const err = new ProviderRetryableError(
       `${outcomes.filter((o) => o === "retry").length} recipients to retry`,
