@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { TiercastConfig } from "#shared/config.ts";
 import { type Customer, daysInactive, isDormant, lifecycleStage, tierInScheme } from "#shared/customer.ts";
 import { unitDraw } from "#shared/hash.ts";
@@ -231,26 +231,40 @@ export function unsubscribeToken(secret: string, campaignId: string, customerId:
   return token(secret, `unsub#${campaignId}#${customerId}`, 22);
 }
 
+const trackingKey = (secret: string) => createHash("sha256").update(`track-enc#${secret}`).digest();
+
 /**
- * The per-recipient token of tracked links and the open pixel: who and which campaign, readable, and
- * an HMAC so nobody can forge a click or an open for someone else.
+ * The per-recipient token of tracked links and the open pixel: the campaign and customer ids,
+ * encrypted (AES-256-CTR with the MAC as its IV, so the same recipient always gets the same token and
+ * the ids never appear in a URL), then the MAC, so nobody can forge or alter a click or an open.
  */
 export function trackingToken(secret: string, campaignId: string, customerId: string): string {
-  const ids = Buffer.from(`${campaignId}\n${customerId}`).toString("base64url");
-  return `${ids}.${token(secret, `track#${campaignId}#${customerId}`, 16)}`;
+  const ids = `${campaignId}\n${customerId}`;
+  const mac = createHmac("sha256", secret).update(`track#${ids}`).digest().subarray(0, 12);
+  const cipher = createCipheriv("aes-256-ctr", trackingKey(secret), Buffer.concat([mac, Buffer.alloc(4)]));
+  const enc = Buffer.concat([cipher.update(ids, "utf8"), cipher.final()]);
+  return `${enc.toString("base64url")}.${mac.toString("base64url")}`;
 }
 
 export function verifyTrackingToken(
   secret: string,
   value: string,
 ): { campaignId: string; customerId: string } | undefined {
-  const [ids, mac] = value.split(".");
-  if (!ids || !mac) return undefined;
-  const [campaignId, customerId] = Buffer.from(ids, "base64url").toString("utf8").split("\n");
+  const [enc, macText] = value.split(".");
+  if (!enc || !macText || !/^[A-Za-z0-9_-]{16}$/.test(macText) || enc.length > 400) return undefined;
+  const mac = Buffer.from(macText, "base64url");
+  const decipher = createDecipheriv(
+    "aes-256-ctr",
+    trackingKey(secret),
+    Buffer.concat([mac, Buffer.alloc(4)]),
+  );
+  const ids = Buffer.concat([decipher.update(Buffer.from(enc, "base64url")), decipher.final()]).toString(
+    "utf8",
+  );
+  const [campaignId, customerId] = ids.split("\n");
   if (!campaignId || !customerId) return undefined;
-  const expected = trackingToken(secret, campaignId, customerId);
   const a = Buffer.from(value);
-  const b = Buffer.from(expected);
+  const b = Buffer.from(trackingToken(secret, campaignId, customerId));
   return a.length === b.length && timingSafeEqual(a, b) ? { campaignId, customerId } : undefined;
 }
 
