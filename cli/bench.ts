@@ -200,6 +200,7 @@ export async function runBench(customers: number, onStage: (name: string) => voi
       ofFloor: round(launched.sent / launchSeconds / (floor.storeOpsPerSecond / SEND_OPS)),
     };
     onStage("simulate");
+    if (process.env.BENCH_STOP_WORKERS) await (await startDispatch(runtime)).stopWorkers();
     const [sim, simSeconds] = await timed(() => simulate(runtime, "bench", 1));
     stages.simulate = stage(
       simSeconds,

@@ -87,6 +87,7 @@ export async function startDispatch(
           handler: handler as unknown as SqsHandler,
           functionName: `tiercast-dispatch-${channel}`,
           concurrency: options.concurrency ?? 4,
+          visibilityTimeoutSeconds: queues.visibilityTimeoutSeconds,
           onBatch: (n, failed) => {
             batches.received += n;
             batches.failed += failed;

@@ -1,4 +1,5 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type ReceiveMessageCommandOutput,
@@ -17,6 +18,12 @@ export interface PollerOptions {
   /** Concurrent batches in flight, like the event source mapping's maximum concurrency. */
   concurrency?: number;
   onBatch?: (size: number, failed: number) => void;
+  /**
+   * The queue's visibility timeout. The embedded queues use a short one so that failed messages come
+   * back quickly; while a batch is being handled its visibility is extended every half timeout, so a
+   * slow batch is never handed to a second worker (on AWS the timeout is far longer than a batch).
+   */
+  visibilityTimeoutSeconds?: number;
 }
 
 export function lambdaContext(functionName: string): Context {
@@ -81,11 +88,33 @@ export function startPoller(sqs: SQSClient, options: PollerOptions) {
         awsRegion: "us-east-1",
       }));
       let failedIds = new Set<string>();
+      const vt = options.visibilityTimeoutSeconds;
+      const heartbeat = vt
+        ? setInterval(
+            () => {
+              sqs
+                .send(
+                  new ChangeMessageVisibilityBatchCommand({
+                    QueueUrl: options.queueUrl,
+                    Entries: records.map((r, i) => ({
+                      Id: String(i),
+                      ReceiptHandle: r.receiptHandle,
+                      VisibilityTimeout: vt,
+                    })),
+                  }),
+                )
+                .catch(() => {});
+            },
+            (vt * 1000) / 2,
+          )
+        : undefined;
       try {
         const response = await options.handler({ Records: records }, lambdaContext(options.functionName));
         failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
       } catch {
         failedIds = new Set(records.map((r) => r.messageId));
+      } finally {
+        clearInterval(heartbeat);
       }
       const done = records.filter((r) => !failedIds.has(r.messageId));
       options.onBatch?.(records.length, failedIds.size);

@@ -13,7 +13,7 @@ import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/s
 import { localDay } from "#functions/campaign/time.ts";
 import { loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
-import { addCounters, counterSk, TIME_ZONE } from "#shared/funnel.ts";
+import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { hash32 } from "#shared/hash.ts";
 import { dueIndex, inflightIndex, type LedgerRow, type LedgerState, stageIndex } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
@@ -274,7 +274,13 @@ export async function awaitDispatch(
   });
   const inFlight = firsts.filter(Boolean).length;
   if (inFlight === 0) return { inFlight: 0 };
-  const signature = firsts.join("|");
+  // Progress is the first in-flight row of each shard and the campaign's sent total (from its bounded
+  // counter partition): a long backlog whose first rows wait their turn in the queue is still moving,
+  // and must not be re-enqueued wholesale (that would only make duplicate messages to skip).
+  let sent = 0;
+  for await (const item of repo.queryAll(key.funnelPartition(input.campaignId)))
+    if (parseCounterSk(String(item.SK)).stage === "sent") sent += Number(item.n ?? 0);
+  const signature = `${firsts.join("|")}#sent=${sent}`;
   const now = deps.now();
   const previous = input.dispatch;
   if (previous?.signature !== signature || !previous.since)
