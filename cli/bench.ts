@@ -14,6 +14,7 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers, writeSyntheticBank } from "#local/synthetic.ts";
+import { storeRequests } from "#shared/clients.ts";
 import { parseConfig } from "#shared/config.ts";
 import { CustomerInput, toCustomer } from "#shared/customer.ts";
 import { counterSk, parseCounterSk } from "#shared/funnel.ts";
@@ -24,8 +25,7 @@ import { importFile } from "./import.ts";
 import { launchCampaign } from "./launch.ts";
 import { runPreview } from "./preview.ts";
 
-const AT = "2027-03-01T02:00:00.000Z";
-const SEND_OPS = 6; // 10:00 Asia/Shanghai: inside the sending window
+const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai: inside the sending window
 
 export const BENCH_CAMPAIGN = {
   campaignId: "bench",
@@ -94,16 +94,10 @@ export function coreMicrobench(n = 200_000) {
   return { recipients: n, seconds: round(seconds), perSecond: Math.round(n / seconds), checksum: sink };
 }
 
-/** The local store's and queue's raw throughput with the product's batch sizes: the floor each stage is compared with. */
-async function ioFloor(runtime: Runtime) {
-  const items = 20_000;
-  const requests = Array.from({ length: items }, (_, i) => ({
-    PutRequest: { Item: { PK: `FLOOR#${i % 64}`, SK: String(i), pad: "x".repeat(400) } },
-  }));
-  const [, writeSeconds] = await timed(() => batchWrite(runtime.repo.ddb, runtime.repo.table, requests, 8));
-  // Single-item conditional updates, the shape of most dispatch operations, 32 in flight.
+/** Single-item conditional updates per second, the shape of every dispatch write, 32 in flight. */
+async function singleOpsPerSecond(runtime: Runtime) {
   const updates = 5_000;
-  const [, updateSeconds] = await timed(() =>
+  const [, seconds] = await timed(() =>
     mapLimit(
       Array.from({ length: updates }, (_, i) => i),
       32,
@@ -119,6 +113,19 @@ async function ioFloor(runtime: Runtime) {
         ),
     ),
   );
+  return Math.round(updates / seconds);
+}
+
+const totalRequests = () => Object.values(storeRequests).reduce((a, b) => a + b, 0);
+
+/** The local store's and queue's raw throughput with the product's batch sizes: the floor each stage is compared with. */
+async function ioFloor(runtime: Runtime) {
+  const items = 20_000;
+  const requests = Array.from({ length: items }, (_, i) => ({
+    PutRequest: { Item: { PK: `FLOOR#${i % 64}`, SK: String(i), pad: "x".repeat(400) } },
+  }));
+  const [, writeSeconds] = await timed(() => batchWrite(runtime.repo.ddb, runtime.repo.table, requests, 8));
+  const storeOpsPerSecond = await singleOpsPerSecond(runtime);
   const dispatch = await startDispatch(runtime, { workers: false });
   const url = dispatch.queues.urls["tiercast-rm-dlq"]!;
   const messages = 5_000;
@@ -157,7 +164,7 @@ async function ioFloor(runtime: Runtime) {
   });
   return {
     storeWritesPerSecond: Math.round(items / writeSeconds),
-    storeOpsPerSecond: Math.round(updates / updateSeconds),
+    storeOpsPerSecond,
     queueMessagesPerSecond: Math.round(messages / queueSeconds),
   };
 }
@@ -190,14 +197,25 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     onStage("preview");
     const [preview, previewSeconds] = await timed(() => runPreview(runtime, campaign, new Date(AT)));
     stages.preview = stage(previewSeconds, preview.audience);
+    // The store slows as it grows: its single-op floor is measured again with every customer in it.
+    onStage("I/O floor at size");
+    const storeOpsAtSize = await singleOpsPerSecond(runtime);
     onStage("launch + dispatch");
+    const requestsBefore = totalRequests();
+    const byCommandBefore = { ...storeRequests };
     const [launched, launchSeconds] = await timed(() => launchCampaign(runtime, campaign, new Date(AT)));
-    // A send is 6 single-item store operations (claim, re-check read, cap, attempt, settle, counter):
-    // its floor is storeOpsPerSecond / 6. Deciding writes in batches (floor: storeWritesPerSecond).
+    // Every store request of the launch (decide, ledger, dispatch, progress checks), per message sent.
+    // A send's own share is 3 conditional writes (cap slot, claim, settle) and, per SQS message of 10
+    // recipients, one BatchGet, one campaign read and the counter updates: its floor is the store's
+    // single-op rate divided by the measured requests per send.
+    const requestsPerSend = (totalRequests() - requestsBefore) / Math.max(1, launched.sent);
+    const launchRequests = Object.fromEntries(
+      Object.entries(storeRequests).map(([name, n]) => [name, n - (byCommandBefore[name] ?? 0)]),
+    );
     stages.launch = stage(launchSeconds, preview.audience);
     stages.dispatch = {
       ...stage(launchSeconds, launched.sent),
-      ofFloor: round(launched.sent / launchSeconds / (floor.storeOpsPerSecond / SEND_OPS)),
+      ofFloor: round(launched.sent / launchSeconds / (storeOpsAtSize / requestsPerSend)),
     };
     onStage("simulate");
     if (process.env.BENCH_STOP_WORKERS) await (await startDispatch(runtime)).stopWorkers();
@@ -234,7 +252,9 @@ export async function runBench(customers: number, onStage: (name: string) => voi
       sent: launched.sent,
       stages,
       core,
-      floor,
+      floor: { ...floor, storeOpsPerSecondAtSize: storeOpsAtSize },
+      storeRequestsPerSend: round(requestsPerSend),
+      launchStoreRequests: launchRequests,
       funnelReadMs: Math.round(Math.min(...reads) * 1000),
       funnelRead1m: {
         recipients: scaled.recipients,

@@ -1,4 +1,4 @@
-import { createWriteStream, type WriteStream } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -43,12 +43,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
  */
 export async function startSmsSink(dataDir: string | undefined, faults: SmsFaults = {}): Promise<SmsSink> {
   const messages: SmsRecord[] = [];
-  const log: WriteStream | undefined = dataDir
-    ? createWriteStream(join(dataDir, "sms-sink.jsonl"), { flags: "a", mode: 0o600 })
-    : undefined;
+  // Appended synchronously before the gateway answers: what it acknowledged is on disk, even if the
+  // process dies on the next line (the crash tests count on it, as a real gateway's log would).
+  let log: number | undefined = dataDir ? openSync(join(dataDir, "sms-sink.jsonl"), "a", 0o600) : undefined;
   const sink = { faults, messages, accepted: 0 } as SmsSink;
   // Memory stays flat on a large run: the jsonl file is the gateway's log.
-  const keepInMemory = log ? 50_000 : Number.POSITIVE_INFINITY;
+  const keepInMemory = log !== undefined ? 50_000 : Number.POSITIVE_INFINITY;
   let random = rng(faults.seed ?? 1);
   let seq = 0;
   const hanging = new Set<() => void>();
@@ -86,7 +86,7 @@ export async function startSmsSink(dataDir: string | undefined, faults: SmsFault
     };
     sink.accepted++;
     if (messages.length < keepInMemory) messages.push(record);
-    log?.write(`${JSON.stringify(record)}\n`);
+    if (log !== undefined) writeSync(log, `${JSON.stringify(record)}\n`);
     if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0) + (f.timeoutRate ?? 0)) {
       // Accepted and sent, but the answer never comes back.
       await new Promise<void>((resolve) => hanging.add(resolve));
@@ -101,7 +101,8 @@ export async function startSmsSink(dataDir: string | undefined, faults: SmsFault
     for (const release of hanging) release();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
+    if (log !== undefined) closeSync(log);
+    log = undefined;
   };
   return sink;
 }

@@ -13,12 +13,13 @@ import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
 import { type CampaignStatus, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
+import type { Customer } from "#shared/customer.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
   ProviderUnknownOutcomeError,
 } from "#shared/errors.ts";
-import { countStages } from "#shared/funnel.ts";
+import { addCounters, stageIncrements } from "#shared/funnel.ts";
 import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 import { logger } from "#shared/logger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
@@ -102,11 +103,12 @@ export const PAUSE_RECHECK_MS = 5 * 60_000;
 
 /**
  * Records a marketing send against the customer's caps atomically: optimistic concurrency on the
- * contact-state item, so two campaigns racing for one customer cannot both pass the cap.
+ * contact-state item, so two campaigns racing for one customer cannot both pass the cap. The slot is
+ * the campaign's: a duplicate delivery or a retry of the same send finds it and takes no second one.
  */
 async function takeCapSlot(
   deps: DispatchDeps,
-  row: LedgerRow,
+  row: Pick<LedgerRow, "customerId" | "campaignId" | "channel">,
   ctx: DecideContext,
   now: Date,
   known: (ContactState & { ver?: number }) | undefined,
@@ -127,6 +129,7 @@ async function takeCapSlot(
               }),
             )
           ).Item ?? {}) as ContactState & { ver?: number });
+    if ((state.recent ?? []).some((r) => r.c === row.campaignId && r.ch === row.channel)) return true;
     if (capReached(state, row.channel!, now, ctx)) return false;
     const recent = (state.recent ?? []).filter((r) => Date.parse(r.at) >= keepFrom);
     recent.push({ at: now.toISOString(), ch: row.channel!, c: row.campaignId, pb: ctx.campaign.playbook });
@@ -152,10 +155,66 @@ async function takeCapSlot(
   throw contention;
 }
 
+/** What a send needs to know before it writes anything: the ledger row, the customer and their contact state. */
+export interface Prefetched {
+  row?: LedgerRow;
+  customer?: Customer;
+  state?: ContactState & { ver?: number };
+}
+
+/** One strongly consistent BatchGet for every recipient of a message (3 items each). */
+export async function prefetch(
+  repo: Repo,
+  campaignId: string,
+  refs: readonly RecipientRef[],
+): Promise<Map<string, Prefetched>> {
+  const keys = refs.flatMap((r) => [
+    key.ledger(campaignId, r.shard, r.customerId),
+    key.customer(r.customerId),
+    key.contactState(r.customerId),
+  ]);
+  const found = new Map<string, Prefetched>(refs.map((r) => [r.customerId, {}]));
+  for (const item of await batchGet(repo.ddb, repo.table, keys, 4, true)) {
+    const pk = String(item.PK);
+    if (item.SK === "PROFILE" && pk.startsWith("CUST#")) {
+      const slot = found.get(pk.slice(5));
+      if (slot) slot.customer = itemToCustomer(item);
+    } else if (item.SK === "STATE" && pk.startsWith("CUST#")) {
+      const slot = found.get(pk.slice(5));
+      if (slot) slot.state = item as ContactState & { ver?: number };
+    } else {
+      const slot = found.get(String(item.SK));
+      if (slot && item.campaignId === campaignId) slot.row = item as unknown as LedgerRow;
+    }
+  }
+  return found;
+}
+
+/** A row is ours to act on when it is queued, a claim that died before its attempt, or a retryable failure. */
+const CLAIMABLE =
+  "attribute_exists(channel) AND (decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true))";
+const claimableValues = (now: Date) => ({
+  ":queued": "queued",
+  ":claimed": "claimed",
+  ":failed": "failed",
+  ":true": true,
+  ":now": now.toISOString(),
+});
+function claimable(row: LedgerRow, now: Date): boolean {
+  if (!row.channel) return false;
+  if (row.decision === "queued") return true;
+  if (row.decision === "claimed")
+    return !row.attemptedAt && !!row.leaseUntil && row.leaseUntil < now.toISOString();
+  return row.decision === "failed" && (row as LedgerRow & { retryable?: boolean }).retryable === true;
+}
+
 /**
  * Sends to one recipient at most once. The ledger row is the only truth and moves by conditional
- * writes: queued → claimed(token, lease) → attemptedAt → sent | failed | unknown. A duplicate SQS
- * delivery costs one failed conditional write.
+ * writes. Everything that could have changed since the decision is judged again from one read, and a
+ * row that is not to be sent is settled in one write (only if it is still ours to act on). A send is
+ * then the cap slot, the claim (which records the attempt before the provider call, so a crash can
+ * never lead to a blind resend), the provider call and the settle. A duplicate SQS delivery of a
+ * settled row costs no write at all.
  */
 export async function sendOne(
   ref: RecipientRef,
@@ -164,33 +223,86 @@ export async function sendOne(
   deps: DispatchDeps,
   /** The campaign (and its status) as read once for the whole SQS message; read here when absent. */
   campaign?: DecideContext & { status: CampaignStatus },
+  /** The row, customer and state as read once for the whole message; read here when absent. */
+  known?: Prefetched,
+  /** Funnel counter increments, written once per message by the caller; written here when absent. */
+  counters?: Map<string, number>,
 ): Promise<Outcome> {
   const { repo } = deps;
-  const k = key.ledger(campaignId, ref.shard, ref.customerId);
   const now = deps.now();
+  const [ctx, pre] = await Promise.all([
+    campaign ? { ...campaign, now } : contextFor(deps, campaignId, now),
+    known ?? prefetch(repo, campaignId, [ref]).then((m) => m.get(ref.customerId) ?? {}),
+  ]);
+  const current = pre.row;
+  if (!current || !claimable(current, now)) return "skipped";
+  const channel = current.channel!;
+  // Settles a row nobody holds: only if it is still ours to act on when the write lands.
+  const settleUnclaimed = async (sets: string, values: Record<string, unknown>, outcome: Outcome) =>
+    (await update(
+      repo,
+      current,
+      `SET ${sets}, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, retryable`,
+      { ...values, ...claimableValues(now) },
+      CLAIMABLE,
+    ))
+      ? outcome
+      : "skipped";
+
+  const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
+  if (reason)
+    return settleUnclaimed("decision = :d, reason = :r", { ":d": "excluded", ":r": reason }, "excluded");
+  if (ctx.status === "cancelled")
+    return settleUnclaimed(
+      "decision = :d, reason = :r",
+      { ":d": "excluded", ":r": "campaign_cancelled" },
+      "excluded",
+    );
+  const paused = ctx.status === "paused";
+  if (paused || (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours))) {
+    const dueAt = paused
+      ? new Date(now.getTime() + PAUSE_RECHECK_MS).toISOString()
+      : nextWindowStart(now, deps.config.quietHours).toISOString();
+    const due = dueIndex(current.shard, dueAt, campaignId, current.customerId);
+    return (await update(
+      repo,
+      current,
+      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
+      { ":d": "deferred", ":due": dueAt, ":pk": due.GSI3PK, ":sk": due.GSI3SK, ...claimableValues(now) },
+      CLAIMABLE,
+    ))
+      ? "deferred"
+      : "skipped";
+  }
+  // Paced before the claim, so the window between recording the attempt and the call stays short.
+  await deps.pace?.(channel);
+  if (MARKETING_CHANNELS.has(channel) && !(await takeCapSlot(deps, current, ctx, now, pre.state)))
+    return settleUnclaimed(
+      "decision = :d, reason = :r",
+      { ":d": "excluded", ":r": "frequency_capped" },
+      "excluded",
+    );
+
+  // The claim records the attempt: from here a crash leaves an `attemptedAt` row, which a sweep marks
+  // unknown (at most once), never a blind resend.
   const token = randomUUID();
-  // The claim is the first read: it only succeeds on a row that is ours to send, and returns it.
   let row: LedgerRow;
   try {
     const out = await repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
-        Key: k,
+        Key: { PK: current.PK, SK: current.SK },
         UpdateExpression:
-          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, GSI3PK = :pk, GSI3SK = :sk REMOVE retryable",
-        ConditionExpression:
-          "attribute_exists(channel) AND (decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true))",
+          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
+        ConditionExpression: CLAIMABLE,
         ExpressionAttributeNames: { "#at": "at" },
         ExpressionAttributeValues: {
-          ":claimed": "claimed",
+          ...claimableValues(now),
           ":t": token,
           ":lease": new Date(now.getTime() + deps.leaseMs).toISOString(),
-          ":now": now.toISOString(),
-          ":queued": "queued",
-          ":failed": "failed",
-          ":true": true,
-          ":pk": inflightIndex(campaignId, ref.shard, ref.customerId).GSI3PK,
-          ":sk": ref.customerId,
+          ":one": 1,
+          ":pk": inflightIndex(campaignId, current.shard, current.customerId).GSI3PK,
+          ":sk": current.customerId,
         },
         ReturnValues: "ALL_NEW",
       }),
@@ -200,7 +312,6 @@ export async function sendOne(
     if (isConditionFailed(err)) return "skipped";
     throw err;
   }
-  const channel = row.channel!;
   const mine = "claimToken = :t";
   // Settles the claim: sets the final fields, leaves the in-flight index, releases the claim.
   const settle = (sets: string, values: Record<string, unknown>, removes: string[] = []) =>
@@ -212,61 +323,6 @@ export async function sendOne(
       mine,
     );
 
-  // Everything that could have changed since the decision is judged again, now.
-  const [ctx, items] = await Promise.all([
-    campaign ? { ...campaign, now } : contextFor(deps, campaignId, now),
-    batchGet(repo.ddb, repo.table, [key.customer(row.customerId), key.contactState(row.customerId)], 1),
-  ]);
-  const profile = items.find((i) => i.SK === "PROFILE");
-  const state = items.find((i) => i.SK === "STATE") as (ContactState & { ver?: number }) | undefined;
-  const customer = profile ? itemToCustomer(profile) : undefined;
-  const reason = customer ? closedReason(customer, state, channel, ctx) : "customer_removed";
-  if (reason) {
-    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": reason });
-    return "excluded";
-  }
-  if (ctx.status === "cancelled") {
-    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": "campaign_cancelled" });
-    return "excluded";
-  }
-  const paused = ctx.status === "paused";
-  if (paused || (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours))) {
-    const dueAt = paused
-      ? new Date(now.getTime() + PAUSE_RECHECK_MS).toISOString()
-      : nextWindowStart(now, deps.config.quietHours).toISOString();
-    const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
-    await update(
-      repo,
-      row,
-      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil",
-      {
-        ":d": "deferred",
-        ":due": dueAt,
-        ":pk": due.GSI3PK,
-        ":sk": due.GSI3SK,
-        ":now": now.toISOString(),
-        ":t": token,
-      },
-      mine,
-    );
-    return "deferred";
-  }
-  if (MARKETING_CHANNELS.has(channel) && !(await takeCapSlot(deps, row, ctx, now, state))) {
-    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": "frequency_capped" });
-    return "excluded";
-  }
-  // Recorded before the provider call: a crash after this point can never lead to a blind resend.
-  if (
-    !(await update(
-      repo,
-      row,
-      "SET attemptedAt = :now ADD attempts :one",
-      { ":now": now.toISOString(), ":one": 1, ":t": token },
-      mine,
-    ))
-  )
-    return "skipped";
-
   const message = row.message;
   if (!message) {
     await settle("decision = :d, reason = :r", { ":d": "failed", ":r": "no_message" });
@@ -274,7 +330,6 @@ export async function sendOne(
   }
   const provider = deps.providers[channel];
   if (!provider) throw new Error(`no provider for channel ${channel}`);
-  await deps.pace?.(channel);
   try {
     const { messageId } = await provider.send(message, {
       sendKey: sendKey(row),
@@ -289,7 +344,11 @@ export async function sendOne(
       { ":d": "sent", ":m": messageId, ":s": sentAt.toISOString(), ":stage": Math.max(sentStage, row.stage) },
       ["reason"],
     );
-    if (row.stage < sentStage) await countStages(repo, row, row.stage, sentStage, sentAt);
+    if (row.stage < sentStage) {
+      const increments = stageIncrements(row, row.stage, sentStage, sentAt);
+      if (counters) for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
+      else await addCounters(repo, campaignId, increments);
+    }
     if (deps.messagePointers && channel === "sms")
       await repo
         .put({
@@ -337,17 +396,39 @@ export async function sendOne(
   }
 }
 
-/** One SQS message: every recipient in it; any retryable failure returns the message to the queue. */
+/**
+ * One SQS message: every recipient in it, from one read of the campaign and one BatchGet of their
+ * rows, customers and states; their funnel counters are added once at the end. Any retryable failure
+ * returns the message to the queue.
+ */
 export async function processDispatch(
   message: DispatchMessage,
   receiveCount: number,
   deps: DispatchDeps,
 ): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];
-  // One read of the campaign per message (≤ 10 recipients): a pause or cancel takes effect from the next message.
-  const campaign = await contextFor(deps, message.campaignId, deps.now());
-  for (const ref of message.recipients)
-    outcomes.push(await sendOne(ref, message.campaignId, receiveCount, deps, campaign));
+  // A pause or cancel takes effect from the next message (≤ 10 recipients).
+  const [campaign, known] = await Promise.all([
+    contextFor(deps, message.campaignId, deps.now()),
+    prefetch(deps.repo, message.campaignId, message.recipients),
+  ]);
+  const counters = new Map<string, number>();
+  try {
+    for (const ref of message.recipients)
+      outcomes.push(
+        await sendOne(
+          ref,
+          message.campaignId,
+          receiveCount,
+          deps,
+          campaign,
+          known.get(ref.customerId) ?? {},
+          counters,
+        ),
+      );
+  } finally {
+    if (counters.size) await addCounters(deps.repo, message.campaignId, counters);
+  }
   if (outcomes.includes("retry")) {
     const err = new ProviderRetryableError(
       `${outcomes.filter((o) => o === "retry").length} recipients to retry`,

@@ -14,13 +14,22 @@ function requestHandler() {
   return new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) });
 }
 
+/** Store requests made by this process, by command (the benchmark reads requests per send from it). */
+export const storeRequests: Record<string, number> = {};
+
 export function documentClient(): DynamoDBDocumentClient {
-  ddb ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 }),
-    {
-      marshallOptions: { removeUndefinedValues: true },
-    },
-  );
+  if (!ddb) {
+    const client = new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 });
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const name = String(context.commandName ?? "unknown");
+        storeRequests[name] = (storeRequests[name] ?? 0) + 1;
+        return next(args);
+      },
+      { step: "initialize", name: "tiercastRequestCount" },
+    );
+    ddb = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
   return ddb;
 }
 

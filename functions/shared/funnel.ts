@@ -87,8 +87,13 @@ export async function advanceStage(
 
 /** Counts a row's move from stage `from` to `to`: every stage passed on the way counts once (a click implies a delivery). */
 export async function countStages(repo: Repo, row: LedgerRow, from: number, to: number, at: Date) {
+  await addCounters(repo, row.campaignId, stageIncrements(row, from, to, at));
+}
+
+/** The counter increments of a row's move from stage `from` to `to`. */
+export function stageIncrements(row: LedgerRow, from: number, to: number, at: Date) {
   const increments = new Map<string, number>();
   const day = localDay(at, TIME_ZONE);
   for (let i = from + 1; i <= to; i++) increments.set(counterSk(row, day, STAGES[i]!), 1);
-  await addCounters(repo, row.campaignId, increments);
+  return increments;
 }

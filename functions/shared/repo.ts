@@ -69,7 +69,13 @@ export async function batchWrite(
 }
 
 /** BatchGetItem in 100s with retry of unprocessed keys; returns the items found (any order). */
-export async function batchGet(ddb: DynamoDBDocumentClient, table: string, keys: Item[], concurrency = 4) {
+export async function batchGet(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  keys: Item[],
+  concurrency = 4,
+  consistent = false,
+) {
   const chunks: Item[][] = [];
   for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
   const found: Item[] = [];
@@ -78,7 +84,11 @@ export async function batchGet(ddb: DynamoDBDocumentClient, table: string, keys:
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 0) await sleep(Math.min(2000, 25 * 2 ** attempt));
       if (attempt > 12) throw new Error(`BatchGet: ${pending.length} keys still unprocessed after retries`);
-      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: pending } } }));
+      const out = await ddb.send(
+        new BatchGetCommand({
+          RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent || undefined } },
+        }),
+      );
       found.push(...((out.Responses?.[table] as Item[] | undefined) ?? []));
       pending = (out.UnprocessedKeys?.[table]?.Keys as Item[] | undefined) ?? [];
     }

@@ -65,16 +65,16 @@ describe("a launch killed mid-dispatch and started again", () => {
         env: { SWEEP_AFTER_MS: "1000" },
       },
     );
-    expect(again.code).toBe(0);
+    expect(again.code, again.stderr).toBe(0);
     const result = again.json() as { status: string; sent: number; unknown: number };
     expect(result.status).toBe("SUCCEEDED");
     const tags = sinkTags(dataDir);
-    expect(tags.length).toBeGreaterThan(partial);
-    expect(new Set(tags).size).toBe(tags.length);
+    expect(tags.length, `partial ${partial}`).toBeGreaterThan(partial);
+    expect(new Set(tags).size, "duplicate provider sends").toBe(tags.length);
     // Every message the gateway took is a sent row or an unknown one (its answer was lost in the crash);
     // an unknown row may also be one whose attempt was recorded but whose request never left (at most once).
-    expect(tags.length).toBeGreaterThanOrEqual(result.sent);
-    expect(tags.length).toBeLessThanOrEqual(result.sent + result.unknown);
+    expect(tags.length, JSON.stringify(result)).toBeGreaterThanOrEqual(result.sent);
+    expect(tags.length, JSON.stringify(result)).toBeLessThanOrEqual(result.sent + result.unknown);
 
     const ledger = await cli(["ledger", "referral-2027-spring", "--format", "csv"], { dataDir });
     const decisions = ledger.stdout
@@ -82,8 +82,11 @@ describe("a launch killed mid-dispatch and started again", () => {
       .split("\n")
       .slice(1)
       .map((l) => l.split(",")[2]);
-    expect(decisions.every((d) => ["sent", "failed", "unknown", "excluded", "holdout"].includes(d!))).toBe(
-      true,
-    );
+    const counts: Record<string, number> = {};
+    for (const d of decisions) counts[d!] = (counts[d!] ?? 0) + 1;
+    expect(
+      decisions.every((d) => ["sent", "failed", "unknown", "excluded", "holdout"].includes(d!)),
+      JSON.stringify(counts),
+    ).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import type { Runtime } from "#local/runtime.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { TERMINAL } from "#shared/ledger.ts";
+import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";
@@ -99,6 +100,14 @@ describe("faults at the SMS provider", () => {
       expect(duplicateTags()).toEqual([]);
       // Through retries, dead letters and redrive, the live funnel counters equal a rebuild from the ledger.
       expect((await rebuild(runtime, "faulty")).differences).toEqual([]);
+      // A send retried after 500s and 429s still holds one frequency-cap slot, never one per attempt.
+      const retried = after.filter((r) => r.decision === "sent" && (r.attempts ?? 0) > 1);
+      expect(retried.length).toBeGreaterThan(0);
+      for (const r of retried) {
+        const state = await runtime.repo.get(key.contactState(r.customerId));
+        const slots = (state?.recent as { c: string }[] | undefined)?.filter((x) => x.c === "faulty");
+        expect(slots).toHaveLength(1);
+      }
     }
   });
 
