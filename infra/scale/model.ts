@@ -53,15 +53,18 @@ export function scaleModel(input: ScaleInput): ScaleResult {
   const totalSeconds = Math.max(decideSeconds, sendSeconds) + a.firstSendSeconds;
 
   // DynamoDB: reads of the segment (eventually consistent, 4 KB units), contact states, ledger existence;
-  // writes of ledger rows, then six operations per send (claim, cap, attempt, settle, counter; re-check read).
+  // writes of ledger rows and duplicate-contact claims; then per send a strongly consistent read of its
+  // row, customer and contact state (one BatchGet per message), three writes (cap slot, claim with the
+  // attempt, settle), and per message the funnel counters (about two items).
   const readUnits =
     Math.ceil(audience * 0.5) /* segment query, ~1 KB items */ +
     audience /* contact state */ +
     audience /* ledger check */ +
-    sends /* re-check read */;
-  const writeUnits = audience * Math.ceil(a.ledgerItemKb) + sends * 5;
+    sends * 3 /* send-time BatchGet, strongly consistent: row, customer, state */;
+  const writeUnits =
+    audience * Math.ceil(a.ledgerItemKb) + sends /* contact claims */ + sends * 3 + messages * 2;
   const peakWriteUnitsPerSecond = Math.round(
-    5 * input.smsMps + (config.pageSize * Math.ceil(a.ledgerItemKb) * 4) / pageSeconds,
+    3.2 * input.smsMps + (config.pageSize * (Math.ceil(a.ledgerItemKb) + 1) * 4) / pageSeconds,
   );
 
   // Step Functions: per page DecidePage + Choice; per task Map iteration; the wait loop polls 3 states.
@@ -170,8 +173,9 @@ ${
     ? "The history stays under 80% of the 25,000-event limit because the workflow carries pages, not people."
     : `**At this size one execution's history would pass 80% of the 25,000-event limit: launch it with \`pageSize\` ${f(m.recommendedPageSize)} (config), or split the segment across launches.** Pages, not people, keep it bounded; the page size sets the bound.`
 }
-The provider's rate bounds the total; DynamoDB writes dominate the cost (a send is five conditional
-writes, the price of exactly once).
+The provider's rate bounds the total; DynamoDB writes dominate the cost (a send is three conditional
+writes, cap slot, claim and settle, the price of exactly once, plus the contact claim at decide time
+and its share of the funnel counters).
 `;
 }
 
