@@ -116,8 +116,6 @@ async function singleOpsPerSecond(runtime: Runtime) {
   return Math.round(updates / seconds);
 }
 
-const totalRequests = () => Object.values(storeRequests).reduce((a, b) => a + b, 0);
-
 /** The local store's and queue's raw throughput with the product's batch sizes: the floor each stage is compared with. */
 async function ioFloor(runtime: Runtime) {
   const items = 20_000;
@@ -201,17 +199,17 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     onStage("I/O floor at size");
     const storeOpsAtSize = await singleOpsPerSecond(runtime);
     onStage("launch + dispatch");
-    const requestsBefore = totalRequests();
     const byCommandBefore = { ...storeRequests };
     const [launched, launchSeconds] = await timed(() => launchCampaign(runtime, campaign, new Date(AT)));
     // Every store request of the launch (decide, ledger, dispatch, progress checks), per message sent.
     // A send's own share is 3 conditional writes (cap slot, claim, settle) and, per SQS message of 10
     // recipients, one BatchGet, one campaign read and the counter updates: its floor is the store's
     // single-op rate divided by the measured requests per send.
-    const requestsPerSend = (totalRequests() - requestsBefore) / Math.max(1, launched.sent);
     const launchRequests = Object.fromEntries(
       Object.entries(storeRequests).map(([name, n]) => [name, n - (byCommandBefore[name] ?? 0)]),
     );
+    const requestsPerSend =
+      Object.values(launchRequests).reduce((a, b) => a + b, 0) / Math.max(1, launched.sent);
     stages.launch = stage(launchSeconds, preview.audience);
     stages.dispatch = {
       ...stage(launchSeconds, launched.sent),

@@ -237,27 +237,21 @@ export async function sendOne(
   const current = pre.row;
   if (!current || !claimable(current, now)) return "skipped";
   const channel = current.channel!;
-  // Settles a row nobody holds: only if it is still ours to act on when the write lands.
-  const settleUnclaimed = async (sets: string, values: Record<string, unknown>, outcome: Outcome) =>
+  // Excludes a row nobody holds: only if it is still ours to act on when the write lands.
+  const exclude = async (reason: string): Promise<Outcome> =>
     (await update(
       repo,
       current,
-      `SET ${sets}, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, retryable`,
-      { ...values, ...claimableValues(now) },
+      "SET decision = :d, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, retryable",
+      { ":d": "excluded", ":r": reason, ...claimableValues(now) },
       CLAIMABLE,
     ))
-      ? outcome
+      ? "excluded"
       : "skipped";
 
   const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
-  if (reason)
-    return settleUnclaimed("decision = :d, reason = :r", { ":d": "excluded", ":r": reason }, "excluded");
-  if (ctx.status === "cancelled")
-    return settleUnclaimed(
-      "decision = :d, reason = :r",
-      { ":d": "excluded", ":r": "campaign_cancelled" },
-      "excluded",
-    );
+  if (reason) return exclude(reason);
+  if (ctx.status === "cancelled") return exclude("campaign_cancelled");
   const paused = ctx.status === "paused";
   if (paused || (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours))) {
     const dueAt = paused
@@ -277,11 +271,7 @@ export async function sendOne(
   // Paced before the claim, so the window between recording the attempt and the call stays short.
   await deps.pace?.(channel);
   if (MARKETING_CHANNELS.has(channel) && !(await takeCapSlot(deps, current, ctx, now, pre.state)))
-    return settleUnclaimed(
-      "decision = :d, reason = :r",
-      { ":d": "excluded", ":r": "frequency_capped" },
-      "excluded",
-    );
+    return exclude("frequency_capped");
 
   // The claim records the attempt: from here a crash leaves an `attemptedAt` row, which a sweep marks
   // unknown (at most once), never a blind resend.

@@ -49,12 +49,19 @@ describe("AwaitDispatch's sweep of in-flight rows", () => {
     await runtime?.stop();
   });
 
-  it("re-enqueues queued rows when nothing moved for the sweep interval (a lost message)", async () => {
-    await queuedRows("stuck", 25);
+  /** 25 queued rows of a campaign and AwaitDispatch's first look at them, on a clock the test moves. */
+  async function backlog(campaignId: string) {
+    await queuedRows(campaignId, 25);
     const clock = { t: Date.parse("2027-03-01T02:00:00Z") };
     const enqueued: DispatchMessage[] = [];
     const deps = depsAt(clock, enqueued);
-    let progress: DispatchProgress = await awaitDispatch({ campaignId: "stuck" }, deps);
+    const progress: DispatchProgress = await awaitDispatch({ campaignId }, deps);
+    return { clock, enqueued, deps, progress };
+  }
+
+  it("re-enqueues queued rows when nothing moved for the sweep interval (a lost message)", async () => {
+    const { clock, enqueued, deps, progress: first } = await backlog("stuck");
+    let progress = first;
     clock.t += 1500;
     progress = await awaitDispatch({ campaignId: "stuck", dispatch: progress }, deps);
     expect(progress.swept).toBe(25);
@@ -62,11 +69,8 @@ describe("AwaitDispatch's sweep of in-flight rows", () => {
   });
 
   it("leaves a long backlog alone while sends progress, even if each shard's first row waits its turn", async () => {
-    await queuedRows("busy", 25);
-    const clock = { t: Date.parse("2027-03-01T02:00:00Z") };
-    const enqueued: DispatchMessage[] = [];
-    const deps = depsAt(clock, enqueued);
-    let progress: DispatchProgress = await awaitDispatch({ campaignId: "busy" }, deps);
+    const { clock, enqueued, deps, progress: first } = await backlog("busy");
+    let progress = first;
     for (let round = 0; round < 3; round++) {
       // Other recipients of the campaign are being sent meanwhile.
       await addCounters(
