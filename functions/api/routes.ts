@@ -155,7 +155,16 @@ function actionRoute(action: CampaignAction): Route<z.infer<typeof Note>> {
       const record = await visibleCampaign(deps, actor, params.campaignId!);
       const now = deps.now();
       const plan = planTransition(record, action, actor, now, body.note);
-      if (!(await setCampaignStatus(deps.repo, record.campaignId, plan.status, plan.fields, plan.from)))
+      if (
+        !(await setCampaignStatus(
+          deps.repo,
+          record.campaignId,
+          plan.status,
+          plan.fields,
+          plan.from,
+          record.version,
+        ))
+      )
         throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
       let executionId: string | undefined;
       if (action === "launch") {

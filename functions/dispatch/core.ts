@@ -11,7 +11,7 @@ import {
 } from "#functions/campaign/decide.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
-import { type CampaignStatus, loadCampaign } from "#shared/campaigns.ts";
+import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import type { Customer } from "#shared/customer.ts";
 import {
@@ -80,22 +80,22 @@ async function update(
   );
 }
 
-const contexts = new Map<string, { version: number; ctx: DecideContext }>();
+// Keyed by campaign and launched version: a version never changes, so neither does its context.
+const contexts = new Map<string, DecideContext>();
 async function contextFor(
   deps: DispatchDeps,
   campaignId: string,
   now: Date,
 ): Promise<DecideContext & { status: CampaignStatus }> {
   const record = await loadCampaign(deps.repo, campaignId);
-  let cached = contexts.get(campaignId);
-  if (!cached || cached.version !== record.version) {
-    cached = {
-      version: record.version,
-      ctx: prepare(parseCampaign(record.campaign, deps.config), deps.config, now, deps.secret),
-    };
-    contexts.set(campaignId, cached);
+  const version = record.launchVersion ?? record.version;
+  let ctx = contexts.get(`${campaignId}#${version}`);
+  if (!ctx) {
+    const { campaign } = await launchDefinition(deps.repo, record);
+    ctx = prepare(parseCampaign(campaign, deps.config), deps.config, now, deps.secret);
+    contexts.set(`${campaignId}#${version}`, ctx);
   }
-  return { ...cached.ctx, now, status: record.status };
+  return { ...ctx, now, status: record.status };
 }
 
 /** How long a send of a paused campaign waits before it is looked at again. */

@@ -11,7 +11,7 @@ import {
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
-import { loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
+import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { hash32 } from "#shared/hash.ts";
@@ -40,24 +40,32 @@ export interface LaunchInput {
   at?: string;
 }
 
-const campaignCache = new Map<string, { version: number; campaign: ResolvedCampaign }>();
+// Versions are immutable, so a parsed definition is cached by campaign and version for good.
+const campaignCache = new Map<string, ResolvedCampaign>();
 async function campaignFor(deps: LaunchDeps, campaignId: string): Promise<ResolvedCampaign> {
-  const record = await loadCampaign(deps.repo, campaignId);
-  const cached = campaignCache.get(campaignId);
-  if (cached && cached.version === record.version) return cached.campaign;
-  const campaign = parseCampaign(record.campaign, deps.config);
-  campaignCache.set(campaignId, { version: record.version, campaign });
+  const { version, campaign: definition } = await launchDefinition(
+    deps.repo,
+    await loadCampaign(deps.repo, campaignId),
+  );
+  const cacheKey = `${campaignId}#${version}`;
+  const cached = campaignCache.get(cacheKey);
+  if (cached) return cached;
+  const campaign = parseCampaign(definition, deps.config);
+  campaignCache.set(cacheKey, campaign);
   return campaign;
 }
 
-/** Step 1: the campaign is valid now (config may have changed since it was saved); list the shard tasks. */
+/**
+ * Step 1: bind the launch to its version (the approved one), check it is valid now (config may have
+ * changed since it was saved), and list the shard tasks. Pages and workers read only that version.
+ */
 export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
-  const campaign = await campaignFor(deps, input.campaignId);
   const at = input.at ?? deps.now().toISOString();
-  const record = await loadCampaign(deps.repo, campaign.campaignId);
+  const record = await loadCampaign(deps.repo, input.campaignId);
   if (record.status === "cancelled" || record.status === "paused")
-    throw new CampaignNotLaunchableError(`campaign "${campaign.campaignId}" is ${record.status}`);
-  await setCampaignStatus(deps.repo, campaign.campaignId, "launching", { launchedAt: at });
+    throw new CampaignNotLaunchableError(`campaign "${record.campaignId}" is ${record.status}`);
+  await bindLaunch(deps.repo, record, at);
+  const campaign = await campaignFor(deps, input.campaignId);
   return {
     campaignId: campaign.campaignId,
     at,

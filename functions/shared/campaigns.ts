@@ -1,7 +1,7 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors.ts";
-import { conditional, type Repo } from "./repo.ts";
+import { conditional, isConditionFailed, type Repo } from "./repo.ts";
 import { key } from "./table.ts";
 import type { Actor } from "./users.ts";
 
@@ -34,6 +34,13 @@ export interface CampaignRecord {
   /** The branch a branch user created it for; only that branch's users see it. */
   branchId?: string;
   submittedBy?: string;
+  /**
+   * Everyone who wrote a version since the last approval (creator, editors, submitter): none of them
+   * may approve what they wrote (maker-checker holds for an admin too).
+   */
+  authors?: string[];
+  /** The version this launch decides and renders, bound when the launch starts; later edits never reach it. */
+  launchVersion?: number;
   approval?: { version: number; by: string; at: string; note?: string };
   rejection?: { version: number; by: string; at: string; note?: string };
   launchedAt?: string;
@@ -57,8 +64,22 @@ export async function loadCampaign(repo: Repo, campaignId: string): Promise<Camp
 }
 
 const EDITABLE: readonly CampaignStatus[] = ["draft", "submitted", "approved", "rejected"];
+/** What the operator's CLI may relaunch with the same definition (a crash or a failed run). */
+const RELAUNCHABLE: readonly CampaignStatus[] = ["launching", "launched", "failed", "paused"];
 
-/** Creates or replaces the definition; a new definition is a new version (approvals bind to a version). */
+/** Every version's definition, immutable once written: a launch reads the one it bound. */
+export const versionKey = (campaignId: string, version: number) => ({
+  PK: `CAMP#${campaignId}`,
+  SK: `V#${String(version).padStart(6, "0")}`,
+});
+
+const sameDefinition = (a: Campaign, b: Campaign) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Creates or replaces the definition; a new definition is a new version (approvals bind to a version).
+ * The write is conditional on the version and status it read, so an edit racing a launch (or another
+ * edit) loses with a ConflictError instead of overwriting a record that moved on.
+ */
 export async function saveCampaign(
   repo: Repo,
   campaign: Campaign,
@@ -66,30 +87,64 @@ export async function saveCampaign(
   actor?: Actor,
 ): Promise<CampaignRecord> {
   const existing = await findCampaign(repo, campaign.campaignId);
-  const same = existing && JSON.stringify(existing.campaign) === JSON.stringify(campaign);
-  if (existing && !same && actor && !EDITABLE.includes(existing.status))
+  const same = existing !== undefined && sameDefinition(existing.campaign, campaign);
+  if (existing && same) return existing;
+  if (existing && !EDITABLE.includes(existing.status) && (actor || !RELAUNCHABLE.includes(existing.status)))
     throw new ConflictError(
       `campaign "${campaign.campaignId}" is ${existing.status}: a launched campaign cannot be edited; copy it under a new campaignId`,
       "not_editable",
     );
+  if (existing && !actor && RELAUNCHABLE.includes(existing.status))
+    throw new ConflictError(
+      `campaign "${campaign.campaignId}" was launched with version ${existing.launchVersion ?? existing.version}; this file differs from it: launch it under a new campaignId`,
+      "not_editable",
+    );
+  const version = (existing?.version ?? 0) + 1;
+  const author = actor?.userId;
   const record: CampaignRecord = {
     ...(existing ?? {}),
     campaignId: campaign.campaignId,
     campaign,
     // Without an actor this is the operator's CLI path (launch runs straight away); through the API an edit sends it back to draft.
-    status: existing ? (same || !actor ? existing.status : "draft") : "draft",
-    version: same ? existing.version : (existing?.version ?? 0) + 1,
+    status: existing && !actor ? existing.status : "draft",
+    version,
     createdAt: existing?.createdAt ?? now.toISOString(),
     updatedAt: now.toISOString(),
-    ...(existing?.createdBy || actor ? { createdBy: existing?.createdBy ?? actor?.userId } : {}),
-    ...(actor ? { updatedBy: actor.userId } : {}),
+    ...(existing?.createdBy || author ? { createdBy: existing?.createdBy ?? author } : {}),
+    ...(author ? { updatedBy: author } : {}),
     ...(existing?.branchId || actor?.branchId ? { branchId: existing?.branchId ?? actor?.branchId } : {}),
   };
-  if (!same && actor) {
+  const authors = new Set(existing?.approval?.version === existing?.version ? [] : (existing?.authors ?? []));
+  if (existing?.createdBy) authors.add(existing.createdBy);
+  if (author) authors.add(author);
+  if (authors.size) record.authors = [...authors];
+  if (actor) {
     delete record.approval;
     delete record.submittedBy;
   }
-  await repo.put({ ...key.campaign(campaign.campaignId), type: "campaign", ...record });
+  await putVersion(repo, campaign, version, now);
+  try {
+    await repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...key.campaign(campaign.campaignId), type: "campaign", ...record },
+        ConditionExpression: existing ? "version = :v AND #status = :s" : "attribute_not_exists(PK)",
+        ...(existing
+          ? {
+              ExpressionAttributeNames: { "#status": "status" },
+              ExpressionAttributeValues: { ":v": existing.version, ":s": existing.status },
+            }
+          : {}),
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailed(err))
+      throw new ConflictError(
+        `campaign "${campaign.campaignId}" changed meanwhile (launched, edited or approved); reload and try again`,
+        "changed_meanwhile",
+      );
+    throw err;
+  }
   // A small listing item, so reports and the console can list campaigns without a scan.
   await repo.put({
     PK: "CAMPAIGNS",
@@ -99,6 +154,82 @@ export async function saveCampaign(
     ...(record.branchId ? { branchId: record.branchId } : {}),
   });
   return record;
+}
+
+/** Writes a version's definition once; a retry of the same version with the same definition is a no-op. */
+async function putVersion(repo: Repo, campaign: Campaign, version: number, now: Date) {
+  const written = await conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: {
+          ...versionKey(campaign.campaignId, version),
+          type: "campaignVersion",
+          version,
+          campaign,
+          at: now.toISOString(),
+        },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    ),
+  );
+  if (written) return;
+  const stored = await repo.get<{ campaign: Campaign }>(versionKey(campaign.campaignId, version));
+  if (!stored || !sameDefinition(stored.campaign, campaign))
+    throw new ConflictError(
+      `campaign "${campaign.campaignId}" changed meanwhile (version ${version} exists); reload and try again`,
+      "changed_meanwhile",
+    );
+}
+
+/**
+ * The definition a launch works from: the version bound at its start (falling back to the record for
+ * campaigns written before versions were kept). Immutable, so callers may cache it by (id, version).
+ */
+export async function launchDefinition(
+  repo: Repo,
+  record: CampaignRecord,
+): Promise<{ version: number; campaign: Campaign }> {
+  const version = record.launchVersion ?? record.version;
+  if (version === record.version) return { version, campaign: record.campaign };
+  const stored = await repo.get<{ campaign: Campaign }>(versionKey(record.campaignId, version));
+  if (!stored) throw new NotFoundError(`campaign "${record.campaignId}" has no version ${version}`);
+  return { version, campaign: stored.campaign };
+}
+
+/**
+ * Binds the launch to a version and moves the campaign to launching, in one conditional write. Through
+ * the API the campaign is `approved` and the approved version is bound; the operator's CLI launches
+ * the current version of a campaign it saved (or resumes one already bound).
+ */
+export async function bindLaunch(repo: Repo, record: CampaignRecord, at: string): Promise<number> {
+  if (record.status === "launching" && record.launchVersion !== undefined) return record.launchVersion;
+  const version = record.status === "approved" ? record.approval!.version : record.version;
+  const moved = await conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: key.campaign(record.campaignId),
+        UpdateExpression:
+          "SET #status = :launching, launchVersion = :lv, launchedAt = if_not_exists(launchedAt, :at)",
+        ConditionExpression: "version = :v AND #status = :s",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: {
+          ":launching": "launching",
+          ":lv": version,
+          ":at": at,
+          ":v": record.version,
+          ":s": record.status,
+        },
+      }),
+    ),
+  );
+  if (!moved)
+    throw new ConflictError(
+      `campaign "${record.campaignId}" changed while its launch started; reload and try again`,
+      "changed_meanwhile",
+    );
+  return version;
 }
 
 /**
@@ -111,6 +242,8 @@ export async function setCampaignStatus(
   status: CampaignStatus,
   fields: Record<string, unknown> = {},
   from?: readonly CampaignStatus[],
+  /** Only if the record is still at this version (an edit in between makes the transition lose). */
+  expectVersion?: number,
 ): Promise<boolean> {
   const names: Record<string, string> = { "#status": "status" };
   const values: Record<string, unknown> = { ":status": status };
@@ -120,6 +253,7 @@ export async function setCampaignStatus(
     values[`:${k}`] = v;
     sets.push(`#${k} = :${k}`);
   }
+  if (expectVersion !== undefined) values[":expectVersion"] = expectVersion;
   const fromValues = (from ?? []).map((s, i) => {
     values[`:from${i}`] = s;
     return `:from${i}`;
@@ -130,7 +264,10 @@ export async function setCampaignStatus(
         TableName: repo.table,
         Key: key.campaign(campaignId),
         UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: from ? `#status IN (${fromValues.join(", ")})` : "attribute_exists(PK)",
+        ConditionExpression: [
+          from ? `#status IN (${fromValues.join(", ")})` : "attribute_exists(PK)",
+          ...(expectVersion === undefined ? [] : ["version = :expectVersion"]),
+        ].join(" AND "),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
       }),
@@ -187,11 +324,15 @@ export function planTransition(
     );
   const at = now.toISOString();
   const fields: Record<string, unknown> = { updatedAt: at, updatedBy: actor.userId };
-  if (action === "submit") fields.submittedBy = actor.userId;
+  if (action === "submit") {
+    fields.submittedBy = actor.userId;
+    fields.authors = [...new Set([...(record.authors ?? []), actor.userId])];
+  }
   if (action === "approve" || action === "reject") {
-    if (actor.userId === record.createdBy || actor.userId === record.submittedBy)
+    const wrote = new Set([record.createdBy, record.submittedBy, ...(record.authors ?? [])]);
+    if (wrote.has(actor.userId))
       throw new ForbiddenError(
-        `${actor.userId} created or submitted "${record.campaignId}" and cannot ${action} it: another approver must`,
+        `${actor.userId} created, edited or submitted "${record.campaignId}" and cannot ${action} it: another approver must`,
         "self_approval",
       );
     fields[action === "approve" ? "approval" : "rejection"] = {
@@ -206,6 +347,7 @@ export function planTransition(
       `campaign "${record.campaignId}" version ${record.version} is not approved (approved: ${record.approval?.version ?? "none"})`,
       "not_approved",
     );
+  if (action === "launch") fields.launchVersion = record.version;
   return { status: TO[action], fields, from };
 }
 
