@@ -1,6 +1,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { resetClients } from "#shared/clients.ts";
+import { runtimeClock } from "#shared/clock.ts";
 import { resetHandlerConfig } from "#shared/deps.ts";
 import { resetEnv } from "#shared/env.ts";
 import { type SqsHandler, startPoller } from "./poller.ts";
@@ -48,7 +49,7 @@ export async function startDispatch(
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
   });
   runtime.stops.push(queues.stop);
-  const sms = await startSmsSink(runtime.dataDir, options.smsFaults ?? smsFaultsFromEnv());
+  const sms = await startSmsSink(runtime.dataDir, options.smsFaults ?? smsFaultsFromEnv(), runtimeClock());
   runtime.stops.push(sms.stop);
   const smtp = await startSmtp(runtime.dataDir);
   runtime.stops.push(smtp.stop);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -18,7 +18,10 @@ export interface SmsRecord {
   to: string;
   text: string;
   tag: string;
+  /** When the gateway accepted it, on the runtime's clock. */
   at: string;
+  /** When the request arrived, on the runtime's clock (before any slowness): when the send was made. */
+  receivedAt: string;
 }
 
 export interface SmsSink {
@@ -41,11 +44,33 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * A local SMS gateway that records every message it accepts (data-dir/sms-sink.jsonl) and can be
  * told to fail, throttle, time out or be slow. Binds 127.0.0.1 on a free port.
  */
-export async function startSmsSink(dataDir: string | undefined, faults: SmsFaults = {}): Promise<SmsSink> {
+export async function startSmsSink(
+  dataDir: string | undefined,
+  faults: SmsFaults = {},
+  /** The embedded runtime's clock, so the log's times are the ones quiet hours are judged on. */
+  clock: () => Date = () => new Date(),
+): Promise<SmsSink> {
   const messages: SmsRecord[] = [];
+  const logPath = dataDir ? join(dataDir, "sms-sink.jsonl") : undefined;
+  // The gateway's own record by our tag, for reconciling a send whose answer was lost. Built from the
+  // log on the first lookup only (a crash recovery), then kept up to date.
+  let byTag: Map<string, string> | undefined;
+  const lookup = (tag: string): string | undefined => {
+    if (!byTag) {
+      byTag = new Map();
+      const lines = logPath && existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n") : [];
+      for (const line of lines)
+        if (line) {
+          const r = JSON.parse(line) as SmsRecord;
+          byTag.set(r.tag, r.messageId);
+        }
+      for (const r of messages) byTag.set(r.tag, r.messageId);
+    }
+    return byTag.get(tag);
+  };
   // Appended synchronously before the gateway answers: what it acknowledged is on disk, even if the
   // process dies on the next line (the crash tests count on it, as a real gateway's log would).
-  let log: number | undefined = dataDir ? openSync(join(dataDir, "sms-sink.jsonl"), "a", 0o600) : undefined;
+  let log: number | undefined = logPath ? openSync(logPath, "a", 0o600) : undefined;
   const sink = { faults, messages, accepted: 0 } as SmsSink;
   // Memory stays flat on a large run: the jsonl file is the gateway's log.
   const keepInMemory = log !== undefined ? 50_000 : Number.POSITIVE_INFINITY;
@@ -58,12 +83,17 @@ export async function startSmsSink(dataDir: string | undefined, faults: SmsFault
       res.end(JSON.stringify(body));
     };
     if (req.method === "GET" && req.url === "/messages") return reply(200, messages);
+    if (req.method === "GET" && req.url?.startsWith("/messages/by-tag/")) {
+      const messageId = lookup(decodeURIComponent(req.url.slice("/messages/by-tag/".length)));
+      return messageId ? reply(200, { messageId }) : reply(404, { error: "no message with that tag" });
+    }
     if (req.method === "POST" && req.url === "/faults") {
       Object.assign(sink.faults, JSON.parse(await readBody(req)));
       random = rng(sink.faults.seed ?? 1);
       return reply(200, sink.faults);
     }
     if (req.method !== "POST" || req.url !== "/messages") return reply(404, { error: "not found" });
+    const receivedAt = clock().toISOString();
     let payload: { to?: string; text?: string; tag?: string };
     try {
       payload = JSON.parse(await readBody(req));
@@ -82,8 +112,10 @@ export async function startSmsSink(dataDir: string | undefined, faults: SmsFault
       to: payload.to,
       text: payload.text,
       tag: payload.tag ?? "",
-      at: new Date().toISOString(),
+      at: clock().toISOString(),
+      receivedAt,
     };
+    byTag?.set(record.tag, record.messageId);
     sink.accepted++;
     if (messages.length < keepInMemory) messages.push(record);
     if (log !== undefined) writeSync(log, `${JSON.stringify(record)}\n`);

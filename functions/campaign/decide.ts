@@ -194,6 +194,8 @@ export function capReached(
   channel: Channel,
   sendAt: Date,
   ctx: DecideContext,
+  /** This campaign's own entries, which never count against it (a retry finds its own slot). */
+  own: (r: NonNullable<ContactState["recent"]>[number]) => boolean = (r) => r.c === ctx.campaign.campaignId,
 ): boolean {
   if (!MARKETING_CHANNELS.has(channel) || !state?.recent?.length) return false;
   const caps = ctx.config.caps;
@@ -202,7 +204,7 @@ export function capReached(
   let sameDay = 0;
   let window = 0;
   for (const r of state.recent) {
-    if (!MARKETING_CHANNELS.has(r.ch) || r.c === ctx.campaign.campaignId) continue;
+    if (!MARKETING_CHANNELS.has(r.ch) || own(r)) continue;
     const t = Date.parse(r.at);
     if (t > from) window++;
     if (r.ch === channel && localDay(new Date(t), ctx.config.quietHours.timeZone) === day) sameDay++;

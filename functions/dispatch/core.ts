@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
-  type ContactState,
-  capReached,
   closedReason,
   type DecideContext,
   MARKETING_CHANNELS,
@@ -11,6 +9,13 @@ import {
 } from "#functions/campaign/decide.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
+import {
+  addressKey,
+  addressOf,
+  type ContactItem,
+  releaseSendSlots,
+  takeSendSlots,
+} from "#functions/contact/gate.ts";
 import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import type { Customer } from "#shared/customer.ts";
@@ -98,75 +103,30 @@ async function contextFor(
   return { ...ctx, now, status: record.status };
 }
 
+/** A marketing call is made only if it would still be inside the window this much later. */
+export const CALL_GUARD_MS = 2_000;
+
 /** How long a send of a paused campaign waits before it is looked at again. */
 export const PAUSE_RECHECK_MS = 5 * 60_000;
-
-/**
- * Records a marketing send against the customer's caps atomically: optimistic concurrency on the
- * contact-state item, so two campaigns racing for one customer cannot both pass the cap. The slot is
- * the campaign's: a duplicate delivery or a retry of the same send finds it and takes no second one.
- */
-async function takeCapSlot(
-  deps: DispatchDeps,
-  row: Pick<LedgerRow, "customerId" | "campaignId" | "channel">,
-  ctx: DecideContext,
-  now: Date,
-  known: (ContactState & { ver?: number }) | undefined,
-): Promise<boolean> {
-  const { repo } = deps;
-  const keepFrom = now.getTime() - Math.max(deps.config.caps.rollingDays, 35) * 86_400_000;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    // The state read with the customer serves the first attempt; a lost race re-reads it.
-    const state =
-      attempt === 0
-        ? (known ?? {})
-        : (((
-            await repo.ddb.send(
-              new GetCommand({
-                TableName: repo.table,
-                Key: key.contactState(row.customerId),
-                ConsistentRead: true,
-              }),
-            )
-          ).Item ?? {}) as ContactState & { ver?: number });
-    if ((state.recent ?? []).some((r) => r.c === row.campaignId && r.ch === row.channel)) return true;
-    if (capReached(state, row.channel!, now, ctx)) return false;
-    const recent = (state.recent ?? []).filter((r) => Date.parse(r.at) >= keepFrom);
-    recent.push({ at: now.toISOString(), ch: row.channel!, c: row.campaignId, pb: ctx.campaign.playbook });
-    const won = await conditional(
-      repo.ddb.send(
-        new UpdateCommand({
-          TableName: repo.table,
-          Key: key.contactState(row.customerId),
-          UpdateExpression: "SET recent = :recent, ver = :next",
-          ConditionExpression: state.ver === undefined ? "attribute_not_exists(ver)" : "ver = :ver",
-          ExpressionAttributeValues: {
-            ":recent": recent,
-            ":next": (state.ver ?? 0) + 1,
-            ...(state.ver === undefined ? {} : { ":ver": state.ver }),
-          },
-        }),
-      ),
-    );
-    if (won) return true;
-  }
-  const contention = new Error(`cap slot contention for ${row.customerId}`);
-  contention.name = "ConditionContentionError";
-  throw contention;
-}
 
 /** What a send needs to know before it writes anything: the ledger row, the customer and their contact state. */
 export interface Prefetched {
   row?: LedgerRow;
   customer?: Customer;
-  state?: ContactState & { ver?: number };
+  state?: ContactItem;
+  /** The contact item of the customer's address on the row's channel (shared phone or email). */
+  address?: ContactItem;
 }
 
-/** One strongly consistent BatchGet for every recipient of a message (3 items each). */
+/**
+ * One strongly consistent BatchGet for every recipient of a message (3 items each), then one for
+ * their addresses' contact items (known only once the customers are read).
+ */
 export async function prefetch(
   repo: Repo,
   campaignId: string,
   refs: readonly RecipientRef[],
+  secret?: string,
 ): Promise<Map<string, Prefetched>> {
   const keys = refs.flatMap((r) => [
     key.ledger(campaignId, r.shard, r.customerId),
@@ -181,11 +141,27 @@ export async function prefetch(
       if (slot) slot.customer = itemToCustomer(item);
     } else if (item.SK === "STATE" && pk.startsWith("CUST#")) {
       const slot = found.get(pk.slice(5));
-      if (slot) slot.state = item as ContactState & { ver?: number };
+      if (slot) slot.state = item as ContactItem;
     } else {
       const slot = found.get(String(item.SK));
       if (slot && item.campaignId === campaignId) slot.row = item as unknown as LedgerRow;
     }
+  }
+  // No contact item yet means no sends and no opt-out (the read was consistent).
+  for (const slot of found.values()) slot.state ??= {};
+  if (secret) {
+    const byAddress = new Map<string, Prefetched[]>();
+    for (const slot of found.values()) {
+      const address = slot.customer && slot.row?.channel && addressOf(slot.customer, slot.row.channel);
+      if (!address) continue;
+      const k = addressKey(secret, slot.row!.channel!, address).PK;
+      byAddress.set(k, [...(byAddress.get(k) ?? []), slot]);
+    }
+    const keys = [...byAddress.keys()].map((PK) => ({ PK, SK: "STATE" }));
+    for (const item of await batchGet(repo.ddb, repo.table, keys, 4, true))
+      for (const slot of byAddress.get(String(item.PK)) ?? []) slot.address = item as ContactItem;
+    // An address with no item yet has no sends and no opt-out: an empty state (version absent).
+    for (const slots of byAddress.values()) for (const slot of slots) slot.address ??= {};
   }
   return found;
 }
@@ -232,7 +208,7 @@ export async function sendOne(
   const now = deps.now();
   const [ctx, pre] = await Promise.all([
     campaign ? { ...campaign, now } : contextFor(deps, campaignId, now),
-    known ?? prefetch(repo, campaignId, [ref]).then((m) => m.get(ref.customerId) ?? {}),
+    known ?? prefetch(repo, campaignId, [ref], deps.secret).then((m) => m.get(ref.customerId) ?? {}),
   ]);
   const current = pre.row;
   if (!current || !claimable(current, now)) return "skipped";
@@ -268,13 +244,12 @@ export async function sendOne(
       ? "deferred"
       : "skipped";
   }
-  // Paced before the claim, so the window between recording the attempt and the call stays short.
+  // Paced first, so the time spent waiting for the provider's rate is never inside a claim.
   await deps.pace?.(channel);
-  if (MARKETING_CHANNELS.has(channel) && !(await takeCapSlot(deps, current, ctx, now, pre.state)))
-    return exclude("frequency_capped");
+  const claimedAt = deps.now();
 
   // The claim records the attempt: from here a crash leaves an `attemptedAt` row, which a sweep marks
-  // unknown (at most once), never a blind resend.
+  // unknown and reconciles from the provider's own record, never a blind resend.
   const token = randomUUID();
   let row: LedgerRow;
   try {
@@ -287,9 +262,9 @@ export async function sendOne(
         ConditionExpression: CLAIMABLE,
         ExpressionAttributeNames: { "#at": "at" },
         ExpressionAttributeValues: {
-          ...claimableValues(now),
+          ...claimableValues(claimedAt),
           ":t": token,
-          ":lease": new Date(now.getTime() + deps.leaseMs).toISOString(),
+          ":lease": new Date(claimedAt.getTime() + deps.leaseMs).toISOString(),
           ":one": 1,
           ":pk": inflightIndex(campaignId, current.shard, current.customerId).GSI3PK,
           ":sk": current.customerId,
@@ -312,6 +287,44 @@ export async function sendOne(
       { ...values, ":t": token, ":now": deps.now().toISOString() },
       mine,
     );
+
+  // The contact gate: opt-out and caps judged again, atomically with the slot (see contact/gate.ts).
+  const send = { customer: pre.customer!, campaignId, channel };
+  const gate = await takeSendSlots(repo, deps.secret, send, ctx, claimedAt, {
+    customer: pre.state,
+    address: pre.address,
+  });
+  if (gate !== "ok") {
+    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": gate }, ["attemptedAt"]);
+    return "excluded";
+  }
+  // Quiet hours are judged at the call itself (the pacer's wait and the writes took time), with a
+  // guard for the request's own time on the wire: a call at 21:59:59.99 would land after 22:00.
+  const callAt = deps.now();
+  const landsBy = new Date(callAt.getTime() + CALL_GUARD_MS);
+  if (
+    MARKETING_CHANNELS.has(channel) &&
+    !(inWindow(callAt, deps.config.quietHours) && inWindow(landsBy, deps.config.quietHours))
+  ) {
+    await releaseSendSlots(repo, deps.secret, send);
+    const dueAt = nextWindowStart(callAt, deps.config.quietHours).toISOString();
+    const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
+    await update(
+      repo,
+      row,
+      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, attemptedAt",
+      {
+        ":d": "deferred",
+        ":due": dueAt,
+        ":pk": due.GSI3PK,
+        ":sk": due.GSI3SK,
+        ":now": callAt.toISOString(),
+        ":t": token,
+      },
+      "claimToken = :t",
+    );
+    return "deferred";
+  }
 
   const message = row.message;
   if (!message) {
@@ -400,7 +413,7 @@ export async function processDispatch(
   // A pause or cancel takes effect from the next message (≤ 10 recipients).
   const [campaign, known] = await Promise.all([
     contextFor(deps, message.campaignId, deps.now()),
-    prefetch(deps.repo, message.campaignId, message.recipients),
+    prefetch(deps.repo, message.campaignId, message.recipients, deps.secret),
   ]);
   const counters = new Map<string, number>();
   try {

@@ -2,6 +2,7 @@ import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { ContactState } from "#functions/campaign/decide.ts";
 import type { Campaign, Channel } from "#functions/campaign/schema.ts";
+import { recordOptOut } from "#functions/contact/gate.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { formatIssues } from "#shared/config.ts";
@@ -111,26 +112,8 @@ async function contactState(
   return out.Item as ContactState | undefined;
 }
 
-/** Records an opt-out on the customer's contact state; the next send decision (and every send-time check) sees it. */
-export async function recordOptOut(repo: Repo, customerId: string, channel: Channel | "all", at: string) {
-  await repo.ddb.send(
-    new UpdateCommand({
-      TableName: repo.table,
-      Key: key.contactState(customerId),
-      UpdateExpression: "SET optOut = if_not_exists(optOut, :empty)",
-      ExpressionAttributeValues: { ":empty": {} },
-    }),
-  );
-  await repo.ddb.send(
-    new UpdateCommand({
-      TableName: repo.table,
-      Key: key.contactState(customerId),
-      UpdateExpression: "SET optOut.#ch = if_not_exists(optOut.#ch, :at)",
-      ExpressionAttributeNames: { "#ch": channel },
-      ExpressionAttributeValues: { ":at": at },
-    }),
-  );
-}
+/** Opt-outs belong to the contact owner; re-exported for the callers that record them through events. */
+export { recordOptOut };
 
 /** The campaign that last touched this customer (sent, or held out) within its attribution window. */
 async function lastTouch(
@@ -186,6 +169,7 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
       event.customerId,
       event.channel ?? (event.type === "replied" ? "sms" : "all"),
       event.at,
+      deps.secret,
     );
     if (event.type === "opted_out") return { status: "accepted" };
   }

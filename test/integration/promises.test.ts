@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { parseCampaign } from "#functions/campaign/schema.ts";
+import { recordOptOut } from "#functions/contact/gate.ts";
+import { processDispatch, sendOne } from "#functions/dispatch/core.ts";
+import { httpSmsProvider } from "#functions/dispatch/providers.ts";
+import { decidePage, validateLaunch } from "#functions/launch/core.ts";
+import { startDispatch } from "#local/dispatch.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { saveCampaign } from "#shared/campaigns.ts";
+import { CustomerInput, toCustomer } from "#shared/customer.ts";
+import { baseDeps } from "#shared/deps.ts";
+import { env } from "#shared/env.ts";
+import { key } from "#shared/table.ts";
+import { launchCampaign } from "../../cli/launch.ts";
+import { dormantCampaign } from "../fixtures/campaigns.ts";
+import { ledgerRows, localBank, setClock } from "./bank.ts";
+
+/**
+ * The four promises a bank adopts Tiercast for, under the timing that breaks naive designs: an
+ * opt-out landing while sends are in flight, the pacer's wait crossing into quiet hours, and two
+ * customers sharing one phone.
+ */
+let runtime: Runtime | undefined;
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = undefined;
+});
+
+const smsCampaign = (campaignId: string, tiers = ["potential", "quality"]) =>
+  parseCampaign(
+    dormantCampaign({
+      campaignId,
+      segment: { scheme: "retail", tiers, dormantDays: 180 },
+      variants: [{ id: "A", tiers, channel: "sms", template: "{{name|客户}}您好，欢迎回来" }],
+      holdoutPercent: 0,
+    }),
+    runtime!.config,
+  );
+
+/** Decides a campaign without enqueuing anything: its rows wait as queued for the test to send. */
+async function decideWithoutSending(rt: Runtime, campaign: ReturnType<typeof smsCampaign>, at: string) {
+  await saveCampaign(rt.repo, campaign, new Date(at));
+  const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+  await validateLaunch({ campaignId: campaign.campaignId, at }, deps);
+  for (const tier of campaign.segment.tiers)
+    for (let shard = 0; shard < rt.config.shards; shard++)
+      await decidePage({ campaignId: campaign.campaignId, at, task: { tier, shard } }, deps);
+  return ledgerRows(rt, campaign.campaignId);
+}
+
+describe("the promises under adversarial timing", () => {
+  it("sends nothing to a customer once their opt-out is stored, even inside a message already being worked", {
+    timeout: 180_000,
+  }, async () => {
+    const AT = "2027-03-01T02:00:00.000Z";
+    runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
+    setClock(AT);
+    const dispatch = await startDispatch(runtime);
+    const rows = await decideWithoutSending(runtime, smsCampaign("optout-inflight"), AT);
+    const refs = rows
+      .filter((r) => r.decision === "queued")
+      .slice(0, 10)
+      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    expect(refs).toHaveLength(10);
+    // The first call of the message stores opt-outs for the last five recipients, after the message's
+    // read of their contact state and before their calls: exactly the window a stale read leaves open.
+    const gateway = httpSmsProvider(dispatch.sms.endpoint);
+    const late = new Set(refs.slice(5).map((r) => r.customerId));
+    let first = true;
+    const provider = {
+      async send(...args: Parameters<typeof gateway.send>) {
+        if (first) {
+          first = false;
+          for (const id of late) await recordOptOut(runtime!.repo, id, "sms", AT, env().TIERCAST_SECRET);
+        }
+        return gateway.send(...args);
+      },
+    };
+    const outcomes = await processDispatch(
+      { campaignId: "optout-inflight", channel: "sms", recipients: refs },
+      1,
+      { ...baseDeps(), providers: { sms: provider }, maxReceiveCount: 5, leaseMs: 30_000 },
+    );
+    expect(outcomes.slice(0, 5)).toEqual(["sent", "sent", "sent", "sent", "sent"]);
+    expect(outcomes.slice(5)).toEqual(["excluded", "excluded", "excluded", "excluded", "excluded"]);
+    const sentTo = dispatch.sms.messages.map((m) => m.tag.split("#")[1]!);
+    expect(sentTo.filter((id) => late.has(id))).toEqual([]);
+    const after = await ledgerRows(runtime, "optout-inflight");
+    for (const id of late) expect(after.find((r) => r.customerId === id)?.reason).toBe("opted_out");
+  });
+
+  it("makes no call outside quiet hours: the window is judged after the pacer's wait", {
+    timeout: 180_000,
+  }, async () => {
+    const AT = "2027-03-01T13:59:58.000Z"; // 21:59:58 Asia/Shanghai
+    runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
+    setClock(AT);
+    const dispatch = await startDispatch(runtime);
+    const rows = await decideWithoutSending(runtime, smsCampaign("pacer-crosses-22h"), AT);
+    const ref = rows.find((r) => r.decision === "queued")!;
+    // The pacer's wait carries the clock past 22:00 (as a long backlog at the provider's rate does).
+    const outcome = await sendOne({ customerId: ref.customerId, shard: ref.shard }, "pacer-crosses-22h", 1, {
+      ...baseDeps(),
+      providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
+      maxReceiveCount: 5,
+      leaseMs: 30_000,
+      pace: async () => setClock("2027-03-01T14:00:00.500Z"),
+    });
+    expect(outcome).toBe("deferred");
+    expect(dispatch.sms.messages).toHaveLength(0);
+    const row = (await ledgerRows(runtime, "pacer-crosses-22h")).find(
+      (r) => r.customerId === ref.customerId,
+    )!;
+    expect(row).toMatchObject({ decision: "deferred", dueAt: "2027-03-02T00:00:00.000Z" });
+    expect(row.attemptedAt).toBeUndefined();
+    // Its cap slot was given back: the send was not made today.
+    const state = await runtime.repo.get(key.contactState(ref.customerId));
+    expect(
+      (state?.recent as { c: string }[] | undefined)?.filter((r) => r.c === "pacer-crosses-22h") ?? [],
+    ).toEqual([]);
+  });
+
+  it("sends one marketing SMS a day to a phone shared by two customers, across campaigns", {
+    timeout: 180_000,
+  }, async () => {
+    const AT = "2027-03-01T02:00:00.000Z";
+    runtime = await localBank(200, new Date("2027-02-28T00:00:00Z"));
+    setClock(AT);
+    const shared = (customerId: string) =>
+      toCustomer(
+        CustomerInput.parse({
+          customerId,
+          name: "王伟",
+          phone: "13911112222",
+          aum: 20_000,
+          consentSms: true,
+          branchId: "BR1",
+          openedAt: "2015-01-01",
+          lastTransactionAt: "2026-01-01T00:00:00Z",
+        }),
+        runtime!.config,
+      );
+    await runtime.repo.putCustomers([shared("SHARED-1"), shared("SHARED-2")], AT);
+    const dispatch = await startDispatch(runtime);
+    // Two campaigns, each reaching only one of the two (so launch-time duplicate-contact cannot help).
+    for (const [id, tiers] of [
+      ["shared-phone-a", ["potential"]],
+      ["shared-phone-b", ["potential"]],
+    ] as const) {
+      const campaign = smsCampaign(id, [...tiers]);
+      expect((await launchCampaign(runtime, campaign, new Date(AT))).status).toBe("SUCCEEDED");
+    }
+    const toShared = dispatch.sms.messages.filter((m) => m.to === "+8613911112222");
+    expect(toShared).toHaveLength(1);
+  });
+});
