@@ -1,5 +1,6 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
+import { localDay } from "#functions/campaign/time.ts";
 import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
 import { parseJsonl } from "#functions/import/parse.ts";
@@ -8,7 +9,7 @@ import { simulateEvents } from "#local/simulate.ts";
 import { rng } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { InputError } from "#shared/errors.ts";
-import { counterSk, parseCounterSk } from "#shared/funnel.ts";
+import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { mapLimit } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
@@ -74,8 +75,47 @@ export async function simulate(runtime: Runtime, campaignId: string, seed: numbe
   return { campaignId, seed, events: counts };
 }
 
-/** Recomputes the funnel counters from ledger rows and compares them with the live counters. */
-export async function rebuild(runtime: Runtime, campaignId: string) {
+/**
+ * Recomputes the funnel counters from ledger rows and compares them with the live counters. With
+ * `repair`, each difference is added to the campaign's launch-day bucket (a crash between a row's
+ * settle and its counter write leaves counters short; the ledger is the truth), and compared again.
+ */
+export async function rebuild(
+  runtime: Runtime,
+  campaignId: string,
+  options: { repair?: boolean } = {},
+): Promise<{
+  campaignId: string;
+  counters: number;
+  matches: boolean;
+  differences: { counter: string; live: number; ledger: number }[];
+  repaired?: number;
+}> {
+  const { keyed, ...result } = await compareCounters(runtime, campaignId);
+  if (!options.repair || result.matches) return result;
+  const record = await loadCampaign(runtime.repo, campaignId);
+  const day = localDay(new Date(record.launchedAt ?? record.createdAt), TIME_ZONE);
+  const increments = new Map<string, number>();
+  for (const d of keyed) {
+    const [tier, variant, channel, , stage, group] = d.key.split("#");
+    const sk = counterSk(
+      {
+        tier: tier!,
+        variant: variant === "-" ? undefined : variant,
+        channel: channel === "-" ? undefined : (channel as never),
+        holdout: group === "H",
+      },
+      day,
+      stage as (typeof STAGES)[number],
+    );
+    increments.set(sk, d.ledger - d.live);
+  }
+  await addCounters(runtime.repo, campaignId, increments);
+  const { keyed: _left, ...after } = await compareCounters(runtime, campaignId);
+  return { ...after, repaired: increments.size };
+}
+
+async function compareCounters(runtime: Runtime, campaignId: string) {
   await loadCampaign(runtime.repo, campaignId);
   const fromLedger = new Map<string, number>();
   for await (const row of ledgerRowsOf(runtime, campaignId)) {
@@ -99,13 +139,19 @@ export async function rebuild(runtime: Runtime, campaignId: string) {
     );
     live.set(k, (live.get(k) ?? 0) + Number(item.n ?? 0));
   }
-  const differences: { counter: string; live: number; ledger: number }[] = [];
+  const differences: { counter: string; live: number; ledger: number; key: string }[] = [];
   for (const k of new Set([...fromLedger.keys(), ...live.keys()])) {
     const a = live.get(k) ?? 0;
     const b = fromLedger.get(k) ?? 0;
-    if (a !== b) differences.push({ counter: k.replace("#*#", "#"), live: a, ledger: b });
+    if (a !== b) differences.push({ counter: k.replace("#*#", "#"), live: a, ledger: b, key: k.slice(2) });
   }
-  return { campaignId, counters: fromLedger.size, matches: differences.length === 0, differences };
+  return {
+    campaignId,
+    counters: fromLedger.size,
+    matches: differences.length === 0,
+    differences: differences.map(({ key: _k, ...d }) => d),
+    keyed: differences,
+  };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;

@@ -267,12 +267,18 @@ export function buildProgram(): Command {
     .command("rebuild")
     .description("recompute the funnel counters from the ledger and compare with the live ones")
     .argument("<campaignId>")
-    .action(async (campaignId: string, _o, cmd: Command) => {
+    .option(
+      "--repair",
+      "add each difference to the live counters (the ledger is the truth), then compare again",
+    )
+    .action(async (campaignId: string, o: { repair?: boolean }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => rebuild(runtime, campaignId));
+      const result = await withRuntime(options, (runtime) =>
+        rebuild(runtime, campaignId, { repair: o.repair }),
+      );
       emit(options, result, () =>
         result.matches
-          ? `${result.counters} counters recomputed from the ledger: all match the live counters`
+          ? `${result.counters} counters recomputed from the ledger: all match the live counters${result.repaired ? ` (${result.repaired} repaired)` : ""}`
           : `MISMATCH in ${result.differences.length} counters:\n${result.differences.map((d) => `  ${d.counter}: live ${d.live}, ledger ${d.ledger}`).join("\n")}`,
       );
       if (!result.matches) process.exitCode = 1;

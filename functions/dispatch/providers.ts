@@ -42,6 +42,24 @@ export function httpSmsProvider(endpoint: string, timeoutMs = 5000): Provider {
   };
 }
 
+/**
+ * Asks an HTTP gateway (the embedded sink, or a bank's gateway with the same shape) whether it holds a
+ * message with our send key: its own record reconciles a send whose answer was lost.
+ */
+export function httpSmsLookup(endpoint: string, timeoutMs = 5000) {
+  return async (
+    sendKey: string,
+  ): Promise<{ received: true; messageId: string } | { received: false } | undefined> => {
+    const response = await fetch(`${endpoint}/messages/by-tag/${encodeURIComponent(sendKey)}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    }).catch(() => undefined);
+    if (!response) return undefined;
+    if (response.status === 404) return { received: false };
+    const body = (await response.json().catch(() => ({}))) as { messageId?: string };
+    return response.ok && body.messageId ? { received: true, messageId: body.messageId } : undefined;
+  };
+}
+
 /** SMS through AWS End User Messaging SMS; our send key rides in Context so receipts find the row. */
 export async function awsSmsProvider(
   originationIdentity: string | undefined,

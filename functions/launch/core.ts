@@ -13,9 +13,16 @@ import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/s
 import { localDay } from "#functions/campaign/time.ts";
 import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
-import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
+import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
 import { hash32 } from "#shared/hash.ts";
-import { dueIndex, inflightIndex, type LedgerRow, type LedgerState, stageIndex } from "#shared/ledger.ts";
+import {
+  dueIndex,
+  inflightIndex,
+  type LedgerRow,
+  type LedgerState,
+  sendKey,
+  stageIndex,
+} from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
 import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
@@ -33,7 +40,24 @@ export interface LaunchDeps {
   enqueue: (channel: Channel, messages: DispatchMessage[]) => Promise<void>;
   /** How long the in-flight set may stay unchanged before stale rows are swept (re-enqueued or marked unknown). */
   sweepAfterMs: number;
+  /**
+   * The provider's own record of a send, by our send key: where it can be asked (the embedded
+   * gateway; a bank's gateway with the same shape), an `unknown` row is reconciled from it.
+   */
+  lookup?: ProviderLookup;
+  /** How long an unknown row that nobody can reconcile waits before the policy settles it (at most once: failed). */
+  unknownPolicyMs?: number;
 }
+
+/** received: the provider has it (its id); absent: it provably does not; undefined: it cannot say. */
+export type ProviderLookup = (
+  channel: Channel,
+  sendKey: string,
+) => Promise<{ received: true; messageId: string } | { received: false } | undefined>;
+
+/** An unknown row is asked about only once its request can no longer be on the wire. */
+const RECONCILE_AFTER_MS = 30_000;
+export const UNKNOWN_POLICY_MS = 24 * 3_600_000;
 
 export interface LaunchInput {
   campaignId: string;
@@ -281,7 +305,12 @@ export async function awaitDispatch(
       : "";
   });
   const inFlight = firsts.filter(Boolean).length;
-  if (inFlight === 0) return { inFlight: 0 };
+  if (inFlight === 0) {
+    // Before the launch ends, unknown outcomes a crash left are settled from the provider's record;
+    // those it provably never received are sent now (in flight again).
+    const requeued = await reconcileCampaign(input.campaignId, deps);
+    return requeued > 0 ? { inFlight: requeued, since: deps.now().toISOString() } : { inFlight: 0 };
+  }
   // Progress is the first in-flight row of each shard and the campaign's sent total (from its bounded
   // counter partition): a long backlog whose first rows wait their turn in the queue is still moving,
   // and must not be re-enqueued wholesale (that would only make duplicate messages to skip).
@@ -309,7 +338,14 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
       const row = item as unknown as LedgerRow;
       const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
       if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
-        await markUnknown(repo, row, now);
+        if (await markUnknown(repo, row, now)) {
+          const ref = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
+          if (ref) {
+            const list = requeue.get(row.channel!) ?? [];
+            list.push(ref);
+            requeue.set(row.channel!, list);
+          }
+        }
         swept++;
       } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
         const list = requeue.get(row.channel) ?? [];
@@ -323,13 +359,14 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
   return swept;
 }
 
+/** A claim whose attempt started and whose answer was lost: unknown, still indexed until reconciled. */
 async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
-  await conditional(
+  return conditional(
     repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: "SET decision = :u, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK",
+        UpdateExpression: "SET decision = :u, reason = :r, #at = :now, GSI3PK = :pk",
         ConditionExpression: "decision = :c AND claimToken = :t",
         ExpressionAttributeNames: { "#at": "at" },
         ExpressionAttributeValues: {
@@ -338,10 +375,87 @@ async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
           ":now": now.toISOString(),
           ":c": "claimed",
           ":t": row.claimToken,
+          ":pk": unknownPartition(row.campaignId, row.shard),
         },
       }),
     ),
   );
+}
+
+/** Unknown rows wait apart from the in-flight set: they do not hold the launch open while reconciled. */
+export const unknownPartition = (campaignId: string, shard: number) => `UNKNOWN#${campaignId}#${shard}`;
+
+/** Reconciles every unknown row of a campaign; returns how many were queued again (and enqueues them). */
+export async function reconcileCampaign(campaignId: string, deps: LaunchDeps): Promise<number> {
+  const requeue = new Map<Channel, RecipientRef[]>();
+  for (let shard = 0; shard < deps.config.shards; shard++)
+    for await (const item of deps.repo.queryAll(unknownPartition(campaignId, shard), { indexName: "GSI3" })) {
+      const row = item as unknown as LedgerRow;
+      const ref = row.decision === "unknown" ? await reconcileUnknown(row, deps) : undefined;
+      if (ref && row.channel) requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), ref]);
+    }
+  let queued = 0;
+  for (const [channel, refs] of requeue) {
+    queued += refs.length;
+    await deps.enqueue(channel, toMessages(campaignId, channel, refs));
+  }
+  return queued;
+}
+
+/**
+ * Settles an unknown row from the provider's own record: received → sent with its id (and its funnel
+ * counters); provably not received → queued again (returned, for the caller to enqueue); neither after
+ * the policy window → failed (at most once). Every move is conditional on the row still being unknown
+ * under the same claim, so a late receipt or a second sweep cannot move it twice.
+ */
+export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promise<RecipientRef | undefined> {
+  const { repo } = deps;
+  const now = deps.now();
+  const attempted = Date.parse(row.attemptedAt ?? row.at);
+  if (now.getTime() - attempted < RECONCILE_AFTER_MS || !row.channel) return undefined;
+  const found = await deps.lookup?.(row.channel, sendKey(row)).catch(() => undefined);
+  const unknownNow = { ":u": "unknown", ":t": row.claimToken ?? "-", ":now": now.toISOString() };
+  const stillUnknown = "decision = :u AND (claimToken = :t OR attribute_not_exists(claimToken))";
+  const move = (set: string, values: Record<string, unknown>, remove: string) =>
+    conditional(
+      repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: { PK: row.PK, SK: row.SK },
+          UpdateExpression: `SET ${set}, #at = :now REMOVE ${remove}`,
+          ConditionExpression: stillUnknown,
+          ExpressionAttributeNames: { "#at": "at" },
+          ExpressionAttributeValues: { ...unknownNow, ...values },
+        }),
+      ),
+    );
+  if (found?.received) {
+    const sent = stageIndex("sent");
+    const moved = await move(
+      "decision = :d, messageId = :m, sentAt = if_not_exists(sentAt, :now), stage = :stage",
+      { ":d": "sent", ":m": found.messageId, ":stage": Math.max(sent, row.stage) },
+      "GSI3PK, GSI3SK, claimToken, leaseUntil, reason",
+    );
+    if (moved && row.stage < sent)
+      await addCounters(repo, row.campaignId, stageIncrements(row, row.stage, sent, new Date(attempted)));
+    return undefined;
+  }
+  if (found && !found.received) {
+    const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+    const moved = await move(
+      "decision = :q, GSI3PK = :pk, GSI3SK = :sk",
+      { ":q": "queued", ":pk": inflight.GSI3PK, ":sk": inflight.GSI3SK },
+      "attemptedAt, claimToken, leaseUntil, reason",
+    );
+    return moved ? { customerId: row.customerId, shard: row.shard, tier: row.tier } : undefined;
+  }
+  if (now.getTime() - attempted >= (deps.unknownPolicyMs ?? UNKNOWN_POLICY_MS))
+    await move(
+      "decision = :f, reason = :r",
+      { ":f": "failed", ":r": "outcome_unconfirmed" },
+      "GSI3PK, GSI3SK, claimToken, leaseUntil",
+    );
+  return undefined;
 }
 
 export type LaunchSummary = Record<LedgerState, number> & {

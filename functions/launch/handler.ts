@@ -1,14 +1,23 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
+import { httpSmsLookup } from "#functions/dispatch/providers.ts";
 import { baseDeps } from "#shared/deps.ts";
+import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
 import { loadSecret } from "#shared/secret.ts";
 import { awaitDispatch, decidePage, finalizeLaunch, type LaunchDeps, validateLaunch } from "./core.ts";
 
-const deps = (): LaunchDeps => ({
-  ...baseDeps(),
-  sweepAfterMs: Number(process.env.SWEEP_AFTER_MS ?? 60_000),
-});
+const deps = (): LaunchDeps => {
+  const smsLookup = env().SMS_ENDPOINT ? httpSmsLookup(env().SMS_ENDPOINT!) : undefined;
+  return {
+    ...baseDeps(),
+    sweepAfterMs: Number(process.env.SWEEP_AFTER_MS ?? 60_000),
+    // RM tasks are written idempotently, so one whose outcome is unknown is simply written again.
+    // On AWS, SMS and email unknowns are reconciled by their delivery receipts instead.
+    lookup: async (channel, sendKey) =>
+      channel === "rm-task" ? { received: false } : channel === "sms" ? smsLookup?.(sendKey) : undefined,
+  };
+};
 
 // Thin handlers: parse nothing the workflow did not produce, call the core, log counts (never recipients).
 export const validate = middy(async (event: Parameters<typeof validateLaunch>[0]) => {
