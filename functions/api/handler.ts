@@ -1,6 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { logAnchor } from "#functions/audit/anchor.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { startExecution } from "#shared/aws-launch.ts";
@@ -74,6 +75,7 @@ function deps(): ApiDeps {
     authenticate: async (req) => (req.claims ? actorFromClaims(req.claims) : undefined),
     startLaunch: startExecution,
     syncSchedule,
+    auditAnchor: logAnchor,
   };
 }
 

@@ -48,6 +48,12 @@ export async function addUser(repo: Repo, user: NewUser, now: Date): Promise<{ u
   return { user: actor, token };
 }
 
+export async function findUser(repo: Repo, userId: string): Promise<Actor | undefined> {
+  const item = await repo.get<Actor>(userKey(userId));
+  if (!item) return undefined;
+  return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
+}
+
 export async function actorForToken(repo: Repo, token: string): Promise<Actor | undefined> {
   if (!/^tc_[A-Za-z0-9_-]{32}$/.test(token)) return undefined;
   const item = await repo.get<Actor>(tokenKey(tokenHash(token)));
