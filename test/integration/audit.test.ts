@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DeleteCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuditEntry, entryMac, headMac, type StoredAuditEntry, trailOf } from "#functions/audit/chain.ts";
+import {
+  type AuditEntry,
+  entryMac,
+  headMac,
+  type StoredAuditEntry,
+  trailOf,
+} from "#functions/audit/chain.ts";
 import { type AuditDeps, appendAudit, readAudit, verifyAudit } from "#functions/audit/store.ts";
 import { fileAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
@@ -29,7 +35,8 @@ const table = () => ({ TableName: runtime.repo.table });
 const seqKey = (n: number) => String(n).padStart(10, "0");
 const del = (pk: string, sk: string) =>
   runtime.repo.ddb.send(new DeleteCommand({ ...table(), Key: { PK: pk, SK: sk } }));
-const put = (item: Record<string, unknown>) => runtime.repo.ddb.send(new PutCommand({ ...table(), Item: item }));
+const put = (item: Record<string, unknown>) =>
+  runtime.repo.ddb.send(new PutCommand({ ...table(), Item: item }));
 const item = (pk: string, n: number) => runtime.repo.get<StoredAuditEntry>({ PK: pk, SK: seqKey(n) });
 
 describe("audit log: keyed chain, anchored head", () => {
