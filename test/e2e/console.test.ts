@@ -128,7 +128,7 @@ describe("web console in headless Chromium: create → preview → submit → ap
     await page.goto(`${server.url}/#/campaign/web-journey`);
     await page.getByText("hash chain intact").waitFor();
     const actions = await page.locator("tbody tr td:nth-child(4)").allTextContents();
-    expect(actions).toEqual(["create", "submit", "approve", "launch"]);
+    expect(actions).toEqual(["create", "submit", "approve", "launch", "launched"]);
     await shot("06-audit");
   });
 });
