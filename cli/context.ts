@@ -1,11 +1,11 @@
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
+import type { Actor } from "#functions/access/users.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { loadConfig, type TiercastConfig } from "#shared/config.ts";
 import { UsageError } from "#shared/errors.ts";
-import type { Actor } from "#shared/users.ts";
 import type { GlobalOptions } from "./output.ts";
 
 export function parseAt(at: string | undefined): Date | undefined {

@@ -1,10 +1,10 @@
 import { type Command, Option } from "commander";
+import { listUsers, NewUser, ROLES } from "#functions/access/users.ts";
 import { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
 import { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 import { addUserAs } from "#functions/usecases/users.ts";
 import { startServe } from "#local/serve.ts";
 import { UsageError } from "#shared/errors.ts";
-import { listUsers, NewUser, ROLES } from "#shared/users.ts";
 import { localOperator, useCaseDeps, withRuntime } from "./context.ts";
 import { emit, type GlobalOptions, table } from "./output.ts";
 

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { actorFromClaims } from "#functions/access/users.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
@@ -9,7 +10,6 @@ import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
 import { loadSecret } from "#shared/secret.ts";
-import { actorFromClaims } from "#shared/users.ts";
 import type { ApiDeps, ApiRequest } from "./http.ts";
 import { handleApi } from "./router.ts";
 

@@ -1,9 +1,9 @@
 import type { z } from "zod";
+import type { Actor, Role } from "#functions/access/users.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { TiercastError } from "#shared/errors.ts";
 import type { Repo } from "#shared/repo.ts";
-import type { Actor, Role } from "#shared/users.ts";
 
 /** A request as both runtimes see it: built from API Gateway's event on AWS, from node:http locally. */
 export interface ApiRequest {

@@ -1,6 +1,7 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
+import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
 import { verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
 import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
@@ -30,7 +31,6 @@ import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
-import { listUsers, NewUser, type Role } from "#shared/users.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, route } from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 

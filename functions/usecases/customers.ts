@@ -1,11 +1,11 @@
 import { assertHeadOffice, assertInScope, inScope } from "#functions/access/scope.ts";
+import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
 import { ingestRecords } from "#functions/events/core.ts";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
 import { NotFoundError } from "#shared/errors.ts";
-import type { Actor } from "#shared/users.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /**

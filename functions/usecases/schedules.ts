@@ -1,4 +1,5 @@
 import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
+import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import {
   listSchedules,
@@ -10,7 +11,6 @@ import {
 } from "#functions/schedules/core.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { NotFoundError } from "#shared/errors.ts";
-import type { Actor } from "#shared/users.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 async function findSchedule(deps: UseCaseDeps, scheduleId: string): Promise<ScheduleRecord | undefined> {

@@ -1,6 +1,6 @@
+import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { setTarget, type Target, validateTarget } from "#functions/funnel/targets.ts";
-import type { Actor } from "#shared/users.ts";
 import { campaignInScope } from "./campaigns.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 

@@ -1,5 +1,6 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser, type NewUser } from "#functions/access/users.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import { messagePointerKey } from "#functions/dispatch/core.ts";
 import { receiptTag } from "#functions/dispatch/providers.ts";
@@ -7,7 +8,6 @@ import { ingestReceipt, webhookSignature } from "#functions/receipts/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { addUser, type NewUser } from "#shared/users.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 

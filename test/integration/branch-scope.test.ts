@@ -1,11 +1,11 @@
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser, type NewUser } from "#functions/access/users.ts";
 import type { AnyRoute } from "#functions/api/http.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { setCampaignStatus } from "#shared/campaigns.ts";
-import { addUser, type NewUser } from "#shared/users.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser } from "#functions/access/users.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { addUser } from "#shared/users.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 
