@@ -363,7 +363,6 @@ export const ROUTES: AnyRoute[] = [
     roles: ADMINS,
     body: "text",
     async handle({ actor, body, deps }) {
-      assertHeadOffice(actor, "ingesting events");
       const text = (body as unknown as string).trim();
       const records: SourceRecord[] = [];
       if (text.startsWith("[")) {
