@@ -1,4 +1,8 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import type { Actor } from "#functions/access/users.ts";
+import type { UseCaseDeps } from "#functions/usecases/context.ts";
+import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { loadConfig, type TiercastConfig } from "#shared/config.ts";
 import { UsageError } from "#shared/errors.ts";
@@ -31,4 +35,22 @@ export async function withRuntime<T>(
   } finally {
     await runtime.stop();
   }
+}
+
+/** Who the CLI acts as: whoever runs it on this machine, head office (no branch), with every role's rights. */
+export function localOperator(): Actor {
+  return { userId: `operator@${hostname()}`, role: "admin" };
+}
+
+/** The use cases' dependencies on the embedded runtime: the same use cases the API calls. */
+export function useCaseDeps(runtime: Runtime, now: () => Date): UseCaseDeps {
+  const secret = process.env.TIERCAST_SECRET;
+  if (!secret) throw new Error("the embedded runtime has not loaded its secret");
+  return {
+    repo: runtime.repo,
+    config: runtime.config,
+    secret,
+    now,
+    auditAnchor: localAuditAnchor(runtime),
+  };
 }

@@ -1,10 +1,12 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { extname } from "node:path";
-import { type ImportReport, importRecords } from "#functions/import/core.ts";
+import { basename, extname } from "node:path";
+import type { ImportReport } from "#functions/import/core.ts";
 import { parseCsv, parseJsonl } from "#functions/import/parse.ts";
+import { importCustomers } from "#functions/usecases/customers.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { InputError, UsageError } from "#shared/errors.ts";
+import { localOperator, useCaseDeps } from "./context.ts";
 import { progress } from "./output.ts";
 
 export function formatOf(file: string): "jsonl" | "csv" {
@@ -29,12 +31,15 @@ export async function importFile(
   const records = format === "csv" ? parseCsv(stream) : parseJsonl(stream);
   const bar = options.showProgress ? progress("import", options.expected) : undefined;
   const started = performance.now();
-  const updatedAt = now.toISOString();
-  const report = await importRecords(records, {
-    config: runtime.config,
-    write: (customers) => runtime.repo.putCustomers(customers, updatedAt, 2),
-    onProgress: bar ? ({ imported, rejected }) => bar.update(imported + rejected) : undefined,
-  });
+  const report = await importCustomers(
+    useCaseDeps(runtime, () => now),
+    localOperator(),
+    records,
+    {
+      source: basename(file),
+      onProgress: bar ? ({ imported, rejected }) => bar.update(imported + rejected) : undefined,
+    },
+  );
   const seconds = bar
     ? bar.done(`${report.imported} imported, ${report.rejected.length} rejected`)
     : (performance.now() - started) / 1000;

@@ -7,6 +7,8 @@ import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
+import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
+import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type DispatchOptions, type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import { runLaunchWorkflow } from "#local/launch.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -90,10 +92,12 @@ export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
   await startDispatch(runtime, options);
   const deps = baseDeps();
   // Schedules first: a run due now launches (to completion, on this runtime) before deferred sends are released.
+  const scheduleDeps = { ...deps, auditAnchor: localAuditAnchor(runtime) };
   const schedules = await runDueSchedules({
-    ...deps,
+    ...scheduleDeps,
     async startLaunch(campaignId, version, at) {
       await runLaunchWorkflow({ campaignId, at });
+      await recordLaunchOutcome(scheduleDeps, campaignId);
       return { executionId: `local:${campaignId}:v${version}` };
     },
   });

@@ -1,17 +1,22 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { forgetCustomer } from "#functions/customers/forget.ts";
+import { latestHeads } from "#functions/audit/anchor.ts";
+import type { AuditAnchor } from "#functions/audit/store.ts";
+import { readAudit, verifyAudit } from "#functions/audit/store.ts";
 import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
-import { setTarget, targetProgress, validateTarget } from "#functions/funnel/targets.ts";
+import { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
+import { operatorLaunch } from "#functions/usecases/campaigns.ts";
+import { forget } from "#functions/usecases/customers.ts";
+import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
-import { UsageError } from "#shared/errors.ts";
+import { InputError, UsageError } from "#shared/errors.ts";
 import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
-import { parseAt, withRuntime } from "./context.ts";
+import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
 import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
@@ -100,7 +105,10 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
         const campaign = readCampaignFile(file, runtime.config);
-        return launchCampaign(runtime, campaign, now());
+        const at = now();
+        return operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
+          launchCampaign(runtime, campaign, at),
+        );
       });
       const { byTier, ...summary } = result;
       emit(options, { ...summary, byTier }, () => launchText(result));
@@ -237,10 +245,9 @@ export function buildProgram(): Command {
           value: o.value,
           tier: o.tier,
         });
-        await withRuntime(options, async (runtime) => {
-          await loadCampaign(runtime.repo, campaignId);
-          await setTarget(runtime.repo, target);
-        });
+        await withRuntime(options, (runtime, now) =>
+          setCampaignTarget(useCaseDeps(runtime, now), localOperator(), target),
+        );
         emit(options, target, () => `target set: ${o.stage} ≥ ${o.value} for ${o.tier} in ${o.period}`);
       },
     );
@@ -364,13 +371,54 @@ export function buildProgram(): Command {
     .action(async (customerId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) =>
-        forgetCustomer(runtime.repo, runtime.config.shards, customerId, now()),
+        forget(useCaseDeps(runtime, now), localOperator(), customerId),
       );
       emit(
         options,
         result,
         () => `erased the personal data of ${customerId} (${result.ledgerRowsScrubbed} ledger rows scrubbed)`,
       );
+    });
+
+  const audit = program.command("audit").description("the append-only, keyed audit log");
+  audit
+    .command("verify")
+    .description("check every trail's keyed chain, head and anchor (exit 1 when anything is broken)")
+    .option("--anchor <file>", "heads exported outside the table (default: <data-dir>/audit-anchor.jsonl)")
+    .action(async (o: { anchor?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) => {
+        const deps = useCaseDeps(runtime, now);
+        return verifyAudit({ ...deps, auditAnchor: o.anchor ? anchorFile(o.anchor) : deps.auditAnchor });
+      });
+      const { intact, entries, problems } = result;
+      emit(options, { intact, entries, problems }, () =>
+        intact
+          ? `audit log intact: ${fmt(entries)} entries in ${fmt(result.trails)} trails`
+          : [`AUDIT LOG BROKEN: ${problems.length} problems`, ...problems.map((p) => `  ${p}`)].join("\n"),
+      );
+      if (!intact) process.exitCode = 1;
+    });
+  audit
+    .command("show")
+    .description("one entity's trail, e.g. `audit show campaign dormant-2027q1`")
+    .argument("<entity>", "campaign, schedule, user, import, target or customer")
+    .argument("<id>")
+    .action(async (entity: string, id: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const trail = await withRuntime(options, (runtime, now) =>
+        readAudit(useCaseDeps(runtime, now), entity as never, id),
+      );
+      emit(options, trail, () =>
+        [
+          table(
+            ["#", "at", "actor", "action"],
+            trail.entries.map((e) => [e.seq, e.at, e.actor.userId, e.action]),
+          ),
+          trail.intact ? "intact" : `BROKEN:\n${trail.problems.map((p) => `  ${p}`).join("\n")}`,
+        ].join("\n"),
+      );
+      if (!trail.intact) process.exitCode = 1;
     });
 
   program
@@ -403,6 +451,20 @@ export function buildProgram(): Command {
 
   addSurfaceCommands(program, globals);
   return program;
+}
+
+/** An exported anchor (JSONL of heads, or of log records with `auditHead`), read-only. */
+function anchorFile(path: string): AuditAnchor {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new InputError(`cannot read ${path}: no such file`);
+  }
+  return {
+    async record() {},
+    read: async () => latestHeads(text.split("\n")),
+  };
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -1,14 +1,12 @@
 import { type Command, Option } from "commander";
-import { listSchedules, saveSchedule, validateSchedule } from "#functions/schedules/core.ts";
+import { listUsers, NewUser, ROLES } from "#functions/access/users.ts";
+import { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
+import { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
+import { addUserAs } from "#functions/usecases/users.ts";
 import { startServe } from "#local/serve.ts";
-import { appendAudit } from "#shared/audit.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
 import { UsageError } from "#shared/errors.ts";
-import { addUser, listUsers, NewUser, ROLES } from "#shared/users.ts";
-import { withRuntime } from "./context.ts";
+import { localOperator, useCaseDeps, withRuntime } from "./context.ts";
 import { emit, type GlobalOptions, table } from "./output.ts";
-
-const OPERATOR = { userId: "cli", role: "admin" as const };
 
 /** `serve`, `users` and `schedule`: the commands behind the marketer and analyst surfaces. */
 export function addSurfaceCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
@@ -47,18 +45,9 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
       if (!parsed.success)
         throw new UsageError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
       const user = parsed.data;
-      const result = await withRuntime(options, async (runtime, now) => {
-        const added = await addUser(runtime.repo, user, now());
-        await appendAudit(runtime.repo, {
-          entity: "user",
-          entityId: userId,
-          action: "add",
-          actor: OPERATOR,
-          at: now().toISOString(),
-          after: user,
-        });
-        return added;
-      });
+      const result = await withRuntime(options, (runtime, now) =>
+        addUserAs(useCaseDeps(runtime, now), localOperator(), user),
+      );
       emit(options, { ...result.user, token: result.token }, () => result.token);
     });
   users
@@ -93,35 +82,32 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
         cmd: Command,
       ) => {
         const options = globals(cmd);
-        const s = validateSchedule({
+        const raw = {
           scheduleId,
           campaignId: o.campaign,
           cron: o.cron,
           holidaysOnly: Boolean(o.holidaysOnly),
           enabled: !o.disabled,
-        });
-        const record = await withRuntime(options, async (runtime, now) => {
-          await loadCampaign(runtime.repo, s.campaignId);
-          const saved = await saveSchedule(
-            runtime.repo,
-            s,
-            now(),
-            OPERATOR,
-            runtime.config.quietHours.timeZone,
-          );
-          await appendAudit(runtime.repo, {
-            entity: "schedule",
-            entityId: scheduleId,
-            action: "save",
-            actor: OPERATOR,
-            at: now().toISOString(),
-            after: saved,
-          });
-          return saved;
-        });
+        };
+        // Validated before the runtime starts, so a bad cron is exit 2 without touching the data dir.
+        validateSchedule(raw);
+        const record = await withRuntime(options, (runtime, now) =>
+          setSchedule(useCaseDeps(runtime, now), localOperator(), raw),
+        );
         emit(options, record, () => `${scheduleId}: next run ${record.nextRunAt}`);
       },
     );
+  schedule
+    .command("delete")
+    .description("delete a schedule (runs already started continue)")
+    .argument("<scheduleId>")
+    .action(async (scheduleId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) =>
+        deleteSchedule(useCaseDeps(runtime, now), localOperator(), scheduleId),
+      );
+      emit(options, result, () => `${scheduleId}: deleted`);
+    });
   schedule
     .command("list")
     .description("schedules and their next run")

@@ -3,14 +3,16 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, join, normalize, resolve } from "node:path";
+import { actorForToken } from "#functions/access/users.ts";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
+import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { logger } from "#shared/logger.ts";
-import { actorForToken } from "#shared/users.ts";
+import { localAuditAnchor } from "./audit-anchor.ts";
 import { startDispatch } from "./dispatch.ts";
 import { runLaunchWorkflow } from "./launch.ts";
 import type { Runtime } from "./runtime.ts";
@@ -87,14 +89,16 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
     config: runtime.config,
     secret: base.secret,
     now: base.now,
+    auditAnchor: localAuditAnchor(runtime),
     async authenticate(req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
       return m ? actorForToken(runtime.repo, m[1]!) : undefined;
     },
     async startLaunch(campaignId, version, at) {
-      const run = runLaunchWorkflow({ campaignId, at }).catch((err: unknown) =>
-        logger.error("launch failed", { campaignId, error: err as Error }),
-      );
+      // The workflow's outcome goes into the campaign's trail when it returns (on AWS, its Finalize step's job).
+      const run = runLaunchWorkflow({ campaignId, at })
+        .then(() => recordLaunchOutcome(deps, campaignId))
+        .catch((err: unknown) => logger.error("launch failed", { campaignId, error: err as Error }));
       running.add(run);
       void run.finally(() => running.delete(run));
       return { executionId: `local:${campaignId}:v${version}` };

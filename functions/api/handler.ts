@@ -1,6 +1,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { actorFromClaims } from "#functions/access/users.ts";
+import { logAnchor } from "#functions/audit/anchor.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { startExecution } from "#shared/aws-launch.ts";
@@ -8,7 +10,6 @@ import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
 import { loadSecret } from "#shared/secret.ts";
-import { actorFromClaims } from "#shared/users.ts";
 import type { ApiDeps, ApiRequest } from "./http.ts";
 import { handleApi } from "./router.ts";
 
@@ -74,6 +75,7 @@ function deps(): ApiDeps {
     authenticate: async (req) => (req.claims ? actorFromClaims(req.claims) : undefined),
     startLaunch: startExecution,
     syncSchedule,
+    auditAnchor: logAnchor,
   };
 }
 

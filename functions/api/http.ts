@@ -1,8 +1,9 @@
 import type { z } from "zod";
+import type { Actor, Role } from "#functions/access/users.ts";
+import type { AuditAnchor } from "#functions/audit/store.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { TiercastError } from "#shared/errors.ts";
 import type { Repo } from "#shared/repo.ts";
-import type { Actor, Role } from "#shared/users.ts";
 
 /** A request as both runtimes see it: built from API Gateway's event on AWS, from node:http locally. */
 export interface ApiRequest {
@@ -32,6 +33,8 @@ export interface ApiDeps {
   authenticate: (req: ApiRequest) => Promise<Actor | undefined>;
   /** Starts the launch workflow (Step Functions on AWS, the embedded interpreter locally). */
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
+  /** Where audit heads are exported outside the table (a file locally, the function's log on AWS). */
+  auditAnchor?: AuditAnchor;
   /** Creates, updates or deletes the schedule's timer (EventBridge Scheduler on AWS; the in-process scheduler polls the table). */
   syncSchedule?: (scheduleId: string, cron: string | undefined) => Promise<void>;
 }

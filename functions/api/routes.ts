@@ -1,32 +1,37 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
+import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
+import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
+import { verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
-import { Campaign, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
-import { ingestRecords } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
-import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
-import { importRecords } from "#functions/import/core.ts";
+import { targetProgress } from "#functions/funnel/targets.ts";
 import { parseCsv, parseJsonl, type SourceRecord } from "#functions/import/parse.ts";
-import { appendAudit, readAudit } from "#shared/audit.ts";
+import {
+  campaignAudit,
+  campaignFromBody,
+  campaignInScope,
+  createCampaign,
+  editCampaign,
+  transitionCampaign,
+} from "#functions/usecases/campaigns.ts";
+import { importCustomers, ingestEvents } from "#functions/usecases/customers.ts";
+import { setCampaignTarget } from "#functions/usecases/targets.ts";
+import { addUserAs } from "#functions/usecases/users.ts";
 import {
   CAMPAIGN_ACTIONS,
   type CampaignAction,
   type CampaignRecord,
-  findCampaign,
   listCampaigns,
-  loadCampaign,
-  planTransition,
-  saveCampaign,
-  setCampaignStatus,
 } from "#shared/campaigns.ts";
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#shared/errors.ts";
+import { InputError, NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
-import { type Actor, addUser, listUsers, NewUser, type Role } from "#shared/users.ts";
-import { type AnyRoute, type ApiDeps, json, type Route, type RouteContext, route } from "./http.ts";
+import { type AnyRoute, type ApiDeps, json, type Route, route } from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 
 const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];
@@ -43,42 +48,6 @@ const ACTION_ROLES: Record<CampaignAction, readonly Role[]> = {
   resume: MAKERS,
   cancel: MAKERS,
 };
-
-const actorOf = (a: Actor) => ({
-  userId: a.userId,
-  role: a.role,
-  ...(a.branchId ? { branchId: a.branchId } : {}),
-});
-
-/** A branch user sees only campaigns made for their branch; everyone else sees all. */
-export function assertVisible(actor: Actor, record: Pick<CampaignRecord, "campaignId" | "branchId">) {
-  if (actor.branchId && record.branchId !== actor.branchId)
-    throw new ForbiddenError(
-      `campaign "${record.campaignId}" belongs to ${record.branchId ? `branch ${record.branchId}` : "head office"}, not to branch ${actor.branchId}`,
-      "other_branch",
-    );
-}
-
-async function visibleCampaign(deps: ApiDeps, actor: Actor, campaignId: string) {
-  const record = await loadCampaign(deps.repo, campaignId);
-  assertVisible(actor, record);
-  return record;
-}
-
-/** Validates a campaign body and, for a branch user, confines its audience to their branch. */
-function campaignFromBody(body: unknown, actor: Actor, deps: ApiDeps): ResolvedCampaign {
-  const campaign = parseCampaign(body, deps.config);
-  if (actor.branchId) {
-    const branches = campaign.segment.branches;
-    if (branches?.some((b) => b !== actor.branchId))
-      throw new ForbiddenError(
-        `segment.branches: a user of branch ${actor.branchId} can only target branch ${actor.branchId}`,
-        "other_branch",
-      );
-    campaign.segment.branches = [actor.branchId];
-  }
-  return campaign;
-}
 
 const summaryOf = (r: CampaignRecord) => ({
   campaignId: r.campaignId,
@@ -152,64 +121,16 @@ function actionRoute(action: CampaignAction): Route<z.infer<typeof Note>> {
     roles: ACTION_ROLES[action],
     body: Note,
     async handle({ actor, params, body, deps }) {
-      const record = await visibleCampaign(deps, actor, params.campaignId!);
-      const now = deps.now();
-      const plan = planTransition(record, action, actor, now, body.note);
-      if (
-        !(await setCampaignStatus(
-          deps.repo,
-          record.campaignId,
-          plan.status,
-          plan.fields,
-          plan.from,
-          record.version,
-        ))
-      )
-        throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
-      let executionId: string | undefined;
-      if (action === "launch") {
-        try {
-          ({ executionId } = await deps.startLaunch(record.campaignId, record.version, now.toISOString()));
-        } catch (err) {
-          await setCampaignStatus(deps.repo, record.campaignId, "approved", {}, ["launching"]);
-          throw err;
-        }
-      }
-      const after = await loadCampaign(deps.repo, record.campaignId);
-      await appendAudit(deps.repo, {
-        entity: "campaign",
-        entityId: record.campaignId,
+      const { record, executionId } = await transitionCampaign(
+        deps,
+        actor,
+        params.campaignId!,
         action,
-        actor: actorOf(actor),
-        at: now.toISOString(),
-        before: { status: record.status, version: record.version },
-        after: { status: after.status, version: after.version, ...(executionId ? { executionId } : {}) },
-        ...(body.note ? { note: body.note } : {}),
-      });
-      return { ...summaryOf(after), ...(executionId ? { executionId } : {}) };
+        body.note,
+      );
+      return { ...summaryOf(record), ...(executionId ? { executionId } : {}) };
     },
   };
-}
-
-async function saveFromBody(
-  { actor, body, deps }: RouteContext<unknown>,
-  existing: CampaignRecord | undefined,
-) {
-  const campaign = campaignFromBody(body, actor, deps);
-  const now = deps.now();
-  const record = await saveCampaign(deps.repo, campaign, now, actor);
-  await appendAudit(deps.repo, {
-    entity: "campaign",
-    entityId: campaign.campaignId,
-    action: existing ? "edit" : "create",
-    actor: actorOf(actor),
-    at: now.toISOString(),
-    ...(existing
-      ? { before: { status: existing.status, version: existing.version, campaign: existing.campaign } }
-      : {}),
-    after: { status: record.status, version: record.version, campaign: record.campaign },
-  });
-  return record;
 }
 
 export const ROUTES: AnyRoute[] = [
@@ -254,11 +175,8 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     body: Campaign,
     rawJson: true,
-    async handle(ctx) {
-      const id = (ctx.body as { campaignId?: unknown })?.campaignId;
-      if (typeof id === "string" && (await findCampaign(ctx.deps.repo, id)))
-        throw new ConflictError(`campaign "${id}" exists: edit it with PUT /api/campaigns/${id}`, "exists");
-      return json(201, summaryOf(await saveFromBody(ctx, undefined)));
+    async handle({ actor, body, deps }) {
+      return json(201, summaryOf(await createCampaign(deps, actor, body)));
     },
   }),
   route({
@@ -267,7 +185,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "One campaign: definition, status, version, approval",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const record = await campaignInScope(deps, actor, params.campaignId!);
       return { ...summaryOf(record), campaign: record.campaign };
     },
   }),
@@ -278,12 +196,8 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     body: Campaign,
     rawJson: true,
-    async handle(ctx) {
-      const existing = await visibleCampaign(ctx.deps, ctx.actor, ctx.params.campaignId!);
-      const bodyId = (ctx.body as { campaignId?: unknown })?.campaignId;
-      if (bodyId !== existing.campaignId)
-        throw new InputError(`campaignId in the body (${String(bodyId)}) must be ${existing.campaignId}`);
-      return summaryOf(await saveFromBody(ctx, existing));
+    async handle({ actor, params, body, deps }) {
+      return summaryOf(await editCampaign(deps, actor, params.campaignId!, body));
     },
   }),
   route({
@@ -294,7 +208,7 @@ export const ROUTES: AnyRoute[] = [
     body: Campaign,
     rawJson: true,
     async handle({ actor, body, deps }) {
-      const campaign = campaignFromBody(body, actor, deps);
+      const campaign = campaignFromBody(deps, actor, body);
       return previewCampaign(deps.repo, campaign, deps.config, deps.now(), deps.secret);
     },
   }),
@@ -304,7 +218,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "Dry run of a saved campaign",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const record = await campaignInScope(deps, actor, params.campaignId!);
       const campaign = parseCampaign(record.campaign, deps.config);
       return previewCampaign(deps.repo, campaign, deps.config, deps.now(), deps.secret);
     },
@@ -316,8 +230,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "The campaign's audit trail (append-only, hash-chained)",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      await visibleCampaign(deps, actor, params.campaignId!);
-      return readAudit(deps.repo, "campaign", params.campaignId!);
+      return campaignAudit(deps, actor, params.campaignId!);
     },
   }),
   route({
@@ -326,7 +239,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "Funnel per tier, variant, channel and day, uplift with its 95% interval, targets",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const record = await campaignInScope(deps, actor, params.campaignId!);
       const [funnel, targets] = await Promise.all([
         readFunnel(deps.repo, record.campaignId),
         targetProgress(deps.repo, record.campaignId),
@@ -346,7 +259,7 @@ export const ROUTES: AnyRoute[] = [
       format: "json|csv",
     },
     async handle({ actor, params, query, deps }) {
-      const record = await visibleCampaign(deps, actor, params.campaignId!);
+      const record = await campaignInScope(deps, actor, params.campaignId!);
       let page: { rows: LedgerRow[]; next: string | null };
       if (query.customer) {
         const row = await deps.repo.get<LedgerRow>(
@@ -377,7 +290,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "Targets by quarter, month or week, with progress",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      await visibleCampaign(deps, actor, params.campaignId!);
+      await campaignInScope(deps, actor, params.campaignId!);
       return { campaignId: params.campaignId, targets: await targetProgress(deps.repo, params.campaignId!) };
     },
   }),
@@ -388,16 +301,9 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     body: TargetBody,
     async handle({ actor, params, body, deps }) {
-      await visibleCampaign(deps, actor, params.campaignId!);
-      const target = { campaignId: params.campaignId!, ...(body as z.infer<typeof TargetBody>) };
-      await setTarget(deps.repo, target);
-      await appendAudit(deps.repo, {
-        entity: "target",
-        entityId: params.campaignId!,
-        action: "set",
-        actor: actorOf(actor),
-        at: deps.now().toISOString(),
-        after: target,
+      await setCampaignTarget(deps, actor, {
+        campaignId: params.campaignId!,
+        ...(body as z.infer<typeof TargetBody>),
       });
       return { campaignId: params.campaignId, targets: await targetProgress(deps.repo, params.campaignId!) };
     },
@@ -410,11 +316,7 @@ export const ROUTES: AnyRoute[] = [
     async handle({ actor, params, deps }) {
       const customer = await deps.repo.getCustomer(params.customerId!);
       if (!customer) throw new NotFoundError(`no customer "${params.customerId}"`);
-      if (actor.branchId && customer.branchId !== actor.branchId)
-        throw new ForbiddenError(
-          `customer ${customer.customerId} is not a customer of branch ${actor.branchId}`,
-          "other_branch",
-        );
+      assertInScope(actor, `customer ${customer.customerId}`, customer.branchId);
       const campaigns = (await listCampaigns(deps.repo)).filter(
         (c) => !actor.branchId || c.branchId === actor.branchId,
       );
@@ -450,31 +352,7 @@ export const ROUTES: AnyRoute[] = [
     async handle({ actor, query, body, deps }) {
       const text = body as unknown as string;
       const parsed = query.format === "csv" ? parseCsv(textChunks(text)) : parseJsonl(textChunks(text));
-      // A branch user's file may only hold their branch's customers; other rows are reported, not stored.
-      async function* scoped(): AsyncGenerator<SourceRecord> {
-        for await (const r of parsed) {
-          const branch = r.value?.branchId;
-          if (r.value && actor.branchId && branch !== actor.branchId)
-            yield {
-              line: r.line,
-              error: `branchId ${String(branch ?? "(none)")} is not branch ${actor.branchId}`,
-            };
-          else yield r;
-        }
-      }
-      const updatedAt = deps.now().toISOString();
-      const report = await importRecords(scoped(), {
-        config: deps.config,
-        write: (customers) => deps.repo.putCustomers(customers, updatedAt, 2),
-      });
-      await appendAudit(deps.repo, {
-        entity: "import",
-        entityId: updatedAt.slice(0, 10),
-        action: "import",
-        actor: actorOf(actor),
-        at: updatedAt,
-        after: { imported: report.imported, rejected: report.rejected.length },
-      });
+      const report = await importCustomers(deps, actor, parsed, { source: `api:${query.format ?? "jsonl"}` });
       return report;
     },
   }),
@@ -484,7 +362,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "Ingest events (JSONL body, or a JSON array); idempotent by eventId",
     roles: ADMINS,
     body: "text",
-    async handle({ body, deps }) {
+    async handle({ actor, body, deps }) {
       const text = (body as unknown as string).trim();
       const records: SourceRecord[] = [];
       if (text.startsWith("[")) {
@@ -498,12 +376,7 @@ export const ROUTES: AnyRoute[] = [
         for (const [i, v] of values.entries())
           records.push({ line: i + 1, value: v as Record<string, unknown> });
       } else for await (const r of parseJsonl(textChunks(text))) records.push(r);
-      return ingestRecords(records, {
-        repo: deps.repo,
-        shards: deps.config.shards,
-        config: deps.config,
-        secret: deps.secret,
-      });
+      return ingestEvents(deps, actor, records);
     },
   }),
   route({
@@ -513,8 +386,7 @@ export const ROUTES: AnyRoute[] = [
     roles: ANYONE,
     query: { lostOnly: "true|false", branch: "a branch" },
     async handle({ actor, query, deps }) {
-      if (actor.branchId && query.branch && query.branch !== actor.branchId)
-        throw new ForbiddenError(`branch ${query.branch} is not your branch`, "other_branch");
+      if (query.branch) assertInScope(actor, `branch ${query.branch}'s list`, query.branch);
       const rows = [];
       for await (const r of uncontactable(deps, {
         branch: actor.branchId ?? query.branch,
@@ -529,7 +401,10 @@ export const ROUTES: AnyRoute[] = [
     path: "/api/users",
     summary: "Users and their roles",
     roles: ADMINS,
-    handle: async ({ deps }) => ({ users: await listUsers(deps.repo) }),
+    async handle({ actor, deps }) {
+      const users = await listUsers(deps.repo);
+      return { users: users.filter((u) => !actor.branchId || u.branchId === actor.branchId) };
+    },
   }),
   route({
     method: "POST",
@@ -539,16 +414,19 @@ export const ROUTES: AnyRoute[] = [
     body: NewUser,
     async handle({ actor, body, deps }) {
       const user = body as NewUser;
-      const { token } = await addUser(deps.repo, user, deps.now());
-      await appendAudit(deps.repo, {
-        entity: "user",
-        entityId: user.userId,
-        action: "add",
-        actor: actorOf(actor),
-        at: deps.now().toISOString(),
-        after: user,
-      });
+      const { token } = await addUserAs(deps, actor, user);
       return json(201, { ...user, token });
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/audit/verify",
+    summary: "Verify every audit trail: keyed chain, heads and anchor ({intact, entries, problems})",
+    roles: ADMINS,
+    async handle({ actor, deps }) {
+      assertHeadOffice(actor, "verifying the whole audit log");
+      const { intact, entries, problems } = await verifyAudit(deps);
+      return { intact, entries, problems };
     },
   }),
   ...scheduleRoutes,

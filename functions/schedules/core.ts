@@ -1,8 +1,9 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { createHash } from "node:crypto";
+import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
+import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
-import { appendAudit } from "#shared/audit.ts";
 import { type CampaignRecord, findCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { InputError } from "#shared/errors.ts";
@@ -73,6 +74,10 @@ export async function saveSchedule(
   return record;
 }
 
+export async function removeSchedule(repo: Repo, scheduleId: string): Promise<void> {
+  await repo.ddb.send(new DeleteCommand({ TableName: repo.table, Key: scheduleKey(scheduleId) }));
+}
+
 export async function listSchedules(repo: Repo): Promise<ScheduleRecord[]> {
   const out: ScheduleRecord[] = [];
   for await (const item of repo.queryAll("SCHEDULES")) {
@@ -93,6 +98,9 @@ function stamp(at: Date, timeZone: string): string {
 export interface ScheduleDeps {
   repo: Repo;
   config: TiercastConfig;
+  /** For the audit entries of each run. */
+  secret: string;
+  auditAnchor?: AuditAnchor;
   now: () => Date;
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
 }
@@ -152,7 +160,7 @@ async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promi
     return { ...base, skipped: skip };
   }
   const t = template!;
-  const campaignId = `${t.campaignId}-${day}`.slice(0, 64);
+  const campaignId = runId(t.campaignId, s.scheduleId, day);
   if (!(await findCampaign(deps.repo, campaignId))) {
     const campaign = parseCampaign(
       { ...t.campaign, campaignId, name: `${t.campaign.name ?? t.campaignId} ${day.slice(0, 8)}` },
@@ -192,6 +200,22 @@ async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promi
   return { ...base, campaignId };
 }
 
+const MAX_ID = 64;
+
+/**
+ * The run's campaign id: readable (`<campaign>-<YYYYMMDDHHmm>-…`) and unique per schedule and firing.
+ * The suffix hashes the whole key (campaign, schedule, minute), so two schedules of one campaign, or a
+ * campaign id long enough to be cut, never share a run; the same firing always gets the same id.
+ */
+export function runId(campaignId: string, scheduleId: string, stamp: string): string {
+  const digest = createHash("sha256")
+    .update(`${campaignId}\n${scheduleId}\n${stamp}`)
+    .digest("hex")
+    .slice(0, 10);
+  const prefix = campaignId.slice(0, MAX_ID - stamp.length - digest.length - 2);
+  return `${prefix}-${stamp}-${digest}`;
+}
+
 function notRunnable(t: CampaignRecord): string | undefined {
   if (t.status === "cancelled") return "campaign_cancelled";
   if (!t.approval || t.approval.version !== t.version) return "campaign_not_approved";
@@ -199,7 +223,7 @@ function notRunnable(t: CampaignRecord): string | undefined {
 }
 
 async function audit(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date, after: Record<string, unknown>) {
-  await appendAudit(deps.repo, {
+  await appendAudit(deps, {
     entity: "schedule",
     entityId: s.scheduleId,
     action: "run",

@@ -1,5 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
+import { logAnchor } from "#functions/audit/anchor.ts";
 import { startExecution } from "#shared/aws-launch.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { logger } from "#shared/logger.ts";
@@ -13,7 +14,7 @@ import { runDueSchedules } from "./core.ts";
  */
 export const handler = middy(async () => {
   const base = baseDeps();
-  const runs = await runDueSchedules({ ...base, startLaunch: startExecution });
+  const runs = await runDueSchedules({ ...base, startLaunch: startExecution, auditAnchor: logAnchor });
   logger.info("schedules run", { runs: runs.length, started: runs.filter((r) => r.campaignId).length });
   return { runs };
 })

@@ -1,9 +1,9 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { Actor } from "#functions/access/users.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "./errors.ts";
 import { conditional, isConditionFailed, type Repo } from "./repo.ts";
 import { key } from "./table.ts";
-import type { Actor } from "./users.ts";
 
 /**
  * draft → submitted → approved → launching → launched ⇄ paused; rejected goes back to draft by an edit;

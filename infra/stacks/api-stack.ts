@@ -8,7 +8,7 @@ import * as logs from "aws-cdk-lib/aws-logs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
-import { ROLES } from "../../functions/shared/users.ts";
+import { ROLES } from "../../functions/access/users.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";

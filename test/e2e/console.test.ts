@@ -2,10 +2,10 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser } from "#functions/access/users.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { addUser } from "#shared/users.ts";
 import { localBank, setClock } from "../integration/bank.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -128,7 +128,7 @@ describe("web console in headless Chromium: create → preview → submit → ap
     await page.goto(`${server.url}/#/campaign/web-journey`);
     await page.getByText("hash chain intact").waitFor();
     const actions = await page.locator("tbody tr td:nth-child(4)").allTextContents();
-    expect(actions).toEqual(["create", "submit", "approve", "launch"]);
+    expect(actions).toEqual(["create", "submit", "approve", "launch", "launched"]);
     await shot("06-audit");
   });
 });

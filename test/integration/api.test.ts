@@ -1,5 +1,6 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser, type NewUser } from "#functions/access/users.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import { messagePointerKey } from "#functions/dispatch/core.ts";
 import { receiptTag } from "#functions/dispatch/providers.ts";
@@ -7,7 +8,6 @@ import { ingestReceipt, webhookSignature } from "#functions/receipts/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { addUser, type NewUser } from "#shared/users.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 
@@ -155,8 +155,19 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
       "submit",
       "approve",
       "launch",
+      "launched",
     ]);
-    expect(entries.map((e) => e.actor.userId)).toEqual(["mia", "mia", "ari", "mia", "mia", "ari", "mia"]);
+    expect(entries.map((e) => e.actor.userId)).toEqual([
+      "mia",
+      "mia",
+      "ari",
+      "mia",
+      "mia",
+      "ari",
+      "mia",
+      "launch-workflow",
+    ]);
+    expect(entries.at(-1)).toMatchObject({ before: { status: "launching" }, after: { status: "launched" } });
     expect(audit.json.intact).toBe(true);
   }, 120_000);
 
@@ -259,11 +270,15 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     const again = await call("POST", "/api/schedules/run-due", tokens.ada, {});
     setClock(AT);
     expect(run.json.runs).toEqual([
-      expect.objectContaining({ scheduleId: "monthly", campaignId: "api-journey-202704011000" }),
+      expect.objectContaining({
+        scheduleId: "monthly",
+        campaignId: expect.stringMatching(/^api-journey-202704011000-[0-9a-f]{10}$/),
+      }),
     ]);
     expect(again.json.runs).toEqual([]);
     await Promise.all([...server.running]);
-    const copy = await call("GET", "/api/campaigns/api-journey-202704011000", tokens.ann);
+    const runId = (run.json.runs as { campaignId: string }[])[0]!.campaignId;
+    const copy = await call("GET", `/api/campaigns/${runId}`, tokens.ann);
     expect(copy.json.status).toBe("launched");
   }, 120_000);
 

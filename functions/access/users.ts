@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { Repo } from "./repo.ts";
+import type { Repo } from "#shared/repo.ts";
 
 export const ROLES = ["marketer", "approver", "analyst", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -46,6 +46,12 @@ export async function addUser(repo: Repo, user: NewUser, now: Date): Promise<{ u
   if (previous?.tokenHash)
     await repo.ddb.send(new DeleteCommand({ TableName: repo.table, Key: tokenKey(previous.tokenHash) }));
   return { user: actor, token };
+}
+
+export async function findUser(repo: Repo, userId: string): Promise<Actor | undefined> {
+  const item = await repo.get<Actor>(userKey(userId));
+  if (!item) return undefined;
+  return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
 }
 
 export async function actorForToken(repo: Repo, token: string): Promise<Actor | undefined> {

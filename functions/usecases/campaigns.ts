@@ -1,0 +1,193 @@
+import { assertInScope } from "#functions/access/scope.ts";
+import type { Actor } from "#functions/access/users.ts";
+import { appendAudit, readAudit } from "#functions/audit/store.ts";
+import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import {
+  type CampaignAction,
+  type CampaignRecord,
+  findCampaign,
+  loadCampaign,
+  planTransition,
+  saveCampaign,
+  setCampaignStatus,
+} from "#shared/campaigns.ts";
+import { ConflictError, ForbiddenError, InputError } from "#shared/errors.ts";
+import { auditActor, type UseCaseDeps } from "./context.ts";
+
+/** A campaign the actor may see and act on (another branch's is 403 other_branch). */
+export async function campaignInScope(deps: UseCaseDeps, actor: Actor, campaignId: string) {
+  const record = await loadCampaign(deps.repo, campaignId);
+  assertInScope(actor, `campaign "${record.campaignId}"`, record.branchId);
+  return record;
+}
+
+/** Validates a campaign body and, for a branch user, confines its audience to their branch. */
+export function campaignFromBody(
+  deps: Pick<UseCaseDeps, "config">,
+  actor: Actor,
+  body: unknown,
+): ResolvedCampaign {
+  const campaign = parseCampaign(body, deps.config);
+  if (actor.branchId) {
+    if (campaign.segment.branches?.some((b) => b !== actor.branchId))
+      throw new ForbiddenError(
+        `segment.branches: a user of branch ${actor.branchId} can only target branch ${actor.branchId}`,
+        "other_branch",
+      );
+    campaign.segment.branches = [actor.branchId];
+  }
+  return campaign;
+}
+
+async function save(deps: UseCaseDeps, actor: Actor, campaign: ResolvedCampaign, existing?: CampaignRecord) {
+  const now = deps.now();
+  const record = await saveCampaign(deps.repo, campaign, now, actor);
+  await appendAudit(deps, {
+    entity: "campaign",
+    entityId: campaign.campaignId,
+    action: existing ? "edit" : "create",
+    actor: auditActor(actor),
+    at: now.toISOString(),
+    ...(existing
+      ? { before: { status: existing.status, version: existing.version, campaign: existing.campaign } }
+      : {}),
+    after: { status: record.status, version: record.version, campaign: record.campaign },
+  });
+  return record;
+}
+
+export async function createCampaign(deps: UseCaseDeps, actor: Actor, body: unknown) {
+  const id = (body as { campaignId?: unknown } | undefined)?.campaignId;
+  if (typeof id === "string") {
+    const existing = await findCampaign(deps.repo, id);
+    if (existing) {
+      assertInScope(actor, `campaign "${id}"`, existing.branchId);
+      throw new ConflictError(`campaign "${id}" exists: edit it with PUT /api/campaigns/${id}`, "exists");
+    }
+  }
+  return save(deps, actor, campaignFromBody(deps, actor, body));
+}
+
+export async function editCampaign(deps: UseCaseDeps, actor: Actor, campaignId: string, body: unknown) {
+  const existing = await campaignInScope(deps, actor, campaignId);
+  const bodyId = (body as { campaignId?: unknown } | undefined)?.campaignId;
+  if (bodyId !== existing.campaignId)
+    throw new InputError(`campaignId in the body (${String(bodyId)}) must be ${existing.campaignId}`);
+  return save(deps, actor, campaignFromBody(deps, actor, body), existing);
+}
+
+/** submit, approve, reject, launch, pause, resume, cancel: the lifecycle's rules, then the audit entry. */
+export async function transitionCampaign(
+  deps: UseCaseDeps,
+  actor: Actor,
+  campaignId: string,
+  action: CampaignAction,
+  note?: string,
+) {
+  const record = await campaignInScope(deps, actor, campaignId);
+  const now = deps.now();
+  const plan = planTransition(record, action, actor, now, note);
+  // Conditional on the version read too: an edit in between makes this transition lose (409).
+  const moved = await setCampaignStatus(
+    deps.repo,
+    record.campaignId,
+    plan.status,
+    plan.fields,
+    plan.from,
+    record.version,
+  );
+  if (!moved)
+    throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
+  let executionId: string | undefined;
+  if (action === "launch") {
+    if (!deps.startLaunch) throw new Error("no launch workflow is wired to this use case");
+    try {
+      ({ executionId } = await deps.startLaunch(record.campaignId, record.version, now.toISOString()));
+    } catch (err) {
+      await setCampaignStatus(deps.repo, record.campaignId, "approved", {}, ["launching"]);
+      throw err;
+    }
+  }
+  const after = await loadCampaign(deps.repo, record.campaignId);
+  await appendAudit(deps, {
+    entity: "campaign",
+    entityId: record.campaignId,
+    action,
+    actor: auditActor(actor),
+    at: now.toISOString(),
+    before: { status: record.status, version: record.version },
+    after: { status: after.status, version: after.version, ...(executionId ? { executionId } : {}) },
+    ...(note ? { note } : {}),
+  });
+  return { record: after, executionId };
+}
+
+/**
+ * The launch workflow's outcome in the trail (`launching → launched`, or `failed`), once per launch
+ * however often it is called: the embedded runtime calls it when its workflow returns, and on AWS the
+ * workflow's Finalize step can (the hook is idempotent by the campaign's version and launch time).
+ */
+export async function recordLaunchOutcome(deps: UseCaseDeps, campaignId: string) {
+  const record = await findCampaign(deps.repo, campaignId);
+  if (!record || (record.status !== "launched" && record.status !== "failed")) return undefined;
+  return appendAudit(deps, {
+    entity: "campaign",
+    entityId: campaignId,
+    action: record.status === "launched" ? "launched" : "launch_failed",
+    actor: { userId: "launch-workflow", role: "system" },
+    at: deps.now().toISOString(),
+    before: { status: "launching", version: record.version },
+    after: {
+      status: record.status,
+      version: record.version,
+      ...(record.summary ? { summary: record.summary } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    },
+    onceKey: `outcome:v${record.version}:${record.launchedAt ?? ""}`,
+  });
+}
+
+/**
+ * The operator's launch on the embedded runtime (`tiercast launch FILE`): no approval (README), but the
+ * same trail as the API's: the definition if it changed, the launch, and the workflow's outcome.
+ */
+export async function operatorLaunch<T>(
+  deps: UseCaseDeps,
+  actor: Actor,
+  campaign: ResolvedCampaign,
+  run: () => Promise<T>,
+): Promise<T> {
+  const before = await findCampaign(deps.repo, campaign.campaignId);
+  if (before) assertInScope(actor, `campaign "${campaign.campaignId}"`, before.branchId);
+  const now = deps.now();
+  const saved = await saveCampaign(deps.repo, campaign, now);
+  if (!before || before.version !== saved.version)
+    await appendAudit(deps, {
+      entity: "campaign",
+      entityId: campaign.campaignId,
+      action: before ? "edit" : "create",
+      actor: auditActor(actor),
+      at: now.toISOString(),
+      ...(before
+        ? { before: { status: before.status, version: before.version, campaign: before.campaign } }
+        : {}),
+      after: { status: saved.status, version: saved.version, campaign: saved.campaign },
+    });
+  await appendAudit(deps, {
+    entity: "campaign",
+    entityId: campaign.campaignId,
+    action: "launch",
+    actor: auditActor(actor),
+    at: now.toISOString(),
+    before: { status: saved.status, version: saved.version },
+    after: { status: "launching", version: saved.version },
+  });
+  const result = await run();
+  await recordLaunchOutcome(deps, campaign.campaignId);
+  return result;
+}
+
+export async function campaignAudit(deps: UseCaseDeps, actor: Actor, campaignId: string) {
+  await campaignInScope(deps, actor, campaignId);
+  return readAudit(deps, "campaign", campaignId);
+}
