@@ -104,7 +104,9 @@ export class MessagingStack extends Stack {
             "TEXT_SPAM",
             "TEXT_TTL_EXPIRED",
             "TEXT_UNREACHABLE",
-            "TEXT_OPTED_OUT",
+            "TEXT_INVALID_MESSAGE",
+            "TEXT_PROTECT_BLOCKED",
+            // No opt-out event exists: replies (R, TD, 退订) arrive through the number's two-way channel.
           ],
           snsDestination: { topicArn: topic.topicArn },
         },
