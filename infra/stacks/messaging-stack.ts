@@ -73,6 +73,7 @@ export class MessagingStack extends Stack {
     }
 
     this.sesConfigurationSet = new ses.ConfigurationSet(this, "EmailEvents", {
+      configurationSetName: `tiercast-${props.settings.name}-email`,
       reputationMetrics: true,
       sendingEnabled: true,
     });

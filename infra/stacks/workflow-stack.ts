@@ -113,6 +113,10 @@ export class WorkflowStack extends Stack {
           SES_CONFIGURATION_SET: props.sesConfigurationSet,
           SMS_CONFIGURATION_SET: props.smsConfigurationSet,
           SMS_REPLY_POINTERS: "true",
+          SES_FROM: settings.deployment.emailFrom,
+          ...(settings.deployment.smsOrigination
+            ? { SMS_ORIGINATION: settings.deployment.smsOrigination }
+            : {}),
         },
         Duration.seconds(60),
       );
@@ -140,22 +144,17 @@ export class WorkflowStack extends Stack {
         );
       }
       if (channel === "email") {
-        acknowledge(
-          worker.role!,
-          "IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
-          "The bank's verified sender identity is configured at deploy time.",
-        );
-        acknowledge(
-          worker.role!,
-          "IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*]",
-          "The configuration set carrying event destinations is configured at deploy time.",
-        );
+        // Only the configured sender (its address or its domain identity) and our configuration set.
+        const from = settings.deployment.emailFrom;
+        const ses = (resource: string) =>
+          `arn:${this.partition}:ses:${this.region}:${this.account}:${resource}`;
         worker.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ["ses:SendEmail"],
             resources: [
-              `arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`,
-              `arn:${this.partition}:ses:${this.region}:${this.account}:configuration-set/*`,
+              ses(`identity/${from}`),
+              ses(`identity/${from.slice(from.indexOf("@") + 1)}`),
+              ses(`configuration-set/${props.sesConfigurationSet}`),
             ],
           }),
         );

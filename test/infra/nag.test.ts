@@ -2,12 +2,12 @@ import { App, Stack, Validations } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
+import { testSettings } from "./settings.ts";
 
 function synthWithNag(env: "dev" | "prod", extra?: (app: App) => void) {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, settingsFor(env, "ops@bank.example"));
+  buildStacks(app, testSettings(env));
   extra?.(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return () => app.synth();

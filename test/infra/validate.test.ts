@@ -2,8 +2,8 @@ import { createRequire } from "node:module";
 import { EventType } from "@aws-sdk/client-pinpoint-sms-voice-v2";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
-import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
+import { testSettings } from "./settings.ts";
 
 // AWS's offline validator ships inside aws-cdk-lib (not a direct dependency of ours).
 const require = createRequire(new URL("../../node_modules/aws-cdk-lib/package.json", import.meta.url));
@@ -21,7 +21,7 @@ type Template = { Resources?: Record<string, { Type: string; Properties?: Record
 
 function synth(env: "dev" | "prod") {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, settingsFor(env, "ops@bank.example"));
+  buildStacks(app, testSettings(env));
   return app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as Template }));
 }
 

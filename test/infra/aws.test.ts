@@ -1,0 +1,157 @@
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { DeploymentError } from "../../infra/deployment.ts";
+import { settingsFor } from "../../infra/settings.ts";
+import { buildStacks } from "../../infra/stacks/index.ts";
+import { VIEWER_IP_HEADER } from "../../infra/stacks/web-stack.ts";
+import { testSettings } from "./settings.ts";
+
+const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+const settings = testSettings("prod");
+const stacks = buildStacks(app, settings);
+const workflow = Template.fromStack(stacks.workflow);
+const api = Template.fromStack(stacks.api);
+const web = Template.fromStack(stacks.web);
+
+type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> }; Handler?: string } };
+const functionsOf = (t: Template) => Object.values(t.findResources("AWS::Lambda::Function")) as Fn[];
+const configOf = (f: Fn) => JSON.parse(String(f.Properties.Environment?.Variables?.TIERCAST_CONFIG ?? "{}"));
+
+describe("deploy-time settings", () => {
+  it("refuse a prod synth without them, listing every missing one", () => {
+    let error: unknown;
+    try {
+      settingsFor("prod", {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect((error as DeploymentError).problems.map((p) => p.split(":")[0])).toEqual(
+      expect.arrayContaining([
+        "publicBaseUrl",
+        "consoleUrl",
+        "emailFrom",
+        "smsOrigination",
+        "authDomainPrefix",
+      ]),
+    );
+  });
+
+  it("refuse an http link domain and credentials in the SMTP relay URL", () => {
+    expect(() => testSettings("prod", undefined, { publicBaseUrl: "http://go.bank.example" })).toThrow(
+      /publicBaseUrl: must be an https/,
+    );
+    expect(() =>
+      testSettings("prod", "cn-north-1", { smtpRelayUrl: "smtps://user:pw@relay.bank.example.cn:465" }),
+    ).toThrow(/smtpRelayUrl: no credentials/);
+  });
+
+  it("let dev synthesize with placeholders, each named", () => {
+    expect(settingsFor("dev", {}).deployment.placeholders).toEqual(
+      expect.arrayContaining(["publicBaseUrl", "consoleUrl", "emailFrom", "authDomainPrefix"]),
+    );
+  });
+
+  it("reach every function: links and unsubscribe on the public domain, the bank's sender", () => {
+    const fns = functionsOf(workflow);
+    expect(fns.length).toBeGreaterThan(0);
+    for (const f of fns) {
+      const config = configOf(f);
+      expect(config.tracking.baseUrl).toBe("https://go.bank.example");
+      expect(config.email.unsubscribeBaseUrl).toBe("https://go.bank.example/u");
+      expect(config.email.from).toBe("marketing@mail.bank.example");
+    }
+  });
+
+  it("give the channel workers the SES sender and the SMS origination identity", () => {
+    workflow.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          SES_FROM: "marketing@mail.bank.example",
+          SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
+        }),
+      },
+    });
+  });
+});
+
+describe("console sign-in on AWS", () => {
+  it("uses the code flow with the console's own address as callback, on a hosted domain", () => {
+    api.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthFlowsUserPoolClient: true,
+      CallbackURLs: ["https://campaigns.bank.example/"],
+      LogoutURLs: ["https://campaigns.bank.example/"],
+      GenerateSecret: false,
+    });
+    api.hasResourceProperties("AWS::Cognito::UserPoolDomain", { Domain: "bank-example-tiercast" });
+  });
+
+  it("keeps an edited email unverified until proven", () => {
+    api.hasResourceProperties("AWS::Cognito::UserPool", {
+      UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ["email"] },
+    });
+  });
+});
+
+describe("edge and API", () => {
+  it("does not rewrite API 404s into the console's index.html", () => {
+    const [dist] = Object.values(web.findResources("AWS::CloudFront::Distribution")) as {
+      Properties: { DistributionConfig: { CustomErrorResponses?: unknown[] } };
+    }[];
+    expect(dist?.Properties.DistributionConfig.CustomErrorResponses ?? []).toEqual([]);
+  });
+
+  it("rate-limits per viewer IP, which a CloudFront function sets on every API behaviour", () => {
+    api.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: "rate-per-ip",
+          Statement: {
+            RateBasedStatement: {
+              Limit: settings.wafRequestsPer5Min,
+              AggregateKeyType: "FORWARDED_IP",
+              ForwardedIPConfig: { HeaderName: VIEWER_IP_HEADER, FallbackBehavior: "MATCH" },
+            },
+          },
+        }),
+      ]),
+    });
+    const [fn] = Object.values(web.findResources("AWS::CloudFront::Function")) as {
+      Properties: { FunctionCode: string };
+    }[];
+    expect(fn?.Properties.FunctionCode).toContain(
+      `headers["${VIEWER_IP_HEADER}"] = { value: event.viewer.ip }`,
+    );
+    const behaviors = (
+      Object.values(web.findResources("AWS::CloudFront::Distribution"))[0] as {
+        Properties: {
+          DistributionConfig: {
+            CacheBehaviors: { PathPattern: string; FunctionAssociations?: { EventType: string }[] }[];
+          };
+        };
+      }
+    ).Properties.DistributionConfig.CacheBehaviors;
+    expect(behaviors.map((b) => b.PathPattern).sort()).toEqual(["/api/*", "/hooks/*", "/t/*", "/u"]);
+    for (const b of behaviors) expect(b.FunctionAssociations?.[0]?.EventType).toBe("viewer-request");
+  });
+
+  it("blocks API requests that did not come through CloudFront (no origin-verify header)", () => {
+    api.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Rules: Match.arrayWith([
+        Match.objectLike({ Name: "via-cloudfront-only", Priority: 0, Action: { Block: {} } }),
+      ]),
+    });
+  });
+
+  it("retains the account-wide API Gateway logging settings when a dev stack is destroyed", () => {
+    const devApp = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const dev = Template.fromStack(buildStacks(devApp, testSettings("dev")).api);
+    const accounts = Object.values(dev.findResources("AWS::ApiGateway::Account")) as {
+      DeletionPolicy?: string;
+    }[];
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]?.DeletionPolicy).toBe("Retain");
+  });
+});
