@@ -230,7 +230,9 @@ export class ApiStack extends Stack {
     for (const path of ["openapi.json", "health"])
       apiRoot.addResource(path).addMethod("GET", integration, open);
     this.api.root.addResource("t").addResource("{proxy+}").addMethod("GET", integration, open);
-    this.api.root.addResource("u").addMethod("GET", integration, open);
+    // GET shows the confirmation page, POST (RFC 8058 one-click, from mail providers) opts out.
+    const unsubscribe = this.api.root.addResource("u");
+    for (const method of ["GET", "POST"]) unsubscribe.addMethod(method, integration, open);
     this.api.root.addResource("hooks").addResource("sms").addMethod("POST", integration, open);
     for (const id of ["APIG4", "COG4"])
       acknowledge(

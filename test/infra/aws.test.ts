@@ -96,6 +96,17 @@ describe("console sign-in on AWS", () => {
 });
 
 describe("edge and API", () => {
+  it("routes both GET (confirmation page) and POST (RFC 8058 one-click) of /u to the function", () => {
+    const [u] = Object.entries(
+      api.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: "u" } }),
+    );
+    const methods = Object.values(api.findResources("AWS::ApiGateway::Method"))
+      .map((m) => m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } })
+      .filter((m) => m.ResourceId.Ref === u?.[0])
+      .map((m) => m.HttpMethod);
+    expect(methods.sort()).toEqual(["GET", "POST"]);
+  });
+
   it("does not rewrite API 404s into the console's index.html", () => {
     const [dist] = Object.values(web.findResources("AWS::CloudFront::Distribution")) as {
       Properties: { DistributionConfig: { CustomErrorResponses?: unknown[] } };
