@@ -137,17 +137,8 @@ export class ApiStack extends Stack {
       },
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;
-    grantDataAccess(this.fn, props.data);
+    grantDataAccess(this.fn, props.data, "api");
     props.stateMachine.grantStartExecution(this.fn);
-    // The audit log is append-only: whatever the code does, this role can never rewrite or delete it.
-    this.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        actions: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-        resources: [props.data.table.tableArn],
-        conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
-      }),
-    );
     const scheduleArn = `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${props.scheduleGroupName}/tiercast-*`;
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({

@@ -16,7 +16,7 @@ export function buildStacks(app: App, settings: EnvSettings) {
   const env = settings.region ? { region: settings.region } : undefined;
   const data = new DataStack(app, `${prefix}-Data`, { settings, env });
   const refs = { table: data.table, key: data.key, secret: data.secret };
-  const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, env, key: data.key });
+  const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, env });
   const workflow = new WorkflowStack(app, `${prefix}-Workflow`, {
     settings,
     env,
@@ -51,7 +51,6 @@ export function buildStacks(app: App, settings: EnvSettings) {
   const observability = new ObservabilityStack(app, `${prefix}-Observability`, {
     settings,
     env,
-    key: data.key,
     queues: messaging.queues,
     dlqs: messaging.dlqs,
     receiptsDlq: messaging.receiptsDlq,

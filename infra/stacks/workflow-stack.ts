@@ -13,7 +13,12 @@ import type { Channel } from "../../functions/campaign/schema.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
-import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
+import {
+  type DataRefs,
+  dataEnvironment,
+  grantDataAccess,
+  type TableAccess,
+} from "../constructs/table-access.ts";
 import { type EnvSettings, functionConfig } from "../settings.ts";
 
 export interface WorkflowStackProps extends StackProps {
@@ -47,6 +52,7 @@ export class WorkflowStack extends Stack {
       id: string,
       path: string,
       handler: string,
+      access: TableAccess,
       extra: Record<string, string> = {},
       timeout = Duration.seconds(60),
     ) => {
@@ -57,16 +63,36 @@ export class WorkflowStack extends Stack {
         environment: { ...common, ...extra },
         timeout,
       }).fn;
-      grantDataAccess(f, data);
+      grantDataAccess(f, data, access);
       this.functions.push(f);
       return f;
     };
-    const validate = fn("ValidateFn", "functions/launch/handler.ts", "validate");
-    const decidePage = fn("DecidePageFn", "functions/launch/handler.ts", "decide", {}, Duration.minutes(5));
-    const awaitDispatch = fn("AwaitDispatchFn", "functions/launch/handler.ts", "awaitWorkers", {
-      SWEEP_AFTER_MS: "300000",
-    });
-    const finalize = fn("FinalizeFn", "functions/launch/handler.ts", "finalize", {}, Duration.minutes(5));
+    const validate = fn("ValidateFn", "functions/launch/handler.ts", "validate", "validate");
+    const decidePage = fn(
+      "DecidePageFn",
+      "functions/launch/handler.ts",
+      "decide",
+      "decidePage",
+      {},
+      Duration.minutes(5),
+    );
+    const awaitDispatch = fn(
+      "AwaitDispatchFn",
+      "functions/launch/handler.ts",
+      "awaitWorkers",
+      "awaitDispatch",
+      {
+        SWEEP_AFTER_MS: "300000",
+      },
+    );
+    const finalize = fn(
+      "FinalizeFn",
+      "functions/launch/handler.ts",
+      "finalize",
+      "finalize",
+      {},
+      Duration.minutes(5),
+    );
     for (const f of [decidePage, awaitDispatch])
       for (const q of Object.values(queues)) q.grantSendMessages(f);
 
@@ -107,6 +133,7 @@ export class WorkflowStack extends Stack {
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
         "handler",
+        "worker",
         {
           MAX_RECEIVE_COUNT: "5",
           LEASE_MS: "300000",
@@ -162,7 +189,7 @@ export class WorkflowStack extends Stack {
     }
 
     // Delivery receipts, opens, clicks, complaints and replies back from SES and End User Messaging.
-    const receipts = fn("ReceiptsWorker", "functions/receipts/handler.ts", "handler");
+    const receipts = fn("ReceiptsWorker", "functions/receipts/handler.ts", "handler", "receipts");
     receipts.addEventSource(
       new SqsEventSource(props.receipts, {
         batchSize: 10,
@@ -173,7 +200,14 @@ export class WorkflowStack extends Stack {
     );
 
     // Deferred sends (quiet hours, waves, RM days) are released every 5 minutes.
-    const release = fn("Release", "functions/release/handler.ts", "handler", {}, Duration.minutes(5));
+    const release = fn(
+      "Release",
+      "functions/release/handler.ts",
+      "handler",
+      "release",
+      {},
+      Duration.minutes(5),
+    );
     for (const q of Object.values(queues)) q.grantSendMessages(release);
     new scheduler.Schedule(this, "ReleaseSchedule", {
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),

@@ -166,3 +166,112 @@ describe("edge and API", () => {
     expect(accounts[0]?.DeletionPolicy).toBe("Retain");
   });
 });
+
+describe("least privilege", () => {
+  const all = [stacks.workflow, stacks.scheduler, stacks.api].map((s) => Template.fromStack(s));
+  type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+  type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
+  const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+  /** Each Lambda role's policy statements, by the function's logical id. */
+  const byFunction = all.flatMap((t) => {
+    const policies = Object.values(t.findResources("AWS::IAM::Policy")) as Policy[];
+    return Object.entries(t.findResources("AWS::Lambda::Function")).map(([id, fn]) => {
+      const role = (fn.Properties as { Role: { "Fn::GetAtt": [string] } }).Role["Fn::GetAtt"][0];
+      const statements = policies
+        .filter((p) => p.Properties.Roles.some((r) => r.Ref === role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+      return { id, statements };
+    });
+  });
+  const tableActions = (statements: Statement[]) =>
+    statements
+      .filter((s) => s.Effect === "Allow")
+      .flatMap(actions)
+      .filter((a) => a.startsWith("dynamodb:"));
+
+  it("has 11 functions, and no two share one broad grant: only decide, release, await and the API query an index", () => {
+    const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
+    expect(app).toHaveLength(11);
+    const indexQueriers = app.filter((f) =>
+      f.statements.some((s) => s.Effect === "Allow" && JSON.stringify(s.Resource).includes("/index/")),
+    );
+    expect(indexQueriers.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "Api",
+      "AwaitDispatch",
+      "DecidePage",
+      "Release",
+    ]);
+    for (const f of app) expect(tableActions(f.statements)).not.toContain("dynamodb:Scan");
+    const deleters = app.filter((f) => tableActions(f.statements).includes("dynamodb:DeleteItem"));
+    expect(deleters.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual(["Api", "ReceiptsWorker"]);
+  });
+
+  it("denies every role that can write the table any write to AUDIT# keys; only the audit appenders may put", () => {
+    const writers = byFunction.filter((f) =>
+      tableActions(f.statements).some((a) => ["dynamodb:PutItem", "dynamodb:UpdateItem"].includes(a)),
+    );
+    expect(writers).toHaveLength(11);
+    for (const f of writers) {
+      const deny = f.statements.find(
+        (s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes("AUDIT#*"),
+      );
+      expect(deny, f.id).toBeDefined();
+      const denied = actions(deny!);
+      expect(denied).toEqual(
+        expect.arrayContaining(["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]),
+      );
+      const appender = /^(Api|Scheduler)Fn/.test(f.id);
+      expect(denied.includes("dynamodb:PutItem"), f.id).toBe(!appender);
+    }
+  });
+
+  it("encrypts the customer table, the receipts topic and the alarm topic with three different keys", () => {
+    const keyOf = (t: Template, type: string, pick: (p: Record<string, unknown>) => unknown) =>
+      JSON.stringify(
+        pick((Object.values(t.findResources(type))[0] as { Properties: Record<string, unknown> }).Properties),
+      );
+    const tableKey = keyOf(
+      Template.fromStack(stacks.data),
+      "AWS::DynamoDB::Table",
+      (p) => p.SSESpecification,
+    );
+    const receiptsKey = keyOf(
+      Template.fromStack(stacks.messaging),
+      "AWS::SNS::Topic",
+      (p) => p.KmsMasterKeyId,
+    );
+    const alarmsKey = keyOf(
+      Template.fromStack(stacks.observability),
+      "AWS::SNS::Topic",
+      (p) => p.KmsMasterKeyId,
+    );
+    expect(tableKey).toContain("DataKey");
+    expect(receiptsKey).toContain("ReceiptsKey");
+    expect(alarmsKey).toContain("AlarmsKey");
+    expect(receiptsKey).not.toContain("Data");
+    expect(alarmsKey).not.toContain("Data");
+  });
+
+  it("lets services use a topic key only for this account (source conditions)", () => {
+    for (const [stack, service] of [
+      [stacks.messaging, "ses.amazonaws.com"],
+      [stacks.messaging, "sms-voice.amazonaws.com"],
+      [stacks.observability, "cloudwatch.amazonaws.com"],
+    ] as const)
+      Template.fromStack(stack).hasResourceProperties("AWS::KMS::Key", {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: service },
+              Condition: Match.objectLike({ StringEquals: { "aws:SourceAccount": Match.anyValue() } }),
+            }),
+          ]),
+        },
+      });
+    // And the customer table's key grants no service principal at all.
+    const dataKey = Object.values(Template.fromStack(stacks.data).findResources("AWS::KMS::Key"))[0] as {
+      Properties: { KeyPolicy: { Statement: { Principal: Record<string, unknown> }[] } };
+    };
+    expect(dataKey.Properties.KeyPolicy.Statement.filter((s) => "Service" in s.Principal)).toEqual([]);
+  });
+});

@@ -173,7 +173,7 @@ describe("api stack", () => {
       (m) => m.Properties.AuthorizationType === "NONE" && m.Properties.HttpMethod !== "OPTIONS",
     );
     expect(secured).toHaveLength(1);
-    expect(open).toHaveLength(5); // openapi.json, health, /t, /u, /hooks/sms
+    expect(open).toHaveLength(6); // openapi.json, health, /t, GET and POST /u, /hooks/sms
     api.hasResourceProperties("AWS::Cognito::UserPool", {
       MfaConfiguration: "ON",
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
