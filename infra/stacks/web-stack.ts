@@ -103,32 +103,8 @@ export class WebStack extends Stack {
       "The default CloudFront certificate; a bank attaches its own domain and TLS 1.2+ certificate.",
     );
 
-    // CDK's BucketDeployment custom resource (a singleton Lambda CDK manages) copies the build into the bucket.
-    for (const [id, reason] of [
-      [
-        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-        "CDK's BucketDeployment provider role.",
-      ],
-      ["IAM5[Action::s3:GetObject*]", "CDK's BucketDeployment reads its asset."],
-      ["IAM5[Action::s3:GetBucket*]", "CDK's BucketDeployment reads its asset."],
-      ["IAM5[Action::s3:List*]", "CDK's BucketDeployment lists the asset and the console bucket."],
-      ["IAM5[Action::s3:DeleteObject*]", "CDK's BucketDeployment prunes old console files."],
-      ["IAM5[Action::s3:Abort*]", "CDK's BucketDeployment aborts failed uploads."],
-      [
-        "IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
-        "The CDK asset bucket.",
-      ],
-      [
-        `IAM5[Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
-        "Every file of the console bucket.",
-      ],
-      ["IAM5[Resource::*]", "CloudFront invalidation does not support resource-level permissions."],
-      ["L1", "CDK's BucketDeployment provider chooses its runtime."],
-    ] as const)
-      acknowledge(this, id, reason);
-
     // The console is built by Vite at synth time (skipped when asset bundling is off, as in the tests).
-    new deploy.BucketDeployment(this, "Deploy", {
+    const deployment = new deploy.BucketDeployment(this, "Deploy", {
       destinationBucket: bucket,
       distribution: this.distribution,
       sources: [
@@ -151,6 +127,31 @@ export class WebStack extends Stack {
         }),
       ],
     });
+    // CDK's BucketDeployment custom resource (a singleton Lambda CDK manages) copies the build into the bucket.
+    for (const [id, reason] of [
+      [
+        "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+        "CDK's BucketDeployment provider role.",
+      ],
+      ["IAM5[Action::s3:GetObject*]", "CDK's BucketDeployment reads its asset."],
+      ["IAM5[Action::s3:GetBucket*]", "CDK's BucketDeployment reads its asset."],
+      ["IAM5[Action::s3:List*]", "CDK's BucketDeployment lists the asset and the console bucket."],
+      ["IAM5[Action::s3:DeleteObject*]", "CDK's BucketDeployment prunes old console files."],
+      ["IAM5[Action::s3:Abort*]", "CDK's BucketDeployment aborts failed uploads."],
+      [
+        "IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+        "The CDK asset bucket.",
+      ],
+      [
+        `IAM5[Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
+        "Every file of the console bucket.",
+      ],
+      ["IAM5[Resource::*]", "CloudFront invalidation does not support resource-level permissions."],
+    ] as const)
+      acknowledge(deployment.handlerRole, id, reason);
+    // The provider's function is a stack-level singleton; acknowledged on it alone.
+    const provider = this.node.children.find((c) => c.node.id.startsWith("Custom::CDKBucketDeployment"));
+    if (provider) acknowledge(provider, "L1", "CDK's BucketDeployment provider chooses its runtime.");
   }
 }
 

@@ -209,13 +209,20 @@ export class WorkflowStack extends Stack {
       Duration.minutes(5),
     );
     for (const q of Object.values(queues)) q.grantSendMessages(release);
+    // Its own invoke role, so the acknowledgement below sits on that role alone.
+    const releaseInvoker = new iam.Role(this, "ReleaseInvoker", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "EventBridge Scheduler invokes the Tiercast deferred-send releaser",
+    });
     new scheduler.Schedule(this, "ReleaseSchedule", {
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
-      target: new targets.LambdaInvoke(release, {}),
+      target: new targets.LambdaInvoke(release, { role: releaseInvoker }),
       description: "Release deferred Tiercast sends that are due",
     });
     acknowledge(
-      this,
+      releaseInvoker,
       `IAM5[Resource::<${this.getLogicalId(release.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
       "The scheduler's invoke grant covers the function's versions.",
     );

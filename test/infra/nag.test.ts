@@ -27,3 +27,14 @@ describe("cdk-nag AwsSolutions on every stack", () => {
     expect(bad).toThrow();
   }, 120_000);
 });
+
+describe("cdk-nag acknowledgements", () => {
+  it("sit on the resource whose finding they explain, never on a whole stack or the app", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stacks = Object.values(buildStacks(app, testSettings("prod")));
+    const broad = [app, ...stacks].filter((scope) =>
+      scope.node.metadata.some((m) => m.type === "aws:cdk:acknowledged-rules"),
+    );
+    expect(broad.map((s) => s.node.path)).toEqual([]);
+  });
+});
