@@ -1,4 +1,5 @@
 import { RemovalPolicy } from "aws-cdk-lib";
+import { isChina, type ResolvedDeployment, resolveDeployment } from "./deployment.ts";
 
 /** Per-environment settings, chosen with `-c env=dev|prod`. */
 export interface EnvSettings {
@@ -15,14 +16,36 @@ export interface EnvSettings {
   wafRequestsPer5Min: number;
   /** Where alarms go (`-c alarmEmail=ops@bank.example`); without it they still show on the dashboard. */
   alarmEmail?: string;
+  /** The bank's deploy-time settings (infra/deployment.ts), validated. */
+  deployment: ResolvedDeployment;
+  /** The target region when given (`-c region=`); the China profile when it is cn-north-1 or cn-northwest-1. */
+  region?: string;
+  china: boolean;
 }
 
-export function settingsFor(env: string | undefined, alarmEmail?: string): EnvSettings {
+/**
+ * Settings for `-c env=dev|prod`; `context` reads the other context keys (the app passes
+ * `app.node.tryGetContext`, tests a map). Throws DeploymentError listing every missing or invalid setting.
+ */
+export function settingsFor(
+  env: string | undefined,
+  context: Record<string, string> | ((key: string) => unknown) = {},
+): EnvSettings {
+  const read = typeof context === "function" ? context : (k: string) => context[k];
   const base = settingsByEnv(env);
-  return alarmEmail ? { ...base, alarmEmail } : base;
+  const deployment = resolveDeployment(base.name, read);
+  return {
+    ...base,
+    deployment,
+    china: isChina(deployment.region),
+    ...(deployment.region ? { region: deployment.region } : {}),
+    ...(deployment.alarmEmail ? { alarmEmail: deployment.alarmEmail } : {}),
+  };
 }
 
-function settingsByEnv(env: string | undefined): EnvSettings {
+type BaseSettings = Omit<EnvSettings, "deployment" | "region" | "china" | "alarmEmail">;
+
+function settingsByEnv(env: string | undefined): BaseSettings {
   switch (env ?? "dev") {
     case "dev":
       return {
@@ -53,9 +76,19 @@ function settingsByEnv(env: string | undefined): EnvSettings {
   }
 }
 
-/** The bank config the functions get (TIERCAST_CONFIG): the provider rates of this environment. */
-export const functionConfig = (settings: EnvSettings) =>
-  JSON.stringify({
+/**
+ * The bank config the functions get (TIERCAST_CONFIG): this environment's provider rates, sender and
+ * the public domain every tracked link, pixel and unsubscribe link points at.
+ */
+export const functionConfig = (settings: EnvSettings) => {
+  const d = settings.deployment;
+  return JSON.stringify({
     sms: { ratePerSecond: settings.smsRatePerSecond },
-    email: { ratePerSecond: settings.emailRatePerSecond },
+    email: {
+      ratePerSecond: settings.emailRatePerSecond,
+      from: d.emailFrom,
+      unsubscribeBaseUrl: `${d.publicBaseUrl}/u`,
+    },
+    tracking: { baseUrl: d.publicBaseUrl },
   });
+};

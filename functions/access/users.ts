@@ -61,17 +61,27 @@ export async function actorForToken(repo: Repo, token: string): Promise<Actor | 
   return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
 }
 
-/** Cognito on AWS: the user pool puts the role and branch in custom attributes (or the role as a group). */
+/**
+ * A verified JWT's claims (Cognito on AWS, the bank's OIDC IdP in AWS China). The user is the token's
+ * `sub`, which never changes: an email (which a user may edit) as the id would let a maker approve
+ * their own campaign under a new address. The role is `custom:role` or a group (`cognito:groups`, or
+ * an IdP's `groups`/`roles`); the branch is `custom:branch` (or `branch`).
+ */
 export function actorFromClaims(claims: Record<string, unknown>): Actor | undefined {
-  const groups = String(claims["cognito:groups"] ?? "")
-    .replace(/[[\]]/g, "")
-    .split(/[\s,]+/);
+  const list = (v: unknown) =>
+    Array.isArray(v)
+      ? v.map(String)
+      : String(v ?? "")
+          .replace(/[[\]]/g, "")
+          .split(/[\s,]+/);
+  const groups = [...list(claims["cognito:groups"]), ...list(claims.groups), ...list(claims.roles)];
   const role = String(
     claims["custom:role"] ?? groups.find((g) => (ROLES as readonly string[]).includes(g)) ?? "",
   );
-  const userId = String(claims.email ?? claims["cognito:username"] ?? claims.sub ?? "");
+  const userId = typeof claims.sub === "string" ? claims.sub : "";
   if (!userId || !(ROLES as readonly string[]).includes(role)) return undefined;
-  const branchId = claims["custom:branch"] ? String(claims["custom:branch"]) : undefined;
+  const branch = claims["custom:branch"] ?? claims.branch;
+  const branchId = branch ? String(branch) : undefined;
   return { userId, role: role as Role, ...(branchId ? { branchId } : {}) };
 }
 

@@ -1,5 +1,6 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
+import { PROVIDER_CLIENT_CONFIG } from "#shared/clients.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
@@ -66,7 +67,7 @@ export async function awsSmsProvider(
   configurationSet?: string,
 ): Promise<Provider> {
   const sms = await import("@aws-sdk/client-pinpoint-sms-voice-v2");
-  const client = new sms.PinpointSMSVoiceV2Client({});
+  const client = new sms.PinpointSMSVoiceV2Client({ ...PROVIDER_CLIENT_CONFIG });
   return {
     async send(message, context) {
       try {
@@ -128,7 +129,7 @@ export async function smtpProvider(url: string, from: string): Promise<Provider>
 /** Email through SES v2, with the send key as a message tag for event destinations. */
 export async function sesProvider(from: string, configurationSet?: string): Promise<Provider> {
   const ses = await import("@aws-sdk/client-sesv2");
-  const client = new ses.SESv2Client({});
+  const client = new ses.SESv2Client({ ...PROVIDER_CLIENT_CONFIG });
   return {
     async send(message, context) {
       try {

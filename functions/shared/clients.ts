@@ -14,6 +14,13 @@ function requestHandler() {
   return new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) });
 }
 
+/**
+ * Provider clients (SES SendEmail, End User Messaging SendTextMessage) make one attempt: neither call
+ * takes an idempotency token, so an SDK retry after an ambiguous 5xx or timeout could send twice. The
+ * ledger decides what a failure becomes (retry through SQS, or unknown and never resent).
+ */
+export const PROVIDER_CLIENT_CONFIG = { maxAttempts: 1 } as const;
+
 /** Store requests made by this process, by command (the benchmark reads requests per send from it). */
 export const storeRequests: Record<string, number> = {};
 

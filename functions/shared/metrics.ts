@@ -24,9 +24,13 @@ export function recordOutcomes(
   const emit = (dimension: string, value: string, list: readonly string[]) => {
     const counts = new Map<string, number>();
     for (const o of list) counts.set(o, (counts.get(o) ?? 0) + 1);
-    const single = metrics.singleMetric();
-    single.addDimension(dimension, value);
-    for (const [name, n] of counts) single.addMetric(name, MetricUnit.Count, n);
+    // One single-metric object per value: it publishes on addMetric and then forgets its dimensions,
+    // so a second addMetric on it would go out without the channel or tier the alarms read.
+    for (const [name, n] of counts) {
+      const single = metrics.singleMetric();
+      single.addDimension(dimension, value);
+      single.addMetric(name, MetricUnit.Count, n);
+    }
   };
   emit("channel", channel, outcomes);
   const byTier = new Map<string, string[]>();

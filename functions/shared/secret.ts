@@ -21,7 +21,11 @@ export function loadSecret(): MiddlewareObj {
         if (!out.SecretString) throw new Error("the Tiercast secret is empty");
         process.env.TIERCAST_SECRET = out.SecretString;
       })();
-      await loading;
+      // A failed read is not kept: the next invocation tries again instead of failing forever.
+      await loading.catch((err: unknown) => {
+        loading = undefined;
+        throw err;
+      });
     },
   };
 }

@@ -12,11 +12,13 @@ import { key } from "#shared/table.ts";
 // 1×1 transparent GIF.
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 
-const page = (status: number, title: string, text: string): ApiResponse => ({
+const page = (status: number, title: string, text: string, html = ""): ApiResponse => ({
   status,
   headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-  body: `<!doctype html><html lang="zh"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto"><h1>${title}</h1><p>${text}</p></body></html>`,
+  body: `<!doctype html><html lang="zh"><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${title}</title><body style="font-family:sans-serif;max-width:32rem;margin:3rem auto"><h1>${title}</h1><p>${text}</p>${html}</body></html>`,
 });
+
+const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 type TrackDeps = Pick<ApiDeps, "repo" | "config" | "secret" | "now">;
 
@@ -52,6 +54,7 @@ async function rowFor(deps: TrackDeps, campaignId: string, customerId: string) {
  */
 export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse | undefined> {
   if (req.method === "POST" && req.path === "/hooks/sms") return smsWebhook(req, deps);
+  if (req.path === "/u" && (req.method === "GET" || req.method === "POST")) return unsubscribe(req, deps);
   if (req.method !== "GET") return undefined;
   let m = /^\/t\/c\/([A-Za-z0-9_.-]+)$/.exec(req.path);
   if (m) {
@@ -76,21 +79,32 @@ export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<
       isBase64Encoded: true,
     };
   }
-  if (req.path === "/u") {
-    const { c, r, t } = req.query;
-    const expected = c && r ? unsubscribeToken(deps.secret, c, r) : "";
-    const ok =
-      t && expected && t.length === expected.length && timingSafeEqual(Buffer.from(t), Buffer.from(expected));
-    const row = ok ? await rowFor(deps, c!, r!) : undefined;
-    if (!row) return page(404, "链接无效 Link not valid", "This unsubscribe link is not valid.");
-    await record(deps, "opted_out", row, "unsub");
+  return undefined;
+}
+
+/**
+ * RFC 8058 one-click unsubscribe. Mail providers POST `List-Unsubscribe=One-Click` to the header's URL:
+ * that opts out. A GET (a person's click, or a link scanner fetching every URL in a mail) only shows a
+ * page whose button makes that POST, so a scanner never opts anyone out.
+ */
+async function unsubscribe(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse> {
+  const { c, r, t } = req.query;
+  const expected = c && r ? unsubscribeToken(deps.secret, c, r) : "";
+  const ok =
+    t && expected && t.length === expected.length && timingSafeEqual(Buffer.from(t), Buffer.from(expected));
+  const row = ok ? await rowFor(deps, c!, r!) : undefined;
+  if (!row) return page(404, "链接无效 Link not valid", "This unsubscribe link is not valid.");
+  if (req.method === "GET") {
+    const action = `/u?c=${encodeURIComponent(c!)}&r=${encodeURIComponent(r!)}&t=${encodeURIComponent(t!)}`;
     return page(
       200,
-      "已退订 Unsubscribed",
-      "您将不再收到营销邮件。You will receive no more marketing email.",
+      "退订营销邮件 Unsubscribe",
+      "确认后您将不再收到营销邮件。Confirm to receive no more marketing email.",
+      `<form method="post" action="${escapeHtml(action)}"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">确认退订 Unsubscribe</button></form>`,
     );
   }
-  return undefined;
+  await record(deps, "opted_out", row, "unsub");
+  return page(200, "已退订 Unsubscribed", "您将不再收到营销邮件。You will receive no more marketing email.");
 }
 
 const HookBody = z.object({

@@ -3,7 +3,6 @@ import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import type * as secrets from "aws-cdk-lib/aws-secretsmanager";
-import { GSIS } from "../../functions/shared/table.ts";
 import { acknowledge } from "./nag.ts";
 
 export interface DataRefs {
@@ -19,24 +18,66 @@ export const dataEnvironment = (data: DataRefs) => ({
   TIERCAST_SECRET_ARN: data.secret.secretArn,
 });
 
+const READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
+const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
+
 /**
- * Exactly the item operations the code uses, on the table and its named indexes (no Scan, no
- * wildcard), the key to read and write encrypted items, and the HMAC secret.
+ * What each function does to the table, read from its code: item actions, and the indexes it queries
+ * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index).
+ * A function that starts using another command or index needs it added here (nothing else grants it).
+ * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number); every other
+ * writer is denied any write to AUDIT# keys.
  */
-export function grantDataAccess(fn: lambda.Function, data: DataRefs) {
+export const TABLE_ACCESS = {
+  validate: { actions: [...READ, ...WRITE], indexes: [] },
+  decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2"] },
+  awaitDispatch: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
+  finalize: { actions: [...READ, ...WRITE], indexes: [] },
+  worker: { actions: [...READ, ...WRITE], indexes: [] },
+  receipts: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: [] },
+  release: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
+  scheduler: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
+  api: {
+    actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+    indexes: ["GSI1", "GSI2", "GSI3"],
+    appendsAudit: true,
+  },
+} as const satisfies Record<
+  string,
+  { actions: readonly string[]; indexes: readonly string[]; appendsAudit?: true }
+>;
+export type TableAccess = keyof typeof TABLE_ACCESS;
+
+const WRITES = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+
+/**
+ * Grants a function exactly its profile on the table (no Scan, no wildcard), the key to read and write
+ * encrypted items, and the HMAC secret; and denies it rewriting the audit log, whatever its code does.
+ */
+export function grantDataAccess(fn: lambda.Function, data: DataRefs, profile: TableAccess) {
+  const access: { actions: readonly string[]; indexes: readonly string[]; appendsAudit?: true } =
+    TABLE_ACCESS[profile];
   fn.addToRolePolicy(
     new iam.PolicyStatement({
-      actions: [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:Query",
-        "dynamodb:BatchGetItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-      ],
-      resources: [data.table.tableArn, ...GSIS.map((g) => `${data.table.tableArn}/index/${g.indexName}`)],
+      actions: [...access.actions],
+      resources: [data.table.tableArn],
+    }),
+  );
+  if (access.indexes.length)
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["dynamodb:Query"],
+        resources: access.indexes.map((i) => `${data.table.tableArn}/index/${i}`),
+      }),
+    );
+  // The audit log is append-only: an appender may only put (conditionally, in code, and hash-chained);
+  // nobody may update, delete or batch-overwrite an entry, and non-appenders may not even put one.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      effect: iam.Effect.DENY,
+      actions: WRITES.filter((a) => !(access.appendsAudit && a === "dynamodb:PutItem")),
+      resources: [data.table.tableArn],
+      conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
     }),
   );
   data.key.grantEncryptDecrypt(fn);

@@ -1,10 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { Duration, RemovalPolicy, Stack, type StackProps } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, SecretValue, Stack, type StackProps } from "aws-cdk-lib";
 import * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
@@ -13,6 +14,17 @@ import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
 import { type EnvSettings, functionConfig } from "../settings.ts";
+import { VIEWER_IP_HEADER } from "./web-stack.ts";
+
+const ORIGIN_VERIFY_HEADER = "x-tiercast-origin-verify";
+
+export interface ConsoleSignIn {
+  clientId: string;
+  redirectUri: string;
+  authorizeUrl?: string;
+  tokenUrl?: string;
+  logoutUrl?: string;
+}
 
 export interface ApiStackProps extends StackProps {
   settings: EnvSettings;
@@ -31,7 +43,11 @@ export interface ApiStackProps extends StackProps {
 export class ApiStack extends Stack {
   readonly api: apigw.RestApi;
   readonly userPool: cognito.UserPool;
+  readonly client: cognito.UserPoolClient;
+  /** What the console needs to sign in (written to its /config.json by the web stack). */
+  readonly signIn: ConsoleSignIn;
   readonly fn: lambda.Function;
+  readonly originVerify: { header: string; value: string };
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -56,6 +72,9 @@ export class ApiStack extends Stack {
         branch: new cognito.StringAttribute({ mutable: true }),
       },
       accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      // A changed email stays unverified (and the old one in force) until the user proves the new one.
+      autoVerify: { email: true },
+      keepOriginal: { email: true },
       removalPolicy: settings.name === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       deletionProtection: settings.name === "prod",
     });
@@ -64,14 +83,44 @@ export class ApiStack extends Stack {
         userPoolId: this.userPool.userPoolId,
         groupName: role,
       });
-    this.userPool.addClient("Console", {
+    // The console signs in with the authorization code flow + PKCE (a public client: no secret in a
+    // browser) on the hosted domain, and comes back to its own address.
+    const consoleHome = `${settings.deployment.consoleUrl}/`;
+    this.client = this.userPool.addClient("Console", {
       authFlows: { userSrp: true },
+      generateSecret: false,
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        callbackUrls: [consoleHome],
+        logoutUrls: [consoleHome],
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
       // Users cannot write their own role or branch: only admins set them.
       writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
       accessTokenValidity: Duration.hours(1),
       idTokenValidity: Duration.hours(1),
       preventUserExistenceErrors: true,
     });
+    const prefix = settings.deployment.authDomainPrefix;
+    const domain = prefix
+      ? this.userPool.addDomain("SignIn", {
+          cognitoDomain: { domainPrefix: prefix },
+          managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
+        })
+      : undefined;
+    const base = domain?.baseUrl();
+    this.signIn = {
+      clientId: this.client.userPoolClientId,
+      redirectUri: consoleHome,
+      ...(base
+        ? {
+            authorizeUrl: `${base}/oauth2/authorize`,
+            tokenUrl: `${base}/oauth2/token`,
+            logoutUrl: `${base}/logout`,
+          }
+        : {}),
+    };
 
     this.fn = new ProjectFunction(this, "Api", {
       entry: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
@@ -88,17 +137,8 @@ export class ApiStack extends Stack {
       },
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;
-    grantDataAccess(this.fn, props.data);
+    grantDataAccess(this.fn, props.data, "api");
     props.stateMachine.grantStartExecution(this.fn);
-    // The audit log is append-only: whatever the code does, this role can never rewrite or delete it.
-    this.fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        actions: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-        resources: [props.data.table.tableArn],
-        conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
-      }),
-    );
     const scheduleArn = `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${props.scheduleGroupName}/tiercast-*`;
     this.fn.addToRolePolicy(
       new iam.PolicyStatement({
@@ -128,7 +168,9 @@ export class ApiStack extends Stack {
       description: "Tiercast campaigns API",
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: settings.removalPolicy,
+      // AWS::ApiGateway::Account is one per account and region, shared with every other API there:
+      // destroying a dev stack must not take their logging role away.
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       binaryMediaTypes: ["image/gif"],
       deployOptions: {
         stageName: "v1",
@@ -179,7 +221,9 @@ export class ApiStack extends Stack {
     for (const path of ["openapi.json", "health"])
       apiRoot.addResource(path).addMethod("GET", integration, open);
     this.api.root.addResource("t").addResource("{proxy+}").addMethod("GET", integration, open);
-    this.api.root.addResource("u").addMethod("GET", integration, open);
+    // GET shows the confirmation page, POST (RFC 8058 one-click, from mail providers) opts out.
+    const unsubscribe = this.api.root.addResource("u");
+    for (const method of ["GET", "POST"]) unsubscribe.addMethod(method, integration, open);
     this.api.root.addResource("hooks").addResource("sms").addMethod("POST", integration, open);
     for (const id of ["APIG4", "COG4"])
       acknowledge(
@@ -197,6 +241,23 @@ export class ApiStack extends Stack {
       statement: { managedRuleGroupStatement: { vendorName: "AWS", name: group } },
       visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: name, sampledRequestsEnabled: true },
     });
+    // CloudFront sends this secret header; anything without it went around CloudFront (and its
+    // viewer-IP header, which the per-IP rule reads), so it is blocked.
+    const originSecretName = `tiercast-${settings.name}-origin-verify`;
+    const originSecret = new secrets.Secret(this, "OriginVerify", {
+      secretName: originSecretName,
+      description: "Header value CloudFront adds to API requests; the API's WAF blocks requests without it",
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+    });
+    acknowledge(
+      originSecret,
+      "SMG4",
+      "Rotating it means redeploying CloudFront and the WAF together (README); it is not a credential to data.",
+    );
+    this.originVerify = {
+      header: ORIGIN_VERIFY_HEADER,
+      value: SecretValue.secretsManager(originSecretName).unsafeUnwrap(),
+    };
     const acl = new wafv2.CfnWebACL(this, "Waf", {
       scope: "REGIONAL",
       defaultAction: { allow: {} },
@@ -206,13 +267,42 @@ export class ApiStack extends Stack {
         sampledRequestsEnabled: true,
       },
       rules: [
+        {
+          name: "via-cloudfront-only",
+          priority: 0,
+          action: { block: {} },
+          statement: {
+            notStatement: {
+              statement: {
+                byteMatchStatement: {
+                  fieldToMatch: { singleHeader: { Name: ORIGIN_VERIFY_HEADER } },
+                  positionalConstraint: "EXACTLY",
+                  searchString: this.originVerify.value,
+                  textTransformations: [{ priority: 0, type: "NONE" }],
+                },
+              },
+            },
+          },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: "via-cloudfront-only",
+            sampledRequestsEnabled: true,
+          },
+        },
         rule("common", 1, "AWSManagedRulesCommonRuleSet"),
         rule("bad-inputs", 2, "AWSManagedRulesKnownBadInputsRuleSet"),
         {
           name: "rate-per-ip",
           priority: 3,
           action: { block: {} },
-          statement: { rateBasedStatement: { limit: settings.wafRequestsPer5Min, aggregateKeyType: "IP" } },
+          // The viewer's address as CloudFront saw it (the connection's is an edge's, shared by many).
+          statement: {
+            rateBasedStatement: {
+              limit: settings.wafRequestsPer5Min,
+              aggregateKeyType: "FORWARDED_IP",
+              forwardedIpConfig: { headerName: VIEWER_IP_HEADER, fallbackBehavior: "MATCH" },
+            },
+          },
           visibilityConfig: {
             cloudWatchMetricsEnabled: true,
             metricName: "rate-per-ip",

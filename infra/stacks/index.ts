@@ -12,11 +12,14 @@ import { WorkflowStack } from "./workflow-stack.ts";
 /** data → messaging → workflow → scheduler → api → web, and observability over all of them. */
 export function buildStacks(app: App, settings: EnvSettings) {
   const prefix = `Tiercast-${settings.name}`;
-  const data = new DataStack(app, `${prefix}-Data`, { settings });
+  // A given region pins every stack to it (and its partition: aws-cn for China); otherwise region-agnostic.
+  const env = settings.region ? { region: settings.region } : undefined;
+  const data = new DataStack(app, `${prefix}-Data`, { settings, env });
   const refs = { table: data.table, key: data.key, secret: data.secret };
-  const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, key: data.key });
+  const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, env });
   const workflow = new WorkflowStack(app, `${prefix}-Workflow`, {
     settings,
+    env,
     data: refs,
     queues: messaging.queues,
     receipts: messaging.receipts,
@@ -25,21 +28,29 @@ export function buildStacks(app: App, settings: EnvSettings) {
   });
   const scheduler = new SchedulerStack(app, `${prefix}-Scheduler`, {
     settings,
+    env,
     data: refs,
     stateMachine: workflow.stateMachine,
   });
   const api = new ApiStack(app, `${prefix}-Api`, {
     settings,
+    env,
     data: refs,
     stateMachine: workflow.stateMachine,
     scheduleGroupName: scheduler.group.scheduleGroupName,
     schedulerRole: scheduler.invokeRole,
     schedulerFunction: scheduler.fn,
   });
-  const web = new WebStack(app, `${prefix}-Web`, { settings, api: api.api });
+  const web = new WebStack(app, `${prefix}-Web`, {
+    settings,
+    env,
+    api: api.api,
+    signIn: { ...api.signIn },
+    originVerify: api.originVerify,
+  });
   const observability = new ObservabilityStack(app, `${prefix}-Observability`, {
     settings,
-    key: data.key,
+    env,
     queues: messaging.queues,
     dlqs: messaging.dlqs,
     receiptsDlq: messaging.receiptsDlq,

@@ -1,6 +1,6 @@
 import { Duration, Stack, type StackProps } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type * as kms from "aws-cdk-lib/aws-kms";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as ses from "aws-cdk-lib/aws-ses";
 import * as smsvoice from "aws-cdk-lib/aws-smsvoice";
 import * as sns from "aws-cdk-lib/aws-sns";
@@ -12,7 +12,6 @@ import type { EnvSettings } from "../settings.ts";
 
 export interface MessagingStackProps extends StackProps {
   settings: EnvSettings;
-  key: kms.IKey;
 }
 
 export const MAX_RECEIVE_COUNT = 5;
@@ -55,8 +54,14 @@ export class MessagingStack extends Stack {
       this.dlqs[channel] = dlq;
     }
 
-    // Receipts: the topic is encrypted with the data key; SES and SMS publish to it, the queue subscribes.
-    const topic = new sns.Topic(this, "ReceiptsTopic", { masterKey: props.key, enforceSSL: true });
+    // Receipts: the topic has its own key (not the customer table's), usable only by SES and End User
+    // Messaging publishing for this account; the queue subscribes.
+    const topicKey = new kms.Key(this, "ReceiptsKey", {
+      description: "Tiercast delivery receipts topic",
+      enableKeyRotation: true,
+      removalPolicy: props.settings.removalPolicy,
+    });
+    const topic = new sns.Topic(this, "ReceiptsTopic", { masterKey: topicKey, enforceSSL: true });
     this.receiptsDlq = queue("ReceiptsDlq", Duration.days(14));
     this.receipts = queue("ReceiptsQueue", Duration.days(4), this.receiptsDlq);
     topic.addSubscription(new subs.SqsSubscription(this.receipts, { rawMessageDelivery: true }));
@@ -69,10 +74,18 @@ export class MessagingStack extends Stack {
           conditions: { StringEquals: { "aws:SourceAccount": this.account } },
         }),
       );
-      props.key.grant(new iam.ServicePrincipal(service), "kms:GenerateDataKey*", "kms:Decrypt");
+      topicKey.addToResourcePolicy(
+        new iam.PolicyStatement({
+          actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+          principals: [new iam.ServicePrincipal(service)],
+          resources: ["*"],
+          conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+        }),
+      );
     }
 
     this.sesConfigurationSet = new ses.ConfigurationSet(this, "EmailEvents", {
+      configurationSetName: `tiercast-${props.settings.name}-email`,
       reputationMetrics: true,
       sendingEnabled: true,
     });
@@ -104,7 +117,9 @@ export class MessagingStack extends Stack {
             "TEXT_SPAM",
             "TEXT_TTL_EXPIRED",
             "TEXT_UNREACHABLE",
-            "TEXT_OPTED_OUT",
+            "TEXT_INVALID_MESSAGE",
+            "TEXT_PROTECT_BLOCKED",
+            // No opt-out event exists: replies (R, TD, 退订) arrive through the number's two-way channel.
           ],
           snsDestination: { topicArn: topic.topicArn },
         },

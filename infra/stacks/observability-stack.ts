@@ -3,7 +3,7 @@ import type * as apigw from "aws-cdk-lib/aws-apigateway";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
-import type * as kms from "aws-cdk-lib/aws-kms";
+import * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subs from "aws-cdk-lib/aws-sns-subscriptions";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
@@ -14,7 +14,6 @@ import type { EnvSettings } from "../settings.ts";
 
 export interface ObservabilityStackProps extends StackProps {
   settings: EnvSettings;
-  key: kms.IKey;
   queues: Record<Channel, sqs.IQueue>;
   dlqs: Record<Channel, sqs.IQueue>;
   receiptsDlq: sqs.IQueue;
@@ -31,17 +30,30 @@ export class ObservabilityStack extends Stack {
   constructor(scope: Construct, id: string, props: ObservabilityStackProps) {
     super(scope, id, props);
     const { queues, dlqs } = props;
+    // The alarm topic's own key, usable by CloudWatch only for this account's alarms.
+    const key = new kms.Key(this, "AlarmsKey", {
+      description: "Tiercast alarm topic",
+      enableKeyRotation: true,
+      removalPolicy: props.settings.removalPolicy,
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
+        principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        resources: ["*"],
+        conditions: {
+          StringEquals: { "aws:SourceAccount": this.account },
+          ArnLike: {
+            "aws:SourceArn": `arn:${this.partition}:cloudwatch:${this.region}:${this.account}:alarm:*`,
+          },
+        },
+      }),
+    );
     this.topic = new sns.Topic(this, "Alarms", {
-      masterKey: props.key,
+      masterKey: key,
       enforceSSL: true,
       displayName: "Tiercast alarms",
     });
-    // CloudWatch publishes alarms to the encrypted topic.
-    props.key.grant(
-      new iam.ServicePrincipal("cloudwatch.amazonaws.com"),
-      "kms:GenerateDataKey*",
-      "kms:Decrypt",
-    );
     if (props.settings.alarmEmail)
       this.topic.addSubscription(new subs.EmailSubscription(props.settings.alarmEmail));
     const alarm = (id: string, p: cloudwatch.AlarmProps) => {

@@ -41,7 +41,7 @@ export class SchedulerStack extends Stack {
       },
       description: "Runs due Tiercast schedules (recurring and care campaigns)",
     }).fn;
-    grantDataAccess(this.fn, props.data);
+    grantDataAccess(this.fn, props.data, "scheduler");
     props.stateMachine.grantStartExecution(this.fn);
 
     this.group = new scheduler.ScheduleGroup(this, "Group", {

@@ -13,7 +13,12 @@ import type { Channel } from "../../functions/campaign/schema.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
-import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
+import {
+  type DataRefs,
+  dataEnvironment,
+  grantDataAccess,
+  type TableAccess,
+} from "../constructs/table-access.ts";
 import { type EnvSettings, functionConfig } from "../settings.ts";
 
 export interface WorkflowStackProps extends StackProps {
@@ -47,6 +52,7 @@ export class WorkflowStack extends Stack {
       id: string,
       path: string,
       handler: string,
+      access: TableAccess,
       extra: Record<string, string> = {},
       timeout = Duration.seconds(60),
     ) => {
@@ -57,16 +63,36 @@ export class WorkflowStack extends Stack {
         environment: { ...common, ...extra },
         timeout,
       }).fn;
-      grantDataAccess(f, data);
+      grantDataAccess(f, data, access);
       this.functions.push(f);
       return f;
     };
-    const validate = fn("ValidateFn", "functions/launch/handler.ts", "validate");
-    const decidePage = fn("DecidePageFn", "functions/launch/handler.ts", "decide", {}, Duration.minutes(5));
-    const awaitDispatch = fn("AwaitDispatchFn", "functions/launch/handler.ts", "awaitWorkers", {
-      SWEEP_AFTER_MS: "300000",
-    });
-    const finalize = fn("FinalizeFn", "functions/launch/handler.ts", "finalize", {}, Duration.minutes(5));
+    const validate = fn("ValidateFn", "functions/launch/handler.ts", "validate", "validate");
+    const decidePage = fn(
+      "DecidePageFn",
+      "functions/launch/handler.ts",
+      "decide",
+      "decidePage",
+      {},
+      Duration.minutes(5),
+    );
+    const awaitDispatch = fn(
+      "AwaitDispatchFn",
+      "functions/launch/handler.ts",
+      "awaitWorkers",
+      "awaitDispatch",
+      {
+        SWEEP_AFTER_MS: "300000",
+      },
+    );
+    const finalize = fn(
+      "FinalizeFn",
+      "functions/launch/handler.ts",
+      "finalize",
+      "finalize",
+      {},
+      Duration.minutes(5),
+    );
     for (const f of [decidePage, awaitDispatch])
       for (const q of Object.values(queues)) q.grantSendMessages(f);
 
@@ -107,12 +133,17 @@ export class WorkflowStack extends Stack {
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
         "handler",
+        "worker",
         {
           MAX_RECEIVE_COUNT: "5",
           LEASE_MS: "300000",
           SES_CONFIGURATION_SET: props.sesConfigurationSet,
           SMS_CONFIGURATION_SET: props.smsConfigurationSet,
           SMS_REPLY_POINTERS: "true",
+          SES_FROM: settings.deployment.emailFrom,
+          ...(settings.deployment.smsOrigination
+            ? { SMS_ORIGINATION: settings.deployment.smsOrigination }
+            : {}),
         },
         Duration.seconds(60),
       );
@@ -140,22 +171,17 @@ export class WorkflowStack extends Stack {
         );
       }
       if (channel === "email") {
-        acknowledge(
-          worker.role!,
-          "IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]",
-          "The bank's verified sender identity is configured at deploy time.",
-        );
-        acknowledge(
-          worker.role!,
-          "IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:configuration-set/*]",
-          "The configuration set carrying event destinations is configured at deploy time.",
-        );
+        // Only the configured sender (its address or its domain identity) and our configuration set.
+        const from = settings.deployment.emailFrom;
+        const ses = (resource: string) =>
+          `arn:${this.partition}:ses:${this.region}:${this.account}:${resource}`;
         worker.addToRolePolicy(
           new iam.PolicyStatement({
             actions: ["ses:SendEmail"],
             resources: [
-              `arn:${this.partition}:ses:${this.region}:${this.account}:identity/*`,
-              `arn:${this.partition}:ses:${this.region}:${this.account}:configuration-set/*`,
+              ses(`identity/${from}`),
+              ses(`identity/${from.slice(from.indexOf("@") + 1)}`),
+              ses(`configuration-set/${props.sesConfigurationSet}`),
             ],
           }),
         );
@@ -163,7 +189,7 @@ export class WorkflowStack extends Stack {
     }
 
     // Delivery receipts, opens, clicks, complaints and replies back from SES and End User Messaging.
-    const receipts = fn("ReceiptsWorker", "functions/receipts/handler.ts", "handler");
+    const receipts = fn("ReceiptsWorker", "functions/receipts/handler.ts", "handler", "receipts");
     receipts.addEventSource(
       new SqsEventSource(props.receipts, {
         batchSize: 10,
@@ -174,15 +200,29 @@ export class WorkflowStack extends Stack {
     );
 
     // Deferred sends (quiet hours, waves, RM days) are released every 5 minutes.
-    const release = fn("Release", "functions/release/handler.ts", "handler", {}, Duration.minutes(5));
+    const release = fn(
+      "Release",
+      "functions/release/handler.ts",
+      "handler",
+      "release",
+      {},
+      Duration.minutes(5),
+    );
     for (const q of Object.values(queues)) q.grantSendMessages(release);
+    // Its own invoke role, so the acknowledgement below sits on that role alone.
+    const releaseInvoker = new iam.Role(this, "ReleaseInvoker", {
+      assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "EventBridge Scheduler invokes the Tiercast deferred-send releaser",
+    });
     new scheduler.Schedule(this, "ReleaseSchedule", {
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
-      target: new targets.LambdaInvoke(release, {}),
+      target: new targets.LambdaInvoke(release, { role: releaseInvoker }),
       description: "Release deferred Tiercast sends that are due",
     });
     acknowledge(
-      this,
+      releaseInvoker,
       `IAM5[Resource::<${this.getLogicalId(release.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
       "The scheduler's invoke grant covers the function's versions.",
     );

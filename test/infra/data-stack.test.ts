@@ -1,12 +1,12 @@
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { settingsFor } from "../../infra/settings.ts";
 import { DataStack } from "../../infra/stacks/data-stack.ts";
+import { testSettings } from "./settings.ts";
 
 describe("data stack", () => {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  const template = Template.fromStack(new DataStack(app, "Data", { settings: settingsFor("prod") }));
+  const template = Template.fromStack(new DataStack(app, "Data", { settings: testSettings("prod") }));
 
   it("has the single table with PITR, a customer-managed key and the sharded tier indexes", () => {
     template.hasResourceProperties("AWS::DynamoDB::Table", {

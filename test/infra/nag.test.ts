@@ -2,12 +2,12 @@ import { App, Stack, Validations } from "aws-cdk-lib";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { describe, expect, it } from "vitest";
-import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
+import { testSettings } from "./settings.ts";
 
 function synthWithNag(env: "dev" | "prod", extra?: (app: App) => void) {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, settingsFor(env, "ops@bank.example"));
+  buildStacks(app, testSettings(env));
   extra?.(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return () => app.synth();
@@ -26,4 +26,15 @@ describe("cdk-nag AwsSolutions on every stack", () => {
     const bad = synthWithNag("dev", (app) => new s3.Bucket(new Stack(app, "Bad"), "Open"));
     expect(bad).toThrow();
   }, 120_000);
+});
+
+describe("cdk-nag acknowledgements", () => {
+  it("sit on the resource whose finding they explain, never on a whole stack or the app", () => {
+    const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const stacks = Object.values(buildStacks(app, testSettings("prod")));
+    const broad = [app, ...stacks].filter((scope) =>
+      scope.node.metadata.some((m) => m.type === "aws:cdk:acknowledged-rules"),
+    );
+    expect(broad.map((s) => s.node.path)).toEqual([]);
+  });
 });

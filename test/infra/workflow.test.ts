@@ -2,13 +2,13 @@ import { readFileSync } from "node:fs";
 import { App } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
-import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
 import { type AslState as State, unsupportedFeatures } from "../../workflows/launch-campaign/lint.ts";
 import { synthesizeLaunchAsl } from "../../workflows/launch-campaign/synth.ts";
+import { testSettings } from "./settings.ts";
 
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-const stacks = buildStacks(app, settingsFor("dev"));
+const stacks = buildStacks(app, testSettings("dev"));
 const workflow = Template.fromStack(stacks.workflow);
 const messaging = Template.fromStack(stacks.messaging);
 const api = Template.fromStack(stacks.api);
@@ -173,7 +173,7 @@ describe("api stack", () => {
       (m) => m.Properties.AuthorizationType === "NONE" && m.Properties.HttpMethod !== "OPTIONS",
     );
     expect(secured).toHaveLength(1);
-    expect(open).toHaveLength(5); // openapi.json, health, /t, /u, /hooks/sms
+    expect(open).toHaveLength(6); // openapi.json, health, /t, GET and POST /u, /hooks/sms
     api.hasResourceProperties("AWS::Cognito::UserPool", {
       MfaConfiguration: "ON",
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
@@ -190,7 +190,11 @@ describe("api stack", () => {
     api.hasResourceProperties("AWS::WAFv2::WebACL", {
       Scope: "REGIONAL",
       Rules: Match.arrayWith([
-        Match.objectLike({ Statement: { RateBasedStatement: { Limit: 1000, AggregateKeyType: "IP" } } }),
+        Match.objectLike({
+          Statement: {
+            RateBasedStatement: Match.objectLike({ Limit: 1000, AggregateKeyType: "FORWARDED_IP" }),
+          },
+        }),
       ]),
     });
     expect(Object.keys(api.findResources("AWS::WAFv2::WebACLAssociation"))).toHaveLength(1);

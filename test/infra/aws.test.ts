@@ -1,0 +1,277 @@
+import { App } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { DeploymentError } from "../../infra/deployment.ts";
+import { settingsFor } from "../../infra/settings.ts";
+import { buildStacks } from "../../infra/stacks/index.ts";
+import { VIEWER_IP_HEADER } from "../../infra/stacks/web-stack.ts";
+import { testSettings } from "./settings.ts";
+
+const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+const settings = testSettings("prod");
+const stacks = buildStacks(app, settings);
+const workflow = Template.fromStack(stacks.workflow);
+const api = Template.fromStack(stacks.api);
+const web = Template.fromStack(stacks.web);
+
+type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> }; Handler?: string } };
+const functionsOf = (t: Template) => Object.values(t.findResources("AWS::Lambda::Function")) as Fn[];
+const configOf = (f: Fn) => JSON.parse(String(f.Properties.Environment?.Variables?.TIERCAST_CONFIG ?? "{}"));
+
+describe("deploy-time settings", () => {
+  it("refuse a prod synth without them, listing every missing one", () => {
+    let error: unknown;
+    try {
+      settingsFor("prod", {});
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect((error as DeploymentError).problems.map((p) => p.split(":")[0])).toEqual(
+      expect.arrayContaining([
+        "publicBaseUrl",
+        "consoleUrl",
+        "emailFrom",
+        "smsOrigination",
+        "authDomainPrefix",
+      ]),
+    );
+  });
+
+  it("refuse an http link domain and credentials in the SMTP relay URL", () => {
+    expect(() => testSettings("prod", undefined, { publicBaseUrl: "http://go.bank.example" })).toThrow(
+      /publicBaseUrl: must be an https/,
+    );
+    expect(() =>
+      testSettings("prod", "cn-north-1", { smtpRelayUrl: "smtps://user:pw@relay.bank.example.cn:465" }),
+    ).toThrow(/smtpRelayUrl: no credentials/);
+  });
+
+  it("let dev synthesize with placeholders, each named", () => {
+    expect(settingsFor("dev", {}).deployment.placeholders).toEqual(
+      expect.arrayContaining(["publicBaseUrl", "consoleUrl", "emailFrom", "authDomainPrefix"]),
+    );
+  });
+
+  it("reach every function: links and unsubscribe on the public domain, the bank's sender", () => {
+    const fns = functionsOf(workflow);
+    expect(fns.length).toBeGreaterThan(0);
+    for (const f of fns) {
+      const config = configOf(f);
+      expect(config.tracking.baseUrl).toBe("https://go.bank.example");
+      expect(config.email.unsubscribeBaseUrl).toBe("https://go.bank.example/u");
+      expect(config.email.from).toBe("marketing@mail.bank.example");
+    }
+  });
+
+  it("give the channel workers the SES sender and the SMS origination identity", () => {
+    workflow.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          SES_FROM: "marketing@mail.bank.example",
+          SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
+        }),
+      },
+    });
+  });
+});
+
+describe("console sign-in on AWS", () => {
+  it("uses the code flow with the console's own address as callback, on a hosted domain", () => {
+    api.hasResourceProperties("AWS::Cognito::UserPoolClient", {
+      AllowedOAuthFlows: ["code"],
+      AllowedOAuthFlowsUserPoolClient: true,
+      CallbackURLs: ["https://campaigns.bank.example/"],
+      LogoutURLs: ["https://campaigns.bank.example/"],
+      GenerateSecret: false,
+    });
+    api.hasResourceProperties("AWS::Cognito::UserPoolDomain", { Domain: "bank-example-tiercast" });
+  });
+
+  it("keeps an edited email unverified until proven", () => {
+    api.hasResourceProperties("AWS::Cognito::UserPool", {
+      UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ["email"] },
+    });
+  });
+});
+
+describe("edge and API", () => {
+  it("routes both GET (confirmation page) and POST (RFC 8058 one-click) of /u to the function", () => {
+    const [u] = Object.entries(
+      api.findResources("AWS::ApiGateway::Resource", { Properties: { PathPart: "u" } }),
+    );
+    const methods = Object.values(api.findResources("AWS::ApiGateway::Method"))
+      .map((m) => m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } })
+      .filter((m) => m.ResourceId.Ref === u?.[0])
+      .map((m) => m.HttpMethod);
+    expect(methods.sort()).toEqual(["GET", "POST"]);
+  });
+
+  it("does not rewrite API 404s into the console's index.html", () => {
+    const [dist] = Object.values(web.findResources("AWS::CloudFront::Distribution")) as {
+      Properties: { DistributionConfig: { CustomErrorResponses?: unknown[] } };
+    }[];
+    expect(dist?.Properties.DistributionConfig.CustomErrorResponses ?? []).toEqual([]);
+  });
+
+  it("rate-limits per viewer IP, which a CloudFront function sets on every API behaviour", () => {
+    api.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: "rate-per-ip",
+          Statement: {
+            RateBasedStatement: {
+              Limit: settings.wafRequestsPer5Min,
+              AggregateKeyType: "FORWARDED_IP",
+              ForwardedIPConfig: { HeaderName: VIEWER_IP_HEADER, FallbackBehavior: "MATCH" },
+            },
+          },
+        }),
+      ]),
+    });
+    const [fn] = Object.values(web.findResources("AWS::CloudFront::Function")) as {
+      Properties: { FunctionCode: string };
+    }[];
+    expect(fn?.Properties.FunctionCode).toContain(
+      `headers["${VIEWER_IP_HEADER}"] = { value: event.viewer.ip }`,
+    );
+    const behaviors = (
+      Object.values(web.findResources("AWS::CloudFront::Distribution"))[0] as {
+        Properties: {
+          DistributionConfig: {
+            CacheBehaviors: { PathPattern: string; FunctionAssociations?: { EventType: string }[] }[];
+          };
+        };
+      }
+    ).Properties.DistributionConfig.CacheBehaviors;
+    expect(behaviors.map((b) => b.PathPattern).sort()).toEqual(["/api/*", "/hooks/*", "/t/*", "/u"]);
+    for (const b of behaviors) expect(b.FunctionAssociations?.[0]?.EventType).toBe("viewer-request");
+  });
+
+  it("blocks API requests that did not come through CloudFront (no origin-verify header)", () => {
+    api.hasResourceProperties("AWS::WAFv2::WebACL", {
+      Rules: Match.arrayWith([
+        Match.objectLike({ Name: "via-cloudfront-only", Priority: 0, Action: { Block: {} } }),
+      ]),
+    });
+  });
+
+  it("retains the account-wide API Gateway logging settings when a dev stack is destroyed", () => {
+    const devApp = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+    const dev = Template.fromStack(buildStacks(devApp, testSettings("dev")).api);
+    const accounts = Object.values(dev.findResources("AWS::ApiGateway::Account")) as {
+      DeletionPolicy?: string;
+    }[];
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]?.DeletionPolicy).toBe("Retain");
+  });
+});
+
+describe("least privilege", () => {
+  const all = [stacks.workflow, stacks.scheduler, stacks.api].map((s) => Template.fromStack(s));
+  type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+  type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
+  const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+  /** Each Lambda role's policy statements, by the function's logical id. */
+  const byFunction = all.flatMap((t) => {
+    const policies = Object.values(t.findResources("AWS::IAM::Policy")) as Policy[];
+    return Object.entries(t.findResources("AWS::Lambda::Function")).map(([id, fn]) => {
+      const role = (fn.Properties as { Role: { "Fn::GetAtt": [string] } }).Role["Fn::GetAtt"][0];
+      const statements = policies
+        .filter((p) => p.Properties.Roles.some((r) => r.Ref === role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+      return { id, statements };
+    });
+  });
+  const tableActions = (statements: Statement[]) =>
+    statements
+      .filter((s) => s.Effect === "Allow")
+      .flatMap(actions)
+      .filter((a) => a.startsWith("dynamodb:"));
+
+  it("has 11 functions, and no two share one broad grant: only decide, release, await and the API query an index", () => {
+    const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
+    expect(app).toHaveLength(11);
+    const indexQueriers = app.filter((f) =>
+      f.statements.some((s) => s.Effect === "Allow" && JSON.stringify(s.Resource).includes("/index/")),
+    );
+    expect(indexQueriers.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "Api",
+      "AwaitDispatch",
+      "DecidePage",
+      "Release",
+    ]);
+    for (const f of app) expect(tableActions(f.statements)).not.toContain("dynamodb:Scan");
+    const deleters = app.filter((f) => tableActions(f.statements).includes("dynamodb:DeleteItem"));
+    expect(deleters.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual(["Api", "ReceiptsWorker"]);
+  });
+
+  it("denies every role that can write the table any write to AUDIT# keys; only the audit appenders may put", () => {
+    const writers = byFunction.filter((f) =>
+      tableActions(f.statements).some((a) => ["dynamodb:PutItem", "dynamodb:UpdateItem"].includes(a)),
+    );
+    expect(writers).toHaveLength(11);
+    for (const f of writers) {
+      const deny = f.statements.find(
+        (s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes("AUDIT#*"),
+      );
+      expect(deny, f.id).toBeDefined();
+      const denied = actions(deny!);
+      expect(denied).toEqual(
+        expect.arrayContaining(["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]),
+      );
+      const appender = /^(Api|Scheduler)Fn/.test(f.id);
+      expect(denied.includes("dynamodb:PutItem"), f.id).toBe(!appender);
+    }
+  });
+
+  it("encrypts the customer table, the receipts topic and the alarm topic with three different keys", () => {
+    const keyOf = (t: Template, type: string, pick: (p: Record<string, unknown>) => unknown) =>
+      JSON.stringify(
+        pick((Object.values(t.findResources(type))[0] as { Properties: Record<string, unknown> }).Properties),
+      );
+    const tableKey = keyOf(
+      Template.fromStack(stacks.data),
+      "AWS::DynamoDB::Table",
+      (p) => p.SSESpecification,
+    );
+    const receiptsKey = keyOf(
+      Template.fromStack(stacks.messaging),
+      "AWS::SNS::Topic",
+      (p) => p.KmsMasterKeyId,
+    );
+    const alarmsKey = keyOf(
+      Template.fromStack(stacks.observability),
+      "AWS::SNS::Topic",
+      (p) => p.KmsMasterKeyId,
+    );
+    expect(tableKey).toContain("DataKey");
+    expect(receiptsKey).toContain("ReceiptsKey");
+    expect(alarmsKey).toContain("AlarmsKey");
+    expect(receiptsKey).not.toContain("Data");
+    expect(alarmsKey).not.toContain("Data");
+  });
+
+  it("lets services use a topic key only for this account (source conditions)", () => {
+    for (const [stack, service] of [
+      [stacks.messaging, "ses.amazonaws.com"],
+      [stacks.messaging, "sms-voice.amazonaws.com"],
+      [stacks.observability, "cloudwatch.amazonaws.com"],
+    ] as const)
+      Template.fromStack(stack).hasResourceProperties("AWS::KMS::Key", {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Principal: { Service: service },
+              Condition: Match.objectLike({ StringEquals: { "aws:SourceAccount": Match.anyValue() } }),
+            }),
+          ]),
+        },
+      });
+    // And the customer table's key grants no service principal at all.
+    const dataKey = Object.values(Template.fromStack(stacks.data).findResources("AWS::KMS::Key"))[0] as {
+      Properties: { KeyPolicy: { Statement: { Principal: Record<string, unknown> }[] } };
+    };
+    expect(dataKey.Properties.KeyPolicy.Statement.filter((s) => "Service" in s.Principal)).toEqual([]);
+  });
+});

@@ -1,0 +1,73 @@
+import { createRequire } from "node:module";
+import { EventType } from "@aws-sdk/client-pinpoint-sms-voice-v2";
+import { App } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import { buildStacks } from "../../infra/stacks/index.ts";
+import { testSettings } from "./settings.ts";
+
+// AWS's offline validator ships inside aws-cdk-lib (not a direct dependency of ours).
+const require = createRequire(new URL("../../node_modules/aws-cdk-lib/package.json", import.meta.url));
+interface Diagnostic {
+  severity: string;
+  ruleId: string;
+  message: string;
+}
+const cfn = require("@aws/cloudformation-validate") as {
+  SchemaValidator: new () => { validate(t: unknown, region: string): Diagnostic[]; free(): void };
+  TemplateContent: new (content: string, name: string) => unknown;
+};
+
+type Template = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+
+function synth(env: "dev" | "prod") {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  buildStacks(app, testSettings(env));
+  return app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as Template }));
+}
+
+/** Everything but INFO (create-only hints): a FATAL (e.g. F3006, type not in region) or ERROR fails a deploy. */
+function problems(templates: { name: string; template: Template }[], region: string) {
+  const validator = new cfn.SchemaValidator();
+  try {
+    return templates.flatMap(({ name, template }) =>
+      validator
+        .validate(new cfn.TemplateContent(JSON.stringify(template), name), region)
+        .filter((d) => d.severity !== "INFO")
+        .map((d) => `${name}: ${d.ruleId} ${d.message}`),
+    );
+  } finally {
+    validator.free();
+  }
+}
+
+const GLOBAL_REGIONS = ["us-east-1", "ap-southeast-1", "eu-west-1"];
+
+describe.each(["dev", "prod"] as const)("%s templates", (env) => {
+  const templates = synth(env);
+
+  it.each(GLOBAL_REGIONS)("pass AWS's offline validator in %s", (region) => {
+    expect(problems(templates, region)).toEqual([]);
+  });
+
+  it("subscribe SMS configuration sets only to End User Messaging event types (the SDK's enum)", () => {
+    const known = new Set<string>(Object.values(EventType));
+    const used = templates.flatMap(({ template }) =>
+      Object.values(template.Resources ?? {})
+        .filter((r) => r.Type === "AWS::SMSVOICE::ConfigurationSet")
+        .flatMap((r) =>
+          ((r.Properties?.EventDestinations ?? []) as { MatchingEventTypes: string[] }[]).flatMap(
+            (d) => d.MatchingEventTypes,
+          ),
+        ),
+    );
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter((t) => !known.has(t))).toEqual([]);
+  });
+});
+
+describe("the validator itself", () => {
+  it("reports a resource type that does not exist in the region", () => {
+    const template = { Resources: { Pool: { Type: "AWS::Cognito::UserPool", Properties: {} } } };
+    expect(problems([{ name: "t", template }], "cn-north-1").join("\n")).toMatch(/F3006/);
+  });
+});
