@@ -1,20 +1,23 @@
 import { rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
+import { localTime } from "#functions/campaign/time.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
-import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
+import { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress, validateTarget } from "#functions/funnel/targets.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { csvRow } from "#shared/csv.ts";
 import { UsageError } from "#shared/errors.ts";
 import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
 import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
-import { importFile } from "./import.ts";
+import { importFile, type SourceOptions } from "./import.ts";
 import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 import { writeLedger } from "./ledger.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
@@ -28,6 +31,14 @@ function intArg(name: string, min = 1) {
     if (!Number.isInteger(n) || n < min)
       throw new UsageError(`${name} must be an integer ≥ ${min}, got "${value}"`);
     return n;
+  };
+}
+
+/** The file options, with the bank's UTC offset for an .xlsx's date-time cells. */
+function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions {
+  return {
+    ...o,
+    offsetMinutes: Math.round(localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
   };
 }
 
@@ -49,12 +60,17 @@ export function buildProgram(): Command {
 
   program
     .command("import")
-    .description("upsert customers from a .jsonl or .csv file")
+    .description("upsert customers from a .jsonl, .csv (UTF-8 or GBK) or .xlsx file")
     .argument("<file>")
-    .action(async (file: string, _o, cmd: Command) => {
+    .option("--encoding <name>", "auto (UTF-8 or GBK/GB18030, detected), utf-8, gbk, gb18030…")
+    .option("--sheet <name>", "the worksheet of an .xlsx (default: the first)")
+    .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime, now) =>
-        importFile(runtime, file, now(), { showProgress: !options.json }),
+        importFile(runtime, file, now(), {
+          showProgress: !options.json,
+          ...sourceOptions(o, runtime.config),
+        }),
       );
       const { seconds, ...out } = report;
       emit(options, out, () => {
@@ -169,11 +185,15 @@ export function buildProgram(): Command {
   const events = program.command("events").description("delivery, response and business events");
   events
     .command("ingest")
-    .description("ingest events from a .jsonl file (idempotent by eventId)")
+    .description("ingest events from a .jsonl, .csv or .xlsx file (idempotent by eventId)")
     .argument("<file>")
-    .action(async (file: string, _o, cmd: Command) => {
+    .option("--encoding <name>", "auto (UTF-8 or GBK/GB18030, detected), utf-8, gbk, gb18030…")
+    .option("--sheet <name>", "the worksheet of an .xlsx (default: the first)")
+    .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
-      const report = await withRuntime(options, (runtime) => ingestFile(runtime, file));
+      const report = await withRuntime(options, (runtime) =>
+        ingestFile(runtime, file, sourceOptions(o, runtime.config)),
+      );
       emit(options, report, () => {
         const lines = [
           `accepted ${fmt(report.accepted)}, duplicates ${fmt(report.duplicates)}, rejected ${fmt(report.rejected.length)}`,
@@ -302,11 +322,8 @@ export function buildProgram(): Command {
         for await (const row of uncontactable(runtime, o)) rows.push(row);
         if (json) process.stdout.write(`${JSON.stringify({ count: rows.length, customers: rows })}\n`);
         else {
-          process.stdout.write("customerId,branchId,rmId,tier,phone,email,lostContact\n");
-          for (const r of rows)
-            process.stdout.write(
-              `${[r.customerId, r.branchId, r.rmId, r.tier, r.phone, r.email, r.lostContact].join(",")}\n`,
-            );
+          process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS));
+          for (const r of rows) process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS.map((c) => r[c])));
         }
       });
     });

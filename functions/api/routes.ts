@@ -20,6 +20,7 @@ import {
   saveCampaign,
   setCampaignStatus,
 } from "#shared/campaigns.ts";
+import { csvRow } from "#shared/csv.ts";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
@@ -366,7 +367,7 @@ export const ROUTES: AnyRoute[] = [
             "content-disposition": `attachment; filename="${record.campaignId}-ledger.csv"`,
             ...(page.next ? { "x-next-cursor": page.next } : {}),
           },
-          body: `${query.cursor ? "" : `${LEDGER_COLUMNS.join(",")}\n`}${page.rows.map(csvLine).join("")}`,
+          body: `${query.cursor ? "" : csvRow(LEDGER_COLUMNS)}${page.rows.map(csvLine).join("")}`,
         };
       return { rows: page.rows.map(exportRow), next: page.next };
     },
