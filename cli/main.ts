@@ -11,7 +11,7 @@ import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { csvRow } from "#shared/csv.ts";
-import { UsageError } from "#shared/errors.ts";
+import { NotFoundError, UsageError } from "#shared/errors.ts";
 import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { parseAt, withRuntime } from "./context.ts";
@@ -368,6 +368,21 @@ export function buildProgram(): Command {
     });
 
   const customers = program.command("customers").description("customer records");
+  customers
+    .command("show")
+    .description("the stored customer record")
+    .argument("<customerId>")
+    .action(async (customerId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const customer = await withRuntime(options, (runtime) => runtime.repo.getCustomer(customerId));
+      if (!customer) throw new NotFoundError(`no customer "${customerId}"`);
+      emit(options, customer, () =>
+        table(
+          ["field", "value"],
+          Object.entries(customer).map(([k, v]) => [k, Array.isArray(v) ? v.join("|") : String(v)]),
+        ),
+      );
+    });
   customers
     .command("forget")
     .description("erase a customer's personal data; decisions and aggregate counts stay")

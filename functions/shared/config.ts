@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { IsoDate } from "./dates.ts";
 import { ConfigError } from "./errors.ts";
 
 const Money = z.number().finite().nonnegative();
@@ -94,7 +95,7 @@ export const TiercastConfig = z.object({
     }),
   /** The holiday calendar for holiday-greeting schedules (`holidaysOnly`); a bank replaces it each year. */
   holidays: z
-    .array(z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "YYYY-MM-DD"), name: z.string().min(1) }))
+    .array(z.object({ date: IsoDate, name: z.string().min(1) }))
     .default([
       { date: "2026-10-01", name: "国庆节" },
       { date: "2027-01-01", name: "元旦" },

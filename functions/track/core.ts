@@ -5,6 +5,7 @@ import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decid
 import { ingestEvent } from "#functions/events/core.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
+import { IsoInstant } from "#shared/dates.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
 import { key } from "#shared/table.ts";
@@ -98,7 +99,7 @@ const HookBody = z.object({
   /** The tag we sent with the message: campaignId#customerId#channel. */
   tag: z.string().min(3).max(300),
   messageId: z.string().min(1).max(300),
-  at: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be an ISO-8601 date-time"),
+  at: IsoInstant,
   text: z.string().max(1000).optional(),
   eventId: z.string().min(1).max(200).optional(),
 });
