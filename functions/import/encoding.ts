@@ -98,8 +98,12 @@ export function sniffEncoding(sample: Buffer, complete: boolean): Encoding {
     lines.push(body.subarray(from, end));
     from = end + 1;
   }
-  const textLines = lines.filter((l) => !isUtf8(l) && !isBinary(l));
+  const invalid = lines.filter((l) => !isUtf8(l));
+  const textLines = invalid.filter((l) => !isBinary(l));
   if (textLines.length === 0) return "utf-8";
+  // Reading as UTF-8 can never make mojibake (a bad line is rejected), so it is the answer whenever
+  // the file is not confidently GBK and junk in it (binary lines) says it is no clean legacy export.
+  const junk = textLines.length < invalid.length;
   const utf8NonAscii = lines.some((l) => isUtf8(l) && l.some((x) => x >= 0x80));
   let pairs = 0;
   let common = 0;
@@ -114,6 +118,7 @@ export function sniffEncoding(sample: Buffer, complete: boolean): Encoding {
     common += s.share * s.pairs;
   }
   if (gbk && pairs > 0 && common / pairs >= 0.9) return "gb18030";
+  if (junk) return "utf-8";
   const guess = chardet.analyse(Buffer.concat(textLines))[0];
   const named = guess ? ` (it looks most like ${guess.name}, ${guess.confidence}% sure)` : "";
   throw new EncodingError(
