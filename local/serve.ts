@@ -53,16 +53,28 @@ export async function ensureWebBuilt(): Promise<string> {
   return dist;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The paths outside the API (SMS webhook): small JSON bodies, read whole, in bytes. */
+const MAX_HOOK_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    // Keep counting past the limit so the router can answer 413 instead of a reset connection.
-    if (size <= limit + 1) chunks.push(chunk);
+    // Keep reading (and dropping) past the limit, so the client gets a 413 instead of a reset connection.
+    if (size <= limit) chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return size > limit ? undefined : Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * The request's bytes as the API reads them: streamed, never cut. A route that stops early (413, a
+ * refused encoding) must not destroy the socket before its answer goes out, so the iterator does
+ * not destroy on return; what is left is drained after the answer.
+ */
+const streamOf = (req: IncomingMessage): AsyncIterable<Uint8Array> => ({
+  [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }),
+});
 
 function send(res: ServerResponse, out: ApiResponse) {
   const body = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
@@ -105,6 +117,7 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
       const request: ApiRequest = {
         method: req.method ?? "GET",
         path: url.pathname,
@@ -115,9 +128,27 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
             Array.isArray(v) ? v.join(",") : (v ?? ""),
           ]),
         ),
-        body: req.method === "GET" || req.method === "HEAD" ? "" : await readBody(req, 6 * 1024 * 1024),
+        body: "",
       };
-      if (url.pathname.startsWith("/api/")) return send(res, await handleApi(request, deps));
+      if (url.pathname.startsWith("/api/")) {
+        const out = await handleApi(hasBody ? { ...request, stream: streamOf(req) } : request, deps);
+        if (!req.readableEnded) {
+          // Answered before the body was read (401, 413…): drop the rest, and do not reuse the connection.
+          out.headers = { ...out.headers, connection: "close" };
+          req.resume();
+        }
+        return send(res, out);
+      }
+      if (hasBody) {
+        const body = await readBody(req, MAX_HOOK_BODY);
+        if (body === undefined)
+          return send(res, {
+            status: 413,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ error: "too_large", message: "the body is over 1 MB" }),
+          });
+        request.body = body;
+      }
       const tracked = await handleTracking(request, deps);
       if (tracked) return send(res, tracked);
       if (!webDir)

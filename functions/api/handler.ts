@@ -14,17 +14,23 @@ import { handleApi } from "./router.ts";
 
 /** API Gateway (REST, proxy integration) → the runtime-neutral request the router takes. */
 export function toRequest(event: APIGatewayProxyEvent): ApiRequest {
-  const body = event.body
-    ? event.isBase64Encoded
-      ? Buffer.from(event.body, "base64").toString("utf8")
-      : event.body
-    : "";
+  // A base64 body is binary (a GBK CSV, an .xlsx): keep its bytes; the text view is for JSON routes.
+  const rawBody = event.body && event.isBase64Encoded ? Buffer.from(event.body, "base64") : undefined;
+  const body = rawBody ? rawBody.toString("utf8") : (event.body ?? "");
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
   const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
-  return { method: event.httpMethod, path: event.path, query, headers, body, ...(claims ? { claims } : {}) };
+  return {
+    method: event.httpMethod,
+    path: event.path,
+    query,
+    headers,
+    body,
+    ...(rawBody ? { rawBody } : {}),
+    ...(claims ? { claims } : {}),
+  };
 }
 
 /** Creates, replaces or deletes the EventBridge schedule that fires a Tiercast schedule at its cron. */

@@ -1,13 +1,17 @@
+import { Readable } from "node:stream";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
 import { Campaign, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { localTime } from "#functions/campaign/time.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
 import { ingestRecords } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
 import { importRecords } from "#functions/import/core.ts";
-import { parseCsv, parseJsonl, type SourceRecord } from "#functions/import/parse.ts";
+import { parseEncoding } from "#functions/import/encoding.ts";
+import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
+import { readXlsx } from "#functions/import/xlsx.ts";
 import { appendAudit, readAudit } from "#shared/audit.ts";
 import {
   CAMPAIGN_ACTIONS,
@@ -27,7 +31,15 @@ import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#sha
 import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 import { type Actor, addUser, listUsers, NewUser, type Role } from "#shared/users.ts";
-import { type AnyRoute, type ApiDeps, json, type Route, type RouteContext, route } from "./http.ts";
+import {
+  type AnyRoute,
+  type ApiDeps,
+  json,
+  type Route,
+  type RouteContext,
+  readLimited,
+  route,
+} from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 
 const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];
@@ -95,8 +107,44 @@ const summaryOf = (r: CampaignRecord) => ({
   summary: r.summary ?? null,
 });
 
-async function* textChunks(body: string) {
-  yield body;
+/** The records of a streamed body: JSONL by default, CSV or .xlsx by `?format=`, the encoding sniffed or `?encoding=`. */
+function bodyRecords(
+  stream: AsyncIterable<Uint8Array>,
+  query: Record<string, string>,
+  deps: ApiDeps,
+): AsyncGenerator<SourceRecord> {
+  const format = query.format ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv" && format !== "xlsx")
+    throw new InputError(`format must be jsonl, csv or xlsx, got "${format}"`);
+  if (format === "xlsx") {
+    const offset = Math.round(localTime(deps.now(), deps.config.quietHours.timeZone).offsetMs / 60_000);
+    return readXlsx(Readable.from(stream), { sheet: query.sheet, offsetMinutes: offset });
+  }
+  return readRecords(stream, { format, encoding: query.encoding ? parseEncoding(query.encoding) : "auto" });
+}
+
+/** The first byte that is not white space, and the whole stream again (nothing consumed). */
+async function peekFirstByte(stream: AsyncIterable<Uint8Array>) {
+  const it = stream[Symbol.asyncIterator]();
+  const held: Uint8Array[] = [];
+  let first: number | undefined;
+  while (first === undefined) {
+    const next = await it.next();
+    if (next.done) break;
+    held.push(next.value);
+    first = next.value.find(
+      (b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf,
+    );
+  }
+  const rest = (async function* () {
+    yield* held;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+  return { first, rest };
 }
 
 /** One page of a campaign's ledger, shard by shard; the cursor is `shard:lastCustomerId`. */
@@ -444,13 +492,13 @@ export const ROUTES: AnyRoute[] = [
   route({
     method: "POST",
     path: "/api/customers/import",
-    summary: "Upsert customers from a JSONL (default) or CSV body (?format=csv)",
+    summary:
+      "Upsert customers from a JSONL (default), CSV (?format=csv; UTF-8 or GBK, ?encoding=) or .xlsx (?format=xlsx, ?sheet=) body, streamed: any size",
     roles: MAKERS,
     body: "text",
-    query: { format: "jsonl|csv" },
-    async handle({ actor, query, body, deps }) {
-      const text = body as unknown as string;
-      const parsed = query.format === "csv" ? parseCsv(textChunks(text)) : parseJsonl(textChunks(text));
+    query: { format: "jsonl|csv|xlsx", encoding: "auto|utf-8|gbk|gb18030", sheet: "an .xlsx worksheet" },
+    async handle({ actor, query, stream, deps }) {
+      const parsed = bodyRecords(stream, query, deps);
       // A branch user's file may only hold their branch's customers; other rows are reported, not stored.
       async function* scoped(): AsyncGenerator<SourceRecord> {
         for await (const r of parsed) {
@@ -482,29 +530,32 @@ export const ROUTES: AnyRoute[] = [
   route({
     method: "POST",
     path: "/api/events",
-    summary: "Ingest events (JSONL body, or a JSON array); idempotent by eventId",
+    summary: "Ingest events (JSONL body streamed, ?format=csv|xlsx, or a JSON array); idempotent by eventId",
     roles: ADMINS,
     body: "text",
-    async handle({ body, deps }) {
-      const text = (body as unknown as string).trim();
-      const records: SourceRecord[] = [];
-      if (text.startsWith("[")) {
-        let values: unknown;
-        try {
-          values = JSON.parse(text);
-        } catch {
-          throw new InputError("body: a JSON array that does not parse; send JSONL or a valid array");
-        }
-        if (!Array.isArray(values)) throw new InputError("body: send JSONL or a JSON array of events");
-        for (const [i, v] of values.entries())
-          records.push({ line: i + 1, value: v as Record<string, unknown> });
-      } else for await (const r of parseJsonl(textChunks(text))) records.push(r);
-      return ingestRecords(records, {
+    query: { format: "jsonl|csv|xlsx", encoding: "auto|utf-8|gbk|gb18030" },
+    async handle({ query, stream, deps }) {
+      const eventDeps = {
         repo: deps.repo,
         shards: deps.config.shards,
         config: deps.config,
         secret: deps.secret,
-      });
+      };
+      const { first, rest } = await peekFirstByte(stream);
+      if (first !== 0x5b /* [ */) return ingestRecords(bodyRecords(rest, query, deps), eventDeps);
+      // A JSON array is parsed whole, so it has JSON's size limit.
+      const text = await readLimited(rest, 6 * 1024 * 1024);
+      let values: unknown;
+      try {
+        values = JSON.parse(text);
+      } catch {
+        throw new InputError("body: a JSON array that does not parse; send JSONL or a valid array");
+      }
+      if (!Array.isArray(values)) throw new InputError("body: send JSONL or a JSON array of events");
+      return ingestRecords(
+        values.map((v, i) => ({ line: i + 1, value: v as Record<string, unknown> })),
+        eventDeps,
+      );
     },
   }),
   route({

@@ -80,8 +80,10 @@ export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<
   if (req.path === "/u") {
     const { c, r, t } = req.query;
     const expected = c && r ? unsubscribeToken(deps.secret, c, r) : "";
-    const ok =
-      t && expected && t.length === expected.length && timingSafeEqual(Buffer.from(t), Buffer.from(expected));
+    // Compare bytes, not characters: a multibyte `t` of the right length would make timingSafeEqual throw.
+    const got = Buffer.from(t ?? "");
+    const want = Buffer.from(expected);
+    const ok = expected && got.length === want.length && timingSafeEqual(got, want);
     const row = ok ? await rowFor(deps, c!, r!) : undefined;
     if (!row) return page(404, "链接无效 Link not valid", "This unsubscribe link is not valid.");
     await record(deps, "opted_out", row, "unsub");
