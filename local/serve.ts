@@ -1,10 +1,14 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
+import { runImportJob } from "#functions/import/job.ts";
+import { s3Objects } from "#functions/import/objects.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
@@ -14,6 +18,7 @@ import { actorForToken } from "#shared/users.ts";
 import { startDispatch } from "./dispatch.ts";
 import { runLaunchWorkflow } from "./launch.ts";
 import type { Runtime } from "./runtime.ts";
+import { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, localS3Dir, startS3 } from "./s3.ts";
 
 export interface ServeOptions {
   port?: number;
@@ -94,6 +99,21 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   await startDispatch(runtime);
   const running = new Set<Promise<unknown>>();
   const base = baseDeps();
+  // Import files go to a real local S3-compatible server, as they go to S3 on AWS.
+  const s3 = await startS3(
+    runtime.dataDir ? localS3Dir(runtime.dataDir) : mkdtempSync(join(tmpdir(), "tiercast-s3-")),
+    LOCAL_IMPORT_BUCKET,
+  );
+  runtime.stops.push(s3.stop);
+  const objects = s3Objects(
+    LOCAL_IMPORT_BUCKET,
+    new S3Client({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    }),
+  );
   const deps: ApiDeps = {
     repo: runtime.repo,
     config: runtime.config,
@@ -102,6 +122,14 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
     async authenticate(req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
       return m ? actorForToken(runtime.repo, m[1]!) : undefined;
+    },
+    objects,
+    async startImportJob(jobId) {
+      const run = runImportJob({ repo: runtime.repo, objects, now: base.now }, jobId, {
+        config: runtime.config,
+      }).catch((err: unknown) => logger.error("import job failed", { jobId, error: err as Error }));
+      running.add(run);
+      void run.finally(() => running.delete(run));
     },
     async startLaunch(campaignId, version, at) {
       const run = runLaunchWorkflow({ campaignId, at }).catch((err: unknown) =>

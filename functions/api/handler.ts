@@ -1,9 +1,12 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
+import { s3Objects } from "#functions/import/objects.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { startExecution } from "#shared/aws-launch.ts";
+import { sqsClient } from "#shared/clients.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
@@ -69,6 +72,27 @@ async function syncSchedule(scheduleId: string, cron: string | undefined) {
   }
 }
 
+/** Import jobs need the import bucket and queue (the worker is functions/import/job-handler.ts). */
+function importJobs(): Pick<ApiDeps, "objects" | "startImportJob"> {
+  const e = env();
+  if (!e.IMPORT_BUCKET) return {};
+  return {
+    objects: s3Objects(e.IMPORT_BUCKET),
+    ...(e.IMPORT_QUEUE_URL
+      ? {
+          async startImportJob(jobId: string) {
+            await sqsClient().send(
+              new SendMessageCommand({
+                QueueUrl: e.IMPORT_QUEUE_URL,
+                MessageBody: JSON.stringify({ jobId }),
+              }),
+            );
+          },
+        }
+      : {}),
+  };
+}
+
 function deps(): ApiDeps {
   const base = baseDeps();
   return {
@@ -80,6 +104,7 @@ function deps(): ApiDeps {
     authenticate: async (req) => (req.claims ? actorFromClaims(req.claims) : undefined),
     startLaunch: startExecution,
     syncSchedule,
+    ...importJobs(),
   };
 }
 

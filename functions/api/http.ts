@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { ObjectStore } from "#functions/import/job.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { TiercastError } from "#shared/errors.ts";
 import type { Repo } from "#shared/repo.ts";
@@ -37,6 +38,10 @@ export interface ApiDeps {
   authenticate: (req: ApiRequest) => Promise<Actor | undefined>;
   /** Starts the launch workflow (Step Functions on AWS, the embedded interpreter locally). */
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
+  /** Where import files are uploaded (S3; the local S3-compatible server); absent: no import jobs here. */
+  objects?: ObjectStore;
+  /** Runs an import job to the end, in the background (an SQS message to the job worker on AWS, in-process locally). */
+  startImportJob?: (jobId: string) => Promise<void>;
   /** Creates, updates or deletes the schedule's timer (EventBridge Scheduler on AWS; the in-process scheduler polls the table). */
   syncSchedule?: (scheduleId: string, cron: string | undefined) => Promise<void>;
 }

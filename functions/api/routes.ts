@@ -10,6 +10,7 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
 import { importRecords } from "#functions/import/core.ts";
 import { parseEncoding } from "#functions/import/encoding.ts";
+import { createImportJob, importJobProgress, loadImportJob } from "#functions/import/job.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";
 import { appendAudit, readAudit } from "#shared/audit.ts";
@@ -183,6 +184,25 @@ const limitOf = (q: Record<string, string>, max: number, dflt: number) => {
     throw new InputError(`limit must be an integer from 1 to ${max}`);
   return n;
 };
+
+const ImportJobBody = z.object({
+  format: z.enum(["jsonl", "csv", "xlsx"]).default("jsonl"),
+  encoding: z.string().max(40).optional().describe("auto (default), utf-8, gbk, gb18030"),
+  sheet: z.string().min(1).max(100).optional().describe("an .xlsx worksheet (default: the first)"),
+});
+
+function importObjects(deps: ApiDeps) {
+  if (!deps.objects)
+    throw new NotFoundError("import jobs are not configured on this deployment (no import bucket)");
+  return deps.objects;
+}
+
+async function visibleJob(deps: ApiDeps, actor: Actor, jobId: string) {
+  const job = await loadImportJob(deps.repo, jobId);
+  if (actor.branchId && job.branchId !== actor.branchId)
+    throw new ForbiddenError(`import job ${jobId} is not of branch ${actor.branchId}`, "other_branch");
+  return job;
+}
 
 const TargetBody = z.object({
   period: z.string().describe("2027Q1, 2027-03 or 2027-W09"),
@@ -556,6 +576,70 @@ export const ROUTES: AnyRoute[] = [
         values.map((v, i) => ({ line: i + 1, value: v as Record<string, unknown> })),
         eventDeps,
       );
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/imports",
+    summary:
+      "Start a nightly-export import: returns a presigned URL to PUT the file to (any size), then POST …/start",
+    roles: MAKERS,
+    body: ImportJobBody,
+    async handle({ actor, body, deps }) {
+      const objects = importObjects(deps);
+      const b = body as z.infer<typeof ImportJobBody>;
+      const created = await createImportJob(
+        { repo: deps.repo, objects, now: deps.now },
+        { ...b, createdBy: actor.userId, ...(actor.branchId ? { branchId: actor.branchId } : {}) },
+      );
+      await appendAudit(deps.repo, {
+        entity: "import",
+        entityId: created.job.jobId,
+        action: "create",
+        actor: actorOf(actor),
+        at: deps.now().toISOString(),
+        after: { format: created.job.format, objectKey: created.job.objectKey },
+      });
+      return json(201, {
+        jobId: created.job.jobId,
+        uploadUrl: created.uploadUrl,
+        method: "PUT",
+        expiresAt: created.expiresAt,
+        status: created.job.status,
+      });
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/imports/{jobId}/start",
+    summary: "Run an uploaded import job in the background (resumes one that was cut off)",
+    roles: MAKERS,
+    body: Note,
+    async handle({ actor, params, deps }) {
+      const objects = importObjects(deps);
+      const job = await visibleJob(deps, actor, params.jobId!);
+      if (job.status === "done" || job.status === "failed")
+        return json(200, await importJobProgress(deps.repo, job.jobId));
+      if ((await objects.size(job.objectKey)) === undefined)
+        throw new ConflictError(
+          `import job ${job.jobId}: nothing uploaded yet (PUT the file to its uploadUrl first)`,
+        );
+      if (!deps.startImportJob) throw new NotFoundError("import jobs cannot run on this deployment");
+      await deps.startImportJob(job.jobId);
+      return json(202, await importJobProgress(deps.repo, job.jobId));
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/imports/{jobId}",
+    summary: "An import job's progress (bytes, rows imported and rejected) and its rejected lines, paged",
+    roles: MAKERS,
+    query: { cursor: "from the previous page", limit: "1-5000" },
+    async handle({ actor, params, query, deps }) {
+      const job = await visibleJob(deps, actor, params.jobId!);
+      if (query.cursor !== undefined && !/^\d{1,12}$/.test(query.cursor))
+        throw new InputError("cursor: not a cursor from this API");
+      return importJobProgress(deps.repo, job.jobId, query.cursor, limitOf(query, 5000, 1000));
     },
   }),
   route({

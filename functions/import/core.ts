@@ -17,8 +17,13 @@ export interface ImportOptions {
   batchSize?: number;
   inFlight?: number;
   onProgress?: (done: { imported: number; rejected: number }) => void;
-  /** After each batch is stored, in line order: the last line it holds (import jobs checkpoint here). */
-  onStored?: (done: { line: number; imported: number; rejected: number }) => Promise<void> | void;
+  /**
+   * After each batch is stored, in line order: everything up to `line` is stored or rejected, and
+   * the source can be read again from byte `end` on line `next` (import jobs checkpoint here).
+   */
+  onStored?: (done: { line: number; end?: number; next?: number; stored: number }) => Promise<void> | void;
+  /** Each rejection as it happens (import jobs keep them in the store, not in memory). */
+  onRejected?: (rejection: { line: number; error: string }) => void;
 }
 
 const SAMPLE_UPDATED_AT = "2000-01-01T00:00:00.000Z";
@@ -55,7 +60,13 @@ export async function importRecords(
   const inFlight = new Set<Promise<void>>();
   let batch: { line: number; customer: Customer }[] = [];
   let lastLine = 0;
+  let lastEnd: number | undefined;
+  let lastNext: number | undefined;
   let failure: unknown;
+  const reject = (r: { line: number; error: string }) => {
+    report.rejected.push(r);
+    options.onRejected?.(r);
+  };
   // Checkpoints go out in line order even though batches finish in any order.
   let chain: Promise<void> = Promise.resolve();
 
@@ -73,7 +84,7 @@ export async function importRecords(
         stored++;
       } catch (err) {
         if (!isRefusal(err)) throw err;
-        report.rejected.push({
+        reject({
           line: row.line,
           error: `the store refused this record: ${(err as Error).message.split("\n")[0]}`,
         });
@@ -85,10 +96,12 @@ export async function importRecords(
   const flush = async () => {
     const current = batch;
     batch = [];
-    const upTo = lastLine;
+    const upTo = { line: lastLine, end: lastEnd, next: lastNext };
+    let stored = 0;
     const p = store(current).then(
-      (stored) => {
-        report.imported += stored;
+      (n) => {
+        stored = n;
+        report.imported += n;
         options.onProgress?.({ imported: report.imported, rejected: report.rejected.length });
       },
       (err: unknown) => {
@@ -98,9 +111,7 @@ export async function importRecords(
     if (options.onStored) {
       const previous = chain;
       chain = Promise.all([previous, p]).then(() =>
-        failure
-          ? undefined
-          : options.onStored?.({ line: upTo, imported: report.imported, rejected: report.rejected.length }),
+        failure ? undefined : options.onStored?.({ ...upTo, stored }),
       );
       chain.catch((err: unknown) => {
         failure ??= err;
@@ -114,10 +125,12 @@ export async function importRecords(
   for await (const record of records) {
     if (failure) break;
     lastLine = record.line;
-    if (record.error) report.rejected.push({ line: record.line, error: record.error });
+    lastEnd = record.end;
+    lastNext = record.next;
+    if (record.error) reject({ line: record.line, error: record.error });
     else {
       const result = validateRecord(record.value ?? {}, options.config);
-      if ("error" in result) report.rejected.push({ line: record.line, error: result.error });
+      if ("error" in result) reject({ line: record.line, error: result.error });
       else batch.push({ line: record.line, customer: result.customer });
     }
     if (batch.length >= batchSize) await flush();

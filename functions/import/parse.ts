@@ -6,8 +6,10 @@ export interface SourceRecord {
   line: number;
   value?: Record<string, unknown>;
   error?: string;
-  /** Byte offset just past this record in the source: where a resumed import starts again. */
+  /** Byte offset just past this record in the source: where a resumed import starts again… */
   end?: number;
+  /** …on this line. */
+  next?: number;
 }
 
 export const MAX_RECORD_BYTES = 1_000_000;
@@ -259,6 +261,7 @@ export async function* readRecords(
     options.startLine ?? 1,
   )) {
     const { line, end } = frame;
+    const next = line + frame.breaks + 1;
     if (frame.tooLong) {
       yield {
         line,
@@ -269,7 +272,7 @@ export async function* readRecords(
     }
     let text = decode(frame.bytes, encoding);
     if (text === undefined) {
-      yield { line, end, error: hint(encoding) };
+      yield { line, end, next, error: hint(encoding) };
       continue;
     }
     if (options.format === "jsonl") {
@@ -278,21 +281,26 @@ export async function* readRecords(
       try {
         const value: unknown = JSON.parse(text);
         if (value === null || typeof value !== "object" || Array.isArray(value))
-          yield { line, end, error: "expected a JSON object" };
-        else yield { line, end, value: value as Record<string, unknown> };
+          yield { line, end, next, error: "expected a JSON object" };
+        else yield { line, end, next, value: value as Record<string, unknown> };
       } catch {
-        yield { line, end, error: "invalid JSON" };
+        yield { line, end, next, error: "invalid JSON" };
       }
       continue;
     }
     if (frame.unterminated) {
-      yield { line, end, error: header ? "unterminated quoted field" : "header: unterminated quoted field" };
+      yield {
+        line,
+        end,
+        next,
+        error: header ? "unterminated quoted field" : "header: unterminated quoted field",
+      };
       continue;
     }
     if (text.trim() === "") continue;
     const split = splitCsvRecord(text);
     if ("error" in split) {
-      yield { line, end, error: header ? split.error : `header: ${split.error}` };
+      yield { line, end, next, error: header ? split.error : `header: ${split.error}` };
       continue;
     }
     if (!header) {
@@ -301,14 +309,14 @@ export async function* readRecords(
       continue;
     }
     if (split.fields.length !== header.length) {
-      yield { line, end, error: `expected ${header.length} fields, found ${split.fields.length}` };
+      yield { line, end, next, error: `expected ${header.length} fields, found ${split.fields.length}` };
       continue;
     }
     const value: Record<string, unknown> = {};
     header.forEach((name, i) => {
       if (name) value[name] = split.fields[i];
     });
-    yield { line, end, value };
+    yield { line, end, next, value };
   }
 }
 
@@ -318,7 +326,10 @@ async function* utf8Bytes(chunks: AsyncIterable<string>): AsyncGenerator<Buffer>
 
 /** Text in, records out; byte offsets of a re-encoding would mean nothing to the caller, so they go. */
 async function* fromText(chunks: AsyncIterable<string>, format: Format): AsyncGenerator<SourceRecord> {
-  for await (const { end: _end, ...record } of readRecords(utf8Bytes(chunks), { format, encoding: "utf-8" }))
+  for await (const { end: _end, next: _next, ...record } of readRecords(utf8Bytes(chunks), {
+    format,
+    encoding: "utf-8",
+  }))
     yield record;
 }
 

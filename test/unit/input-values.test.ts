@@ -186,9 +186,9 @@ describe("encodings", () => {
   it("gives every record the byte offset just past it, for a resume", async () => {
     const text = 'customerId,name\nC1,"多\n行"\nC2,b\n';
     const records = await collect(readRecords(bytes(text), { format: "csv" }));
-    expect(records.map((r) => [r.line, r.end])).toEqual([
-      [2, Buffer.byteLength('customerId,name\nC1,"多\n行"\n')],
-      [4, Buffer.byteLength(text)],
+    expect(records.map((r) => [r.line, r.end, r.next])).toEqual([
+      [2, Buffer.byteLength('customerId,name\nC1,"多\n行"\n'), 4],
+      [4, Buffer.byteLength(text), 5],
     ]);
     const resumed = await collect(
       readRecords(bytes(Buffer.from(text).subarray(records[0]!.end!)), {
@@ -200,7 +200,7 @@ describe("encodings", () => {
       }),
     );
     expect(resumed).toEqual([
-      { line: 4, end: Buffer.byteLength(text), value: { customerId: "C2", name: "b" } },
+      { line: 4, end: Buffer.byteLength(text), next: 5, value: { customerId: "C2", name: "b" } },
     ]);
   });
 });
