@@ -5,15 +5,18 @@ import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { loadConfig, type TiercastConfig } from "#shared/config.ts";
+import { parseInstant } from "#shared/dates.ts";
 import { UsageError } from "#shared/errors.ts";
 import type { GlobalOptions } from "./output.ts";
 
 export function parseAt(at: string | undefined): Date | undefined {
   if (at === undefined) return undefined;
-  const t = Date.parse(at);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(t))
-    throw new UsageError(`--at: not an ISO-8601 instant: ${at}`);
-  return new Date(t);
+  const t = parseInstant(at, { dateOnly: true });
+  if (!t)
+    throw new UsageError(
+      `--at: not an ISO-8601 instant on a day that exists: ${at} (e.g. 2027-03-01T10:00:00+08:00)`,
+    );
+  return t;
 }
 
 export function configFor(options: GlobalOptions): TiercastConfig {

@@ -3,24 +3,21 @@ import { stat } from "node:fs/promises";
 import { localDay } from "#functions/campaign/time.ts";
 import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
-import { parseJsonl } from "#functions/import/parse.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";
 import { rng } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
+import { csvRow } from "#shared/csv.ts";
 import { InputError } from "#shared/errors.ts";
 import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { mapLimit } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
+import { openSource, type SourceOptions } from "./import.ts";
 import { fmt, table } from "./output.ts";
 
-export async function ingestFile(runtime: Runtime, file: string) {
-  const info = await stat(file).catch(() => {
-    throw new InputError(`cannot read ${file}: no such file`);
-  });
-  if (!info.isFile()) throw new InputError(`cannot read ${file}: not a file`);
-  return ingestRecords(parseJsonl(createReadStream(file, { encoding: "utf8" })), {
+export async function ingestFile(runtime: Runtime, file: string, options: SourceOptions = {}) {
+  return ingestRecords(await openSource(file, options), {
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
@@ -184,10 +181,10 @@ export function funnelText(f: Funnel): string {
 
 export function funnelCsv(f: Funnel): string {
   const header = ["tier", ...STAGES, "holdout", "holdoutConverted", "uplift", "upliftLow", "upliftHigh"];
-  const lines = [header.join(",")];
+  const lines = [csvRow(header)];
   for (const [tier, t] of Object.entries(f.byTier))
     lines.push(
-      [
+      csvRow([
         tier,
         ...STAGES.map((s) => t[s]),
         t.holdout,
@@ -195,7 +192,7 @@ export function funnelCsv(f: Funnel): string {
         t.uplift,
         t.upliftCi95[0],
         t.upliftCi95[1],
-      ].join(","),
+      ]),
     );
-  return lines.join("\n");
+  return lines.join("").trimEnd();
 }

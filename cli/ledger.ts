@@ -1,5 +1,6 @@
 import type { Runtime } from "#local/runtime.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
+import { csvRow } from "#shared/csv.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow } from "#shared/ledger.ts";
@@ -31,7 +32,7 @@ export async function writeLedger(
     : undefined;
   if (options.customer && !only)
     throw new NotFoundError(`customer ${options.customer} is not in the audience of ${campaignId}`);
-  await write(options.format === "csv" ? `${LEDGER_COLUMNS.join(",")}\n` : "[");
+  await write(options.format === "csv" ? csvRow(LEDGER_COLUMNS) : "[");
   if (only) {
     await emitRow(only);
   } else {

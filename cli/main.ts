@@ -4,7 +4,9 @@ import { Command, CommanderError, Option } from "commander";
 import { latestHeads } from "#functions/audit/anchor.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
 import { readAudit, verifyAudit } from "#functions/audit/store.ts";
-import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
+import { localTime } from "#functions/campaign/time.ts";
+import { forgetCustomer } from "#functions/customers/forget.ts";
+import { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
@@ -13,13 +15,15 @@ import { forget } from "#functions/usecases/customers.ts";
 import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
-import { InputError, UsageError } from "#shared/errors.ts";
+import type { TiercastConfig } from "#shared/config.ts";
+import { csvRow } from "#shared/csv.ts";
+import { InputError, NotFoundError, UsageError } from "#shared/errors.ts";
 import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import { runDemo } from "./demo.ts";
 import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
-import { importFile } from "./import.ts";
+import { importFile, type SourceOptions } from "./import.ts";
 import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 import { writeLedger } from "./ledger.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
@@ -33,6 +37,14 @@ function intArg(name: string, min = 1) {
     if (!Number.isInteger(n) || n < min)
       throw new UsageError(`${name} must be an integer ≥ ${min}, got "${value}"`);
     return n;
+  };
+}
+
+/** The file options, with the bank's UTC offset for an .xlsx's date-time cells. */
+function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions {
+  return {
+    ...o,
+    offsetMinutes: Math.round(localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
   };
 }
 
@@ -54,12 +66,17 @@ export function buildProgram(): Command {
 
   program
     .command("import")
-    .description("upsert customers from a .jsonl or .csv file")
+    .description("upsert customers from a .jsonl, .csv (UTF-8 or GBK) or .xlsx file")
     .argument("<file>")
-    .action(async (file: string, _o, cmd: Command) => {
+    .option("--encoding <name>", "auto (UTF-8 or GBK/GB18030, detected), utf-8, gbk, gb18030…")
+    .option("--sheet <name>", "the worksheet of an .xlsx (default: the first)")
+    .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime, now) =>
-        importFile(runtime, file, now(), { showProgress: !options.json }),
+        importFile(runtime, file, now(), {
+          showProgress: !options.json,
+          ...sourceOptions(o, runtime.config),
+        }),
       );
       const { seconds, ...out } = report;
       emit(options, out, () => {
@@ -177,11 +194,15 @@ export function buildProgram(): Command {
   const events = program.command("events").description("delivery, response and business events");
   events
     .command("ingest")
-    .description("ingest events from a .jsonl file (idempotent by eventId)")
+    .description("ingest events from a .jsonl, .csv or .xlsx file (idempotent by eventId)")
     .argument("<file>")
-    .action(async (file: string, _o, cmd: Command) => {
+    .option("--encoding <name>", "auto (UTF-8 or GBK/GB18030, detected), utf-8, gbk, gb18030…")
+    .option("--sheet <name>", "the worksheet of an .xlsx (default: the first)")
+    .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
-      const report = await withRuntime(options, (runtime) => ingestFile(runtime, file));
+      const report = await withRuntime(options, (runtime) =>
+        ingestFile(runtime, file, sourceOptions(o, runtime.config)),
+      );
       emit(options, report, () => {
         const lines = [
           `accepted ${fmt(report.accepted)}, duplicates ${fmt(report.duplicates)}, rejected ${fmt(report.rejected.length)}`,
@@ -315,11 +336,8 @@ export function buildProgram(): Command {
         for await (const row of uncontactable(runtime, o)) rows.push(row);
         if (json) process.stdout.write(`${JSON.stringify({ count: rows.length, customers: rows })}\n`);
         else {
-          process.stdout.write("customerId,branchId,rmId,tier,phone,email,lostContact\n");
-          for (const r of rows)
-            process.stdout.write(
-              `${[r.customerId, r.branchId, r.rmId, r.tier, r.phone, r.email, r.lostContact].join(",")}\n`,
-            );
+          process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS));
+          for (const r of rows) process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS.map((c) => r[c])));
         }
       });
     });
@@ -364,6 +382,21 @@ export function buildProgram(): Command {
     });
 
   const customers = program.command("customers").description("customer records");
+  customers
+    .command("show")
+    .description("the stored customer record")
+    .argument("<customerId>")
+    .action(async (customerId: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const customer = await withRuntime(options, (runtime) => runtime.repo.getCustomer(customerId));
+      if (!customer) throw new NotFoundError(`no customer "${customerId}"`);
+      emit(options, customer, () =>
+        table(
+          ["field", "value"],
+          Object.entries(customer).map(([k, v]) => [k, Array.isArray(v) ? v.join("|") : String(v)]),
+        ),
+      );
+    });
   customers
     .command("forget")
     .description("erase a customer's personal data; decisions and aggregate counts stay")

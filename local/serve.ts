@@ -1,11 +1,15 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { actorForToken } from "#functions/access/users.ts";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
+import { runImportJob } from "#functions/import/job.ts";
+import { s3Objects } from "#functions/import/objects.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
@@ -16,6 +20,7 @@ import { localAuditAnchor } from "./audit-anchor.ts";
 import { startDispatch } from "./dispatch.ts";
 import { runLaunchWorkflow } from "./launch.ts";
 import type { Runtime } from "./runtime.ts";
+import { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, localS3Dir, startS3 } from "./s3.ts";
 
 export interface ServeOptions {
   port?: number;
@@ -55,16 +60,28 @@ export async function ensureWebBuilt(): Promise<string> {
   return dist;
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+/** The paths outside the API (SMS webhook): small JSON bodies, read whole, in bytes. */
+const MAX_HOOK_BODY = 1024 * 1024;
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    // Keep counting past the limit so the router can answer 413 instead of a reset connection.
-    if (size <= limit + 1) chunks.push(chunk);
+    // Keep reading (and dropping) past the limit, so the client gets a 413 instead of a reset connection.
+    if (size <= limit) chunks.push(chunk);
   }
-  return Buffer.concat(chunks).toString("utf8");
+  return size > limit ? undefined : Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * The request's bytes as the API reads them: streamed, never cut. A route that stops early (413, a
+ * refused encoding) must not destroy the socket before its answer goes out, so the iterator does
+ * not destroy on return; what is left is drained after the answer.
+ */
+const streamOf = (req: IncomingMessage): AsyncIterable<Uint8Array> => ({
+  [Symbol.asyncIterator]: () => req.iterator({ destroyOnReturn: false }),
+});
 
 function send(res: ServerResponse, out: ApiResponse) {
   const body = out.isBase64Encoded ? Buffer.from(out.body, "base64") : Buffer.from(out.body, "utf8");
@@ -84,6 +101,21 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   await startDispatch(runtime);
   const running = new Set<Promise<unknown>>();
   const base = baseDeps();
+  // Import files go to a real local S3-compatible server, as they go to S3 on AWS.
+  const s3 = await startS3(
+    runtime.dataDir ? localS3Dir(runtime.dataDir) : mkdtempSync(join(tmpdir(), "tiercast-s3-")),
+    LOCAL_IMPORT_BUCKET,
+  );
+  runtime.stops.push(s3.stop);
+  const objects = s3Objects(
+    LOCAL_IMPORT_BUCKET,
+    new S3Client({
+      endpoint: s3.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: LOCAL_S3_CREDENTIALS,
+    }),
+  );
   const deps: ApiDeps = {
     repo: runtime.repo,
     config: runtime.config,
@@ -93,6 +125,14 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
     async authenticate(req) {
       const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "");
       return m ? actorForToken(runtime.repo, m[1]!) : undefined;
+    },
+    objects,
+    async startImportJob(jobId) {
+      const run = runImportJob({ repo: runtime.repo, objects, now: base.now }, jobId, {
+        config: runtime.config,
+      }).catch((err: unknown) => logger.error("import job failed", { jobId, error: err as Error }));
+      running.add(run);
+      void run.finally(() => running.delete(run));
     },
     async startLaunch(campaignId, version, at) {
       // The workflow's outcome goes into the campaign's trail when it returns (on AWS, its Finalize step's job).
@@ -109,6 +149,7 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      const hasBody = req.method !== "GET" && req.method !== "HEAD";
       const request: ApiRequest = {
         method: req.method ?? "GET",
         path: url.pathname,
@@ -119,9 +160,27 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
             Array.isArray(v) ? v.join(",") : (v ?? ""),
           ]),
         ),
-        body: req.method === "GET" || req.method === "HEAD" ? "" : await readBody(req, 6 * 1024 * 1024),
+        body: "",
       };
-      if (url.pathname.startsWith("/api/")) return send(res, await handleApi(request, deps));
+      if (url.pathname.startsWith("/api/")) {
+        const out = await handleApi(hasBody ? { ...request, stream: streamOf(req) } : request, deps);
+        if (!req.readableEnded) {
+          // Answered before the body was read (401, 413…): drop the rest, and do not reuse the connection.
+          out.headers = { ...out.headers, connection: "close" };
+          req.resume();
+        }
+        return send(res, out);
+      }
+      if (hasBody) {
+        const body = await readBody(req, MAX_HOOK_BODY);
+        if (body === undefined)
+          return send(res, {
+            status: 413,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ error: "too_large", message: "the body is over 1 MB" }),
+          });
+        request.body = body;
+      }
       const tracked = await handleTracking(request, deps);
       if (tracked) return send(res, tracked);
       if (!webDir)

@@ -1,11 +1,14 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { actorFromClaims } from "#functions/access/users.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
+import { s3Objects } from "#functions/import/objects.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { startExecution } from "#shared/aws-launch.ts";
+import { sqsClient } from "#shared/clients.ts";
 import { baseDeps } from "#shared/deps.ts";
 import { env } from "#shared/env.ts";
 import { logger } from "#shared/logger.ts";
@@ -15,17 +18,23 @@ import { handleApi } from "./router.ts";
 
 /** API Gateway (REST, proxy integration) → the runtime-neutral request the router takes. */
 export function toRequest(event: APIGatewayProxyEvent): ApiRequest {
-  const body = event.body
-    ? event.isBase64Encoded
-      ? Buffer.from(event.body, "base64").toString("utf8")
-      : event.body
-    : "";
+  // A base64 body is binary (a GBK CSV, an .xlsx): keep its bytes; the text view is for JSON routes.
+  const rawBody = event.body && event.isBase64Encoded ? Buffer.from(event.body, "base64") : undefined;
+  const body = rawBody ? rawBody.toString("utf8") : (event.body ?? "");
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
   const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
-  return { method: event.httpMethod, path: event.path, query, headers, body, ...(claims ? { claims } : {}) };
+  return {
+    method: event.httpMethod,
+    path: event.path,
+    query,
+    headers,
+    body,
+    ...(rawBody ? { rawBody } : {}),
+    ...(claims ? { claims } : {}),
+  };
 }
 
 /** Creates, replaces or deletes the EventBridge schedule that fires a Tiercast schedule at its cron. */
@@ -64,6 +73,27 @@ async function syncSchedule(scheduleId: string, cron: string | undefined) {
   }
 }
 
+/** Import jobs need the import bucket and queue (the worker is functions/import/job-handler.ts). */
+function importJobs(): Pick<ApiDeps, "objects" | "startImportJob"> {
+  const e = env();
+  if (!e.IMPORT_BUCKET) return {};
+  return {
+    objects: s3Objects(e.IMPORT_BUCKET),
+    ...(e.IMPORT_QUEUE_URL
+      ? {
+          async startImportJob(jobId: string) {
+            await sqsClient().send(
+              new SendMessageCommand({
+                QueueUrl: e.IMPORT_QUEUE_URL,
+                MessageBody: JSON.stringify({ jobId }),
+              }),
+            );
+          },
+        }
+      : {}),
+  };
+}
+
 function deps(): ApiDeps {
   const base = baseDeps();
   return {
@@ -76,6 +106,7 @@ function deps(): ApiDeps {
     startLaunch: startExecution,
     syncSchedule,
     auditAnchor: logAnchor,
+    ...importJobs(),
   };
 }
 

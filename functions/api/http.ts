@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { Actor, Role } from "#functions/access/users.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
+import type { ObjectStore } from "#functions/import/job.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { TiercastError } from "#shared/errors.ts";
 import type { Repo } from "#shared/repo.ts";
@@ -11,7 +12,12 @@ export interface ApiRequest {
   path: string;
   query: Record<string, string>;
   headers: Record<string, string>;
+  /** The body as text (API Gateway hands it over whole); empty when `stream` carries it. */
   body: string;
+  /** The body's bytes, unread (the local server), so an import of any size streams; see `bodyBytes`. */
+  stream?: AsyncIterable<Uint8Array>;
+  /** The body's exact bytes when API Gateway sent it base64 (a GBK file must not pass through a UTF-8 string). */
+  rawBody?: Buffer;
   /** Claims API Gateway's JWT authorizer verified (AWS only). */
   claims?: Record<string, unknown>;
 }
@@ -35,6 +41,10 @@ export interface ApiDeps {
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
   /** Where audit heads are exported outside the table (a file locally, the function's log on AWS). */
   auditAnchor?: AuditAnchor;
+  /** Where import files are uploaded (S3; the local S3-compatible server); absent: no import jobs here. */
+  objects?: ObjectStore;
+  /** Runs an import job to the end, in the background (an SQS message to the job worker on AWS, in-process locally). */
+  startImportJob?: (jobId: string) => Promise<void>;
   /** Creates, updates or deletes the schedule's timer (EventBridge Scheduler on AWS; the in-process scheduler polls the table). */
   syncSchedule?: (scheduleId: string, cron: string | undefined) => Promise<void>;
 }
@@ -45,6 +55,8 @@ export interface RouteContext<B> {
   params: Record<string, string>;
   query: Record<string, string>;
   body: B;
+  /** The raw body of a `text` route, streaming: read it once. */
+  stream: AsyncIterable<Uint8Array>;
   deps: ApiDeps;
 }
 
@@ -55,7 +67,7 @@ export interface Route<B = unknown> {
   summary: string;
   /** Roles allowed; `public` routes take no token. */
   roles: readonly Role[] | "public";
-  /** JSON body schema (also the OpenAPI request body); `text` takes the raw body (JSONL/CSV). */
+  /** JSON body schema (also the OpenAPI request body); `text` streams the raw body (JSONL/CSV/xlsx) as `stream`. */
   body?: z.ZodType<B> | "text";
   /** The handler validates the JSON itself (campaigns: parseCampaign lists every problem); the schema is for the docs. */
   rawJson?: boolean;
@@ -75,6 +87,8 @@ export const isResponse = (v: unknown): v is ApiResponse =>
 const STATUS_OF: Record<string, number> = {
   bad_usage: 400,
   bad_input: 400,
+  bad_encoding: 400,
+  too_large: 413,
   invalid_campaign: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -98,6 +112,15 @@ export function errorResponse(err: unknown): ApiResponse {
       ...(problems ? { problems } : {}),
     });
   }
+  // The store refusing a request's values is the request's fault (a key or item too large): a 400 the
+  // caller can act on. The router logs it, as it means a check is missing at the boundary.
+  if ((err as Error)?.name === "ValidationException")
+    return json(400, {
+      error: "unstorable",
+      message: `the store cannot hold a value of this request: ${(err as Error).message.split("\n")[0]}`,
+    });
+  if (err instanceof URIError)
+    return json(400, { error: "bad_input", message: `bad percent-encoding: ${err.message}` });
   return json(500, {
     error: "internal",
     message: "internal error: the request was not completed; see the logs",
@@ -107,3 +130,33 @@ export function errorResponse(err: unknown): ApiResponse {
 export type AnyRoute = Route<unknown>;
 /** Keeps each route's body type while the table holds them all. */
 export const route = <B>(r: Route<B>): AnyRoute => r as unknown as AnyRoute;
+
+/** The request body is over what this route takes: HTTP 413, before anything is stored. */
+export class TooLargeError extends TiercastError {
+  override readonly exitCode = 2;
+  override readonly code: string = "too_large";
+}
+
+/** The body's bytes as a stream, whichever runtime delivered it. */
+export function bodyBytes(req: ApiRequest): AsyncIterable<Uint8Array> {
+  if (req.stream) return req.stream;
+  const bytes = req.rawBody ?? Buffer.from(req.body, "utf8");
+  return (async function* () {
+    if (bytes.length > 0) yield bytes;
+  })();
+}
+
+/** Reads a whole body up to `limit` bytes, or throws TooLargeError (bytes, not characters: 6 MB of Chinese is 2 M characters). */
+export async function readLimited(bytes: AsyncIterable<Uint8Array>, limit: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of bytes) {
+    size += chunk.byteLength;
+    if (size > limit)
+      throw new TooLargeError(
+        `the body is over ${Math.round(limit / 1024 / 1024)} MB; JSON bodies (campaigns, event arrays) are at most that, imports stream JSONL/CSV/xlsx of any size`,
+      );
+    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  }
+  return Buffer.concat(parts).toString("utf8");
+}

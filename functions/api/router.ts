@@ -5,9 +5,11 @@ import {
   type ApiDeps,
   type ApiRequest,
   type ApiResponse,
+  bodyBytes,
   errorResponse,
   isResponse,
   json,
+  readLimited,
 } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { ROUTES } from "./routes.ts";
@@ -48,7 +50,43 @@ export const API_ROUTES: AnyRoute[] = [
 ];
 const COMPILED = compile(API_ROUTES).sort((a, b) => b.literal - a.literal);
 
-const MAX_BODY = 6 * 1024 * 1024; // API Gateway's payload limit, the same locally
+/** A JSON body: Lambda's 6 MB payload limit, the same locally; `text` routes (imports) stream instead. */
+const MAX_JSON_BODY = 6 * 1024 * 1024;
+/** Ids in paths and queries are store keys: longer than this, or with control characters, they cannot name anything. */
+const MAX_ID = 256;
+
+/** Path parameters, decoded; bad percent-encoding or an id no record can have is the client's error. */
+function decodeParams(names: string[], match: RegExpExecArray): Record<string, string> | string {
+  const params: Record<string, string> = {};
+  for (const [i, name] of names.entries()) {
+    let value: string;
+    try {
+      value = decodeURIComponent(match[i + 1]!);
+    } catch {
+      return `${name}: bad percent-encoding in the path`;
+    }
+    const problem = idProblem(value);
+    if (problem) return `${name}: ${problem}`;
+    params[name] = value;
+  }
+  return params;
+}
+
+function idProblem(value: string): string | undefined {
+  if (value.length > MAX_ID) return `longer than ${MAX_ID} characters`;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(value)) return "control characters are not allowed";
+  return undefined;
+}
+
+function queryProblem(query: Record<string, string>): string | undefined {
+  for (const [name, value] of Object.entries(query)) {
+    if (name.length > MAX_ID) return "a query parameter name is too long";
+    if (value.length > 2048) return `${name}: longer than 2048 characters`;
+    if ((name === "customer" || name === "branch") && idProblem(value)) return `${name}: ${idProblem(value)}`;
+  }
+  return undefined;
+}
 
 /** Matches, authenticates, authorizes, parses and runs one request; every failure is a JSON error. */
 export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResponse> {
@@ -68,7 +106,10 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
       );
     }
     const { route } = hit.c;
-    const params = Object.fromEntries(hit.c.names.map((n, i) => [n, decodeURIComponent(hit.m![i + 1]!)]));
+    const params = decodeParams(hit.c.names, hit.m!);
+    if (typeof params === "string") return json(400, { error: "bad_input", message: params });
+    const badQuery = queryProblem(req.query);
+    if (badQuery) return json(400, { error: "bad_input", message: badQuery });
     // Public routes never read the actor; this placeholder has the least privileged role.
     let actor: Actor | undefined = { userId: "public", role: "analyst" };
     if (route.roles !== "public") {
@@ -85,12 +126,11 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
           message: `the ${actor.role} role cannot ${route.summary.toLowerCase()} (allowed: ${route.roles.join(", ")})`,
         });
     }
-    if (req.body.length > MAX_BODY)
-      return json(413, { error: "too_large", message: `the body is over ${MAX_BODY / 1024 / 1024} MB` });
-    let body: unknown = req.body;
+    let body: unknown;
     if (route.body && route.body !== "text") {
+      const text = await readLimited(bodyBytes(req), MAX_JSON_BODY);
       try {
-        body = req.body.trim() ? JSON.parse(req.body) : undefined;
+        body = text.trim() ? JSON.parse(text) : undefined;
       } catch {
         return json(400, { error: "bad_input", message: "the body is not valid JSON" });
       }
@@ -103,11 +143,20 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
         body = parsed.data;
       }
     }
-    const out = await route.handle({ req, actor, params, query: req.query, body, deps });
+    const out = await route.handle({
+      req,
+      actor,
+      params,
+      query: req.query,
+      body,
+      stream: bodyBytes(req),
+      deps,
+    });
     return isResponse(out) ? out : json(200, out);
   } catch (err) {
     const res = errorResponse(err);
-    if (res.status >= 500) logger.error("API request failed", { path: req.path, error: err as Error });
+    if (res.status >= 500 || (err as Error)?.name === "ValidationException")
+      logger.error("API request failed", { path: req.path, status: res.status, error: err as Error });
     return res;
   }
 }

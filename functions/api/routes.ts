@@ -1,14 +1,20 @@
+import { Readable } from "node:stream";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
+import type { Actor } from "#functions/access/users.ts";
 import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
-import { verifyAudit } from "#functions/audit/store.ts";
+import { appendAudit, verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
-import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
+import { Campaign, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { localTime } from "#functions/campaign/time.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { targetProgress } from "#functions/funnel/targets.ts";
-import { parseCsv, parseJsonl, type SourceRecord } from "#functions/import/parse.ts";
+import { parseEncoding } from "#functions/import/encoding.ts";
+import { createImportJob, importJobProgress, loadImportJob } from "#functions/import/job.ts";
+import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
+import { readXlsx } from "#functions/import/xlsx.ts";
 import {
   campaignAudit,
   campaignFromBody,
@@ -17,6 +23,7 @@ import {
   editCampaign,
   transitionCampaign,
 } from "#functions/usecases/campaigns.ts";
+import { auditActor } from "#functions/usecases/context.ts";
 import { importCustomers, ingestEvents } from "#functions/usecases/customers.ts";
 import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import { addUserAs } from "#functions/usecases/users.ts";
@@ -26,12 +33,21 @@ import {
   type CampaignRecord,
   listCampaigns,
 } from "#shared/campaigns.ts";
-import { InputError, NotFoundError } from "#shared/errors.ts";
+import { csvRow } from "#shared/csv.ts";
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
-import { type AnyRoute, type ApiDeps, json, type Route, route } from "./http.ts";
+import {
+  type AnyRoute,
+  type ApiDeps,
+  json,
+  type Route,
+  type RouteContext,
+  readLimited,
+  route,
+} from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 
 const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];
@@ -63,8 +79,44 @@ const summaryOf = (r: CampaignRecord) => ({
   summary: r.summary ?? null,
 });
 
-async function* textChunks(body: string) {
-  yield body;
+/** The records of a streamed body: JSONL by default, CSV or .xlsx by `?format=`, the encoding sniffed or `?encoding=`. */
+function bodyRecords(
+  stream: AsyncIterable<Uint8Array>,
+  query: Record<string, string>,
+  deps: ApiDeps,
+): AsyncGenerator<SourceRecord> {
+  const format = query.format ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv" && format !== "xlsx")
+    throw new InputError(`format must be jsonl, csv or xlsx, got "${format}"`);
+  if (format === "xlsx") {
+    const offset = Math.round(localTime(deps.now(), deps.config.quietHours.timeZone).offsetMs / 60_000);
+    return readXlsx(Readable.from(stream), { sheet: query.sheet, offsetMinutes: offset });
+  }
+  return readRecords(stream, { format, encoding: query.encoding ? parseEncoding(query.encoding) : "auto" });
+}
+
+/** The first byte that is not white space, and the whole stream again (nothing consumed). */
+async function peekFirstByte(stream: AsyncIterable<Uint8Array>) {
+  const it = stream[Symbol.asyncIterator]();
+  const held: Uint8Array[] = [];
+  let first: number | undefined;
+  while (first === undefined) {
+    const next = await it.next();
+    if (next.done) break;
+    held.push(next.value);
+    first = next.value.find(
+      (b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0xef && b !== 0xbb && b !== 0xbf,
+    );
+  }
+  const rest = (async function* () {
+    yield* held;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  })();
+  return { first, rest };
 }
 
 /** One page of a campaign's ledger, shard by shard; the cursor is `shard:lastCustomerId`. */
@@ -103,6 +155,25 @@ const limitOf = (q: Record<string, string>, max: number, dflt: number) => {
     throw new InputError(`limit must be an integer from 1 to ${max}`);
   return n;
 };
+
+const ImportJobBody = z.object({
+  format: z.enum(["jsonl", "csv", "xlsx"]).default("jsonl"),
+  encoding: z.string().max(40).optional().describe("auto (default), utf-8, gbk, gb18030"),
+  sheet: z.string().min(1).max(100).optional().describe("an .xlsx worksheet (default: the first)"),
+});
+
+function importObjects(deps: ApiDeps) {
+  if (!deps.objects)
+    throw new NotFoundError("import jobs are not configured on this deployment (no import bucket)");
+  return deps.objects;
+}
+
+async function visibleJob(deps: ApiDeps, actor: Actor, jobId: string) {
+  const job = await loadImportJob(deps.repo, jobId);
+  if (actor.branchId && job.branchId !== actor.branchId)
+    throw new ForbiddenError(`import job ${jobId} is not of branch ${actor.branchId}`, "other_branch");
+  return job;
+}
 
 const TargetBody = z.object({
   period: z.string().describe("2027Q1, 2027-03 or 2027-W09"),
@@ -279,7 +350,7 @@ export const ROUTES: AnyRoute[] = [
             "content-disposition": `attachment; filename="${record.campaignId}-ledger.csv"`,
             ...(page.next ? { "x-next-cursor": page.next } : {}),
           },
-          body: `${query.cursor ? "" : `${LEDGER_COLUMNS.join(",")}\n`}${page.rows.map(csvLine).join("")}`,
+          body: `${query.cursor ? "" : csvRow(LEDGER_COLUMNS)}${page.rows.map(csvLine).join("")}`,
         };
       return { rows: page.rows.map(exportRow), next: page.next };
     },
@@ -345,13 +416,13 @@ export const ROUTES: AnyRoute[] = [
   route({
     method: "POST",
     path: "/api/customers/import",
-    summary: "Upsert customers from a JSONL (default) or CSV body (?format=csv)",
+    summary:
+      "Upsert customers from a JSONL (default), CSV (?format=csv; UTF-8 or GBK, ?encoding=) or .xlsx (?format=xlsx, ?sheet=) body, streamed: any size",
     roles: MAKERS,
     body: "text",
-    query: { format: "jsonl|csv" },
-    async handle({ actor, query, body, deps }) {
-      const text = body as unknown as string;
-      const parsed = query.format === "csv" ? parseCsv(textChunks(text)) : parseJsonl(textChunks(text));
+    query: { format: "jsonl|csv|xlsx", encoding: "auto|utf-8|gbk|gb18030", sheet: "an .xlsx worksheet" },
+    async handle({ actor, query, stream, deps }) {
+      const parsed = bodyRecords(stream, query, deps);
       const report = await importCustomers(deps, actor, parsed, { source: `api:${query.format ?? "jsonl"}` });
       return report;
     },
@@ -359,24 +430,91 @@ export const ROUTES: AnyRoute[] = [
   route({
     method: "POST",
     path: "/api/events",
-    summary: "Ingest events (JSONL body, or a JSON array); idempotent by eventId",
+    summary: "Ingest events (JSONL body streamed, ?format=csv|xlsx, or a JSON array); idempotent by eventId",
     roles: ADMINS,
     body: "text",
+    query: { format: "jsonl|csv|xlsx", encoding: "auto|utf-8|gbk|gb18030" },
+    async handle({ actor, query, stream, deps }) {
+      const { first, rest } = await peekFirstByte(stream);
+      if (first !== 0x5b /* [ */) return ingestEvents(deps, actor, bodyRecords(rest, query, deps));
+      // A JSON array is parsed whole, so it has JSON's size limit.
+      const text = await readLimited(rest, 6 * 1024 * 1024);
+      let values: unknown;
+      try {
+        values = JSON.parse(text);
+      } catch {
+        throw new InputError("body: a JSON array that does not parse; send JSONL or a valid array");
+      }
+      if (!Array.isArray(values)) throw new InputError("body: send JSONL or a JSON array of events");
+      return ingestEvents(
+        deps,
+        actor,
+        values.map((v, i) => ({ line: i + 1, value: v as Record<string, unknown> })),
+      );
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/imports",
+    summary:
+      "Start a nightly-export import: returns a presigned URL to PUT the file to (any size), then POST …/start",
+    roles: MAKERS,
+    body: ImportJobBody,
     async handle({ actor, body, deps }) {
-      const text = (body as unknown as string).trim();
-      const records: SourceRecord[] = [];
-      if (text.startsWith("[")) {
-        let values: unknown;
-        try {
-          values = JSON.parse(text);
-        } catch {
-          throw new InputError("body: a JSON array that does not parse; send JSONL or a valid array");
-        }
-        if (!Array.isArray(values)) throw new InputError("body: send JSONL or a JSON array of events");
-        for (const [i, v] of values.entries())
-          records.push({ line: i + 1, value: v as Record<string, unknown> });
-      } else for await (const r of parseJsonl(textChunks(text))) records.push(r);
-      return ingestEvents(deps, actor, records);
+      const objects = importObjects(deps);
+      const b = body as z.infer<typeof ImportJobBody>;
+      const created = await createImportJob(
+        { repo: deps.repo, objects, now: deps.now },
+        { ...b, createdBy: actor.userId, ...(actor.branchId ? { branchId: actor.branchId } : {}) },
+      );
+      await appendAudit(deps, {
+        entity: "import",
+        entityId: created.job.jobId,
+        action: "create",
+        actor: auditActor(actor),
+        at: deps.now().toISOString(),
+        after: { format: created.job.format, objectKey: created.job.objectKey },
+      });
+      return json(201, {
+        jobId: created.job.jobId,
+        uploadUrl: created.uploadUrl,
+        method: "PUT",
+        expiresAt: created.expiresAt,
+        status: created.job.status,
+      });
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/imports/{jobId}/start",
+    summary: "Run an uploaded import job in the background (resumes one that was cut off)",
+    roles: MAKERS,
+    body: Note,
+    async handle({ actor, params, deps }) {
+      const objects = importObjects(deps);
+      const job = await visibleJob(deps, actor, params.jobId!);
+      if (job.status === "done" || job.status === "failed")
+        return json(200, await importJobProgress(deps.repo, job.jobId));
+      if ((await objects.size(job.objectKey)) === undefined)
+        throw new ConflictError(
+          `import job ${job.jobId}: nothing uploaded yet (PUT the file to its uploadUrl first)`,
+        );
+      if (!deps.startImportJob) throw new NotFoundError("import jobs cannot run on this deployment");
+      await deps.startImportJob(job.jobId);
+      return json(202, await importJobProgress(deps.repo, job.jobId));
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/imports/{jobId}",
+    summary: "An import job's progress (bytes, rows imported and rejected) and its rejected lines, paged",
+    roles: MAKERS,
+    query: { cursor: "from the previous page", limit: "1-5000" },
+    async handle({ actor, params, query, deps }) {
+      const job = await visibleJob(deps, actor, params.jobId!);
+      if (query.cursor !== undefined && !/^\d{1,12}$/.test(query.cursor))
+        throw new InputError("cursor: not a cursor from this API");
+      return importJobProgress(deps.repo, job.jobId, query.cursor, limitOf(query, 5000, 1000));
     },
   }),
   route({

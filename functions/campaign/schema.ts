@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { formatIssues, type TiercastConfig } from "#shared/config.ts";
+import { IsoInstant } from "#shared/dates.ts";
 import { CampaignValidationError } from "#shared/errors.ts";
+import { itemSizeBytes, Money, unstorableNumbers } from "#shared/storable.ts";
 import { compileTemplate, templateVariables } from "./templates.ts";
 
 export const PLAYBOOKS = [
@@ -12,13 +14,6 @@ export const PLAYBOOKS = [
 export const CHANNELS = ["sms", "email", "rm-task"] as const;
 export type Channel = (typeof CHANNELS)[number];
 export const LIFECYCLE = ["intro", "growth", "maturity", "decline"] as const;
-
-const IsoInstant = z
-  .string()
-  .refine(
-    (s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
-    "must be an ISO-8601 date-time",
-  );
 
 export const Variant = z.object({
   id: z
@@ -83,7 +78,7 @@ export const Campaign = z.object({
   holdoutPercent: z.number().min(0).max(50).optional(),
   attributionDays: z.number().int().min(1).max(365).optional(),
   event: SalonEvent.optional(),
-  referral: z.object({ minDeposit: z.number().nonnegative(), reward: z.string().min(1).max(200) }).optional(),
+  referral: z.object({ minDeposit: Money, reward: z.string().min(1).max(200) }).optional(),
 });
 export type Campaign = z.infer<typeof Campaign>;
 
@@ -113,7 +108,7 @@ export function allowedVariables(playbook: Campaign["playbook"], channel: Channe
 export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCampaign {
   const parsed = Campaign.safeParse(raw);
   if (parsed.success) {
-    const problems = semanticProblems(parsed.data, config);
+    const problems = [...storeProblems(parsed.data), ...semanticProblems(parsed.data, config)];
     if (problems.length > 0) throw new CampaignValidationError(problems);
     return withDefaults(parsed.data, config);
   }
@@ -125,6 +120,16 @@ export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCam
       if (!problems.includes(problem)) problems.push(problem);
   }
   throw new CampaignValidationError(problems);
+}
+
+/** The campaign is stored as one item: it must fit (with its record's fields) and hold only storable numbers. */
+const CAMPAIGN_LIMIT_BYTES = 300 * 1024;
+function storeProblems(campaign: Campaign): string[] {
+  const problems = unstorableNumbers(campaign);
+  const size = itemSizeBytes(campaign);
+  if (size > CAMPAIGN_LIMIT_BYTES)
+    problems.push(`campaign: ${Math.ceil(size / 1024)} KB is too large to store (at most 300 KB)`);
+  return problems;
 }
 
 /** The valid parts of an invalid campaign: fields and variants with shape errors are dropped. */

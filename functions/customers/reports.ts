@@ -24,6 +24,16 @@ async function* customersOf(runtime: Store, scheme: string, tiers: string[]): As
 const contactStatus = (value: string | undefined, invalid: boolean | undefined) =>
   value ? "ok" : invalid ? "invalid" : "missing";
 
+export const UNCONTACTABLE_COLUMNS = [
+  "customerId",
+  "branchId",
+  "rmId",
+  "tier",
+  "phone",
+  "email",
+  "lostContact",
+] as const;
+
 /**
  * The information-governance list (000:642): customers who cannot be reached on a channel, never
  * silently dropped. `lostContact` marks those with neither a valid phone nor a valid email (the red list).

@@ -6,10 +6,12 @@ import { recordOptOut } from "#functions/contact/gate.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { formatIssues } from "#shared/config.ts";
+import { IsoInstant } from "#shared/dates.ts";
 import { advanceStage } from "#shared/funnel.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
 import { isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
+import { OptionalMoney } from "#shared/storable.ts";
 import { key } from "#shared/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 
@@ -34,13 +36,9 @@ export const Event = z.object({
   customerId: z.string().min(1).max(128),
   campaignId: z.string().min(1).max(64).optional(),
   channel: z.enum(["sms", "email", "rm-task"]).optional(),
-  at: z
-    .string()
-    .refine(
-      (s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)),
-      "must be an ISO-8601 date-time",
-    ),
-  amount: z.number().finite().nonnegative().optional(),
+  at: IsoInstant,
+  // In range and exact to the fen: 1e308 is this event's rejection, not the whole ingest's failure.
+  amount: OptionalMoney,
   referralCode: z.string().max(32).optional(),
   messageId: z.string().max(300).optional(),
   /** Reply text (SMS): a refusal like "R" or "退订" is an opt-out. */
@@ -348,7 +346,13 @@ export async function ingestRecords(
   let batch: { line: number; value: unknown }[] = [];
   const flush = async () => {
     // Events are idempotent and stage moves are monotonic, so their order within a batch does not matter.
-    const outcomes = await mapLimit(batch, 8, (r) => ingestEvent(r.value, deps));
+    // The store refusing one event's content is that line's rejection; the rest of the batch goes on.
+    const outcomes = await mapLimit(batch, 8, (r) =>
+      ingestEvent(r.value, deps).catch((err: Error): IngestOutcome => {
+        if (err?.name !== "ValidationException") throw err;
+        return { status: "rejected", error: `the store refused this event: ${err.message.split("\n")[0]}` };
+      }),
+    );
     outcomes.forEach((o, i) => {
       if (o.status === "accepted") report.accepted++;
       else if (o.status === "duplicate") report.duplicates++;

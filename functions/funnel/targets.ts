@@ -38,6 +38,9 @@ export function periodRange(period: string): [string, string] {
     const jan4 = Date.UTC(y, 0, 4);
     const monday1 = jan4 - ((new Date(jan4).getUTCDay() + 6) % 7) * DAY;
     const start = monday1 + (w - 1) * 7 * DAY;
+    // Week 53 exists only in long years; elsewhere it would silently be next year's week 1.
+    if (w === 53 && new Date(start + 3 * DAY).getUTCFullYear() !== y)
+      throw new InputError(`period: ${y} has no ISO week 53`);
     return [iso(start), iso(start + 6 * DAY)];
   }
   throw new InputError(

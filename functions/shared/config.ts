@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { IsoDate } from "./dates.ts";
 import { ConfigError } from "./errors.ts";
 
 const Money = z.number().finite().nonnegative();
@@ -93,16 +94,14 @@ export const TiercastConfig = z.object({
       ratePerSecond: 100,
     }),
   /** The holiday calendar for holiday-greeting schedules (`holidaysOnly`); a bank replaces it each year. */
-  holidays: z
-    .array(z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "YYYY-MM-DD"), name: z.string().min(1) }))
-    .default([
-      { date: "2026-10-01", name: "国庆节" },
-      { date: "2027-01-01", name: "元旦" },
-      { date: "2027-02-06", name: "春节" },
-      { date: "2027-06-09", name: "端午节" },
-      { date: "2027-09-15", name: "中秋节" },
-      { date: "2027-10-01", name: "国庆节" },
-    ]),
+  holidays: z.array(z.object({ date: IsoDate, name: z.string().min(1) })).default([
+    { date: "2026-10-01", name: "国庆节" },
+    { date: "2027-01-01", name: "元旦" },
+    { date: "2027-02-06", name: "春节" },
+    { date: "2027-06-09", name: "端午节" },
+    { date: "2027-09-15", name: "中秋节" },
+    { date: "2027-10-01", name: "国庆节" },
+  ]),
   /** Where tracked links and the open pixel point: the redirect service (`tiercast serve`, or the API on AWS). */
   tracking: z
     .object({ baseUrl: z.string().url().default("https://t.tiercast.local") })

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { PRIMARY_SCHEME, type TiercastConfig, type TierScheme } from "./config.ts";
+import { isIsoDate, isIsoInstant } from "./dates.ts";
 import { shardOf } from "./hash.ts";
+import { OptionalMoney } from "./storable.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -15,52 +17,58 @@ const Bool = z.preprocess((v) => {
   }
   return v;
 }, z.boolean().optional());
-const Num = z.preprocess((v) => {
-  if (typeof v === "string") {
-    const s = v.trim().replaceAll(",", "");
-    return s === "" ? undefined : Number(s);
-  }
-  return emptyToUndefined(v);
-}, z
-  .number({ error: "must be a number" })
-  .finite()
-  .nonnegative({ error: "must be a non-negative number" })
-  .optional());
-const Str = z.preprocess(
-  (v) =>
-    typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v),
-  z.string().optional(),
-);
-const isoDate = /^\d{4}-\d{2}-\d{2}$/;
-const isoDateTime = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-function validDate(s: string): boolean {
-  const t = Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s);
-  if (Number.isNaN(t)) return false;
-  // Reject calendar overflow like 2024-02-30 (Date.parse would roll it over).
-  const [y, m, d] = s.slice(0, 10).split("-").map(Number);
-  const check = new Date(Date.UTC(y!, m! - 1, d!));
-  return check.getUTCMonth() === m! - 1 && check.getUTCDate() === d;
-}
+const Str = (max: number) =>
+  z.preprocess(
+    (v) =>
+      typeof v === "number" ? String(v) : typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v),
+    z
+      .string()
+      .max(max, { error: `longer than ${max} characters` })
+      .optional(),
+  );
+// Strict calendar: 2027-02-30 is refused, never rolled over to 2 March (see dates.ts).
 const DateOnly = z.preprocess(
-  emptyToUndefined,
-  z
-    .string()
-    .trim()
-    .refine((s) => isoDate.test(s) && validDate(s), "must be a date YYYY-MM-DD")
-    .optional(),
+  (v) => (typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v)),
+  z.string().refine(isIsoDate, "must be a date YYYY-MM-DD that exists").optional(),
 );
 const DateTime = z.preprocess(
-  emptyToUndefined,
+  (v) => (typeof v === "string" ? v.trim() || undefined : emptyToUndefined(v)),
   z
     .string()
-    .trim()
-    .refine((s) => isoDateTime.test(s) && validDate(s), "must be an ISO-8601 date-time")
+    .max(40)
+    .refine((s) => isIsoInstant(s, { dateOnly: true }), "must be an ISO-8601 date-time on a day that exists")
     .optional(),
 );
 const LooseEnum = <T extends readonly [string, ...string[]]>(values: T) =>
   z.preprocess(
     (v) => (typeof v === "string" ? v.trim().toLowerCase() || undefined : emptyToUndefined(v)),
     z.enum(values).optional(),
+  );
+/** A list: a JSON array, or `a|b|c` in a CSV cell (CONTRACT.md's tags). */
+const List = (maxItems: number, maxChars: number) =>
+  z.preprocess(
+    (v) => {
+      if (typeof v === "string") {
+        const items = v
+          .split("|")
+          .map((x) => x.trim())
+          .filter(Boolean);
+        return items.length ? items : undefined;
+      }
+      return emptyToUndefined(v);
+    },
+    z
+      .array(
+        z.preprocess(
+          (x) => (typeof x === "number" ? String(x) : typeof x === "string" ? x.trim() : x),
+          z
+            .string()
+            .min(1)
+            .max(maxChars, { error: `longer than ${maxChars} characters` }),
+        ),
+      )
+      .max(maxItems, { error: `more than ${maxItems} items` })
+      .optional(),
   );
 
 /** CONTRACT.md's customer record as it arrives in an import. Unknown fields are ignored. */
@@ -74,21 +82,29 @@ export const CustomerInput = z.object({
       .regex(/^[^#\s]+$/, "customerId must not contain '#' or spaces"),
   ),
   kind: LooseEnum(["retail", "corporate"] as const),
-  name: Str,
-  phone: Str,
-  email: Str,
-  aum: Num,
-  familyAum: Num,
+  name: Str(200),
+  phone: Str(32),
+  email: Str(320),
+  // Money is exact to the fen and within range, so the store never refuses it (1e308 is a rejected line).
+  aum: OptionalMoney,
+  familyAum: OptionalMoney,
+  creditLine: OptionalMoney,
   cardTier: LooseEnum(["black", "platinum", "gold", "silver"] as const),
-  branchId: Str,
-  rmId: Str,
-  openedAt: DateOnly.or(DateTime),
+  branchId: Str(64),
+  rmId: Str(64),
+  openedAt: DateTime,
   lastTransactionAt: DateTime,
   birthday: DateOnly,
   riskFlag: Bool,
   consentSms: Bool,
   consentEmail: Bool,
-  referredBy: Str,
+  referredBy: Str(128),
+  tags: List(50, 64),
+  products: List(100, 64),
+  riskTolerance: z.preprocess(
+    (v) => (typeof v === "string" ? v.trim().toUpperCase() || undefined : emptyToUndefined(v)),
+    z.enum(["C1", "C2", "C3", "C4", "C5"], { error: "must be C1, C2, C3, C4 or C5" }).optional(),
+  ),
 });
 export type CustomerInput = z.infer<typeof CustomerInput>;
 
@@ -112,6 +128,11 @@ export interface Customer {
   consentSms: boolean;
   consentEmail: boolean;
   referredBy?: string;
+  tags?: string[];
+  products?: string[];
+  riskTolerance?: "C1" | "C2" | "C3" | "C4" | "C5";
+  /** Corporate: the target credit line, CNY. */
+  creditLine?: number;
   /** Primary tier in the kind's scheme (retail AUM or corporate class). */
   tier: string;
   /** Card-scheme tier this customer qualifies for by assets (for upgrade nudges); retail only. */
@@ -182,6 +203,10 @@ export function toCustomer(input: CustomerInput, config: TiercastConfig): Custom
     lastTransactionAt: input.lastTransactionAt,
     birthday: input.birthday,
     referredBy: input.referredBy,
+    tags: input.tags,
+    products: input.products,
+    riskTolerance: input.riskTolerance,
+    creditLine: input.creditLine,
     phoneInvalid: input.phone && !phone ? true : undefined,
     emailInvalid: input.email && !email ? true : undefined,
     cardEligible:

@@ -1,5 +1,6 @@
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
+import { csvRow } from "./csv.ts";
 import { key } from "./table.ts";
 
 /** Where a recipient stands. Terminal: sent, failed, unknown, excluded, holdout. */
@@ -108,15 +109,8 @@ export const LEDGER_COLUMNS = [
   "stage",
 ] as const;
 
-function csvCell(value: unknown): string {
-  const s = String(value ?? "");
-  // Quote when needed; a leading =,+,-,@ is prefixed so a spreadsheet never runs it as a formula.
-  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
 /** One ledger row as a CSV line (the columns of LEDGER_COLUMNS). */
 export function csvLine(row: LedgerRow): string {
   const r = exportRow(row) as Record<string, unknown>;
-  return `${LEDGER_COLUMNS.map((c) => csvCell(r[c])).join(",")}\n`;
+  return csvRow(LEDGER_COLUMNS.map((c) => r[c]));
 }

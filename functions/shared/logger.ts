@@ -11,6 +11,18 @@ export function maskPii(value: unknown, depth = 0): unknown {
   if (typeof value === "string")
     return value.replace(PHONE, (m) => `${m.slice(0, -8)}****${m.slice(-4)}`).replace(EMAIL, "***@***");
   if (Array.isArray(value)) return value.map((v) => maskPii(v, depth + 1));
+  // An Error's fields are not enumerable: without this it logs as `{}`, and "see the logs" leads nowhere.
+  if (value instanceof Error) {
+    const extra = value as Error & { code?: unknown; $metadata?: { httpStatusCode?: number } };
+    return {
+      name: value.name,
+      message: maskPii(value.message, depth + 1),
+      stack: maskPii(value.stack, depth + 1),
+      ...(extra.code !== undefined ? { code: maskPii(extra.code, depth + 1) } : {}),
+      ...(extra.$metadata?.httpStatusCode ? { httpStatusCode: extra.$metadata.httpStatusCode } : {}),
+      ...(value.cause !== undefined ? { cause: maskPii(value.cause, depth + 1) } : {}),
+    };
+  }
   if (value && typeof value === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value))

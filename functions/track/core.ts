@@ -5,6 +5,7 @@ import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decid
 import { ingestEvent } from "#functions/events/core.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
+import { IsoInstant } from "#shared/dates.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
 import { key } from "#shared/table.ts";
@@ -90,8 +91,10 @@ export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<
 async function unsubscribe(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse> {
   const { c, r, t } = req.query;
   const expected = c && r ? unsubscribeToken(deps.secret, c, r) : "";
-  const ok =
-    t && expected && t.length === expected.length && timingSafeEqual(Buffer.from(t), Buffer.from(expected));
+  // Compare bytes, not characters: a multibyte `t` of the right length would make timingSafeEqual throw.
+  const got = Buffer.from(t ?? "");
+  const want = Buffer.from(expected);
+  const ok = expected && got.length === want.length && timingSafeEqual(got, want);
   const row = ok ? await rowFor(deps, c!, r!) : undefined;
   if (!row) return page(404, "链接无效 Link not valid", "This unsubscribe link is not valid.");
   if (req.method === "GET") {
@@ -112,7 +115,7 @@ const HookBody = z.object({
   /** The tag we sent with the message: campaignId#customerId#channel. */
   tag: z.string().min(3).max(300),
   messageId: z.string().min(1).max(300),
-  at: z.string().refine((v) => !Number.isNaN(Date.parse(v)), "must be an ISO-8601 date-time"),
+  at: IsoInstant,
   text: z.string().max(1000).optional(),
   eventId: z.string().min(1).max(200).optional(),
 });

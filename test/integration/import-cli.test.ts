@@ -61,9 +61,9 @@ describe("tiercast import and tiers (embedded runtime, on disk)", () => {
     });
     expect(missing.stderr.trim().split("\n")).toHaveLength(1);
     expect(missing.stderr).toMatch(/cannot read/);
-    const format = await cli(["import", "data.xlsx"], { dataDir });
+    const format = await cli(["import", "data.numbers"], { dataDir });
     expect(format.code).toBe(2);
-    expect(format.stderr).toMatch(/\.jsonl or \.csv/);
+    expect(format.stderr).toMatch(/\.jsonl, \.csv or \.xlsx/);
     expect((await cli(["no-such-command"], { dataDir })).code).toBe(2);
     expect((await cli(["tiers", "--at", "yesterday"], { dataDir })).code).toBe(2);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorFromClaims } from "#shared/users.ts";
+import { actorFromClaims } from "#functions/access/users.ts";
 
 describe("the actor from a verified token's claims", () => {
   const sub = "8f1c2a7e-0000-4000-8000-000000000001";

@@ -1,0 +1,40 @@
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { ObjectStore } from "./job.ts";
+
+/**
+ * Import files in S3. The client takes its endpoint the standard way (AWS_ENDPOINT_URL_S3), so the
+ * embedded runtime points it at its local S3-compatible server; path-style addressing there, since a
+ * local server has no per-bucket host names.
+ */
+export function s3Objects(bucket: string, client?: S3Client): ObjectStore {
+  const local = Boolean(process.env.AWS_ENDPOINT_URL_S3);
+  const s3 = client ?? new S3Client({ forcePathStyle: local });
+  return {
+    async size(key) {
+      try {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return head.ContentLength ?? 0;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404)
+          return undefined;
+        throw err;
+      }
+    },
+    async *read(key, start) {
+      const out = await s3.send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(start > 0 ? { Range: `bytes=${start}-` } : {}),
+        }),
+      );
+      if (!out.Body) return;
+      yield* out.Body as AsyncIterable<Uint8Array>;
+    },
+    uploadUrl(key, seconds) {
+      return getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: seconds });
+    },
+  };
+}
