@@ -1,5 +1,3 @@
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
 import { localDay } from "#functions/campaign/time.ts";
 import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
@@ -8,7 +6,6 @@ import { simulateEvents } from "#local/simulate.ts";
 import { rng } from "#local/synthetic.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
 import { csvRow } from "#shared/csv.ts";
-import { InputError } from "#shared/errors.ts";
 import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { mapLimit } from "#shared/repo.ts";

@@ -1,7 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, extname } from "node:path";
-import { type ImportReport, importRecords } from "#functions/import/core.ts";
+import type { ImportReport } from "#functions/import/core.ts";
 import { parseEncoding } from "#functions/import/encoding.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";

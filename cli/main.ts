@@ -5,7 +5,6 @@ import { latestHeads } from "#functions/audit/anchor.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
 import { readAudit, verifyAudit } from "#functions/audit/store.ts";
 import { localTime } from "#functions/campaign/time.ts";
-import { forgetCustomer } from "#functions/customers/forget.ts";
 import { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { readFunnel } from "#functions/funnel/core.ts";

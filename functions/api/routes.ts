@@ -6,7 +6,7 @@ import type { Actor } from "#functions/access/users.ts";
 import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
 import { appendAudit, verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
-import { Campaign, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
@@ -39,15 +39,7 @@ import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { batchGet } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
-import {
-  type AnyRoute,
-  type ApiDeps,
-  json,
-  type Route,
-  type RouteContext,
-  readLimited,
-  route,
-} from "./http.ts";
+import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 
 const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { ContactState } from "#functions/campaign/decide.ts";
-import type { Campaign, Channel } from "#functions/campaign/schema.ts";
+import type { Campaign } from "#functions/campaign/schema.ts";
 import { recordOptOut } from "#functions/contact/gate.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";

@@ -166,7 +166,7 @@ describe("encodings", () => {
   });
 
   it("rejects by line a GBK row in a file detected as UTF-8, never as mojibake", async () => {
-    const head = "customerId,name\n" + "C0,ascii\n".repeat(8000); // > 64 KB of ASCII: the sniff says UTF-8
+    const head = `customerId,name\n${"C0,ascii\n".repeat(8000)}`; // > 64 KB of ASCII: the sniff says UTF-8
     const records = await collect(
       readRecords(bytes(head, iconv.encode("C9,王芳\n", "gbk")), { format: "csv" }),
     );
