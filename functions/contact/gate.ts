@@ -80,6 +80,22 @@ export async function recordOptOut(
   }
 }
 
+/** A holdout member is remembered on their contact state: they get no send to attribute a conversion to. */
+export async function recordHoldout(
+  repo: Repo,
+  customerId: string,
+  touch: { c: string; at: string; pb?: string },
+) {
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.contactState(customerId),
+      UpdateExpression: "SET held = list_append(if_not_exists(held, :none), :h)",
+      ExpressionAttributeValues: { ":none": [], ":h": [touch] },
+    }),
+  );
+}
+
 type Recent = NonNullable<ContactState["recent"]>[number] & { cu?: string };
 
 interface SlotTarget {

@@ -1,8 +1,9 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import * as ledger from "#functions/ledger/transitions.ts";
 import { listCampaigns } from "#shared/campaigns.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
+import type { Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 /**
@@ -28,17 +29,7 @@ export async function forgetCustomer(repo: Repo, shards: number, customerId: str
   let scrubbed = 0;
   for (const campaign of await listCampaigns(repo)) {
     for (const campaignId of [campaign.campaignId, `${campaign.campaignId}-reminder`]) {
-      const changed = await conditional(
-        repo.ddb.send(
-          new UpdateCommand({
-            TableName: repo.table,
-            Key: key.ledger(campaignId, shard, customerId),
-            UpdateExpression: "REMOVE message SET forgottenAt = :now",
-            ConditionExpression: "attribute_exists(PK)",
-            ExpressionAttributeValues: { ":now": now.toISOString() },
-          }),
-        ),
-      );
+      const changed = await ledger.scrubMessage(repo, campaignId, shard, customerId, now);
       if (changed) scrubbed++;
     }
   }

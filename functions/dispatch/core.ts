@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   closedReason,
   type DecideContext,
@@ -16,6 +15,7 @@ import {
   releaseSendSlots,
   takeSendSlots,
 } from "#functions/contact/gate.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
 import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import type { Customer } from "#shared/customer.ts";
@@ -25,10 +25,10 @@ import {
   ProviderUnknownOutcomeError,
 } from "#shared/errors.ts";
 import { addCounters, stageIncrements } from "#shared/funnel.ts";
-import { dueIndex, inflightIndex, type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
+import { type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 import { logger } from "#shared/logger.ts";
 import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
-import { batchGet, conditional, isConditionFailed, itemToCustomer, type Repo } from "#shared/repo.ts";
+import { batchGet, itemToCustomer, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface SendContext {
@@ -61,29 +61,6 @@ export interface DispatchDeps {
 export const messagePointerKey = (messageId: string) => ({ PK: `MSG#${messageId}`, SK: "MSG" });
 
 export type Outcome = "sent" | "skipped" | "deferred" | "excluded" | "failed" | "unknown" | "retry";
-
-async function update(
-  repo: Repo,
-  row: Pick<LedgerRow, "PK" | "SK">,
-  expression: string,
-  values: Record<string, unknown>,
-  condition?: string,
-) {
-  const names: Record<string, string> = {};
-  if (expression.includes("#at")) names["#at"] = "at";
-  return conditional(
-    repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: expression,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-        ExpressionAttributeValues: values,
-      }),
-    ),
-  );
-}
 
 // Keyed by campaign and launched version: a version never changes, so neither does its context.
 const contexts = new Map<string, DecideContext>();
@@ -166,24 +143,6 @@ export async function prefetch(
   return found;
 }
 
-/** A row is ours to act on when it is queued, a claim that died before its attempt, or a retryable failure. */
-const CLAIMABLE =
-  "attribute_exists(channel) AND (decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true))";
-const claimableValues = (now: Date) => ({
-  ":queued": "queued",
-  ":claimed": "claimed",
-  ":failed": "failed",
-  ":true": true,
-  ":now": now.toISOString(),
-});
-function claimable(row: LedgerRow, now: Date): boolean {
-  if (!row.channel) return false;
-  if (row.decision === "queued") return true;
-  if (row.decision === "claimed")
-    return !row.attemptedAt && !!row.leaseUntil && row.leaseUntil < now.toISOString();
-  return row.decision === "failed" && (row as LedgerRow & { retryable?: boolean }).retryable === true;
-}
-
 /**
  * Sends to one recipient at most once. The ledger row is the only truth and moves by conditional
  * writes. Everything that could have changed since the decision is judged again from one read, and a
@@ -211,19 +170,11 @@ export async function sendOne(
     known ?? prefetch(repo, campaignId, [ref], deps.secret).then((m) => m.get(ref.customerId) ?? {}),
   ]);
   const current = pre.row;
-  if (!current || !claimable(current, now)) return "skipped";
+  if (!current || !ledger.claimable(current, now)) return "skipped";
   const channel = current.channel!;
-  // Excludes a row nobody holds: only if it is still ours to act on when the write lands.
+  // Excludes or defers a row nobody holds: only if it is still ours to act on when the write lands.
   const exclude = async (reason: string): Promise<Outcome> =>
-    (await update(
-      repo,
-      current,
-      "SET decision = :d, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, retryable",
-      { ":d": "excluded", ":r": reason, ...claimableValues(now) },
-      CLAIMABLE,
-    ))
-      ? "excluded"
-      : "skipped";
+    (await ledger.excludeUnclaimed(repo, current, reason, now)) ? "excluded" : "skipped";
 
   const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
   if (reason) return exclude(reason);
@@ -233,60 +184,17 @@ export async function sendOne(
     const dueAt = paused
       ? new Date(now.getTime() + PAUSE_RECHECK_MS).toISOString()
       : nextWindowStart(now, deps.config.quietHours).toISOString();
-    const due = dueIndex(current.shard, dueAt, campaignId, current.customerId);
-    return (await update(
-      repo,
-      current,
-      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
-      { ":d": "deferred", ":due": dueAt, ":pk": due.GSI3PK, ":sk": due.GSI3SK, ...claimableValues(now) },
-      CLAIMABLE,
-    ))
-      ? "deferred"
-      : "skipped";
+    return (await ledger.deferUnclaimed(repo, current, dueAt, now)) ? "deferred" : "skipped";
   }
   // Paced first, so the time spent waiting for the provider's rate is never inside a claim.
   await deps.pace?.(channel);
   const claimedAt = deps.now();
-
   // The claim records the attempt: from here a crash leaves an `attemptedAt` row, which a sweep marks
   // unknown and reconciles from the provider's own record, never a blind resend.
   const token = randomUUID();
-  let row: LedgerRow;
-  try {
-    const out = await repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: current.PK, SK: current.SK },
-        UpdateExpression:
-          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
-        ConditionExpression: CLAIMABLE,
-        ExpressionAttributeNames: { "#at": "at" },
-        ExpressionAttributeValues: {
-          ...claimableValues(claimedAt),
-          ":t": token,
-          ":lease": new Date(claimedAt.getTime() + deps.leaseMs).toISOString(),
-          ":one": 1,
-          ":pk": inflightIndex(campaignId, current.shard, current.customerId).GSI3PK,
-          ":sk": current.customerId,
-        },
-        ReturnValues: "ALL_NEW",
-      }),
-    );
-    row = out.Attributes as LedgerRow;
-  } catch (err) {
-    if (isConditionFailed(err)) return "skipped";
-    throw err;
-  }
-  const mine = "claimToken = :t";
-  // Settles the claim: sets the final fields, leaves the in-flight index, releases the claim.
-  const settle = (sets: string, values: Record<string, unknown>, removes: string[] = []) =>
-    update(
-      repo,
-      row,
-      `SET ${sets}, #at = :now REMOVE ${["GSI3PK", "GSI3SK", "claimToken", "leaseUntil", ...removes].join(", ")}`,
-      { ...values, ":t": token, ":now": deps.now().toISOString() },
-      mine,
-    );
+  const row = await ledger.claim(repo, current, token, claimedAt, deps.leaseMs);
+  if (!row) return "skipped";
+  const settle = (s: ledger.Settlement) => ledger.settleClaim(repo, row, token, s, deps.now());
 
   // The contact gate: opt-out and caps judged again, atomically with the slot (see contact/gate.ts).
   const send = { customer: pre.customer!, campaignId, channel };
@@ -295,7 +203,7 @@ export async function sendOne(
     address: pre.address,
   });
   if (gate !== "ok") {
-    await settle("decision = :d, reason = :r", { ":d": "excluded", ":r": gate }, ["attemptedAt"]);
+    await settle({ decision: "excluded", reason: gate });
     return "excluded";
   }
   // Quiet hours are judged at the call itself (the pacer's wait and the writes took time), with a
@@ -308,27 +216,13 @@ export async function sendOne(
   ) {
     await releaseSendSlots(repo, deps.secret, send);
     const dueAt = nextWindowStart(callAt, deps.config.quietHours).toISOString();
-    const due = dueIndex(row.shard, dueAt, campaignId, row.customerId);
-    await update(
-      repo,
-      row,
-      "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, attemptedAt",
-      {
-        ":d": "deferred",
-        ":due": dueAt,
-        ":pk": due.GSI3PK,
-        ":sk": due.GSI3SK,
-        ":now": callAt.toISOString(),
-        ":t": token,
-      },
-      "claimToken = :t",
-    );
+    await ledger.deferClaimed(repo, row, token, dueAt, callAt);
     return "deferred";
   }
 
   const message = row.message;
   if (!message) {
-    await settle("decision = :d, reason = :r", { ":d": "failed", ":r": "no_message" });
+    await settle({ decision: "failed", reason: "no_message" });
     return "failed";
   }
   const provider = deps.providers[channel];
@@ -342,11 +236,12 @@ export async function sendOne(
     const sentAt = deps.now();
     // The funnel stage moves in the same write (we hold the claim, so nothing else moves this row now).
     const sentStage = stageIndex("sent");
-    await settle(
-      "decision = :d, messageId = :m, sentAt = :s, stage = :stage",
-      { ":d": "sent", ":m": messageId, ":s": sentAt.toISOString(), ":stage": Math.max(sentStage, row.stage) },
-      ["reason"],
-    );
+    await settle({
+      decision: "sent",
+      messageId,
+      sentAt: sentAt.toISOString(),
+      stage: Math.max(sentStage, row.stage),
+    });
     if (row.stage < sentStage) {
       const increments = stageIncrements(row, row.stage, sentStage, sentAt);
       if (counters) for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
@@ -366,33 +261,20 @@ export async function sendOne(
     return "sent";
   } catch (err) {
     if (err instanceof ProviderUnknownOutcomeError) {
-      await settle("decision = :d, reason = :r", { ":d": "unknown", ":r": "outcome_unknown" });
+      await settle({ decision: "unknown" });
       return "unknown";
     }
     if (err instanceof ProviderPermanentError) {
-      await settle("decision = :d, reason = :r", {
-        ":d": "failed",
-        ":r": `provider_rejected: ${err.message}`.slice(0, 200),
-      });
+      await settle({ decision: "failed", reason: `provider_rejected: ${err.message}`.slice(0, 200) });
       return "failed";
     }
     if (err instanceof ProviderRetryableError) {
       if (receiveCount >= deps.maxReceiveCount) {
-        await settle("decision = :d, reason = :r, retryable = :true", {
-          ":d": "failed",
-          ":r": "provider_unavailable",
-          ":true": true,
-        });
+        await settle({ decision: "failed", reason: "provider_unavailable", retryable: true });
         return "retry";
       }
       // The provider answered with an error: the message did not go out, so it is safe to try again.
-      await update(
-        repo,
-        row,
-        "SET decision = :q, #at = :now, lastError = :e REMOVE attemptedAt, claimToken, leaseUntil",
-        { ":q": "queued", ":now": deps.now().toISOString(), ":e": err.message.slice(0, 200), ":t": token },
-        mine,
-      );
+      await ledger.requeueClaimed(repo, row, token, err.message, deps.now());
       return "retry";
     }
     throw err;

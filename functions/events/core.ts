@@ -1,8 +1,9 @@
-import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { ContactState } from "#functions/campaign/decide.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { recordOptOut } from "#functions/contact/gate.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { formatIssues } from "#shared/config.ts";
@@ -180,32 +181,12 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
     const row = await ledgerRow(deps, campaignId, event.customerId);
     if (!row || row.holdout) return { status: "accepted" };
     if (event.type === "failed") {
-      await deps.repo.ddb.send(
-        new UpdateCommand({
-          TableName: deps.repo.table,
-          Key: { PK: row.PK, SK: row.SK },
-          UpdateExpression: "SET deliveryFailedAt = :at",
-          ExpressionAttributeValues: { ":at": event.at },
-        }),
-      );
+      await ledger.recordDeliveryFailure(deps.repo, row, event.at);
       return { status: "accepted", attributedTo: campaignId };
     }
     if (row.decision === "unknown") {
       // A receipt proves an unknown-outcome send went out: reconcile it to sent.
-      await deps.repo.ddb.send(
-        new UpdateCommand({
-          TableName: deps.repo.table,
-          Key: { PK: row.PK, SK: row.SK },
-          UpdateExpression: "SET decision = :sent, reason = :r, messageId = if_not_exists(messageId, :m)",
-          ConditionExpression: "decision = :unknown",
-          ExpressionAttributeValues: {
-            ":sent": "sent",
-            ":unknown": "unknown",
-            ":r": "reconciled_from_receipt",
-            ":m": event.messageId ?? "receipt",
-          },
-        }),
-      );
+      await ledger.reconcileFromReceipt(deps.repo, row, event.messageId);
     } else if (row.decision !== "sent") return { status: "accepted" };
     const record = await campaignOf(deps.repo, campaignId);
     const salon = record?.campaign.event;

@@ -2,9 +2,10 @@ import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk
 import { prepare, renderMessage } from "#functions/campaign/decide.ts";
 import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { nextWindowStart } from "#functions/campaign/time.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
-import { dueIndex } from "#shared/ledger.ts";
+import { dueIndex, type LedgerRow } from "#shared/ledger.ts";
 import { conditional, isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
@@ -187,33 +188,22 @@ export async function scheduleReminder(
   );
   if (dueAt.getTime() <= now.getTime() || dueAt.getTime() >= Date.parse(event.startsAt)) return false;
   const due = dueAt.toISOString();
-  try {
-    await repo.ddb.send(
-      new PutCommand({
-        TableName: repo.table,
-        Item: {
-          ...key.ledger(reminder.campaignId, customer.shard, customerId),
-          campaignId: reminder.campaignId,
-          customerId,
-          shard: customer.shard,
-          tier: customer.tier,
-          decision: "deferred",
-          channel: "sms",
-          variant: "REMIND",
-          decidedAt: now.toISOString(),
-          at: now.toISOString(),
-          dueAt: due,
-          message,
-          stage: 1,
-          attempts: 0,
-          ...dueIndex(customer.shard, due, reminder.campaignId, customerId),
-        },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+  const row: LedgerRow = {
+    ...key.ledger(reminder.campaignId, customer.shard, customerId),
+    campaignId: reminder.campaignId,
+    customerId,
+    shard: customer.shard,
+    tier: customer.tier,
+    decision: "deferred",
+    channel: "sms",
+    variant: "REMIND",
+    decidedAt: now.toISOString(),
+    at: now.toISOString(),
+    dueAt: due,
+    message,
+    stage: 1,
+    attempts: 0,
+    ...dueIndex(customer.shard, due, reminder.campaignId, customerId),
+  };
+  return ledger.putRowOnce(repo, row);
 }

@@ -11,6 +11,8 @@ import {
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
+import { recordHoldout } from "#functions/contact/gate.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
 import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
@@ -201,12 +203,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   await allocate(decisions, dynamoAllocator(repo, campaign.campaignId, deps.config.shards), ctx);
   const decidedAt = deps.now().toISOString();
   const rows = decisions.map((d) => rowFor(d, campaign.campaignId, decidedAt));
-  await batchWrite(
-    repo.ddb,
-    repo.table,
-    rows.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })),
-    4,
-  );
+  await ledger.putRows(repo, rows);
 
   const day = localDay(now, TIME_ZONE);
   const increments = new Map<string, number>();
@@ -242,17 +239,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
 async function recordTouches(repo: Repo, campaign: ResolvedCampaign, rows: LedgerRow[], at: string) {
   const holdouts = rows.filter((r) => r.holdout);
   await mapLimit(holdouts, 8, (row) =>
-    repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: key.contactState(row.customerId),
-        UpdateExpression: "SET held = list_append(if_not_exists(held, :none), :h)",
-        ExpressionAttributeValues: {
-          ":none": [],
-          ":h": [{ c: campaign.campaignId, at, pb: campaign.playbook }],
-        },
-      }),
-    ),
+    recordHoldout(repo, row.customerId, { c: campaign.campaignId, at, pb: campaign.playbook }),
   );
   const codes = rows.filter((r) => r.referralCode);
   await batchWrite(
@@ -338,7 +325,7 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
       const row = item as unknown as LedgerRow;
       const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
       if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
-        if (await markUnknown(repo, row, now)) {
+        if (await ledger.markUnknown(repo, row, now)) {
           const ref = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
           if (ref) {
             const list = requeue.get(row.channel!) ?? [];
@@ -359,37 +346,13 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
   return swept;
 }
 
-/** A claim whose attempt started and whose answer was lost: unknown, still indexed until reconciled. */
-async function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
-  return conditional(
-    repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: "SET decision = :u, reason = :r, #at = :now, GSI3PK = :pk",
-        ConditionExpression: "decision = :c AND claimToken = :t",
-        ExpressionAttributeNames: { "#at": "at" },
-        ExpressionAttributeValues: {
-          ":u": "unknown",
-          ":r": "outcome_unknown",
-          ":now": now.toISOString(),
-          ":c": "claimed",
-          ":t": row.claimToken,
-          ":pk": unknownPartition(row.campaignId, row.shard),
-        },
-      }),
-    ),
-  );
-}
-
-/** Unknown rows wait apart from the in-flight set: they do not hold the launch open while reconciled. */
-export const unknownPartition = (campaignId: string, shard: number) => `UNKNOWN#${campaignId}#${shard}`;
-
 /** Reconciles every unknown row of a campaign; returns how many were queued again (and enqueues them). */
 export async function reconcileCampaign(campaignId: string, deps: LaunchDeps): Promise<number> {
   const requeue = new Map<Channel, RecipientRef[]>();
   for (let shard = 0; shard < deps.config.shards; shard++)
-    for await (const item of deps.repo.queryAll(unknownPartition(campaignId, shard), { indexName: "GSI3" })) {
+    for await (const item of deps.repo.queryAll(ledger.unknownPartition(campaignId, shard), {
+      indexName: "GSI3",
+    })) {
       const row = item as unknown as LedgerRow;
       const ref = row.decision === "unknown" ? await reconcileUnknown(row, deps) : undefined;
       if (ref && row.channel) requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), ref]);
@@ -414,47 +377,19 @@ export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promis
   const attempted = Date.parse(row.attemptedAt ?? row.at);
   if (now.getTime() - attempted < RECONCILE_AFTER_MS || !row.channel) return undefined;
   const found = await deps.lookup?.(row.channel, sendKey(row)).catch(() => undefined);
-  const unknownNow = { ":u": "unknown", ":t": row.claimToken ?? "-", ":now": now.toISOString() };
-  const stillUnknown = "decision = :u AND (claimToken = :t OR attribute_not_exists(claimToken))";
-  const move = (set: string, values: Record<string, unknown>, remove: string) =>
-    conditional(
-      repo.ddb.send(
-        new UpdateCommand({
-          TableName: repo.table,
-          Key: { PK: row.PK, SK: row.SK },
-          UpdateExpression: `SET ${set}, #at = :now REMOVE ${remove}`,
-          ConditionExpression: stillUnknown,
-          ExpressionAttributeNames: { "#at": "at" },
-          ExpressionAttributeValues: { ...unknownNow, ...values },
-        }),
-      ),
-    );
   if (found?.received) {
     const sent = stageIndex("sent");
-    const moved = await move(
-      "decision = :d, messageId = :m, sentAt = if_not_exists(sentAt, :now), stage = :stage",
-      { ":d": "sent", ":m": found.messageId, ":stage": Math.max(sent, row.stage) },
-      "GSI3PK, GSI3SK, claimToken, leaseUntil, reason",
-    );
+    const moved = await ledger.reconcileSent(repo, row, found.messageId, Math.max(sent, row.stage), now);
     if (moved && row.stage < sent)
       await addCounters(repo, row.campaignId, stageIncrements(row, row.stage, sent, new Date(attempted)));
     return undefined;
   }
   if (found && !found.received) {
-    const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
-    const moved = await move(
-      "decision = :q, GSI3PK = :pk, GSI3SK = :sk",
-      { ":q": "queued", ":pk": inflight.GSI3PK, ":sk": inflight.GSI3SK },
-      "attemptedAt, claimToken, leaseUntil, reason",
-    );
+    const moved = await ledger.reconcileRequeue(repo, row, now);
     return moved ? { customerId: row.customerId, shard: row.shard, tier: row.tier } : undefined;
   }
   if (now.getTime() - attempted >= (deps.unknownPolicyMs ?? UNKNOWN_POLICY_MS))
-    await move(
-      "decision = :f, reason = :r",
-      { ":f": "failed", ":r": "outcome_unconfirmed" },
-      "GSI3PK, GSI3SK, claimToken, leaseUntil",
-    );
+    await ledger.reconcileFailed(repo, row, now);
   return undefined;
 }
 

@@ -1,8 +1,8 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { inflightIndex, type LedgerRow } from "#shared/ledger.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
+import type { LedgerRow } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
+import type { Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 export interface ReleaseDeps {
@@ -32,29 +32,7 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
     })) {
       const row = item as unknown as LedgerRow;
       if (row.decision !== "deferred" || !row.dueAt || row.dueAt > now || !row.channel) continue;
-      const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
-      if (
-        !(await conditional(
-          deps.repo.ddb.send(
-            new UpdateCommand({
-              TableName: deps.repo.table,
-              Key: { PK: row.PK, SK: row.SK },
-              UpdateExpression:
-                "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, enqueuedAt = :now, #at = :now",
-              ConditionExpression: "decision = :d",
-              ExpressionAttributeNames: { "#at": "at" },
-              ExpressionAttributeValues: {
-                ":q": "queued",
-                ":d": "deferred",
-                ":pk": inflight.GSI3PK,
-                ":sk": inflight.GSI3SK,
-                ":now": now,
-              },
-            }),
-          ),
-        ))
-      )
-        continue;
+      if (!(await ledger.releaseDeferred(deps.repo, row, now))) continue;
       const k = `${row.campaignId}\u0000${row.channel}`;
       const list = byCampaignChannel.get(k) ?? [];
       list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });

@@ -4,11 +4,10 @@ import { z } from "zod";
 import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
-import { type CampaignRecord, findCampaign } from "#shared/campaigns.ts";
+import { type CampaignRecord, createScheduledRun, findCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { InputError } from "#shared/errors.ts";
 import { conditional, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { CronError, nextRun, parseCron } from "./cron.ts";
 
 export const Schedule = z.object({
@@ -166,26 +165,13 @@ async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promi
       { ...t.campaign, campaignId, name: `${t.campaign.name ?? t.campaignId} ${day.slice(0, 8)}` },
       deps.config,
     );
-    const record: CampaignRecord = {
+    const created = await createScheduledRun(deps.repo, t, {
       campaignId,
       campaign,
-      status: "launching",
-      version: 1,
-      createdAt: firedAt.toISOString(),
-      updatedAt: firedAt.toISOString(),
+      firedAt,
       createdBy: `schedule:${s.scheduleId}`,
-      // The run is the approved campaign's definition: its approval carries over to this copy.
-      approval: { ...t.approval!, version: 1, note: `approved as ${t.campaignId} v${t.version}` },
-      ...(t.branchId ? { branchId: t.branchId } : {}),
-    };
-    await deps.repo.put({ ...key.campaign(campaignId), type: "campaign", ...record });
-    await deps.repo.put({
-      PK: "CAMPAIGNS",
-      SK: campaignId,
-      playbook: campaign.playbook,
-      createdAt: record.createdAt,
-      ...(t.branchId ? { branchId: t.branchId } : {}),
     });
+    if (!created) return { ...base, campaignId };
     await deps.startLaunch(campaignId, 1, firedAt.toISOString());
     await audit(deps, s, firedAt, { campaignId });
   }

@@ -233,6 +233,53 @@ export async function bindLaunch(repo: Repo, record: CampaignRecord, at: string)
 }
 
 /**
+ * A scheduled run: a copy of an approved campaign under its own id, written once (a second firing, or
+ * two schedulers racing, find it and return undefined). Its approval carries over, bound to version 1.
+ */
+export async function createScheduledRun(
+  repo: Repo,
+  template: CampaignRecord,
+  run: { campaignId: string; campaign: Campaign; firedAt: Date; createdBy: string },
+): Promise<CampaignRecord | undefined> {
+  const at = run.firedAt.toISOString();
+  const record: CampaignRecord = {
+    campaignId: run.campaignId,
+    campaign: run.campaign,
+    status: "launching",
+    version: 1,
+    launchVersion: 1,
+    createdAt: at,
+    updatedAt: at,
+    createdBy: run.createdBy,
+    approval: {
+      ...template.approval!,
+      version: 1,
+      note: `approved as ${template.campaignId} v${template.version}`,
+    },
+    ...(template.branchId ? { branchId: template.branchId } : {}),
+  };
+  const created = await conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...key.campaign(run.campaignId), type: "campaign", ...record },
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    ),
+  );
+  if (!created) return undefined;
+  await putVersion(repo, run.campaign, 1, run.firedAt);
+  await repo.put({
+    PK: "CAMPAIGNS",
+    SK: run.campaignId,
+    playbook: run.campaign.playbook,
+    createdAt: at,
+    ...(record.branchId ? { branchId: record.branchId } : {}),
+  });
+  return record;
+}
+
+/**
  * Sets the status (and fields). With `from`, only if the status is one of those: returns false when
  * it was not (someone paused or cancelled in between), so a transition never overwrites a newer one.
  */

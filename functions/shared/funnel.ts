@@ -1,7 +1,8 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
+import { advanceRowStage } from "#functions/ledger/transitions.ts";
 import { type LedgerRow, STAGES, type Stage, stageIndex } from "./ledger.ts";
-import { isConditionFailed, type Repo } from "./repo.ts";
+import type { Repo } from "./repo.ts";
 import { key } from "./table.ts";
 
 export const TIME_ZONE = "Asia/Shanghai";
@@ -55,32 +56,8 @@ export async function advanceStage(
   extra: Record<string, unknown> = {},
 ) {
   const target = stageIndex(stage);
-  const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ":s": target };
-  const sets = ["stage = :s"];
-  for (const [k, v] of Object.entries(extra)) {
-    names[`#${k}`] = k;
-    values[`:${k}`] = v;
-    sets.push(`#${k} = :${k}`);
-  }
-  let previous: number;
-  try {
-    const out = await repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: "attribute_exists(PK) AND stage < :s",
-        ExpressionAttributeNames: Object.keys(names).length ? names : undefined,
-        ExpressionAttributeValues: values,
-        ReturnValues: "UPDATED_OLD",
-      }),
-    );
-    previous = Number(out.Attributes?.stage ?? -1);
-  } catch (err) {
-    if (isConditionFailed(err)) return false;
-    throw err;
-  }
+  const previous = await advanceRowStage(repo, row, target, extra);
+  if (previous === undefined) return false;
   await countStages(repo, row, previous, target, at);
   return true;
 }

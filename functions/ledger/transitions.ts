@@ -1,0 +1,365 @@
+import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { dueIndex, inflightIndex, type LedgerRow } from "#shared/ledger.ts";
+import { batchWrite, conditional, isConditionFailed, type Repo } from "#shared/repo.ts";
+import { key } from "#shared/table.ts";
+
+/**
+ * The ledger row's owner: the only module that writes ledger rows. Who may change a row, and when:
+ *
+ *   (launch)   decided → queued | deferred | excluded | holdout            putRows
+ *   (dispatch) queued | lease-expired claim without attempt | retryable failed
+ *                → excluded | deferred                                    excludeUnclaimed, deferUnclaimed
+ *                → claimed(token, lease, attemptedAt)                     claim
+ *   (holder)   claimed(token) → sent(messageId) | failed | unknown        settleClaim
+ *                             → excluded (gate refused)                    settleClaim
+ *                             → deferred (quiet hours at the call)         deferClaimed
+ *                             → queued (the provider said "not sent")      requeueClaimed
+ *   (sweep)    claimed, lease over, attempt recorded → unknown             markUnknown
+ *   (reconcile) unknown → sent (provider has it) | queued (provably not) | failed (policy)
+ *                                                                          reconcile*
+ *   (receipt)  unknown → sent                                              reconcileFromReceipt
+ *   (release)  deferred, due → queued                                      releaseDeferred
+ *   (events)   stage only moves forward                                    advanceStage
+ *   (forget)   message body removed                                        scrubMessage
+ *
+ * Every transition is one conditional UpdateItem on the row, conditioned on the state it leaves (and
+ * on the claim token where a claim is held), so duplicates, races and late writers change nothing.
+ */
+
+/** GSI3 partition holding a campaign's unknown outcomes (apart from the in-flight set). */
+export const unknownPartition = (campaignId: string, shard: number) => `UNKNOWN#${campaignId}#${shard}`;
+
+type Key = Pick<LedgerRow, "PK" | "SK">;
+
+function names(expression: string): Record<string, string> | undefined {
+  return expression.includes("#at") ? { "#at": "at" } : undefined;
+}
+
+function move(repo: Repo, row: Key, update: string, condition: string, values: Record<string, unknown>) {
+  return conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeNames: names(`${update} ${condition}`),
+        ExpressionAttributeValues: values,
+      }),
+    ),
+  );
+}
+
+/** Launch: one row per audience member, written in batches (a retried page finds its rows and skips them). */
+export function putRows(repo: Repo, rows: LedgerRow[]) {
+  return batchWrite(
+    repo.ddb,
+    repo.table,
+    rows.map((Item) => ({ PutRequest: { Item: Item as unknown as Record<string, unknown> } })),
+    4,
+  );
+}
+
+/** A single row written once (a salon reminder): false when it already exists. */
+export function putRowOnce(repo: Repo, row: LedgerRow) {
+  return conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: row as unknown as Record<string, unknown>,
+        ConditionExpression: "attribute_not_exists(PK)",
+      }),
+    ),
+  );
+}
+
+// ---- dispatch, before a claim -------------------------------------------------------------------
+
+/** A row is ours to act on when it is queued, a claim that died before its attempt, or a retryable failure. */
+const CLAIMABLE =
+  "attribute_exists(channel) AND (decision = :queued OR (decision = :claimed AND leaseUntil < :now AND attribute_not_exists(attemptedAt)) OR (decision = :failed AND retryable = :true))";
+const claimableValues = (now: Date) => ({
+  ":queued": "queued",
+  ":claimed": "claimed",
+  ":failed": "failed",
+  ":true": true,
+  ":now": now.toISOString(),
+});
+
+/** The same test as CLAIMABLE, on a row read (to skip settled rows without a write). */
+export function claimable(row: LedgerRow, now: Date): boolean {
+  if (!row.channel) return false;
+  if (row.decision === "queued") return true;
+  if (row.decision === "claimed")
+    return !row.attemptedAt && !!row.leaseUntil && row.leaseUntil < now.toISOString();
+  return row.decision === "failed" && row.retryable === true;
+}
+
+export function excludeUnclaimed(repo: Repo, row: Key, reason: string, now: Date) {
+  return move(
+    repo,
+    row,
+    "SET decision = :d, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, retryable",
+    CLAIMABLE,
+    { ":d": "excluded", ":r": reason, ...claimableValues(now) },
+  );
+}
+
+export function deferUnclaimed(repo: Repo, row: LedgerRow, dueAt: string, now: Date) {
+  const due = dueIndex(row.shard, dueAt, row.campaignId, row.customerId);
+  return move(
+    repo,
+    row,
+    "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
+    CLAIMABLE,
+    { ":d": "deferred", ":due": dueAt, ":pk": due.GSI3PK, ":sk": due.GSI3SK, ...claimableValues(now) },
+  );
+}
+
+/**
+ * Takes the row for one send: records the attempt before any provider call, so a crash from here on
+ * leaves an `attemptedAt` row that is reconciled, never resent blindly. Returns the row as claimed,
+ * or undefined when someone else holds or settled it.
+ */
+export async function claim(
+  repo: Repo,
+  row: LedgerRow,
+  token: string,
+  now: Date,
+  leaseMs: number,
+): Promise<LedgerRow | undefined> {
+  try {
+    const out = await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression:
+          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
+        ConditionExpression: CLAIMABLE,
+        ExpressionAttributeNames: { "#at": "at" },
+        ExpressionAttributeValues: {
+          ...claimableValues(now),
+          ":t": token,
+          ":lease": new Date(now.getTime() + leaseMs).toISOString(),
+          ":one": 1,
+          ":pk": inflightIndex(row.campaignId, row.shard, row.customerId).GSI3PK,
+          ":sk": row.customerId,
+        },
+        ReturnValues: "ALL_NEW",
+      }),
+    );
+    return out.Attributes as LedgerRow;
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+// ---- the claim holder ---------------------------------------------------------------------------
+
+export type Settlement =
+  | { decision: "sent"; messageId: string; sentAt: string; stage: number }
+  | { decision: "failed"; reason: string; retryable?: boolean }
+  | { decision: "unknown" }
+  | { decision: "excluded"; reason: string };
+
+/** Settles a held claim: final fields, out of the in-flight index (unknown waits in its own partition). */
+export function settleClaim(repo: Repo, row: LedgerRow, token: string, s: Settlement, now: Date) {
+  const base = { ":t": token, ":now": now.toISOString(), ":d": s.decision };
+  const release = ["claimToken", "leaseUntil"];
+  if (s.decision === "sent")
+    return move(
+      repo,
+      row,
+      `SET decision = :d, messageId = :m, sentAt = :s, stage = :stage, #at = :now REMOVE ${["GSI3PK", "GSI3SK", ...release, "reason"].join(", ")}`,
+      "claimToken = :t",
+      { ...base, ":m": s.messageId, ":s": s.sentAt, ":stage": s.stage },
+    );
+  if (s.decision === "unknown")
+    return move(
+      repo,
+      row,
+      `SET decision = :d, reason = :r, GSI3PK = :pk, #at = :now REMOVE ${release.join(", ")}`,
+      "claimToken = :t",
+      { ...base, ":r": "outcome_unknown", ":pk": unknownPartition(row.campaignId, row.shard) },
+    );
+  const removes = ["GSI3PK", "GSI3SK", ...release, ...(s.decision === "excluded" ? ["attemptedAt"] : [])];
+  const retryable = s.decision === "failed" && s.retryable;
+  return move(
+    repo,
+    row,
+    `SET decision = :d, reason = :r${retryable ? ", retryable = :true" : ""}, #at = :now REMOVE ${removes.join(", ")}`,
+    "claimToken = :t",
+    { ...base, ":r": s.reason, ...(retryable ? { ":true": true } : {}) },
+  );
+}
+
+/** Quiet hours reached at the call: the held claim goes back to deferred, its attempt never made. */
+export function deferClaimed(repo: Repo, row: LedgerRow, token: string, dueAt: string, now: Date) {
+  const due = dueIndex(row.shard, dueAt, row.campaignId, row.customerId);
+  return move(
+    repo,
+    row,
+    "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, attemptedAt",
+    "claimToken = :t",
+    {
+      ":d": "deferred",
+      ":due": dueAt,
+      ":pk": due.GSI3PK,
+      ":sk": due.GSI3SK,
+      ":now": now.toISOString(),
+      ":t": token,
+    },
+  );
+}
+
+/** The provider answered with an error, so the message did not go out: queued again for a retry. */
+export function requeueClaimed(repo: Repo, row: LedgerRow, token: string, error: string, now: Date) {
+  return move(
+    repo,
+    row,
+    "SET decision = :q, #at = :now, lastError = :e REMOVE attemptedAt, claimToken, leaseUntil",
+    "claimToken = :t",
+    { ":q": "queued", ":now": now.toISOString(), ":e": error.slice(0, 200), ":t": token },
+  );
+}
+
+// ---- sweep and reconciliation -------------------------------------------------------------------
+
+/** A claim whose attempt started and whose answer was lost: unknown, waiting apart until reconciled. */
+export function markUnknown(repo: Repo, row: LedgerRow, now: Date) {
+  return move(
+    repo,
+    row,
+    "SET decision = :u, reason = :r, #at = :now, GSI3PK = :pk",
+    "decision = :c AND claimToken = :t",
+    {
+      ":u": "unknown",
+      ":r": "outcome_unknown",
+      ":now": now.toISOString(),
+      ":c": "claimed",
+      ":t": row.claimToken ?? "-",
+      ":pk": unknownPartition(row.campaignId, row.shard),
+    },
+  );
+}
+
+const STILL_UNKNOWN = "decision = :u AND (claimToken = :t OR attribute_not_exists(claimToken))";
+const unknownValues = (row: LedgerRow, now: Date) => ({
+  ":u": "unknown",
+  ":t": row.claimToken ?? "-",
+  ":now": now.toISOString(),
+});
+
+/** The provider has it: sent, with its id. */
+export function reconcileSent(repo: Repo, row: LedgerRow, messageId: string, stage: number, now: Date) {
+  return move(
+    repo,
+    row,
+    "SET decision = :d, messageId = :m, sentAt = if_not_exists(sentAt, :now), stage = :stage, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil, reason",
+    STILL_UNKNOWN,
+    { ...unknownValues(row, now), ":d": "sent", ":m": messageId, ":stage": stage },
+  );
+}
+
+/** The provider provably never received it: queued again, in flight. */
+export function reconcileRequeue(repo: Repo, row: LedgerRow, now: Date) {
+  const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+  return move(
+    repo,
+    row,
+    "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE attemptedAt, claimToken, leaseUntil, reason",
+    STILL_UNKNOWN,
+    { ...unknownValues(row, now), ":q": "queued", ":pk": inflight.GSI3PK, ":sk": inflight.GSI3SK },
+  );
+}
+
+/** Nobody can say within the policy window: failed (at most once). */
+export function reconcileFailed(repo: Repo, row: LedgerRow, now: Date) {
+  return move(
+    repo,
+    row,
+    "SET decision = :f, reason = :r, #at = :now REMOVE GSI3PK, GSI3SK, claimToken, leaseUntil",
+    STILL_UNKNOWN,
+    { ...unknownValues(row, now), ":f": "failed", ":r": "outcome_unconfirmed" },
+  );
+}
+
+/** A delivery receipt proves an unknown-outcome send went out. */
+export function reconcileFromReceipt(repo: Repo, row: LedgerRow, messageId: string | undefined) {
+  return move(
+    repo,
+    row,
+    "SET decision = :sent, reason = :r, messageId = if_not_exists(messageId, :m) REMOVE GSI3PK, GSI3SK",
+    "decision = :unknown",
+    { ":sent": "sent", ":unknown": "unknown", ":r": "reconciled_from_receipt", ":m": messageId ?? "receipt" },
+  );
+}
+
+// ---- release, events, forget --------------------------------------------------------------------
+
+/** A deferred row that is due goes back to queued (two ticks racing release it once). */
+export function releaseDeferred(repo: Repo, row: LedgerRow, now: string) {
+  const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+  return move(
+    repo,
+    row,
+    "SET decision = :q, GSI3PK = :pk, GSI3SK = :sk, enqueuedAt = :now, #at = :now",
+    "decision = :d",
+    { ":q": "queued", ":d": "deferred", ":pk": inflight.GSI3PK, ":sk": inflight.GSI3SK, ":now": now },
+  );
+}
+
+export function recordDeliveryFailure(repo: Repo, row: Key, at: string) {
+  return move(repo, row, "SET deliveryFailedAt = :at", "attribute_exists(PK)", { ":at": at });
+}
+
+/**
+ * Moves a row's funnel stage forward to `target` (never back). Returns the stage it had, or undefined
+ * when it was already there or beyond (the conditional update is the idempotency of events).
+ */
+export async function advanceRowStage(
+  repo: Repo,
+  row: Key,
+  target: number,
+  extra: Record<string, unknown> = {},
+): Promise<number | undefined> {
+  const attrNames: Record<string, string> = {};
+  const values: Record<string, unknown> = { ":s": target };
+  const sets = ["stage = :s"];
+  for (const [k, v] of Object.entries(extra)) {
+    attrNames[`#${k}`] = k;
+    values[`:${k}`] = v;
+    sets.push(`#${k} = :${k}`);
+  }
+  try {
+    const out = await repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: { PK: row.PK, SK: row.SK },
+        UpdateExpression: `SET ${sets.join(", ")}`,
+        ConditionExpression: "attribute_exists(PK) AND stage < :s",
+        ExpressionAttributeNames: Object.keys(attrNames).length ? attrNames : undefined,
+        ExpressionAttributeValues: values,
+        ReturnValues: "UPDATED_OLD",
+      }),
+    );
+    return Number(out.Attributes?.stage ?? -1);
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Right to be forgotten: the rendered message (name, phone, email) leaves the row; the decision stays. */
+export function scrubMessage(repo: Repo, campaignId: string, shard: number, customerId: string, now: Date) {
+  return move(
+    repo,
+    key.ledger(campaignId, shard, customerId),
+    "REMOVE message SET forgottenAt = :now",
+    "attribute_exists(PK)",
+    {
+      ":now": now.toISOString(),
+    },
+  );
+}
