@@ -60,7 +60,12 @@ interface Attempt {
   body?: unknown;
   /** Import answers 200 and reports the refused rows by line; everything else is refused outright. */
   refusedInBody?: (json: Record<string, unknown>) => void;
+  /** Creates only in the intruder's own branch (an import job): allowed, and nothing else may change. */
+  ownBranchOnly?: boolean;
 }
+
+/** Each owner's import job, created in setup when this runtime has an object store (404 otherwise). */
+const jobIds: Partial<Record<Owner, string>> = {};
 
 const CASES: Record<string, (owner: Owner) => Attempt> = {
   "POST /api/campaigns": (owner) => ({
@@ -140,6 +145,11 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
   }),
   "DELETE /api/schedules/{scheduleId}": (owner) => ({ path: `/api/schedules/${owner}-monthly` }),
   "POST /api/schedules/run-due": () => ({ path: "/api/schedules/run-due", body: {} }),
+  "POST /api/imports": () => ({ path: "/api/imports", body: { format: "jsonl" }, ownBranchOnly: true }),
+  "POST /api/imports/{jobId}/start": (owner) => ({
+    path: `/api/imports/${jobIds[owner] ?? "no-such-job"}/start`,
+    body: {},
+  }),
 };
 
 const routeKey = (r: AnyRoute) => `${r.method} ${r.path}`;
@@ -197,6 +207,8 @@ describe("branch scope on every write route", () => {
         cron: "0 10 1 * *",
       });
       expect(schedule.status).toBe(200);
+      const job = await call("POST", "/api/imports", tokens[maker]!, { format: "jsonl" });
+      if (job.status === 201) jobIds[owner] = String(job.json.jobId);
     }
     expect(
       (await call("POST", "/api/campaigns", tokens.bm!, dormantCampaign({ campaignId: "br2-own" }))).status,
@@ -225,6 +237,19 @@ describe("branch scope on every write route", () => {
         const res = await call(route.method, attempt.path, tokens[intruder]!, attempt.body);
         const after = await snapshot();
         const name = `${routeKey(route)} as ${intruder}`;
+        if (attempt.ownBranchOnly) {
+          if (res.status === 201) {
+            const created = (await runtime.repo.get({ PK: `IMPORT#${String(res.json.jobId)}`, SK: "JOB" })) as
+              | { branchId?: string }
+              | undefined;
+            if (created?.branchId !== "BR002") failures.push(`${name}: created outside its branch`);
+            const strip = (s: string) =>
+              (JSON.parse(s) as string[]).filter((i) => !i.includes('"AUDIT#') && !i.includes('"IMPORT#'));
+            if (JSON.stringify(strip(before)) !== JSON.stringify(strip(after)))
+              failures.push(`${name}: changed the store beyond its own job`);
+          } else if (res.status !== 404) failures.push(`${name}: ${res.status} ${JSON.stringify(res.json)}`);
+          continue;
+        }
         if (attempt.refusedInBody) {
           if (res.status !== 200) failures.push(`${name}: ${res.status} ${JSON.stringify(res.json)}`);
           else
