@@ -170,7 +170,8 @@ function slotTargets(
   return targets;
 }
 
-async function readItem(repo: Repo, itemKey: Record<string, string>): Promise<ContactItem> {
+/** A contact item, strongly consistent (empty when there is none yet). */
+export async function readContact(repo: Repo, itemKey: Record<string, string>): Promise<ContactItem> {
   const out = await repo.ddb.send(
     new GetCommand({ TableName: repo.table, Key: itemKey, ConsistentRead: true }),
   );
@@ -211,7 +212,7 @@ async function takeSlot(
 ): Promise<GateOutcome> {
   for (let attempt = 0; attempt < 8; attempt++) {
     // The state read with the message serves the first attempt; a lost race re-reads it.
-    const state = attempt === 0 && target.known ? target.known : await readItem(repo, target.itemKey);
+    const state = attempt === 0 && target.known ? target.known : await readContact(repo, target.itemKey);
     if (optedOut(state, send.channel)) return "opted_out";
     const recent = (state.recent ?? []) as Recent[];
     const mine = recent.some(target.own);
@@ -239,7 +240,7 @@ async function takeSlot(
 
 async function giveBack(repo: Repo, target: SlotTarget) {
   for (let attempt = 0; attempt < 8; attempt++) {
-    const state = await readItem(repo, target.itemKey);
+    const state = await readContact(repo, target.itemKey);
     const recent = (state.recent ?? []) as Recent[];
     if (!recent.some(target.own)) return;
     if (

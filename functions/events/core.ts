@@ -1,8 +1,7 @@
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { ContactState } from "#functions/campaign/decide.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
-import { recordOptOut } from "#functions/contact/gate.ts";
+import { readContact, recordOptOut } from "#functions/contact/gate.ts";
+import { readRow } from "#functions/ledger/reads.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
@@ -11,10 +10,11 @@ import { IsoInstant } from "#shared/dates.ts";
 import { advanceStage } from "#shared/funnel.ts";
 import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
-import { isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
+import { mapLimit, type Repo } from "#shared/repo.ts";
 import { OptionalMoney } from "#shared/storable.ts";
 import { key } from "#shared/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
+import { claimEventId, putOnce } from "./store.ts";
 
 export const EVENT_TYPES = [
   "delivered",
@@ -86,30 +86,11 @@ async function campaignOf(repo: Repo, campaignId: string): Promise<CampaignRecor
   return campaignCache.get(campaignId) ?? undefined;
 }
 
-async function ledgerRow(
-  deps: EventDeps,
-  campaignId: string,
-  customerId: string,
-): Promise<LedgerRow | undefined> {
-  const out = await deps.repo.ddb.send(
-    new GetCommand({
-      TableName: deps.repo.table,
-      Key: key.ledger(campaignId, shardOf(customerId, deps.shards), customerId),
-      ConsistentRead: true,
-    }),
-  );
-  return out.Item as LedgerRow | undefined;
+function ledgerRow(deps: EventDeps, campaignId: string, customerId: string): Promise<LedgerRow | undefined> {
+  return readRow(deps.repo, campaignId, shardOf(customerId, deps.shards), customerId);
 }
 
-async function contactState(
-  repo: Repo,
-  customerId: string,
-): Promise<(ContactState & { held?: { c: string; at: string; pb?: string }[]; ver?: number }) | undefined> {
-  const out = await repo.ddb.send(
-    new GetCommand({ TableName: repo.table, Key: key.contactState(customerId), ConsistentRead: true }),
-  );
-  return out.Item as ContactState | undefined;
-}
+const contactState = (repo: Repo, customerId: string) => readContact(repo, key.contactState(customerId));
 
 /** Opt-outs belong to the contact owner; re-exported for the callers that record them through events. */
 export { recordOptOut };
@@ -148,18 +129,7 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
   const parsed = Event.safeParse(raw);
   if (!parsed.success) return { status: "rejected", error: formatIssues(parsed.error.issues).join("; ") };
   const event = parsed.data;
-  try {
-    await deps.repo.ddb.send(
-      new PutCommand({
-        TableName: deps.repo.table,
-        Item: { ...key.event(event.eventId), type: "event", event, receivedAt: new Date().toISOString() },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) return { status: "duplicate" };
-    throw err;
-  }
+  if (!(await claimEventId(deps.repo, event))) return { status: "duplicate" };
   const at = new Date(event.at);
 
   if (event.type === "opted_out" || (event.type === "replied" && event.text && REFUSAL.test(event.text))) {
@@ -253,24 +223,14 @@ async function recordReferee(deps: EventDeps, event: Event) {
     deps.repo.getCustomer(event.customerId),
   ]);
   if (referrer?.phone && referee?.phone && referrer.phone === referee.phone) return; // one household, not a referral
-  await deps.repo.ddb
-    .send(
-      new PutCommand({
-        TableName: deps.repo.table,
-        Item: {
-          PK: `REFEREE#${event.customerId}`,
-          SK: "REFERRAL",
-          campaignId: code.campaignId,
-          referrerId: code.referrerId,
-          code: event.referralCode!.toUpperCase(),
-          openedAt: event.at,
-        },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    )
-    .catch((err: Error) => {
-      if (!isConditionFailed(err)) throw err;
-    });
+  await putOnce(deps.repo, {
+    PK: `REFEREE#${event.customerId}`,
+    SK: "REFERRAL",
+    campaignId: code.campaignId,
+    referrerId: code.referrerId,
+    code: event.referralCode!.toUpperCase(),
+    openedAt: event.at,
+  });
 }
 
 /** A referee's funded account (deposit ≥ the drive's minimum, within its window) converts the referrer and records a reward. */
@@ -288,25 +248,15 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
   const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at));
-  await deps.repo.ddb
-    .send(
-      new PutCommand({
-        TableName: deps.repo.table,
-        Item: {
-          PK: `REWARD#${link.campaignId}`,
-          SK: link.referrerId,
-          referrerId: link.referrerId,
-          refereeId: event.customerId,
-          reward: referral.reward,
-          at: event.at,
-          status: "due",
-        },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    )
-    .catch((err: Error) => {
-      if (!isConditionFailed(err)) throw err;
-    });
+  await putOnce(deps.repo, {
+    PK: `REWARD#${link.campaignId}`,
+    SK: link.referrerId,
+    referrerId: link.referrerId,
+    refereeId: event.customerId,
+    reward: referral.reward,
+    at: event.at,
+    status: "due",
+  });
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
 }
 

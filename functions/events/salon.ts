@@ -5,6 +5,7 @@ import { nextWindowStart } from "#functions/campaign/time.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
+import { ConflictError } from "#shared/errors.ts";
 import { dueIndex, type LedgerRow } from "#shared/ledger.ts";
 import { conditional, isConditionFailed, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
@@ -176,7 +177,11 @@ export async function scheduleReminder(
     config,
   );
   const existing = await repo.get(key.campaign(reminder.campaignId));
-  if (!existing) await saveCampaign(repo, reminder, now);
+  // Two RSVPs at once may both create the reminder campaign: the loser finds it created (same definition).
+  if (!existing)
+    await saveCampaign(repo, reminder, now).catch((err: unknown) => {
+      if (!(err instanceof ConflictError)) throw err;
+    });
   const customer = await repo.getCustomer(customerId);
   if (!customer?.phone) return false;
   const ctx = prepare(reminder, config, now, secret);

@@ -1,6 +1,4 @@
-import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
-  type Allocator,
   allocate,
   type DecideContext,
   type Decision,
@@ -11,12 +9,13 @@ import {
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
+import { dynamoAllocator } from "#functions/contact/claims.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
+import { firstInFlight, ledgerStates } from "#functions/ledger/reads.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
-import { hash32 } from "#shared/hash.ts";
 import {
   dueIndex,
   inflightIndex,
@@ -26,7 +25,7 @@ import {
   stageIndex,
 } from "#shared/ledger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#shared/repo.ts";
+import { batchGet, batchWrite, mapLimit, type Repo } from "#shared/repo.ts";
 import { key } from "#shared/table.ts";
 
 /** The campaign was paused or cancelled before its launch started. */
@@ -96,38 +95,6 @@ export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
     campaignId: campaign.campaignId,
     at,
     tasks: shardTasks(campaign.segment.tiers, deps.config.shards),
-  };
-}
-
-/** Launch-time allocator: conditional writes, so claims hold across pages, shards and Lambda instances. */
-export function dynamoAllocator(repo: Repo, campaignId: string, shards: number): Allocator {
-  return {
-    async claimContact(contactKey, owner) {
-      return conditional(
-        repo.ddb.send(
-          new PutCommand({
-            TableName: repo.table,
-            Item: { PK: `CONTACT#${campaignId}#${hash32(contactKey) % shards}`, SK: contactKey, owner },
-            // The owner check makes a retried page idempotent: its own earlier claim is not a duplicate.
-            ConditionExpression: "attribute_not_exists(PK) OR #owner = :owner",
-            ExpressionAttributeNames: { "#owner": "owner" },
-            ExpressionAttributeValues: { ":owner": owner },
-          }),
-        ),
-      );
-    },
-    async nextRmSlot(rmId) {
-      const out = await repo.ddb.send(
-        new UpdateCommand({
-          TableName: repo.table,
-          Key: { PK: `CAMP#${campaignId}`, SK: `RMSLOT#${rmId}` },
-          UpdateExpression: "ADD n :one",
-          ExpressionAttributeValues: { ":one": 1 },
-          ReturnValues: "UPDATED_NEW",
-        }),
-      );
-      return Number(out.Attributes?.n ?? 1);
-    },
   };
 }
 
@@ -278,18 +245,8 @@ export async function awaitDispatch(
   const { repo } = deps;
   const shards = Array.from({ length: deps.config.shards }, (_, i) => i);
   const firsts = await mapLimit(shards, 8, async (shard) => {
-    const out = await repo.ddb.send(
-      new QueryCommand({
-        TableName: repo.table,
-        IndexName: "GSI3",
-        KeyConditionExpression: "GSI3PK = :pk",
-        ExpressionAttributeValues: { ":pk": key.inflightPartition(input.campaignId, shard) },
-        Limit: 1,
-      }),
-    );
-    return out.Items?.[0]
-      ? `${shard}:${out.Items[0].customerId}:${out.Items[0].decision}:${out.Items[0].attempts ?? 0}`
-      : "";
+    const first = await firstInFlight(repo, input.campaignId, shard);
+    return first ? `${shard}:${first.customerId}:${first.decision}:${first.attempts ?? 0}` : "";
   });
   const inFlight = firsts.filter(Boolean).length;
   if (inFlight === 0) {
@@ -414,25 +371,12 @@ export async function countLedger(repo: Repo, campaignId: string, shards: number
     Array.from({ length: shards }, (_, i) => i),
     8,
     async (shard) => {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await repo.ddb.send(
-          new QueryCommand({
-            TableName: repo.table,
-            KeyConditionExpression: "PK = :pk",
-            ExpressionAttributeValues: { ":pk": key.ledgerPartition(campaignId, shard) },
-            ProjectionExpression: "decision, tier",
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) {
-          const d = item.decision as LedgerState;
-          summary[d]++;
-          const t = (summary.byTier[String(item.tier)] ??= {});
-          t[d] = (t[d] ?? 0) + 1;
-        }
-        start = out.LastEvaluatedKey;
-      } while (start);
+      for await (const item of ledgerStates(repo, campaignId, shard)) {
+        const d = item.decision;
+        summary[d]++;
+        const t = (summary.byTier[item.tier] ??= {});
+        t[d] = (t[d] ?? 0) + 1;
+      }
     },
   );
   return summary;
@@ -475,3 +419,5 @@ function errorMessage(error: { Error?: string; Cause?: string } | undefined): st
     return `${error.Error}: ${error.Cause}`;
   }
 }
+
+export { dynamoAllocator };
