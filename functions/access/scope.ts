@@ -1,5 +1,7 @@
 import type { Actor } from "#functions/access/users.ts";
+import type { SourceRecord } from "#functions/import/parse.ts";
 import { ForbiddenError } from "#shared/errors.ts";
+import type { Repo } from "#shared/repo.ts";
 
 /**
  * Branch scope, one rule for every use case: an actor with a branch acts only on what belongs to that
@@ -30,4 +32,36 @@ export function assertHeadOffice(actor: Pick<Actor, "branchId">, what: string): 
       `${what} acts on every branch: a user of branch ${actor.branchId} cannot`,
       "other_branch",
     );
+}
+
+// A refused row keeps its place in the source (an import job resumes from `end`/`next`).
+const refuse = (r: SourceRecord, error: string): SourceRecord => ({ ...r, value: undefined, error });
+
+/**
+ * A branch's import (a file through the API, or an import job) may hold only that branch's customers:
+ * a row of another branch, or one that would overwrite (and so move) another branch's or head office's
+ * customer, becomes a rejected line and is not stored. Without a branch, every row passes.
+ */
+export async function* confineToBranch(
+  repo: Pick<Repo, "getCustomer">,
+  branchId: string | undefined,
+  records: AsyncIterable<SourceRecord>,
+): AsyncGenerator<SourceRecord> {
+  for await (const r of records) {
+    if (!r.value || !branchId) {
+      yield r;
+      continue;
+    }
+    const branch = r.value.branchId;
+    if (branch !== branchId) {
+      yield refuse(r, `branchId ${String(branch ?? "(none)")} is not branch ${branchId}`);
+      continue;
+    }
+    const id = r.value.customerId;
+    // One read per row, for branch imports only: they are a branch's own files, not the bank's nightly export.
+    const existing = typeof id === "string" ? await repo.getCustomer(id) : undefined;
+    if (existing && existing.branchId !== branchId)
+      yield refuse(r, `customer ${id} is not a customer of branch ${branchId}`);
+    else yield r;
+  }
 }

@@ -2,9 +2,8 @@ import { Readable } from "node:stream";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
-import type { Actor } from "#functions/access/users.ts";
 import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
-import { appendAudit, verifyAudit } from "#functions/audit/store.ts";
+import { verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
 import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
@@ -12,7 +11,7 @@ import { uncontactable } from "#functions/customers/reports.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { targetProgress } from "#functions/funnel/targets.ts";
 import { parseEncoding } from "#functions/import/encoding.ts";
-import { createImportJob, importJobProgress, loadImportJob } from "#functions/import/job.ts";
+import { importJobProgress } from "#functions/import/job.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";
 import {
@@ -23,8 +22,8 @@ import {
   editCampaign,
   transitionCampaign,
 } from "#functions/usecases/campaigns.ts";
-import { auditActor } from "#functions/usecases/context.ts";
 import { importCustomers, ingestEvents } from "#functions/usecases/customers.ts";
+import { createImportJobAs, importJobInScope, startImportJobAs } from "#functions/usecases/imports.ts";
 import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import { addUserAs } from "#functions/usecases/users.ts";
 import {
@@ -34,7 +33,7 @@ import {
   listCampaigns,
 } from "#shared/campaigns.ts";
 import { csvRow } from "#shared/csv.ts";
-import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#shared/errors.ts";
+import { InputError, NotFoundError } from "#shared/errors.ts";
 import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { batchGet } from "#shared/repo.ts";
@@ -153,19 +152,6 @@ const ImportJobBody = z.object({
   encoding: z.string().max(40).optional().describe("auto (default), utf-8, gbk, gb18030"),
   sheet: z.string().min(1).max(100).optional().describe("an .xlsx worksheet (default: the first)"),
 });
-
-function importObjects(deps: ApiDeps) {
-  if (!deps.objects)
-    throw new NotFoundError("import jobs are not configured on this deployment (no import bucket)");
-  return deps.objects;
-}
-
-async function visibleJob(deps: ApiDeps, actor: Actor, jobId: string) {
-  const job = await loadImportJob(deps.repo, jobId);
-  if (actor.branchId && job.branchId !== actor.branchId)
-    throw new ForbiddenError(`import job ${jobId} is not of branch ${actor.branchId}`, "other_branch");
-  return job;
-}
 
 const TargetBody = z.object({
   period: z.string().describe("2027Q1, 2027-03 or 2027-W09"),
@@ -453,20 +439,7 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     body: ImportJobBody,
     async handle({ actor, body, deps }) {
-      const objects = importObjects(deps);
-      const b = body as z.infer<typeof ImportJobBody>;
-      const created = await createImportJob(
-        { repo: deps.repo, objects, now: deps.now },
-        { ...b, createdBy: actor.userId, ...(actor.branchId ? { branchId: actor.branchId } : {}) },
-      );
-      await appendAudit(deps, {
-        entity: "import",
-        entityId: created.job.jobId,
-        action: "create",
-        actor: auditActor(actor),
-        at: deps.now().toISOString(),
-        after: { format: created.job.format, objectKey: created.job.objectKey },
-      });
+      const created = await createImportJobAs(deps, actor, body as z.infer<typeof ImportJobBody>);
       return json(201, {
         jobId: created.job.jobId,
         uploadUrl: created.uploadUrl,
@@ -483,17 +456,8 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     body: Note,
     async handle({ actor, params, deps }) {
-      const objects = importObjects(deps);
-      const job = await visibleJob(deps, actor, params.jobId!);
-      if (job.status === "done" || job.status === "failed")
-        return json(200, await importJobProgress(deps.repo, job.jobId));
-      if ((await objects.size(job.objectKey)) === undefined)
-        throw new ConflictError(
-          `import job ${job.jobId}: nothing uploaded yet (PUT the file to its uploadUrl first)`,
-        );
-      if (!deps.startImportJob) throw new NotFoundError("import jobs cannot run on this deployment");
-      await deps.startImportJob(job.jobId);
-      return json(202, await importJobProgress(deps.repo, job.jobId));
+      const { started, progress } = await startImportJobAs(deps, actor, params.jobId!);
+      return json(started ? 202 : 200, progress);
     },
   }),
   route({
@@ -503,7 +467,7 @@ export const ROUTES: AnyRoute[] = [
     roles: MAKERS,
     query: { cursor: "from the previous page", limit: "1-5000" },
     async handle({ actor, params, query, deps }) {
-      const job = await visibleJob(deps, actor, params.jobId!);
+      const job = await importJobInScope(deps, actor, params.jobId!);
       if (query.cursor !== undefined && !/^\d{1,12}$/.test(query.cursor))
         throw new InputError("cursor: not a cursor from this API");
       return importJobProgress(deps.repo, job.jobId, query.cursor, limitOf(query, 5000, 1000));

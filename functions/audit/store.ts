@@ -82,7 +82,11 @@ export async function appendAudit(deps: AuditDeps, entry: AuditEntry): Promise<S
     const head = await repo.get<AuditHead>(headKey(trail));
     const after = await entriesAfter(repo, trail, clean.onceKey ? 0 : (head?.seq ?? 0));
     const existing = clean.onceKey ? after.find((i) => i.onceKey === clean.onceKey) : undefined;
-    if (existing) return strip(existing) as unknown as StoredAuditEntry;
+    if (existing) {
+      // Anchored again: the first append may have run where another anchor was wired (a workflow step).
+      await deps.auditAnchor?.record({ trail, seq: Number(existing.seq), mac: String(existing.mac) });
+      return strip(existing) as unknown as StoredAuditEntry;
+    }
     const last = after.at(-1);
     const base = last
       ? { seq: Number(last.seq), mac: String(last.mac ?? last.hash ?? "") }

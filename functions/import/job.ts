@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { confineToBranch } from "#functions/access/scope.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { ConflictError, InputError, NotFoundError } from "#shared/errors.ts";
 import { hash32 } from "#shared/hash.ts";
@@ -233,15 +234,7 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
   const margin = options.marginMs ?? 60_000;
   let stopped = false;
   async function* untilTimeIsShort(): AsyncGenerator<SourceRecord> {
-    for await (const record of source) {
-      const scoped =
-        job.branchId && record.value && record.value.branchId !== job.branchId
-          ? {
-              ...record,
-              value: undefined,
-              error: `branchId ${String(record.value.branchId ?? "(none)")} is not branch ${job.branchId}`,
-            }
-          : record;
+    for await (const scoped of confineToBranch(deps.repo, job.branchId, source)) {
       yield scoped;
       if (timeLeft && timeLeft() < margin) {
         stopped = true;

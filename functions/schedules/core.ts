@@ -172,6 +172,15 @@ async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promi
       createdBy: `schedule:${s.scheduleId}`,
     });
     if (!created) return { ...base, campaignId };
+    // The run's own trail starts here, so its launch and outcome entries follow a create like any campaign's.
+    await appendAudit(deps, {
+      entity: "campaign",
+      entityId: campaignId,
+      action: "create",
+      actor: { userId: `schedule:${s.scheduleId}`, role: "system" },
+      at: firedAt.toISOString(),
+      after: { status: created.status, version: 1, from: { campaignId: t.campaignId, version: t.version } },
+    });
     await deps.startLaunch(campaignId, 1, firedAt.toISOString());
     await audit(deps, s, firedAt, { campaignId });
   }

@@ -1,4 +1,4 @@
-import { assertHeadOffice, assertInScope, inScope } from "#functions/access/scope.ts";
+import { assertHeadOffice, assertInScope, confineToBranch } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
@@ -8,33 +8,6 @@ import type { SourceRecord } from "#functions/import/parse.ts";
 import { NotFoundError } from "#shared/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
-/**
- * A branch user's file may hold only their branch's customers: a row of another branch, or one that
- * would overwrite (and so move) another branch's or head office's customer, is reported, not stored.
- */
-async function* scoped(
-  deps: UseCaseDeps,
-  actor: Actor,
-  records: AsyncIterable<SourceRecord>,
-): AsyncGenerator<SourceRecord> {
-  for await (const r of records) {
-    if (!r.value || !actor.branchId) {
-      yield r;
-      continue;
-    }
-    const branch = r.value.branchId;
-    if (branch !== actor.branchId) {
-      yield { line: r.line, error: `branchId ${String(branch ?? "(none)")} is not branch ${actor.branchId}` };
-      continue;
-    }
-    const id = r.value.customerId;
-    const existing = typeof id === "string" ? await deps.repo.getCustomer(id) : undefined;
-    if (existing && !inScope(actor, existing.branchId))
-      yield { line: r.line, error: `customer ${id} is not a customer of branch ${actor.branchId}` };
-    else yield r;
-  }
-}
-
 export async function importCustomers(
   deps: UseCaseDeps,
   actor: Actor,
@@ -42,7 +15,7 @@ export async function importCustomers(
   options: { source?: string; onProgress?: (done: { imported: number; rejected: number }) => void } = {},
 ): Promise<ImportReport> {
   const updatedAt = deps.now().toISOString();
-  const report = await importRecords(scoped(deps, actor, records), {
+  const report = await importRecords(confineToBranch(deps.repo, actor.branchId, records), {
     config: deps.config,
     write: (customers) => deps.repo.putCustomers(customers, updatedAt, 2),
     onProgress: options.onProgress,

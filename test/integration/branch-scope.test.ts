@@ -60,12 +60,11 @@ interface Attempt {
   body?: unknown;
   /** Import answers 200 and reports the refused rows by line; everything else is refused outright. */
   refusedInBody?: (json: Record<string, unknown>) => void;
-  /** Creates only in the intruder's own branch (an import job): allowed, and nothing else may change. */
-  ownBranchOnly?: boolean;
+  /** A route that only ever creates the actor's own record: it must be their branch's. */
+  ownRecord?: (json: Record<string, unknown>) => Promise<void>;
 }
 
-/** Each owner's import job, created in setup when this runtime has an object store (404 otherwise). */
-const jobIds: Partial<Record<Owner, string>> = {};
+const jobIds: Record<Owner, string> = { ho: "", br1: "" };
 
 const CASES: Record<string, (owner: Owner) => Attempt> = {
   "POST /api/campaigns": (owner) => ({
@@ -145,11 +144,15 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
   }),
   "DELETE /api/schedules/{scheduleId}": (owner) => ({ path: `/api/schedules/${owner}-monthly` }),
   "POST /api/schedules/run-due": () => ({ path: "/api/schedules/run-due", body: {} }),
-  "POST /api/imports": () => ({ path: "/api/imports", body: { format: "jsonl" }, ownBranchOnly: true }),
-  "POST /api/imports/{jobId}/start": (owner) => ({
-    path: `/api/imports/${jobIds[owner] ?? "no-such-job"}/start`,
-    body: {},
+  "POST /api/imports": () => ({
+    path: "/api/imports",
+    body: { format: "jsonl" },
+    ownRecord: async (json) => {
+      const job = await runtime.repo.get<{ branchId?: string }>({ PK: `IMPORT#${json.jobId}`, SK: "JOB" });
+      expect(job?.branchId).toBe("BR002");
+    },
   }),
+  "POST /api/imports/{jobId}/start": (owner) => ({ path: `/api/imports/${jobIds[owner]}/start`, body: {} }),
 };
 
 const routeKey = (r: AnyRoute) => `${r.method} ${r.path}`;
@@ -207,12 +210,15 @@ describe("branch scope on every write route", () => {
         cron: "0 10 1 * *",
       });
       expect(schedule.status).toBe(200);
-      const job = await call("POST", "/api/imports", tokens[maker]!, { format: "jsonl" });
-      if (job.status === 201) jobIds[owner] = String(job.json.jobId);
     }
     expect(
       (await call("POST", "/api/campaigns", tokens.bm!, dormantCampaign({ campaignId: "br2-own" }))).status,
     ).toBe(201);
+    for (const owner of OWNERS) {
+      const job = await call("POST", "/api/imports", tokens[owner === "ho" ? "mia" : "b1"]!, {});
+      expect(job.status).toBe(201);
+      jobIds[owner] = String(job.json.jobId);
+    }
   }, 120_000);
   afterAll(async () => {
     await server?.stop();
@@ -237,17 +243,9 @@ describe("branch scope on every write route", () => {
         const res = await call(route.method, attempt.path, tokens[intruder]!, attempt.body);
         const after = await snapshot();
         const name = `${routeKey(route)} as ${intruder}`;
-        if (attempt.ownBranchOnly) {
-          if (res.status === 201) {
-            const created = (await runtime.repo.get({ PK: `IMPORT#${String(res.json.jobId)}`, SK: "JOB" })) as
-              | { branchId?: string }
-              | undefined;
-            if (created?.branchId !== "BR002") failures.push(`${name}: created outside its branch`);
-            const strip = (s: string) =>
-              (JSON.parse(s) as string[]).filter((i) => !i.includes('"AUDIT#') && !i.includes('"IMPORT#'));
-            if (JSON.stringify(strip(before)) !== JSON.stringify(strip(after)))
-              failures.push(`${name}: changed the store beyond its own job`);
-          } else if (res.status !== 404) failures.push(`${name}: ${res.status} ${JSON.stringify(res.json)}`);
+        if (attempt.ownRecord) {
+          if (res.status !== 201) failures.push(`${name}: ${res.status} ${JSON.stringify(res.json)}`);
+          else await attempt.ownRecord(res.json);
           continue;
         }
         if (attempt.refusedInBody) {
@@ -269,4 +267,23 @@ describe("branch scope on every write route", () => {
       }
       expect(failures).toEqual([]);
     });
+
+  it("keeps a branch's import job off another branch's customer, however the row is labelled", async () => {
+    const before = await runtime.repo.getCustomer("BR1-1");
+    const job = await call("POST", "/api/imports", tokens.bm!, { format: "jsonl" });
+    const rows = [
+      { customerId: "BR1-1", branchId: "BR002", aum: 5 },
+      { customerId: "BR2-NEW", branchId: "BR002", aum: 5 },
+    ];
+    const put = await fetch(String(job.json.uploadUrl), {
+      method: "PUT",
+      body: rows.map((r) => JSON.stringify(r)).join("\n"),
+    });
+    expect(put.status).toBe(200);
+    expect((await call("POST", `/api/imports/${job.json.jobId}/start`, tokens.bm!, {})).status).toBe(202);
+    await Promise.all([...server.running]);
+    const progress = await call("GET", `/api/imports/${job.json.jobId}`, tokens.bm!);
+    expect(progress.json).toMatchObject({ imported: 1, rejected: 1 });
+    expect(await runtime.repo.getCustomer("BR1-1")).toEqual(before);
+  });
 });

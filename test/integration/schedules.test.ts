@@ -68,6 +68,9 @@ describe("schedules: one run per schedule and firing", () => {
       expect(copy.status, run.campaignId).toBe(200);
       expect(copy.json).toMatchObject({ createdBy: `schedule:${run.scheduleId}`, status: "launched" });
     }
+    const trail = await call("GET", `/api/campaigns/${runs[0]!.campaignId}/audit`, tokens.ada!);
+    expect(trail.json).toMatchObject({ intact: true });
+    expect((trail.json.entries as { action: string }[]).map((e) => e.action)).toEqual(["create", "launched"]);
     // The template itself was never launched by its schedules.
     expect((await call("GET", `/api/campaigns/${id}`, tokens.ada!)).json.status).toBe("approved");
   }, 120_000);
