@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
@@ -7,8 +6,10 @@ import { localTime } from "#functions/campaign/time.ts";
 import { type CampaignRecord, createScheduledRun, findCampaign } from "#shared/campaigns.ts";
 import type { TiercastConfig } from "#shared/config.ts";
 import { InputError } from "#shared/errors.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
+import type { Repo } from "#shared/repo.ts";
 import { CronError, nextRun, parseCron } from "./cron.ts";
+import * as store from "./store.ts";
+import { scheduleItemKey } from "./store.ts";
 
 export const Schedule = z.object({
   scheduleId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$/, "1-48 letters, digits, - or _"),
@@ -30,7 +31,7 @@ export interface ScheduleRecord extends Schedule {
   branchId?: string;
 }
 
-const scheduleKey = (id: string) => ({ PK: "SCHEDULES", SK: id });
+const scheduleKey = scheduleItemKey;
 
 export function validateSchedule(raw: unknown): Schedule {
   const parsed = Schedule.safeParse(raw);
@@ -74,7 +75,7 @@ export async function saveSchedule(
 }
 
 export async function removeSchedule(repo: Repo, scheduleId: string): Promise<void> {
-  await repo.ddb.send(new DeleteCommand({ TableName: repo.table, Key: scheduleKey(scheduleId) }));
+  await store.deleteSchedule(repo, scheduleId);
 }
 
 export async function listSchedules(repo: Repo): Promise<ScheduleRecord[]> {
@@ -123,20 +124,12 @@ export async function runDueSchedules(deps: ScheduleDeps): Promise<ScheduleRun[]
   for (const s of await listSchedules(deps.repo)) {
     if (!s.enabled || Date.parse(s.nextRunAt) > now.getTime()) continue;
     const firedAt = new Date(s.nextRunAt);
-    const claimed = await conditional(
-      deps.repo.ddb.send(
-        new UpdateCommand({
-          TableName: deps.repo.table,
-          Key: scheduleKey(s.scheduleId),
-          UpdateExpression: "SET nextRunAt = :next, lastRunAt = :fired",
-          ConditionExpression: "nextRunAt = :expected",
-          ExpressionAttributeValues: {
-            ":next": nextRun(parseCron(s.cron), now, timeZone).toISOString(),
-            ":fired": firedAt.toISOString(),
-            ":expected": s.nextRunAt,
-          },
-        }),
-      ),
+    const claimed = await store.claimRun(
+      deps.repo,
+      s.scheduleId,
+      s.nextRunAt,
+      nextRun(parseCron(s.cron), now, timeZone).toISOString(),
+      firedAt.toISOString(),
     );
     if (!claimed) continue;
     runs.push(await fire(deps, s, firedAt));
@@ -184,14 +177,7 @@ async function fire(deps: ScheduleDeps, s: ScheduleRecord, firedAt: Date): Promi
     await deps.startLaunch(campaignId, 1, firedAt.toISOString());
     await audit(deps, s, firedAt, { campaignId });
   }
-  await deps.repo.ddb.send(
-    new UpdateCommand({
-      TableName: deps.repo.table,
-      Key: scheduleKey(s.scheduleId),
-      UpdateExpression: "SET lastCampaignId = :c",
-      ExpressionAttributeValues: { ":c": campaignId },
-    }),
-  );
+  await store.setLastCampaign(deps.repo, s.scheduleId, campaignId);
   return { ...base, campaignId };
 }
 
