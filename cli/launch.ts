@@ -13,13 +13,13 @@ import { type DispatchOptions, type DispatchServices, startDispatch } from "#loc
 import { runLaunchWorkflow } from "#local/launch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { CHANNEL_QUEUES, dlqName } from "#local/sqs.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { WorkflowFailedError } from "#platform/errors.ts";
+import type { RecipientRef } from "#platform/queue.ts";
+import { batchGet } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { WorkflowFailedError } from "#shared/errors.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
-import type { RecipientRef } from "#shared/queue.ts";
-import { batchGet } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { fmt, table } from "./output.ts";
 
 export interface LaunchResult {

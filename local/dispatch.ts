@@ -1,9 +1,9 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { resetClients } from "#shared/clients.ts";
-import { runtimeClock } from "#shared/clock.ts";
-import { resetHandlerConfig } from "#shared/deps.ts";
-import { resetEnv } from "#shared/env.ts";
+import { resetClients } from "#platform/clients.ts";
+import { runtimeClock } from "#platform/clock.ts";
+import { resetHandlerConfig } from "#platform/deps.ts";
+import { resetEnv } from "#platform/env.ts";
 import { type SqsHandler, startPoller } from "./poller.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SmsFaults, type SmsSink, startSmsSink } from "./sms-sink.ts";

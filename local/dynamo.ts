@@ -3,8 +3,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { TiercastError } from "#shared/errors.ts";
-import { GSIS, TABLE_KEYS } from "#shared/table.ts";
+import { TiercastError } from "#platform/errors.ts";
+import { GSIS, TABLE_KEYS } from "#platform/table.ts";
 
 export interface LocalDynamo {
   endpoint: string;

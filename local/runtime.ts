@@ -2,10 +2,10 @@ import { Console } from "node:console";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { documentClient, resetClients } from "#shared/clients.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { logger } from "#shared/logger.ts";
-import { Repo } from "#shared/repo.ts";
+import { documentClient, resetClients } from "#platform/clients.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { logger } from "#platform/logger.ts";
+import { Repo } from "#platform/repo.ts";
 import { ensureTable, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
 

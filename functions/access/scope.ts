@@ -1,5 +1,5 @@
 import type { Actor } from "#functions/access/users.ts";
-import { ForbiddenError } from "#shared/errors.ts";
+import { ForbiddenError } from "#platform/errors.ts";
 
 /**
  * Branch scope, one rule for every use case: an actor with a branch acts only on what belongs to that

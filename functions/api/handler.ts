@@ -7,12 +7,12 @@ import { logAnchor } from "#functions/audit/anchor.ts";
 import { s3Objects } from "#functions/import/objects.ts";
 import { parseCron, toEventBridge } from "#functions/schedules/cron.ts";
 import { handleTracking } from "#functions/track/core.ts";
-import { startExecution } from "#shared/aws-launch.ts";
-import { sqsClient } from "#shared/clients.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { env } from "#shared/env.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { startExecution } from "#platform/aws-launch.ts";
+import { sqsClient } from "#platform/clients.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { env } from "#platform/env.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import type { ApiDeps, ApiRequest } from "./http.ts";
 import { handleApi } from "./router.ts";
 

@@ -3,12 +3,12 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { env } from "#shared/env.ts";
-import { logger } from "#shared/logger.ts";
-import { recordOutcomes } from "#shared/metrics.ts";
-import type { DispatchMessage } from "#shared/queue.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { env } from "#platform/env.ts";
+import { logger } from "#platform/logger.ts";
+import { recordOutcomes } from "#platform/metrics.ts";
+import type { DispatchMessage } from "#platform/queue.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { type DispatchDeps, type Provider, pacer, processDispatch } from "./core.ts";
 import { awsSmsProvider, httpSmsProvider, rmTaskProvider, sesProvider, smtpProvider } from "./providers.ts";
 

@@ -4,16 +4,16 @@ import type { ContactState } from "#functions/campaign/decide.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { recordOptOut } from "#functions/contact/gate.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { formatIssues } from "#platform/config.ts";
+import { IsoInstant } from "#platform/dates.ts";
+import { shardOf } from "#platform/hash.ts";
+import { isConditionFailed, mapLimit, type Repo } from "#platform/repo.ts";
+import { OptionalMoney } from "#platform/storable.ts";
+import { key } from "#platform/table.ts";
 import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { formatIssues } from "#shared/config.ts";
-import { IsoInstant } from "#shared/dates.ts";
 import { advanceStage } from "#shared/funnel.ts";
-import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow, Stage } from "#shared/ledger.ts";
-import { isConditionFailed, mapLimit, type Repo } from "#shared/repo.ts";
-import { OptionalMoney } from "#shared/storable.ts";
-import { key } from "#shared/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 
 export const EVENT_TYPES = [

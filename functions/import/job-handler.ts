@@ -1,10 +1,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { baseDeps } from "#shared/deps.ts";
-import { env } from "#shared/env.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { env } from "#platform/env.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { runImportJob } from "./job.ts";
 import { s3Objects } from "./objects.ts";
 

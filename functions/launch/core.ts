@@ -13,10 +13,13 @@ import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/s
 import { localDay } from "#functions/campaign/time.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { hash32 } from "#platform/hash.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
+import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
 import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
-import { hash32 } from "#shared/hash.ts";
 import {
   dueIndex,
   inflightIndex,
@@ -25,9 +28,6 @@ import {
   sendKey,
   stageIndex,
 } from "#shared/ledger.ts";
-import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { batchGet, batchWrite, conditional, mapLimit, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 /** The campaign was paused or cancelled before its launch started. */
 export class CampaignNotLaunchableError extends Error {

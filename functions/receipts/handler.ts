@@ -2,10 +2,10 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
-import { recordStage } from "#shared/metrics.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { logger } from "#platform/logger.ts";
+import { recordStage } from "#platform/metrics.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { ingestReceipt } from "./core.ts";
 
 async function recordHandler(record: SQSRecord) {

@@ -1,8 +1,8 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { releaseDue } from "./core.ts";
 
 /** Scheduled every few minutes on AWS (EventBridge Scheduler); `tiercast tick` locally. */

@@ -4,10 +4,10 @@ import { z } from "zod";
 import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { InputError } from "#platform/errors.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
 import { type CampaignRecord, createScheduledRun, findCampaign } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { InputError } from "#shared/errors.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
 import { CronError, nextRun, parseCron } from "./cron.ts";
 
 export const Schedule = z.object({

@@ -1,10 +1,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { logAnchor } from "#functions/audit/anchor.ts";
-import { startExecution } from "#shared/aws-launch.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { startExecution } from "#platform/aws-launch.ts";
+import { baseDeps } from "#platform/deps.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { runDueSchedules } from "./core.ts";
 
 /**

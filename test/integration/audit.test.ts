@@ -12,7 +12,7 @@ import {
 import { type AuditDeps, appendAudit, readAudit, verifyAudit } from "#functions/audit/store.ts";
 import { fileAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
-import { parseConfig } from "#shared/config.ts";
+import { parseConfig } from "#platform/config.ts";
 import { tempDir } from "../helpers.ts";
 
 let runtime: Runtime;

@@ -2,7 +2,7 @@ import { importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
-import { parseConfig, type TiercastConfig } from "#shared/config.ts";
+import { parseConfig, type TiercastConfig } from "#platform/config.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
 import { ledgerRowsOf } from "../../cli/funnel.ts";
 

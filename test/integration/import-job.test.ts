@@ -13,8 +13,8 @@ import { s3Objects } from "#functions/import/objects.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, startS3 } from "#local/s3.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { parseConfig } from "#shared/config.ts";
-import { Repo } from "#shared/repo.ts";
+import { parseConfig } from "#platform/config.ts";
+import { Repo } from "#platform/repo.ts";
 import { tempDir } from "../helpers.ts";
 import { setClock } from "./bank.ts";
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unsubscribeToken } from "#functions/campaign/decide.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { shardOf } from "#shared/hash.ts";
-import { key } from "#shared/table.ts";
+import { shardOf } from "#platform/hash.ts";
+import { key } from "#platform/table.ts";
 import { localBank, setClock } from "./bank.ts";
 
 const AT = "2027-03-01T02:00:00.000Z";

@@ -5,7 +5,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
-import { ProviderRetryableError } from "#shared/errors.ts";
+import { ProviderRetryableError } from "#platform/errors.ts";
 
 describe("provider clients never retry a send (the ledger decides)", () => {
   let server: Server;
@@ -72,7 +72,7 @@ describe("the HMAC secret from Secrets Manager", () => {
     sm.on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error("throttled"), { name: "ThrottlingException" }))
       .resolves({ SecretString: "s".repeat(48) });
-    const { loadSecret } = await import("#shared/secret.ts");
+    const { loadSecret } = await import("#platform/secret.ts");
     const load = loadSecret().before as (r: unknown) => Promise<void>;
     await expect(load({})).rejects.toThrow("throttled");
     await expect(load({})).resolves.toBeUndefined();
@@ -98,7 +98,7 @@ describe("starting the launch state machine", () => {
 
   it("starts a new execution when a campaign is launched again after a failed one", async () => {
     vi.resetModules();
-    const { startExecution } = await import("#shared/aws-launch.ts");
+    const { startExecution } = await import("#platform/aws-launch.ts");
     sfn.on(StartExecutionCommand).resolves({ executionArn: "arn:x" });
     await startExecution("spring", 3, "2027-03-01T02:00:00.000Z");
     // The first execution failed; the relaunch is a new attempt of the same version.
@@ -110,7 +110,7 @@ describe("starting the launch state machine", () => {
 
   it("treats ExecutionAlreadyExists as success only for the same attempt", async () => {
     vi.resetModules();
-    const { startExecution } = await import("#shared/aws-launch.ts");
+    const { startExecution } = await import("#platform/aws-launch.ts");
     const exists = Object.assign(new Error("exists"), { name: "ExecutionAlreadyExists" });
     sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: "arn:first" }).rejects(exists);
     const at = "2027-03-01T02:00:00.000Z";
