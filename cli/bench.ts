@@ -170,7 +170,6 @@ async function ioFloor(runtime: Runtime) {
 export async function runBench(customers: number, onStage: (name: string) => void = () => {}) {
   const dir = mkdtempSync(join(tmpdir(), "tiercast-bench-"));
   const config = parseConfig({ sms: { ratePerSecond: 1_000_000 }, email: { ratePerSecond: 1_000_000 } });
-  process.env.TIERCAST_CLOCK_AT = AT;
   const runtime = await startRuntime({ dataDir: join(dir, "data"), config, at: new Date(AT) });
   const began = performance.now();
   try {

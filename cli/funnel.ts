@@ -18,7 +18,7 @@ export async function ingestFile(runtime: Runtime, file: string, options: Source
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
-    secret: process.env.TIERCAST_SECRET,
+    secret: runtime.secret,
   });
 }
 
@@ -34,7 +34,7 @@ export async function simulate(runtime: Runtime, campaignId: string, seed: numbe
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
-    secret: process.env.TIERCAST_SECRET,
+    secret: runtime.secret,
   };
   const counts: Record<string, number> = {};
   let batch: unknown[] = [];

@@ -4,15 +4,23 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-// Module-scope clients, created on first use so the runtime's endpoint settings (AWS_ENDPOINT_URL_*)
-// are in place. On AWS these are the default endpoints; the embedded runtime points them at 127.0.0.1.
-let ddb: DynamoDBDocumentClient | undefined;
-let sqs: SQSClient | undefined;
+/**
+ * Where a client sends its requests. Empty on AWS (the SDK's defaults); the embedded runtime gives
+ * its 127.0.0.1 endpoints, a region and dummy credentials.
+ */
+export interface ClientOptions {
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
 
 function requestHandler() {
   // Keep-alive with enough sockets for parallel shard queries and batch writes.
   return new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets: 64 }) });
 }
+
+const defined = (o: ClientOptions) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as ClientOptions;
 
 /**
  * Provider clients (SES SendEmail, End User Messaging SendTextMessage) make one attempt: neither call
@@ -24,32 +32,28 @@ export const PROVIDER_CLIENT_CONFIG = { maxAttempts: 1 } as const;
 /** Store requests made by this process, by command (the benchmark reads requests per send from it). */
 export const storeRequests: Record<string, number> = {};
 
-export function documentClient(): DynamoDBDocumentClient {
-  if (!ddb) {
-    const client = new DynamoDBClient({ requestHandler: requestHandler(), maxAttempts: 8 });
-    client.middlewareStack.add(
-      (next, context) => (args) => {
-        const name = String(context.commandName ?? "unknown");
-        storeRequests[name] = (storeRequests[name] ?? 0) + 1;
-        return next(args);
-      },
-      { step: "initialize", name: "tiercastRequestCount" },
-    );
-    ddb = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
-  return ddb;
+export function documentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    ...defined(options),
+    requestHandler: requestHandler(),
+    maxAttempts: 8,
+  });
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = String(context.commandName ?? "unknown");
+      storeRequests[name] = (storeRequests[name] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name: "tiercastRequestCount" },
+  );
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-export function sqsClient(): SQSClient {
+export function sqsClient(options: ClientOptions = {}): SQSClient {
   // The configured endpoint, not the QueueUrl's host, decides where requests go (same on AWS; needed locally).
-  sqs ??= new SQSClient({ requestHandler: requestHandler(), useQueueUrlAsEndpoint: false });
-  return sqs;
-}
-
-/** Drops cached clients (the embedded runtime calls this when it stops or moves to new endpoints). */
-export function resetClients(): void {
-  ddb?.destroy();
-  sqs?.destroy();
-  ddb = undefined;
-  sqs = undefined;
+  return new SQSClient({
+    ...defined(options),
+    requestHandler: requestHandler(),
+    useQueueUrlAsEndpoint: false,
+  });
 }

@@ -1,22 +1,28 @@
 export type Clock = () => Date;
 
-// One clock per process: handlers built at different times must agree on how much time has passed.
-let seenAt: string | undefined;
-let startedAt = 0;
+/** A clock that can be moved: the embedded runtime's `--at`, and tests stepping through a day. */
+export interface SettableClock {
+  now: Clock;
+  /** Moves the clock to `at`; time then runs on from there. */
+  set(at: Date | string): void;
+}
 
 /**
- * The one clock of handlers. On AWS it is the system clock. The embedded runtime sets
- * TIERCAST_CLOCK_AT (from `--at`), and time then runs on from that instant; setting a new
- * value moves the clock there (tests step through a day this way).
+ * The system clock, or, given an instant, one that starts there and runs on in real time. One per
+ * runtime: every handler built on it agrees on how much time has passed.
  */
-export function runtimeClock(): Clock {
-  return () => {
-    const at = process.env.TIERCAST_CLOCK_AT;
-    if (!at) return new Date();
-    if (at !== seenAt) {
-      seenAt = at;
-      startedAt = performance.now();
-    }
-    return new Date(Date.parse(at) + Math.floor(performance.now() - startedAt));
+export function settableClock(at?: Date | string): SettableClock {
+  let origin: number | undefined;
+  let startedAt = 0;
+  const set = (to: Date | string) => {
+    origin = typeof to === "string" ? Date.parse(to) : to.getTime();
+    if (Number.isNaN(origin)) throw new Error(`not an instant: ${String(to)}`);
+    startedAt = performance.now();
+  };
+  if (at !== undefined) set(at);
+  return {
+    now: () =>
+      origin === undefined ? new Date() : new Date(origin + Math.floor(performance.now() - startedAt)),
+    set,
   };
 }

@@ -1,25 +1,37 @@
 import type { MiddlewareObj } from "@middy/core";
 
-let loading: Promise<void> | undefined;
+export interface SecretSource {
+  /** The HMAC key; throws until it is loaded. */
+  get(): string;
+  /** Reads it from Secrets Manager once per container when only its ARN is given. */
+  load(): Promise<void>;
+}
 
 /**
- * The HMAC key: given directly in TIERCAST_SECRET (embedded runtime) or read once per container from
- * Secrets Manager (TIERCAST_SECRET_ARN, on AWS). Middy middleware so every handler has it before it runs.
+ * The HMAC key for referral codes, unsubscribe and tracking links: given directly (embedded runtime)
+ * or read from Secrets Manager by ARN (AWS).
  */
-export function loadSecret(): MiddlewareObj {
+export function secretSource(options: { secret?: string; secretArn?: string }): SecretSource {
+  let value = options.secret;
+  let loading: Promise<void> | undefined;
   return {
-    before: async () => {
-      if (process.env.TIERCAST_SECRET || !process.env.TIERCAST_SECRET_ARN) return;
+    get() {
+      if (!value || value.length < 16)
+        throw new Error("TIERCAST_SECRET (or TIERCAST_SECRET_ARN) must be set");
+      return value;
+    },
+    async load() {
+      if (value || !options.secretArn) return;
+      const secretArn = options.secretArn;
       loading ??= (async () => {
         const { SecretsManagerClient, GetSecretValueCommand } = await import(
           "@aws-sdk/client-secrets-manager"
         );
-        const client = new SecretsManagerClient({});
-        const out = await client.send(
-          new GetSecretValueCommand({ SecretId: process.env.TIERCAST_SECRET_ARN }),
+        const out = await new SecretsManagerClient({}).send(
+          new GetSecretValueCommand({ SecretId: secretArn }),
         );
         if (!out.SecretString) throw new Error("the Tiercast secret is empty");
-        process.env.TIERCAST_SECRET = out.SecretString;
+        value = out.SecretString;
       })();
       // A failed read is not kept: the next invocation tries again instead of failing forever.
       await loading.catch((err: unknown) => {
@@ -28,4 +40,9 @@ export function loadSecret(): MiddlewareObj {
       });
     },
   };
+}
+
+/** Middy middleware so every handler has the key before it runs. */
+export function loadSecret(source: () => SecretSource): MiddlewareObj {
+  return { before: () => source().load() };
 }

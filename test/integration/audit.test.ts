@@ -44,7 +44,7 @@ describe("audit log: keyed chain, anchored head", () => {
     runtime = await startRuntime({ config: parseConfig({}) });
     deps = {
       repo: runtime.repo,
-      secret: process.env.TIERCAST_SECRET!,
+      secret: runtime.secret,
       auditAnchor: fileAnchor(join(tempDir("tiercast-audit-"), "audit-anchor.jsonl")),
     };
   });

@@ -29,7 +29,7 @@ function eventsFile(name: string, events: unknown[]): string {
 describe("funnel from events", () => {
   beforeAll(async () => {
     runtime = await localBank(2_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     await startDispatch(runtime);
     await launchCampaign(
       runtime,
