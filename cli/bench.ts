@@ -14,12 +14,12 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers, writeSyntheticBank } from "#local/synthetic.ts";
-import { storeRequests } from "#shared/clients.ts";
-import { parseConfig } from "#shared/config.ts";
+import { storeRequests } from "#platform/clients.ts";
+import { parseConfig } from "#platform/config.ts";
+import { batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { CustomerInput, toCustomer } from "#shared/customer.ts";
 import { counterSk, parseCounterSk } from "#shared/funnel.ts";
-import { batchWrite, mapLimit, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
 import { launchCampaign } from "./launch.ts";
@@ -170,7 +170,6 @@ async function ioFloor(runtime: Runtime) {
 export async function runBench(customers: number, onStage: (name: string) => void = () => {}) {
   const dir = mkdtempSync(join(tmpdir(), "tiercast-bench-"));
   const config = parseConfig({ sms: { ratePerSecond: 1_000_000 }, email: { ratePerSecond: 1_000_000 } });
-  process.env.TIERCAST_CLOCK_AT = AT;
   const runtime = await startRuntime({ dataDir: join(dir, "data"), config, at: new Date(AT) });
   const began = performance.now();
   try {

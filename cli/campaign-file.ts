@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { InputError } from "#shared/errors.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { InputError } from "#platform/errors.ts";
 
 export function readCampaignFile(path: string, config: TiercastConfig): ResolvedCampaign {
   let text: string;

@@ -4,9 +4,9 @@ import type { Actor } from "#functions/access/users.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
-import { loadConfig, type TiercastConfig } from "#shared/config.ts";
-import { parseInstant } from "#shared/dates.ts";
-import { UsageError } from "#shared/errors.ts";
+import { loadConfig, type TiercastConfig } from "#platform/config.ts";
+import { parseInstant } from "#platform/dates.ts";
+import { UsageError } from "#platform/errors.ts";
 import type { GlobalOptions } from "./output.ts";
 
 export function parseAt(at: string | undefined): Date | undefined {
@@ -33,8 +33,7 @@ export async function withRuntime<T>(
   const at = parseAt(options.at);
   const runtime = await startRuntime({ dataDir: options.dataDir, config, at });
   try {
-    const { runtimeClock } = await import("#shared/clock.ts");
-    return await fn(runtime, runtimeClock());
+    return await fn(runtime, runtime.clock.now);
   } finally {
     await runtime.stop();
   }
@@ -47,12 +46,10 @@ export function localOperator(): Actor {
 
 /** The use cases' dependencies on the embedded runtime: the same use cases the API calls. */
 export function useCaseDeps(runtime: Runtime, now: () => Date): UseCaseDeps {
-  const secret = process.env.TIERCAST_SECRET;
-  if (!secret) throw new Error("the embedded runtime has not loaded its secret");
   return {
     repo: runtime.repo,
     config: runtime.config,
-    secret,
+    secret: runtime.secret,
     now,
     auditAnchor: localAuditAnchor(runtime),
   };

@@ -36,9 +36,7 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
         ? readFileSync(path, "utf8").split("\n").filter(Boolean).length
         : readdirSync(path).length;
     };
-    const setClock = (at: string) => {
-      process.env.TIERCAST_CLOCK_AT = at;
-    };
+    const setClock = (at: string) => runtime.clock.set(at);
     const file = join(runtime.dataDir!, "bank.jsonl");
     say(
       `Tiercast demo: a synthetic bank of ${fmt(customers)} customers, on the embedded runtime (data in ${runtime.dataDir}).`,

@@ -4,12 +4,12 @@ import type { Funnel } from "#functions/funnel/core.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";
 import { rng } from "#local/synthetic.ts";
+import { csvRow } from "#platform/csv.ts";
+import { mapLimit } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
-import { csvRow } from "#shared/csv.ts";
 import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
 import { type LedgerRow, STAGES } from "#shared/ledger.ts";
-import { mapLimit } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { openSource, type SourceOptions } from "./import.ts";
 import { fmt, table } from "./output.ts";
 
@@ -18,7 +18,7 @@ export async function ingestFile(runtime: Runtime, file: string, options: Source
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
-    secret: process.env.TIERCAST_SECRET,
+    secret: runtime.secret,
   });
 }
 
@@ -34,7 +34,7 @@ export async function simulate(runtime: Runtime, campaignId: string, seed: numbe
     repo: runtime.repo,
     shards: runtime.config.shards,
     config: runtime.config,
-    secret: process.env.TIERCAST_SECRET,
+    secret: runtime.secret,
   };
   const counts: Record<string, number> = {};
   let batch: unknown[] = [];

@@ -7,7 +7,7 @@ import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";
 import { importCustomers } from "#functions/usecases/customers.ts";
 import type { Runtime } from "#local/runtime.ts";
-import { InputError, UsageError } from "#shared/errors.ts";
+import { InputError, UsageError } from "#platform/errors.ts";
 import { localOperator, useCaseDeps } from "./context.ts";
 import { progress } from "./output.ts";
 

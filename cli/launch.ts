@@ -13,13 +13,12 @@ import { type DispatchOptions, type DispatchServices, startDispatch } from "#loc
 import { runLaunchWorkflow } from "#local/launch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { CHANNEL_QUEUES, dlqName } from "#local/sqs.ts";
+import { WorkflowFailedError } from "#platform/errors.ts";
+import type { RecipientRef } from "#platform/queue.ts";
+import { batchGet } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { WorkflowFailedError } from "#shared/errors.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
-import type { RecipientRef } from "#shared/queue.ts";
-import { batchGet } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { fmt, table } from "./output.ts";
 
 export interface LaunchResult {
@@ -43,7 +42,7 @@ export async function launchCampaign(
 ) {
   await saveCampaign(runtime.repo, campaign, now);
   await startDispatch(runtime, options);
-  const out = (await runLaunchWorkflow({
+  const out = (await runLaunchWorkflow(runtime, {
     campaignId: campaign.campaignId,
     at: now.toISOString(),
   })) as LaunchResult & Record<string, unknown>;
@@ -74,8 +73,9 @@ export function launchText(r: LaunchResult): string {
 }
 
 /** Waits until none of these campaigns has a send in flight, sweeping rows a crash left behind. */
-export async function drainCampaigns(campaignIds: string[], deadlineMs = 10 * 60_000) {
-  const deps: LaunchDeps = { ...baseDeps(), sweepAfterMs: Number(process.env.SWEEP_AFTER_MS ?? 3000) };
+export async function drainCampaigns(runtime: Runtime, campaignIds: string[], deadlineMs = 10 * 60_000) {
+  // No provider lookup here, as before: draining only sweeps; reconciling unknowns is the workflow's job.
+  const deps: LaunchDeps = { ...runtime.app.base(), sweepAfterMs: runtime.settings.sweepAfterMs };
   const started = Date.now();
   for (const campaignId of campaignIds) {
     let progress: DispatchProgress | undefined;
@@ -90,13 +90,13 @@ export async function drainCampaigns(campaignIds: string[], deadlineMs = 10 * 60
 
 export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
   await startDispatch(runtime, options);
-  const deps = baseDeps();
+  const deps = runtime.app.base();
   // Schedules first: a run due now launches (to completion, on this runtime) before deferred sends are released.
   const scheduleDeps = { ...deps, auditAnchor: localAuditAnchor(runtime) };
   const schedules = await runDueSchedules({
     ...scheduleDeps,
     async startLaunch(campaignId, version, at) {
-      await runLaunchWorkflow({ campaignId, at });
+      await runLaunchWorkflow(runtime, { campaignId, at });
       await recordLaunchOutcome(scheduleDeps, campaignId);
       return { executionId: `local:${campaignId}:v${version}` };
     },
@@ -107,7 +107,7 @@ export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
     now: deps.now,
     enqueue: deps.enqueue,
   });
-  await drainCampaigns(Object.keys(released.campaigns));
+  await drainCampaigns(runtime, Object.keys(released.campaigns));
   const counts = { released: released.released, sent: 0, deferred: 0, failed: 0, unknown: 0, excluded: 0 };
   for (const [campaignId, refs] of Object.entries(released.campaigns)) {
     for (const row of await ledgerRows(runtime, campaignId, refs)) {
@@ -189,7 +189,7 @@ export async function dlq(runtime: Runtime, action: "list" | "redrive") {
         throw new WorkflowFailedError("redriven messages still queued after 10 minutes");
       await new Promise((r) => setTimeout(r, 100));
     }
-    await drainCampaigns([...touched]);
+    await drainCampaigns(runtime, [...touched]);
   }
   return out;
 }

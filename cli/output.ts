@@ -1,4 +1,4 @@
-import { TiercastError } from "#shared/errors.ts";
+import { TiercastError } from "#platform/errors.ts";
 
 export interface GlobalOptions {
   dataDir: string;

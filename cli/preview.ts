@@ -4,7 +4,7 @@ import type { Runtime } from "#local/runtime.ts";
 import { fmt, table } from "./output.ts";
 
 export function runPreview(runtime: Runtime, campaign: ResolvedCampaign, now: Date): Promise<PreviewResult> {
-  return previewCampaign(runtime.repo, campaign, runtime.config, now, process.env.TIERCAST_SECRET!);
+  return previewCampaign(runtime.repo, campaign, runtime.config, now, runtime.secret);
 }
 
 export function previewText(p: PreviewResult): string {

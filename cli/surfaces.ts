@@ -4,7 +4,7 @@ import { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
 import { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 import { addUserAs } from "#functions/usecases/users.ts";
 import { startServe } from "#local/serve.ts";
-import { UsageError } from "#shared/errors.ts";
+import { UsageError } from "#platform/errors.ts";
 import { localOperator, useCaseDeps, withRuntime } from "./context.ts";
 import { emit, type GlobalOptions, table } from "./output.ts";
 

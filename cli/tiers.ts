@@ -1,6 +1,6 @@
 import type { Runtime } from "#local/runtime.ts";
-import { PRIMARY_SCHEME } from "#shared/config.ts";
-import { mapLimit } from "#shared/repo.ts";
+import { PRIMARY_SCHEME } from "#platform/config.ts";
+import { mapLimit } from "#platform/repo.ts";
 import { fmt, table } from "./output.ts";
 
 export type TierCounts = Record<string, Record<string, number>>;

@@ -1,9 +1,7 @@
 import { SQSClient } from "@aws-sdk/client-sqs";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { resetClients } from "#shared/clients.ts";
-import { runtimeClock } from "#shared/clock.ts";
-import { resetHandlerConfig } from "#shared/deps.ts";
-import { resetEnv } from "#shared/env.ts";
+import { dispatchHandler } from "#functions/dispatch/handler.ts";
+import { LOCAL_AWS } from "./aws.ts";
 import { type SqsHandler, startPoller } from "./poller.ts";
 import type { Runtime } from "./runtime.ts";
 import { type SmsFaults, type SmsSink, startSmsSink } from "./sms-sink.ts";
@@ -31,7 +29,8 @@ export interface DispatchServices {
 
 /**
  * The embedded runtime's messaging half: SQS-compatible queues with DLQs, the SMS gateway sink, the
- * SMTP server, and pollers feeding the real channel worker. Handlers see only endpoints (env vars).
+ * SMTP server, and pollers feeding the real channel worker. The runtime's app is re-wired with their
+ * endpoints, and the worker is the real handler built on that app.
  */
 const started = new WeakMap<Runtime, DispatchServices>();
 
@@ -49,28 +48,27 @@ export async function startDispatch(
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
   });
   runtime.stops.push(queues.stop);
-  const sms = await startSmsSink(runtime.dataDir, options.smsFaults ?? smsFaultsFromEnv(), runtimeClock());
+  const sms = await startSmsSink(
+    runtime.dataDir,
+    options.smsFaults ?? runtime.settings.smsFaults,
+    runtime.clock.now,
+  );
   runtime.stops.push(sms.stop);
   const smtp = await startSmtp(runtime.dataDir);
   runtime.stops.push(smtp.stop);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SQS: queues.endpoint,
-    SMS_QUEUE_URL: queues.urls[CHANNEL_QUEUES.sms],
-    EMAIL_QUEUE_URL: queues.urls[CHANNEL_QUEUES.email],
-    RM_QUEUE_URL: queues.urls[CHANNEL_QUEUES["rm-task"]],
-    SMS_ENDPOINT: sms.endpoint,
-    SMTP_URL: smtp.url,
-    TIERCAST_CONFIG: JSON.stringify(runtime.config),
-    MAX_RECEIVE_COUNT: String(queues.maxReceiveCount),
-    LEASE_MS: process.env.LEASE_MS ?? "30000",
-    SWEEP_AFTER_MS: process.env.SWEEP_AFTER_MS ?? "3000",
+  const app = runtime.attachMessaging({
+    queues: {
+      sms: queues.urls[CHANNEL_QUEUES.sms],
+      email: queues.urls[CHANNEL_QUEUES.email],
+      "rm-task": queues.urls[CHANNEL_QUEUES["rm-task"]],
+    },
+    sqsEndpoint: queues.endpoint,
+    smsEndpoint: sms.endpoint,
+    smtpUrl: smtp.url,
+    maxReceiveCount: queues.maxReceiveCount,
   });
-  resetEnv();
-  resetHandlerConfig();
-  resetClients();
-  const { handler, resetDispatchDeps } = await import("#functions/dispatch/handler.ts");
-  resetDispatchDeps();
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const handler = dispatchHandler(() => app);
+  const sqs = new SQSClient({ ...LOCAL_AWS, endpoint: queues.endpoint, useQueueUrlAsEndpoint: false });
   const batches = { received: 0, failed: 0 };
   let pollers: { stop(): Promise<void> }[] = [];
   const services: DispatchServices = {
@@ -107,18 +105,7 @@ export async function startDispatch(
     started.delete(runtime);
     await services.stopWorkers();
     sqs.destroy();
-    resetDispatchDeps();
   });
   if (options.workers !== false) services.startWorkers();
   return services;
-}
-
-function smsFaultsFromEnv(): SmsFaults {
-  const raw = process.env.TIERCAST_SMS_FAULTS;
-  if (!raw) return {};
-  try {
-    return JSON.parse(raw) as SmsFaults;
-  } catch {
-    throw new Error('TIERCAST_SMS_FAULTS must be JSON, e.g. {"failRate":0.1}');
-  }
 }

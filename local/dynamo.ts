@@ -3,8 +3,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { TiercastError } from "#shared/errors.ts";
-import { GSIS, TABLE_KEYS } from "#shared/table.ts";
+import { TiercastError } from "#platform/errors.ts";
+import { GSIS, TABLE_KEYS } from "#platform/table.ts";
+import { LOCAL_AWS } from "./aws.ts";
 
 export interface LocalDynamo {
   endpoint: string;
@@ -61,7 +62,7 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
 }
 
 export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
-  const client = new DynamoDBClient({ endpoint });
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
     try {
       await client.send(new DescribeTableCommand({ TableName: tableName }));

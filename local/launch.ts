@@ -1,6 +1,8 @@
+import { launchHandlers } from "#functions/launch/handler.ts";
 import { LOCAL_ARN_PREFIX } from "#workflows/launch-campaign/arn.ts";
 import asl from "#workflows/launch-campaign/launch-campaign.asl.json" with { type: "json" };
 import { lambdaContext } from "./poller.ts";
+import type { Runtime } from "./runtime.ts";
 import { runStateMachine, type TaskHandler } from "./sfn.ts";
 
 type MiddyHandler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
@@ -10,21 +12,15 @@ type MiddyHandler = (event: never, context: ReturnType<typeof lambdaContext>) =>
  * synthesis by a test), each Task bound to the real handler. Waits are shortened for local time.
  */
 export async function runLaunchWorkflow(
+  runtime: Runtime,
   input: { campaignId: string; at?: string },
   options: { waitMs?: number } = {},
 ) {
-  const handlers = await import("#functions/launch/handler.ts");
-  // Fault injection for tests and drills: TIERCAST_TASK_FAULTS="decidePage=2" fails the first two
-  // decidePage invocations with a ThrottlingError, which the workflow's Retry must absorb.
-  const faults = new Map(
-    (process.env.TIERCAST_TASK_FAULTS ?? "")
-      .split(",")
-      .filter(Boolean)
-      .map((f) => {
-        const [task, n] = f.split("=");
-        return [task!, Number(n ?? 1)] as const;
-      }),
-  );
+  // The app as it is now: after the messaging half has started, the one with the queues.
+  const handlers = launchHandlers(() => runtime.app);
+  // Fault injection for tests and drills: taskFaults {decidePage: 2} (TIERCAST_TASK_FAULTS="decidePage=2")
+  // fails the first two decidePage invocations with a ThrottlingError, which the workflow's Retry must absorb.
+  const faults = new Map(Object.entries(runtime.settings.taskFaults));
   const bind =
     (name: string, fn: MiddyHandler): TaskHandler =>
     async (event) => {

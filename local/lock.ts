@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { TiercastError } from "#shared/errors.ts";
+import { TiercastError } from "#platform/errors.ts";
 
 function alive(pid: number): boolean {
   try {

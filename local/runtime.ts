@@ -2,33 +2,61 @@ import { Console } from "node:console";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { documentClient, resetClients } from "#shared/clients.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { logger } from "#shared/logger.ts";
-import { Repo } from "#shared/repo.ts";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { type App, createApp, readTunables } from "#functions/app.ts";
+import { documentClient } from "#platform/clients.ts";
+import { type SettableClock, settableClock } from "#platform/clock.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import type { Settings, Tunables } from "#platform/env.ts";
+import { logger } from "#platform/logger.ts";
+import type { Repo } from "#platform/repo.ts";
+import { LOCAL_AWS } from "./aws.ts";
 import { ensureTable, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
 
 export const TABLE_NAME = "tiercast";
+
+/** One local process: a crashed worker's lease and a stalled launch are noticed within seconds. */
+const LOCAL_DEFAULTS = { leaseMs: 30_000, sweepAfterMs: 3_000 };
 
 export interface RuntimeOptions {
   /** On-disk state lives here; omit for an in-memory runtime (tests). */
   dataDir?: string;
   config: TiercastConfig;
   at?: Date;
+  /** Overrides of the operator's tunables (which otherwise come from the environment, read by the root). */
+  settings?: Partial<Tunables>;
+}
+
+/** Where the messaging half (local/dispatch.ts) listens, once it has started. */
+export interface LocalMessaging {
+  queues: Settings["queues"];
+  sqsEndpoint: string;
+  smsEndpoint: string;
+  smtpUrl: string;
+  maxReceiveCount: number;
 }
 
 export interface Runtime {
   config: TiercastConfig;
   dataDir?: string;
   repo: Repo;
+  /** The HMAC key of this data dir. */
+  secret: string;
+  /** The runtime's clock: `--at`, moved by tests and the demo. */
+  clock: SettableClock;
+  settings: Settings;
+  /** The composition root's app on this runtime's servers; rebuilt when the messaging half starts. */
+  app: App;
+  /** Re-wires the app with the queues, SMS gateway and SMTP server (local/dispatch.ts). */
+  attachMessaging(messaging: LocalMessaging): App;
   stops: (() => Promise<void>)[];
   stop(): Promise<void>;
 }
 
 /**
- * Starts the embedded runtime's servers on 127.0.0.1 and points the SDK clients at them through
- * the standard AWS_ENDPOINT_URL_* variables, so handlers run unchanged.
+ * Starts the embedded runtime's servers on 127.0.0.1 and calls the composition root with their
+ * endpoints and the runtime's clock, so handlers run unchanged and nothing goes through the environment.
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   routeLogsToStderr();
@@ -38,15 +66,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     chmodSync(dataDir, 0o700);
   }
   const stops: (() => Promise<void>)[] = [];
-  const runtime: Runtime = {
-    config: options.config,
-    dataDir,
-    repo: undefined as unknown as Repo,
-    stops,
-    async stop() {
-      resetClients();
-      for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
-    },
+  let ddb: DynamoDBDocumentClient | undefined;
+  const apps: App[] = [];
+  const stopAll = async () => {
+    for (const app of apps.splice(0)) app.close();
+    ddb?.destroy();
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
   };
   try {
     if (dataDir) {
@@ -55,26 +80,58 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     const dynamo = await startDynamo(dataDir);
     stops.push(dynamo.stop);
-    Object.assign(process.env, {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "local",
-      AWS_SECRET_ACCESS_KEY: "local",
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-      TABLE_NAME,
-      TIERCAST_SHARDS: String(options.config.shards),
-      // CloudWatch's embedded metric format has no reader here; set it to "false" to see the EMF lines.
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? "true",
-    });
-    process.env.TIERCAST_SECRET = dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex");
-    if (options.at) process.env.TIERCAST_CLOCK_AT = options.at.toISOString();
-    else delete process.env.TIERCAST_CLOCK_AT;
-    resetClients();
     await ensureTable(dynamo.endpoint, TABLE_NAME);
-    runtime.repo = new Repo(documentClient(), TABLE_NAME);
+    ddb = documentClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+    const store = ddb;
+    const clock = settableClock(options.at);
+    const settings: Settings = {
+      ...readTunables(LOCAL_DEFAULTS),
+      ...options.settings,
+      tableName: TABLE_NAME,
+      config: options.config,
+      secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
+      queues: {},
+      sms: { replyPointers: false },
+      email: {},
+      scheduler: {},
+      // CloudWatch's embedded metric format has no reader here.
+      metrics: false,
+    };
+    const build = (s: Settings, queuesEndpoint?: string) => {
+      const app = createApp(s, {
+        clock: clock.now,
+        ddb: store,
+        queues: queuesEndpoint ? { ...LOCAL_AWS, endpoint: queuesEndpoint } : { ...LOCAL_AWS },
+      });
+      apps.push(app);
+      return app;
+    };
+    const app = build(settings);
+    const runtime: Runtime = {
+      config: options.config,
+      dataDir,
+      repo: app.repo,
+      secret: app.secret.get(),
+      clock,
+      settings,
+      app,
+      attachMessaging(m) {
+        runtime.settings = {
+          ...runtime.settings,
+          maxReceiveCount: m.maxReceiveCount,
+          queues: m.queues,
+          sms: { ...runtime.settings.sms, endpoint: m.smsEndpoint },
+          email: { ...runtime.settings.email, smtpUrl: m.smtpUrl },
+        };
+        runtime.app = build(runtime.settings, m.sqsEndpoint);
+        return runtime.app;
+      },
+      stops,
+      stop: stopAll,
+    };
     return runtime;
   } catch (err) {
-    await runtime.stop();
+    await stopAll();
     throw err;
   }
 }

@@ -14,8 +14,7 @@ import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
+import { logger } from "#platform/logger.ts";
 import { localAuditAnchor } from "./audit-anchor.ts";
 import { startDispatch } from "./dispatch.ts";
 import { runLaunchWorkflow } from "./launch.ts";
@@ -100,7 +99,7 @@ function send(res: ServerResponse, out: ApiResponse) {
 export async function startServe(runtime: Runtime, options: ServeOptions = {}): Promise<LocalServer> {
   await startDispatch(runtime);
   const running = new Set<Promise<unknown>>();
-  const base = baseDeps();
+  const base = runtime.app.base();
   // Import files go to a real local S3-compatible server, as they go to S3 on AWS.
   const s3 = await startS3(
     runtime.dataDir ? localS3Dir(runtime.dataDir) : mkdtempSync(join(tmpdir(), "tiercast-s3-")),
@@ -136,7 +135,7 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
     },
     async startLaunch(campaignId, version, at) {
       // The workflow's outcome goes into the campaign's trail when it returns (on AWS, its Finalize step's job).
-      const run = runLaunchWorkflow({ campaignId, at })
+      const run = runLaunchWorkflow(runtime, { campaignId, at })
         .then(() => recordLaunchOutcome(deps, campaignId))
         .catch((err: unknown) => logger.error("launch failed", { campaignId, error: err as Error }));
       running.add(run);

@@ -8,6 +8,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { startFauxqs } from "fauxqs";
 import type { Channel } from "#functions/campaign/schema.ts";
+import { LOCAL_AWS } from "./aws.ts";
 
 export const CHANNEL_QUEUES: Record<Channel, string> = {
   sms: "tiercast-sms",
@@ -44,7 +45,11 @@ export async function startQueues(
   const server = await startFauxqs({ port: 0, logger: false });
   const maxReceiveCount = options.maxReceiveCount ?? 5;
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 2;
-  const client = new SQSClient({ endpoint: `http://127.0.0.1:${server.port}`, useQueueUrlAsEndpoint: false });
+  const client = new SQSClient({
+    ...LOCAL_AWS,
+    endpoint: `http://127.0.0.1:${server.port}`,
+    useQueueUrlAsEndpoint: false,
+  });
   const urls: Record<string, string> = {};
   const create = async (name: string, attributes: Record<string, string>) => {
     const out = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));

@@ -1,7 +1,7 @@
 import type { Actor } from "#functions/access/users.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
-import { ForbiddenError } from "#shared/errors.ts";
-import type { Repo } from "#shared/repo.ts";
+import { ForbiddenError } from "#platform/errors.ts";
+import type { Repo } from "#platform/repo.ts";
 
 /**
  * Branch scope, one rule for every use case: an actor with a branch acts only on what belongs to that

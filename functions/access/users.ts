@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import type { Repo } from "#shared/repo.ts";
+import type { Repo } from "#platform/repo.ts";
 
 export const ROLES = ["marketer", "approver", "analyst", "admin"] as const;
 export type Role = (typeof ROLES)[number];

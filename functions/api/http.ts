@@ -2,9 +2,9 @@ import type { z } from "zod";
 import type { Actor, Role } from "#functions/access/users.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
 import type { ObjectStore } from "#functions/import/job.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { TiercastError } from "#shared/errors.ts";
-import type { Repo } from "#shared/repo.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { TiercastError } from "#platform/errors.ts";
+import type { Repo } from "#platform/repo.ts";
 
 /** A request as both runtimes see it: built from API Gateway's event on AWS, from node:http locally. */
 export interface ApiRequest {

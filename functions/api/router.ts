@@ -1,5 +1,5 @@
 import type { Actor } from "#functions/access/users.ts";
-import { logger } from "#shared/logger.ts";
+import { logger } from "#platform/logger.ts";
 import {
   type AnyRoute,
   type ApiDeps,

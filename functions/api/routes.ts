@@ -26,18 +26,18 @@ import { importCustomers, ingestEvents } from "#functions/usecases/customers.ts"
 import { createImportJobAs, importJobInScope, startImportJobAs } from "#functions/usecases/imports.ts";
 import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import { addUserAs } from "#functions/usecases/users.ts";
+import { csvRow } from "#platform/csv.ts";
+import { InputError, NotFoundError } from "#platform/errors.ts";
+import { shardOf } from "#platform/hash.ts";
+import { batchGet } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import {
   CAMPAIGN_ACTIONS,
   type CampaignAction,
   type CampaignRecord,
   listCampaigns,
 } from "#shared/campaigns.ts";
-import { csvRow } from "#shared/csv.ts";
-import { InputError, NotFoundError } from "#shared/errors.ts";
-import { shardOf } from "#shared/hash.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
-import { batchGet } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 

@@ -1,4 +1,4 @@
-import { logger } from "#shared/logger.ts";
+import { logger } from "#platform/logger.ts";
 import type { AnchoredHead } from "./chain.ts";
 import type { AuditAnchor } from "./store.ts";
 

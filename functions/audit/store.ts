@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { conditional, type Repo } from "#shared/repo.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
 import {
   type AnchoredHead,
   type AuditEntry,

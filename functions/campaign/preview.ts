@@ -1,5 +1,5 @@
-import type { TiercastConfig } from "#shared/config.ts";
-import { mapLimit, type Repo } from "#shared/repo.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { mapLimit, type Repo } from "#platform/repo.ts";
 import {
   allocate,
   type Decision,

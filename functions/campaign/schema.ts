@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { formatIssues, type TiercastConfig } from "#shared/config.ts";
-import { IsoInstant } from "#shared/dates.ts";
-import { CampaignValidationError } from "#shared/errors.ts";
-import { itemSizeBytes, Money, unstorableNumbers } from "#shared/storable.ts";
+import { formatIssues, type TiercastConfig } from "#platform/config.ts";
+import { IsoInstant } from "#platform/dates.ts";
+import { CampaignValidationError } from "#platform/errors.ts";
+import { itemSizeBytes, Money, unstorableNumbers } from "#platform/storable.ts";
 import { compileTemplate, templateVariables } from "./templates.ts";
 
 export const PLAYBOOKS = [

@@ -1,7 +1,7 @@
+import type { Repo } from "#platform/repo.ts";
+import { batchGet } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import type { Customer } from "#shared/customer.ts";
-import type { Repo } from "#shared/repo.ts";
-import { batchGet } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import type { ContactState } from "./decide.ts";
 
 /** One unit of segment work: a tier's shard. A launch is a Map over these; each is a loop of pages. */

@@ -1,7 +1,7 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Allocator } from "#functions/campaign/decide.ts";
-import { hash32 } from "#shared/hash.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
+import { hash32 } from "#platform/hash.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
 
 /**
  * One contact per campaign (duplicate_contact across pages and shards) and RM capacity per day: the

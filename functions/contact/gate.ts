@@ -7,9 +7,9 @@ import {
   MARKETING_CHANNELS,
 } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import type { Customer } from "#shared/customer.ts";
-import { conditional, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 /**
  * The contact owner: consent withdrawals (opt-outs) and the marketing sends that count against caps,

@@ -1,10 +1,10 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import * as ledger from "#functions/ledger/transitions.ts";
+import { NotFoundError } from "#platform/errors.ts";
+import { shardOf } from "#platform/hash.ts";
+import type { Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { listCampaigns } from "#shared/campaigns.ts";
-import { NotFoundError } from "#shared/errors.ts";
-import { shardOf } from "#shared/hash.ts";
-import type { Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 /**
  * Erases a customer's personal data (PIPL): name, contact details, birthday and referral link go from

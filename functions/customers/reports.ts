@@ -1,12 +1,12 @@
 import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { PRIMARY_SCHEME } from "#platform/config.ts";
+import type { Repo } from "#platform/repo.ts";
+import { batchGet } from "#platform/repo.ts";
 import { listCampaigns } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { PRIMARY_SCHEME } from "#shared/config.ts";
 import type { Customer } from "#shared/customer.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
-import type { Repo } from "#shared/repo.ts";
-import { batchGet } from "#shared/repo.ts";
 
 /** What the reports read: the store and the tier config (the embedded runtime, or a handler's deps). */
 export interface Store {
@@ -14,7 +14,7 @@ export interface Store {
   config: TiercastConfig;
 }
 
-import { key } from "#shared/table.ts";
+import { key } from "#platform/table.ts";
 
 async function* customersOf(runtime: Store, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
   for (const task of shardTasks(tiers, runtime.config.shards))

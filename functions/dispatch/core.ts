@@ -16,20 +16,20 @@ import {
   takeSendSlots,
 } from "#functions/contact/gate.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
-import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import type { Customer } from "#shared/customer.ts";
+import type { TiercastConfig } from "#platform/config.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
   ProviderUnknownOutcomeError,
-} from "#shared/errors.ts";
+} from "#platform/errors.ts";
+import { logger } from "#platform/logger.ts";
+import type { DispatchMessage, RecipientRef } from "#platform/queue.ts";
+import { batchGet, itemToCustomer, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
+import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
+import type { Customer } from "#shared/customer.ts";
 import { addCounters, stageIncrements } from "#shared/funnel.ts";
 import { type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
-import { logger } from "#shared/logger.ts";
-import type { DispatchMessage, RecipientRef } from "#shared/queue.ts";
-import { batchGet, itemToCustomer, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 export interface SendContext {
   sendKey: string;

@@ -1,13 +1,13 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
-import { PROVIDER_CLIENT_CONFIG } from "#shared/clients.ts";
+import { PROVIDER_CLIENT_CONFIG } from "#platform/clients.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
   ProviderUnknownOutcomeError,
-} from "#shared/errors.ts";
-import { isConditionFailed, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
+} from "#platform/errors.ts";
+import { isConditionFailed, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import type { Provider, SendContext } from "./core.ts";
 
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);

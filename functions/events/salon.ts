@@ -3,12 +3,12 @@ import { prepare, renderMessage } from "#functions/campaign/decide.ts";
 import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { nextWindowStart } from "#functions/campaign/time.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { ConflictError } from "#platform/errors.ts";
+import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { ConflictError } from "#shared/errors.ts";
 import { dueIndex, type LedgerRow } from "#shared/ledger.ts";
-import { conditional, isConditionFailed, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
 

@@ -1,6 +1,6 @@
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
-import { conditional, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 
 /** Records an event id once: false when it was seen before (an identical replay is a duplicate). */
 export function claimEventId(repo: Repo, event: { eventId: string }) {

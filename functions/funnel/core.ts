@@ -1,7 +1,7 @@
+import type { Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { parseCounterSk } from "#shared/funnel.ts";
 import { STAGES, type Stage } from "#shared/ledger.ts";
-import type { Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 import { newcombeDiff, stratifiedUplift } from "./stats.ts";
 
 export type StageCounts = Record<Stage, number>;

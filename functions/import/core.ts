@@ -1,8 +1,8 @@
-import type { TiercastConfig } from "#shared/config.ts";
-import { formatIssues } from "#shared/config.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { formatIssues } from "#platform/config.ts";
+import { customerItem } from "#platform/repo.ts";
+import { ITEM_LIMIT_BYTES, topItemSizeBytes } from "#platform/storable.ts";
 import { type Customer, CustomerInput, toCustomer } from "#shared/customer.ts";
-import { customerItem } from "#shared/repo.ts";
-import { ITEM_LIMIT_BYTES, topItemSizeBytes } from "#shared/storable.ts";
 import type { SourceRecord } from "./parse.ts";
 
 export interface ImportReport {

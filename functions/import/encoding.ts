@@ -1,6 +1,6 @@
 import chardet from "chardet";
 import iconv from "iconv-lite";
-import { InputError } from "#shared/errors.ts";
+import { InputError } from "#platform/errors.ts";
 
 /** `utf-8`, or a name iconv-lite knows (gb18030 reads GBK and GB2312 too). */
 export type Encoding = string;

@@ -1,12 +1,10 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { baseDeps } from "#shared/deps.ts";
-import { env } from "#shared/env.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { type App, lambdaApp } from "#functions/app.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { runImportJob } from "./job.ts";
-import { s3Objects } from "./objects.ts";
 
 /**
  * The import-job worker on AWS, fed by the import queue (`{"jobId"}` messages from POST
@@ -14,28 +12,31 @@ import { s3Objects } from "./objects.ts";
  * the message is then reported as failed, so SQS hands it back after its visibility timeout and the
  * next run resumes from the byte offset. A hard timeout ends the same way, from the last checkpoint.
  */
-export const handler = middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  const deps = baseDeps();
-  const bucket = env().IMPORT_BUCKET;
-  if (!bucket) throw new Error("IMPORT_BUCKET is not set");
-  const objects = s3Objects(bucket);
-  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
-  for (const record of event.Records) {
-    const { jobId } = JSON.parse(record.body) as { jobId: string };
-    const job = await runImportJob({ repo: deps.repo, objects, now: deps.now }, jobId, {
-      config: deps.config,
-      timeLeft: () => context.getRemainingTimeInMillis(),
-    });
-    logger.info("import job run", {
-      jobId,
-      status: job.status,
-      offset: job.offset,
-      imported: job.imported,
-      rejected: job.rejected,
-    });
-    if (job.status === "running") batchItemFailures.push({ itemIdentifier: record.messageId });
-  }
-  return { batchItemFailures };
-})
-  .use(injectLambdaContext(logger))
-  .use(loadSecret());
+export function importJobHandler(app: () => App) {
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deps = app().base();
+    const objects = app().objects();
+    if (!objects) throw new Error("IMPORT_BUCKET is not set");
+    const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+    for (const record of event.Records) {
+      const { jobId } = JSON.parse(record.body) as { jobId: string };
+      const job = await runImportJob({ repo: deps.repo, objects, now: deps.now }, jobId, {
+        config: deps.config,
+        timeLeft: () => context.getRemainingTimeInMillis(),
+      });
+      logger.info("import job run", {
+        jobId,
+        status: job.status,
+        offset: job.offset,
+        imported: job.imported,
+        rejected: job.rejected,
+      });
+      if (job.status === "running") batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+    return { batchItemFailures };
+  })
+    .use(injectLambdaContext(logger))
+    .use(loadSecret(() => app().secret));
+}
+
+export const handler = importJobHandler(lambdaApp);

@@ -1,10 +1,10 @@
 import { Readable } from "node:stream";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { confineToBranch } from "#functions/access/scope.ts";
-import type { TiercastConfig } from "#shared/config.ts";
-import { ConflictError, InputError, NotFoundError } from "#shared/errors.ts";
-import { hash32 } from "#shared/hash.ts";
-import { batchWrite, isConditionFailed, type Repo } from "#shared/repo.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
+import { hash32 } from "#platform/hash.ts";
+import { batchWrite, isConditionFailed, type Repo } from "#platform/repo.ts";
 import { importRecords } from "./core.ts";
 import { type Encoding, parseEncoding } from "./encoding.ts";
 import { readRecords, type SourceRecord } from "./parse.ts";

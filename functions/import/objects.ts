@@ -3,13 +3,14 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { ObjectStore } from "./job.ts";
 
 /**
- * Import files in S3. The client takes its endpoint the standard way (AWS_ENDPOINT_URL_S3), so the
- * embedded runtime points it at its local S3-compatible server; path-style addressing there, since a
- * local server has no per-bucket host names.
+ * Import files in S3. Given an endpoint (a local S3-compatible server), path-style addressing, since
+ * a local server has no per-bucket host names.
  */
-export function s3Objects(bucket: string, client?: S3Client): ObjectStore {
-  const local = Boolean(process.env.AWS_ENDPOINT_URL_S3);
-  const s3 = client ?? new S3Client({ forcePathStyle: local });
+export function s3Client(endpoint?: string): S3Client {
+  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+}
+
+export function s3Objects(bucket: string, s3: S3Client): ObjectStore {
   return {
     async size(key) {
       try {

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import ExcelJS from "exceljs";
-import { InputError } from "#shared/errors.ts";
+import { InputError } from "#platform/errors.ts";
 import type { SourceRecord } from "./parse.ts";
 
 const pad = (n: number) => String(n).padStart(2, "0");

@@ -13,8 +13,11 @@ import { dynamoAllocator } from "#functions/contact/claims.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
 import { firstInFlight, ledgerStates } from "#functions/ledger/reads.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
+import { batchGet, batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
-import type { TiercastConfig } from "#shared/config.ts";
 import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
 import {
   dueIndex,
@@ -24,9 +27,6 @@ import {
   sendKey,
   stageIndex,
 } from "#shared/ledger.ts";
-import { type DispatchMessage, type RecipientRef, toMessages } from "#shared/queue.ts";
-import { batchGet, batchWrite, mapLimit, type Repo } from "#shared/repo.ts";
-import { key } from "#shared/table.ts";
 
 /** The campaign was paused or cancelled before its launch started. */
 export class CampaignNotLaunchableError extends Error {

@@ -2,30 +2,33 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
-import { recordStage } from "#shared/metrics.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { type App, lambdaApp } from "#functions/app.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { ingestReceipt } from "./core.ts";
 
-async function recordHandler(record: SQSRecord) {
-  const base = baseDeps();
-  const receivedAt = new Date(Number(record.attributes.SentTimestamp ?? Date.now())).toISOString();
-  const result = await ingestReceipt(
-    record.body,
-    { repo: base.repo, shards: base.config.shards, config: base.config, secret: base.secret },
-    receivedAt,
-  );
-  const outcome = result?.outcome;
-  if (outcome?.status === "rejected") logger.warn("receipt rejected", { error: outcome.error });
-  if (outcome?.status === "accepted" && outcome.stage) recordStage(outcome.stage, result?.event.channel);
+/** Delivery receipts, opens, clicks, complaints and SMS replies from SES and End User Messaging (SNS → SQS). */
+export function receiptsHandler(app: () => App) {
+  async function recordHandler(record: SQSRecord) {
+    const base = app().base();
+    const receivedAt = new Date(Number(record.attributes.SentTimestamp ?? Date.now())).toISOString();
+    const result = await ingestReceipt(
+      record.body,
+      { repo: base.repo, shards: base.config.shards, config: base.config, secret: base.secret },
+      receivedAt,
+    );
+    const outcome = result?.outcome;
+    if (outcome?.status === "rejected") logger.warn("receipt rejected", { error: outcome.error });
+    if (outcome?.status === "accepted" && outcome.stage)
+      app().metrics.recordStage(outcome.stage, result?.event.channel);
+  }
+  return middy(async (event: SQSEvent) =>
+    processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
+      throwOnFullBatchFailure: false,
+    }),
+  )
+    .use(injectLambdaContext(logger))
+    .use(loadSecret(() => app().secret));
 }
 
-/** Delivery receipts, opens, clicks, complaints and SMS replies from SES and End User Messaging (SNS → SQS). */
-export const handler = middy(async (event: SQSEvent) =>
-  processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), {
-    throwOnFullBatchFailure: false,
-  }),
-)
-  .use(injectLambdaContext(logger))
-  .use(loadSecret());
+export const handler = receiptsHandler(lambdaApp);

@@ -1,10 +1,9 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
+import { type App, lambdaApp } from "#functions/app.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
-import { startExecution } from "#shared/aws-launch.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { logger } from "#shared/logger.ts";
-import { loadSecret } from "#shared/secret.ts";
+import { logger } from "#platform/logger.ts";
+import { loadSecret } from "#platform/secret.ts";
 import { runDueSchedules } from "./core.ts";
 
 /**
@@ -12,11 +11,18 @@ import { runDueSchedules } from "./core.ts";
  * schedule) and every few minutes as a safety net. Either way it runs whatever is due; firings are
  * claimed with a conditional write, so overlapping invocations start each run once.
  */
-export const handler = middy(async () => {
-  const base = baseDeps();
-  const runs = await runDueSchedules({ ...base, startLaunch: startExecution, auditAnchor: logAnchor });
-  logger.info("schedules run", { runs: runs.length, started: runs.filter((r) => r.campaignId).length });
-  return { runs };
-})
-  .use(injectLambdaContext(logger))
-  .use(loadSecret());
+export function schedulesHandler(app: () => App) {
+  return middy(async () => {
+    const runs = await runDueSchedules({
+      ...app().base(),
+      startLaunch: app().startLaunch,
+      auditAnchor: logAnchor,
+    });
+    logger.info("schedules run", { runs: runs.length, started: runs.filter((r) => r.campaignId).length });
+    return { runs };
+  })
+    .use(injectLambdaContext(logger))
+    .use(loadSecret(() => app().secret));
+}
+
+export const handler = schedulesHandler(lambdaApp);

@@ -1,5 +1,5 @@
 import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { conditional, type Repo } from "#shared/repo.ts";
+import { conditional, type Repo } from "#platform/repo.ts";
 
 /** The schedule's item writes; schedules/core.ts decides when (and stays free of the SDK). */
 export const scheduleItemKey = (scheduleId: string) => ({ PK: "SCHEDULES", SK: scheduleId });

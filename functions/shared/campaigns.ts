@@ -1,9 +1,9 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Actor } from "#functions/access/users.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
-import { ConflictError, ForbiddenError, NotFoundError } from "./errors.ts";
-import { conditional, isConditionFailed, type Repo } from "./repo.ts";
-import { key } from "./table.ts";
+import { ConflictError, ForbiddenError, NotFoundError } from "#platform/errors.ts";
+import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 
 /**
  * draft → submitted → approved → launching → launched ⇄ paused; rejected goes back to draft by an edit;

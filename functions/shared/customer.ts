@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { PRIMARY_SCHEME, type TiercastConfig, type TierScheme } from "./config.ts";
-import { isIsoDate, isIsoInstant } from "./dates.ts";
-import { shardOf } from "./hash.ts";
-import { OptionalMoney } from "./storable.ts";
+import { PRIMARY_SCHEME, type TiercastConfig, type TierScheme } from "#platform/config.ts";
+import { isIsoDate, isIsoInstant } from "#platform/dates.ts";
+import { shardOf } from "#platform/hash.ts";
+import { OptionalMoney } from "#platform/storable.ts";
 
 const DAY_MS = 86_400_000;
 

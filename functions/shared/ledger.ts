@@ -1,7 +1,7 @@
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { csvRow } from "./csv.ts";
-import { key } from "./table.ts";
+import { csvRow } from "#platform/csv.ts";
+import { key } from "#platform/table.ts";
 
 /** Where a recipient stands. Terminal: sent, failed, unknown, excluded, holdout. */
 export type LedgerState =

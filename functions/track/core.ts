@@ -4,11 +4,11 @@ import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
 import { ingestEvent } from "#functions/events/core.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
+import { IsoInstant } from "#platform/dates.ts";
+import { shardOf } from "#platform/hash.ts";
+import { key } from "#platform/table.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
-import { IsoInstant } from "#shared/dates.ts";
-import { shardOf } from "#shared/hash.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
-import { key } from "#shared/table.ts";
 
 // 1×1 transparent GIF.
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");

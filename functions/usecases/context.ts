@@ -1,7 +1,7 @@
 import type { Actor } from "#functions/access/users.ts";
 import type { AuditActor } from "#functions/audit/chain.ts";
 import type { AuditDeps } from "#functions/audit/store.ts";
-import type { TiercastConfig } from "#shared/config.ts";
+import type { TiercastConfig } from "#platform/config.ts";
 
 /**
  * What a use case needs, whichever transport calls it: the API passes its deps, the CLI builds these

@@ -5,7 +5,7 @@ import { forgetCustomer } from "#functions/customers/forget.ts";
 import { ingestRecords } from "#functions/events/core.ts";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
-import { NotFoundError } from "#shared/errors.ts";
+import { NotFoundError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 export async function importCustomers(

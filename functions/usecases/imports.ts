@@ -7,7 +7,7 @@ import {
   loadImportJob,
   type ObjectStore,
 } from "#functions/import/job.ts";
-import { ConflictError, NotFoundError } from "#shared/errors.ts";
+import { ConflictError, NotFoundError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /** Import jobs (the nightly-export path): the bucket and the runner are the deployment's. */

@@ -9,8 +9,8 @@ import {
   saveSchedule,
   validateSchedule,
 } from "#functions/schedules/core.ts";
+import { NotFoundError } from "#platform/errors.ts";
 import { loadCampaign } from "#shared/campaigns.ts";
-import { NotFoundError } from "#shared/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 async function findSchedule(deps: UseCaseDeps, scheduleId: string): Promise<ScheduleRecord | undefined> {

@@ -1,7 +1,7 @@
 import { assertInScope } from "#functions/access/scope.ts";
 import { type Actor, addUser, findUser, type NewUser } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
-import { ForbiddenError } from "#shared/errors.ts";
+import { ForbiddenError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /**

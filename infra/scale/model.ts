@@ -1,5 +1,5 @@
-import { parseConfig } from "../../functions/shared/config.ts";
-import { RECIPIENTS_PER_MESSAGE } from "../../functions/shared/queue.ts";
+import { parseConfig } from "../../functions/platform/config.ts";
+import { RECIPIENTS_PER_MESSAGE } from "../../functions/platform/queue.ts";
 import { MAX_RECEIVE_COUNT } from "../stacks/messaging-stack.ts";
 
 /**

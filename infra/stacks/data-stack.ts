@@ -3,7 +3,7 @@ import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type { Construct } from "constructs";
-import { GSIS, TABLE_KEYS } from "../../functions/shared/table.ts";
+import { GSIS, TABLE_KEYS } from "../../functions/platform/table.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import type { EnvSettings } from "../settings.ts";
 

@@ -1,5 +1,5 @@
 import type { App } from "aws-cdk-lib";
-import { DEFAULT_SCHEMES } from "../../functions/shared/config.ts";
+import { DEFAULT_SCHEMES } from "../../functions/platform/config.ts";
 import type { EnvSettings } from "../settings.ts";
 import { ApiStack } from "./api-stack.ts";
 import { DataStack } from "./data-stack.ts";

@@ -50,7 +50,7 @@ describe("web console in headless Chromium: create → preview → submit → ap
       logLevel: "error",
     });
     runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     await startDispatch(runtime);
     server = await startServe(runtime, { schedulerMs: 0 });
     for (const [userId, role] of [

@@ -91,7 +91,7 @@ describe("the HTTP layer never answers 5xx to client input", () => {
     runtime = await localBank(300, new Date("2027-02-28T00:00:00Z"), {
       tracking: { baseUrl: "http://127.0.0.1" },
     });
-    setClock(AT);
+    setClock(runtime, AT);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
     admin = (await addUser(runtime.repo, { userId: "root", role: "admin" }, new Date(AT))).token;
     marketer = (await addUser(runtime.repo, { userId: "mia", role: "marketer" }, new Date(AT))).token;

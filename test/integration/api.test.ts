@@ -64,7 +64,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     runtime = await localBank(2_000, new Date("2027-02-28T00:00:00Z"), {
       tracking: { baseUrl: "http://127.0.0.1" },
     });
-    setClock(AT);
+    setClock(runtime, AT);
     dispatch = await startDispatch(runtime);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
     const users: NewUser[] = [
@@ -265,10 +265,10 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     });
     expect(ok.status).toBe(200);
     expect(ok.json.nextRunAt).toBe("2027-04-01T02:00:00.000Z");
-    setClock("2027-04-01T02:00:30.000Z");
+    setClock(runtime, "2027-04-01T02:00:30.000Z");
     const run = await call("POST", "/api/schedules/run-due", tokens.ada, {});
     const again = await call("POST", "/api/schedules/run-due", tokens.ada, {});
-    setClock(AT);
+    setClock(runtime, AT);
     expect(run.json.runs).toEqual([
       expect.objectContaining({
         scheduleId: "monthly",
@@ -297,15 +297,12 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
       });
     const delivered = { type: "delivered", tag: sms.tag, messageId: "gw-1", at: AT };
     expect((await hook(delivered)).status).toBe(401);
-    expect((await hook(delivered, webhookSignature(process.env.TIERCAST_SECRET!, "{}"))).status).toBe(401);
+    expect((await hook(delivered, webhookSignature(runtime.secret, "{}"))).status).toBe(401);
     const before = (await call("GET", "/api/campaigns/api-journey/funnel", tokens.ann)).json.total as Record<
       string,
       number
     >;
-    const ok = await hook(
-      delivered,
-      webhookSignature(process.env.TIERCAST_SECRET!, JSON.stringify(delivered)),
-    );
+    const ok = await hook(delivered, webhookSignature(runtime.secret, JSON.stringify(delivered)));
     expect(ok.status).toBe(200);
     const after = (await call("GET", "/api/campaigns/api-journey/funnel", tokens.ann)).json.total as Record<
       string,
@@ -322,9 +319,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
       ).opted_out ?? 0;
     const optedBefore = await optedOut();
     const reply = { type: "replied", tag: sms.tag, messageId: "gw-2", at: AT, text: "R" };
-    expect(
-      (await hook(reply, webhookSignature(process.env.TIERCAST_SECRET!, JSON.stringify(reply)))).status,
-    ).toBe(200);
+    expect((await hook(reply, webhookSignature(runtime.secret, JSON.stringify(reply)))).status).toBe(200);
     expect(await optedOut()).toBe(optedBefore + 1);
     expect((await call("GET", `/api/customers/${customerId}/decisions`, tokens.ada)).status).toBe(200);
   });
@@ -336,7 +331,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
       repo: runtime.repo,
       shards: runtime.config.shards,
       config: runtime.config,
-      secret: process.env.TIERCAST_SECRET!,
+      secret: runtime.secret,
     };
     const envelope = (message: unknown) =>
       JSON.stringify({ Type: "Notification", Message: JSON.stringify(message) });
@@ -378,7 +373,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
 
   it("pauses and cancels a launched campaign: deferred sends wait while paused and are dropped when cancelled", async () => {
     const id = "api-pause";
-    setClock("2027-03-01T15:30:00.000Z"); // 23:30 local: everything is deferred to 08:00
+    setClock(runtime, "2027-03-01T15:30:00.000Z"); // 23:30 local: everything is deferred to 08:00
     await call("POST", "/api/campaigns", tokens.mia, linked(id));
     await call("POST", `/api/campaigns/${id}/submit`, tokens.mia, {});
     await call("POST", `/api/campaigns/${id}/approve`, tokens.ari, {});
@@ -386,7 +381,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     await Promise.all([...server.running]);
     expect((await call("POST", `/api/campaigns/${id}/pause`, tokens.mia, {})).json.status).toBe("paused");
     const sentBefore = dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length;
-    setClock("2027-03-02T01:00:00.000Z"); // 09:00 local: due, but paused
+    setClock(runtime, "2027-03-02T01:00:00.000Z"); // 09:00 local: due, but paused
     await server.schedulerTick();
     await waitFor("paused sends to settle", async () => {
       const f = await call("GET", `/api/campaigns/${id}/ledger?limit=5000`, tokens.ann);
@@ -395,7 +390,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     });
     expect(dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length).toBe(sentBefore);
     expect((await call("POST", `/api/campaigns/${id}/cancel`, tokens.mia, {})).json.status).toBe("cancelled");
-    setClock("2027-03-02T01:10:00.000Z"); // the pause re-check is due
+    setClock(runtime, "2027-03-02T01:10:00.000Z"); // the pause re-check is due
     await server.schedulerTick();
     const rows = await waitFor("cancelled sends to be dropped", async () => {
       const f = await call("GET", `/api/campaigns/${id}/ledger?limit=5000`, tokens.ann);
@@ -407,7 +402,7 @@ describe("HTTP API: auth, roles, maker-checker, branches, audit, tracking, sched
     });
     expect(rows.filter((r) => r.reason === "campaign_cancelled").length).toBeGreaterThan(0);
     expect(dispatch.sms.messages.filter((m) => m.tag.startsWith(`${id}#`)).length).toBe(sentBefore);
-    setClock(AT);
+    setClock(runtime, AT);
   }, 120_000);
 
   it("detects an audit entry edited behind the API", async () => {

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { startRuntime } from "#local/runtime.ts";
-import { parseConfig } from "#shared/config.ts";
+import { parseConfig } from "#platform/config.ts";
 import { cli, tempDir } from "../helpers.ts";
 
 const AT = ["--at", "2027-03-01T02:00:00Z"];

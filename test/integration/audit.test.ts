@@ -12,7 +12,7 @@ import {
 import { type AuditDeps, appendAudit, readAudit, verifyAudit } from "#functions/audit/store.ts";
 import { fileAnchor } from "#local/audit-anchor.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
-import { parseConfig } from "#shared/config.ts";
+import { parseConfig } from "#platform/config.ts";
 import { tempDir } from "../helpers.ts";
 
 let runtime: Runtime;
@@ -44,7 +44,7 @@ describe("audit log: keyed chain, anchored head", () => {
     runtime = await startRuntime({ config: parseConfig({}) });
     deps = {
       repo: runtime.repo,
-      secret: process.env.TIERCAST_SECRET!,
+      secret: runtime.secret,
       auditAnchor: fileAnchor(join(tempDir("tiercast-audit-"), "audit-anchor.jsonl")),
     };
   });

@@ -1,8 +1,8 @@
 import { importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
-import { type Runtime, startRuntime } from "#local/runtime.ts";
+import { type Runtime, type RuntimeOptions, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
-import { parseConfig, type TiercastConfig } from "#shared/config.ts";
+import { parseConfig, type TiercastConfig } from "#platform/config.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
 import { ledgerRowsOf } from "../../cli/funnel.ts";
 
@@ -11,13 +11,14 @@ export async function localBank(
   customers: number,
   at: Date,
   overrides: Record<string, unknown> = {},
+  settings: RuntimeOptions["settings"] = {},
 ): Promise<Runtime> {
   const config: TiercastConfig = parseConfig({
     sms: { ratePerSecond: 100_000 },
     email: { ratePerSecond: 100_000 },
     ...overrides,
   });
-  const runtime = await startRuntime({ config, at });
+  const runtime = await startRuntime({ config, at, settings });
   async function* records(): AsyncGenerator<SourceRecord> {
     let line = 0;
     for (const value of syntheticCustomers({ customers, seed: 7, at })) yield { line: ++line, value };
@@ -30,8 +31,9 @@ export async function localBank(
   return runtime;
 }
 
-export function setClock(at: string) {
-  process.env.TIERCAST_CLOCK_AT = at;
+/** Moves the runtime's clock to `at` (time runs on from there). */
+export function setClock(runtime: Runtime, at: string) {
+  runtime.clock.set(at);
 }
 
 /** Every ledger row of a campaign (all shards). */

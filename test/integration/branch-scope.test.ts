@@ -161,7 +161,7 @@ const writeRoutes = API_ROUTES.filter((r) => r.method !== "GET" && r.roles !== "
 describe("branch scope on every write route", () => {
   beforeAll(async () => {
     runtime = await localBank(300, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
     const users: NewUser[] = [
       { userId: "ada", role: "admin" },

@@ -6,10 +6,9 @@ import { recordOptOut } from "#functions/events/core.ts";
 import { decidePage } from "#functions/launch/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { key } from "#platform/table.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
-import { baseDeps } from "#shared/deps.ts";
 import { TERMINAL } from "#shared/ledger.ts";
-import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";
@@ -32,7 +31,7 @@ async function decideWithoutSending(campaignId: string) {
     runtime.config,
   );
   await saveCampaign(runtime.repo, campaign, new Date(AT));
-  const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+  const deps = { ...runtime.app.base(), enqueue: async () => {}, sweepAfterMs: 60_000 };
   for (let shard = 0; shard < runtime.config.shards; shard++)
     await decidePage({ campaignId, at: AT, task: { tier: "potential", shard } }, deps);
   return ledgerRows(runtime, campaignId);
@@ -40,11 +39,13 @@ async function decideWithoutSending(campaignId: string) {
 
 describe("faults at the SMS provider", () => {
   beforeAll(async () => {
-    process.env.SMS_TIMEOUT_MS = "300";
-    process.env.LEASE_MS = "1000";
-    process.env.SWEEP_AFTER_MS = "1500";
-    runtime = await localBank(3_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    runtime = await localBank(
+      3_000,
+      new Date("2027-02-28T00:00:00Z"),
+      {},
+      { smsTimeoutMs: 300, leaseMs: 1000, sweepAfterMs: 1500 },
+    );
+    setClock(runtime, AT);
     dispatch = await startDispatch(runtime, {
       maxReceiveCount: 3,
       visibilityTimeoutSeconds: 1,
@@ -53,9 +54,6 @@ describe("faults at the SMS provider", () => {
   }, 120_000);
   afterAll(async () => {
     await runtime?.stop();
-    delete process.env.SMS_TIMEOUT_MS;
-    delete process.env.LEASE_MS;
-    delete process.env.SWEEP_AFTER_MS;
   });
 
   it("retries 500s and 429s, marks lost answers unknown, dead-letters the rest, and never sends twice", async () => {
@@ -119,7 +117,7 @@ describe("faults at the SMS provider", () => {
     for (const r of queued) await recordOptOut(runtime.repo, r.customerId, "sms", AT);
     const before = dispatch.sms.messages.length;
     const sendDeps = {
-      ...baseDeps(),
+      ...runtime.app.base(),
       providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
       maxReceiveCount: 5,
       leaseMs: 30_000,
@@ -138,7 +136,7 @@ describe("faults at the SMS provider", () => {
   });
 
   it("retries a workflow step that fails, and still decides everyone once", async () => {
-    process.env.TIERCAST_TASK_FAULTS = "decidePage=3,awaitDispatch=1";
+    runtime.settings.taskFaults = { decidePage: 3, awaitDispatch: 1 };
     try {
       const campaign = parseCampaign(
         { ...readCampaignFile("examples/key-maintenance.json", runtime.config), campaignId: "flaky-step" },
@@ -150,7 +148,7 @@ describe("faults at the SMS provider", () => {
       expect(new Set(rows.map((r) => r.customerId)).size).toBe(rows.length);
       expect(result.sent + result.deferred + result.excluded + result.holdout).toBe(rows.length);
     } finally {
-      delete process.env.TIERCAST_TASK_FAULTS;
+      runtime.settings.taskFaults = {};
     }
   });
 
@@ -161,7 +159,7 @@ describe("faults at the SMS provider", () => {
     expect(queued.length).toBeGreaterThan(5);
     const before = dispatch.sms.messages.length;
     const sendDeps = {
-      ...baseDeps(),
+      ...runtime.app.base(),
       providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
       maxReceiveCount: 5,
       leaseMs: 30_000,

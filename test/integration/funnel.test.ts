@@ -7,8 +7,8 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { key } from "#platform/table.ts";
 import type { LedgerRow } from "#shared/ledger.ts";
-import { key } from "#shared/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile, rebuild, simulate } from "../../cli/funnel.ts";
 import { launchCampaign } from "../../cli/launch.ts";
@@ -29,7 +29,7 @@ function eventsFile(name: string, events: unknown[]): string {
 describe("funnel from events", () => {
   beforeAll(async () => {
     runtime = await localBank(2_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     await startDispatch(runtime);
     await launchCampaign(
       runtime,

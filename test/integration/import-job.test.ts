@@ -13,10 +13,9 @@ import { s3Objects } from "#functions/import/objects.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, startS3 } from "#local/s3.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { parseConfig } from "#shared/config.ts";
-import { Repo } from "#shared/repo.ts";
+import { parseConfig } from "#platform/config.ts";
+import { Repo } from "#platform/repo.ts";
 import { tempDir } from "../helpers.ts";
-import { setClock } from "./bank.ts";
 
 const AT = "2027-03-01T02:00:00.000Z";
 const config = parseConfig({});
@@ -46,7 +45,6 @@ async function upload(url: string, body: Buffer) {
 
 describe("import jobs: presigned upload, streamed from S3, resumable by byte offset", () => {
   beforeAll(async () => {
-    setClock(AT);
     runtime = await startRuntime({ config, at: new Date(AT) });
     const s3 = await startS3(tempDir("tiercast-s3-test-"), LOCAL_IMPORT_BUCKET);
     stopS3 = s3.stop;
@@ -156,7 +154,6 @@ describe("import jobs through the API on the embedded runtime", () => {
   let server: LocalServer;
   let token = "";
   beforeAll(async () => {
-    setClock(AT);
     served = await startRuntime({ config, at: new Date(AT) });
     server = await startServe(served, { schedulerMs: 0, webDir: false });
     token = (await addUser(served.repo, { userId: "mia", role: "marketer" }, new Date(AT))).token;

@@ -6,9 +6,9 @@ import { localTime } from "#functions/campaign/time.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { CHANNEL_QUEUES } from "#local/sqs.ts";
-import { storeRequests } from "#shared/clients.ts";
+import { storeRequests } from "#platform/clients.ts";
+import { toMessages } from "#platform/queue.ts";
 import { TERMINAL } from "#shared/ledger.ts";
-import { toMessages } from "#shared/queue.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { drainCampaigns, launchCampaign, tick } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -38,7 +38,7 @@ function campaign(file: string, overrides: Record<string, unknown> = {}) {
 describe("launch and dispatch on the embedded runtime (10k-customer bank)", () => {
   beforeAll(async () => {
     runtime = await localBank(10_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(DAY1_10AM);
+    setClock(runtime, DAY1_10AM);
     dispatch = await startDispatch(runtime);
   }, 120_000);
   afterAll(async () => {
@@ -52,7 +52,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
       dormant,
       runtime.config,
       new Date(DAY1_10AM),
-      process.env.TIERCAST_SECRET!,
+      runtime.secret,
     );
     const result = await launchCampaign(runtime, dormant, new Date(DAY1_10AM));
     expect(result.status).toBe("SUCCEEDED");
@@ -112,7 +112,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
   });
 
   it("holds back a second same-day SMS campaign to the same customers with the frequency cap", async () => {
-    setClock(DAY1_11AM);
+    setClock(runtime, DAY1_11AM);
     const referral = campaign("examples/referral-drive.json");
     const result = await launchCampaign(runtime, referral, new Date(DAY1_11AM));
     const rows = await ledgerRows(runtime, referral.campaignId);
@@ -140,7 +140,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
   it("defers everything at 23:30 Asia/Shanghai and sends it with tick at 08:30", {
     timeout: 300_000,
   }, async () => {
-    setClock(DAY2_2330);
+    setClock(runtime, DAY2_2330);
     const night = campaign("examples/referral-drive.json", { campaignId: "referral-night" });
     const before = dispatch.sms.messages.length;
     const launched = await launchCampaign(runtime, night, new Date(DAY2_2330));
@@ -148,7 +148,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
     expect(launched.deferred).toBeGreaterThan(1000);
     expect(dispatch.sms.messages.length).toBe(before);
 
-    setClock(DAY3_0830);
+    setClock(runtime, DAY3_0830);
     const ticked = await tick(runtime);
     expect(ticked.released).toBe(launched.deferred);
     // Caps hold per phone number too: a few customers share a phone with an earlier recipient.
@@ -160,6 +160,6 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
       expect(minutes).toBeGreaterThanOrEqual(8 * 60);
       expect(minutes).toBeLessThan(22 * 60);
     }
-    await drainCampaigns(["referral-night"]);
+    await drainCampaigns(runtime, ["referral-night"]);
   });
 });

@@ -22,7 +22,7 @@ const dir = tempDir();
 describe("playbooks end to end", () => {
   beforeAll(async () => {
     runtime = await localBank(2_000, BANK_AT);
-    setClock(AT);
+    setClock(runtime, AT);
     await startDispatch(runtime);
   }, 120_000);
   afterAll(async () => runtime?.stop());
@@ -114,11 +114,11 @@ describe("playbooks end to end", () => {
     expect(reminders.every((r) => r.decision === "deferred" && r.dueAt === "2027-03-14T10:00:00.000Z")).toBe(
       true,
     );
-    setClock("2027-03-14T10:05:00.000Z");
+    setClock(runtime, "2027-03-14T10:05:00.000Z");
     const ticked = await tick(runtime);
     expect(ticked.released).toBe(withPhone.length);
     expect(ticked.sent + ticked.excluded).toBe(withPhone.length);
-    setClock(AT);
+    setClock(runtime, AT);
   });
 
   it("lists every customer a channel cannot reach, with the lost-contact red list", async () => {

@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { maskPii } from "#shared/logger.ts";
+import { maskPii } from "#platform/logger.ts";
 import { cli, tempDir } from "../helpers.ts";
 
 /** A 1,500-customer synthetic bank imported into a fresh on-disk data dir. */

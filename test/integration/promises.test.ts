@@ -6,11 +6,9 @@ import { httpSmsProvider } from "#functions/dispatch/providers.ts";
 import { decidePage, validateLaunch } from "#functions/launch/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { key } from "#platform/table.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
 import { CustomerInput, toCustomer } from "#shared/customer.ts";
-import { baseDeps } from "#shared/deps.ts";
-import { env } from "#shared/env.ts";
-import { key } from "#shared/table.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -40,7 +38,7 @@ const smsCampaign = (campaignId: string, tiers = ["potential", "quality"]) =>
 /** Decides a campaign without enqueuing anything: its rows wait as queued for the test to send. */
 async function decideWithoutSending(rt: Runtime, campaign: ReturnType<typeof smsCampaign>, at: string) {
   await saveCampaign(rt.repo, campaign, new Date(at));
-  const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+  const deps = { ...rt.app.base(), enqueue: async () => {}, sweepAfterMs: 60_000 };
   await validateLaunch({ campaignId: campaign.campaignId, at }, deps);
   for (const tier of campaign.segment.tiers)
     for (let shard = 0; shard < rt.config.shards; shard++)
@@ -54,7 +52,7 @@ describe("the promises under adversarial timing", () => {
   }, async () => {
     const AT = "2027-03-01T02:00:00.000Z";
     runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime!, AT);
     const dispatch = await startDispatch(runtime);
     const rows = await decideWithoutSending(runtime, smsCampaign("optout-inflight"), AT);
     const refs = rows
@@ -71,7 +69,7 @@ describe("the promises under adversarial timing", () => {
       async send(...args: Parameters<typeof gateway.send>) {
         if (first) {
           first = false;
-          for (const id of late) await recordOptOut(runtime!.repo, id, "sms", AT, env().TIERCAST_SECRET);
+          for (const id of late) await recordOptOut(runtime!.repo, id, "sms", AT, runtime!.secret);
         }
         return gateway.send(...args);
       },
@@ -79,7 +77,7 @@ describe("the promises under adversarial timing", () => {
     const outcomes = await processDispatch(
       { campaignId: "optout-inflight", channel: "sms", recipients: refs },
       1,
-      { ...baseDeps(), providers: { sms: provider }, maxReceiveCount: 5, leaseMs: 30_000 },
+      { ...runtime!.app.base(), providers: { sms: provider }, maxReceiveCount: 5, leaseMs: 30_000 },
     );
     expect(outcomes.slice(0, 5)).toEqual(["sent", "sent", "sent", "sent", "sent"]);
     expect(outcomes.slice(5)).toEqual(["excluded", "excluded", "excluded", "excluded", "excluded"]);
@@ -94,17 +92,17 @@ describe("the promises under adversarial timing", () => {
   }, async () => {
     const AT = "2027-03-01T13:59:58.000Z"; // 21:59:58 Asia/Shanghai
     runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime!, AT);
     const dispatch = await startDispatch(runtime);
     const rows = await decideWithoutSending(runtime, smsCampaign("pacer-crosses-22h"), AT);
     const ref = rows.find((r) => r.decision === "queued")!;
     // The pacer's wait carries the clock past 22:00 (as a long backlog at the provider's rate does).
     const outcome = await sendOne({ customerId: ref.customerId, shard: ref.shard }, "pacer-crosses-22h", 1, {
-      ...baseDeps(),
+      ...runtime!.app.base(),
       providers: { sms: httpSmsProvider(dispatch.sms.endpoint) },
       maxReceiveCount: 5,
       leaseMs: 30_000,
-      pace: async () => setClock("2027-03-01T14:00:00.500Z"),
+      pace: async () => setClock(runtime!, "2027-03-01T14:00:00.500Z"),
     });
     expect(outcome).toBe("deferred");
     expect(dispatch.sms.messages).toHaveLength(0);
@@ -125,7 +123,7 @@ describe("the promises under adversarial timing", () => {
   }, async () => {
     const AT = "2027-03-01T02:00:00.000Z";
     runtime = await localBank(200, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime!, AT);
     const shared = (customerId: string) =>
       toCustomer(
         CustomerInput.parse({

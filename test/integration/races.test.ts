@@ -45,7 +45,7 @@ describe("races through the API", () => {
       // Every race campaign reaches the same customers on one day: caps must not hide a send.
       caps: { perChannelPerDay: 1_000, perRollingWindow: 1_000 },
     });
-    setClock(AT);
+    setClock(runtime, AT);
     dispatch = await startDispatch(runtime);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
     const users: NewUser[] = [

@@ -30,7 +30,7 @@ async function approved(campaignId: string) {
 describe("schedules: one run per schedule and firing", () => {
   beforeAll(async () => {
     runtime = await localBank(300, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
     for (const u of [
       { userId: "ada", role: "admin" },
@@ -53,10 +53,10 @@ describe("schedules: one run per schedule and firing", () => {
       expect(
         (await call("PUT", `/api/schedules/${scheduleId}`, tokens.mia!, { campaignId: id, cron })).status,
       ).toBe(200);
-    setClock("2027-04-01T02:06:00.000Z");
+    setClock(runtime, "2027-04-01T02:06:00.000Z");
     const due = await call("POST", "/api/schedules/run-due", tokens.ada!, {});
     await Promise.all([...server.running]);
-    setClock(AT);
+    setClock(runtime, AT);
     const runs = due.json.runs as { scheduleId: string; campaignId: string }[];
     expect(runs.map((r) => r.scheduleId).sort()).toEqual(["early", "late", "twin"]);
     const ids = runs.map((r) => r.campaignId);

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
-import { parseConfig } from "#shared/config.ts";
+import { parseConfig } from "#platform/config.ts";
+import type { DispatchMessage } from "#platform/queue.ts";
+import { key } from "#platform/table.ts";
 import { addCounters, counterSk } from "#shared/funnel.ts";
 import { inflightIndex } from "#shared/ledger.ts";
-import type { DispatchMessage } from "#shared/queue.ts";
-import { key } from "#shared/table.ts";
 
 let runtime: Runtime;
 const config = parseConfig({ shards: 2 });

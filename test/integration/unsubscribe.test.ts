@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unsubscribeToken } from "#functions/campaign/decide.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { shardOf } from "#shared/hash.ts";
-import { key } from "#shared/table.ts";
+import { shardOf } from "#platform/hash.ts";
+import { key } from "#platform/table.ts";
 import { localBank, setClock } from "./bank.ts";
 
 const AT = "2027-03-01T02:00:00.000Z";
@@ -25,7 +25,7 @@ async function recipient(campaignId: string, customerId: string) {
     decidedAt: AT,
     at: AT,
   });
-  const t = unsubscribeToken(process.env.TIERCAST_SECRET!, campaignId, customerId);
+  const t = unsubscribeToken(runtime.secret, campaignId, customerId);
   return `${server.url}/u?c=${campaignId}&r=${customerId}&t=${t}`;
 }
 
@@ -35,7 +35,7 @@ const optedOut = async (customerId: string) =>
 describe("one-click unsubscribe (RFC 8058)", () => {
   beforeAll(async () => {
     runtime = await localBank(10, new Date(AT));
-    setClock(AT);
+    setClock(runtime, AT);
     server = await startServe(runtime, { schedulerMs: 0, webDir: false });
   }, 60_000);
   afterAll(async () => {

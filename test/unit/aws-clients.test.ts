@@ -5,7 +5,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
-import { ProviderRetryableError } from "#shared/errors.ts";
+import { ProviderRetryableError } from "#platform/errors.ts";
 
 describe("provider clients never retry a send (the ledger decides)", () => {
   let server: Server;
@@ -66,57 +66,48 @@ describe("the HMAC secret from Secrets Manager", () => {
   });
 
   it("is fetched again after a transient failure instead of failing every later invocation", async () => {
-    vi.resetModules();
-    vi.stubEnv("TIERCAST_SECRET", "");
-    vi.stubEnv("TIERCAST_SECRET_ARN", "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:hmac");
     sm.on(GetSecretValueCommand)
       .rejectsOnce(Object.assign(new Error("throttled"), { name: "ThrottlingException" }))
       .resolves({ SecretString: "s".repeat(48) });
-    const { loadSecret } = await import("#shared/secret.ts");
-    const load = loadSecret().before as (r: unknown) => Promise<void>;
+    const { loadSecret, secretSource } = await import("#platform/secret.ts");
+    const source = secretSource({
+      secretArn: "arn:aws:secretsmanager:ap-southeast-1:111122223333:secret:hmac",
+    });
+    const load = loadSecret(() => source).before as (r: unknown) => Promise<void>;
     await expect(load({})).rejects.toThrow("throttled");
+    expect(() => source.get()).toThrow("must be set");
     await expect(load({})).resolves.toBeUndefined();
-    expect(process.env.TIERCAST_SECRET).toBe("s".repeat(48));
+    expect(source.get()).toBe("s".repeat(48));
   });
 });
 
 describe("starting the launch state machine", () => {
   const sfn = mockClient(SFNClient);
-  beforeEach(() => {
-    vi.stubEnv(
-      "STATE_MACHINE_ARN",
-      "arn:aws:states:ap-southeast-1:111122223333:stateMachine:tiercast-prod-launch",
-    );
-    vi.stubEnv("TABLE_NAME", "t");
-    vi.stubEnv("TIERCAST_SECRET", "x".repeat(32));
-  });
-  afterEach(() => {
-    sfn.reset();
-    vi.unstubAllEnvs();
-  });
+  const ARN = "arn:aws:states:ap-southeast-1:111122223333:stateMachine:tiercast-prod-launch";
+  afterEach(() => sfn.reset());
   const names = () => sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
 
   it("starts a new execution when a campaign is launched again after a failed one", async () => {
-    vi.resetModules();
-    const { startExecution } = await import("#shared/aws-launch.ts");
+    const { startExecution } = await import("#platform/aws-launch.ts");
     sfn.on(StartExecutionCommand).resolves({ executionArn: "arn:x" });
-    await startExecution("spring", 3, "2027-03-01T02:00:00.000Z");
+    await startExecution(ARN, "spring", 3, "2027-03-01T02:00:00.000Z");
     // The first execution failed; the relaunch is a new attempt of the same version.
-    await startExecution("spring", 3, "2027-03-01T05:00:00.000Z");
+    await startExecution(ARN, "spring", 3, "2027-03-01T05:00:00.000Z");
     const [first, second] = names();
     expect(first).toBeDefined();
     expect(second).not.toBe(first);
   });
 
   it("treats ExecutionAlreadyExists as success only for the same attempt", async () => {
-    vi.resetModules();
-    const { startExecution } = await import("#shared/aws-launch.ts");
+    const { startExecution } = await import("#platform/aws-launch.ts");
     const exists = Object.assign(new Error("exists"), { name: "ExecutionAlreadyExists" });
     sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: "arn:first" }).rejects(exists);
     const at = "2027-03-01T02:00:00.000Z";
-    await startExecution("spring", 3, at);
+    await startExecution(ARN, "spring", 3, at);
     // A retried call of the same attempt (same campaign, version and launch time) finds it there.
-    await expect(startExecution("spring", 3, at)).resolves.toMatchObject({ executionId: expect.any(String) });
+    await expect(startExecution(ARN, "spring", 3, at)).resolves.toMatchObject({
+      executionId: expect.any(String),
+    });
     expect(names()[1]).toBe(names()[0]);
   });
 });

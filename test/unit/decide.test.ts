@@ -12,7 +12,7 @@ import {
 } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { smsSegments } from "#functions/campaign/templates.ts";
-import { CampaignValidationError } from "#shared/errors.ts";
+import { CampaignValidationError } from "#platform/errors.ts";
 import { config, customer, dormantCampaign } from "../fixtures/campaigns.ts";
 
 const DAY_AT_NOON_SHANGHAI = new Date("2026-12-01T04:00:00Z");

@@ -6,12 +6,12 @@ import { importRecords } from "#functions/import/core.ts";
 import { EncodingError, sniffEncoding } from "#functions/import/encoding.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";
-import { parseConfig } from "#shared/config.ts";
-import { csvCell, csvRow } from "#shared/csv.ts";
+import { parseConfig } from "#platform/config.ts";
+import { csvCell, csvRow } from "#platform/csv.ts";
+import { isIsoDate, parseInstant } from "#platform/dates.ts";
+import { maskPii } from "#platform/logger.ts";
+import { Money, numberProblem, toFen } from "#platform/storable.ts";
 import type { Customer } from "#shared/customer.ts";
-import { isIsoDate, parseInstant } from "#shared/dates.ts";
-import { maskPii } from "#shared/logger.ts";
-import { Money, numberProblem, toFen } from "#shared/storable.ts";
 import { collect } from "../helpers.ts";
 
 const config = parseConfig({});

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 /** The EMF documents Powertools writes to stdout (what CloudWatch turns into metrics). */
-async function emitted(run: (m: typeof import("#shared/metrics.ts")) => void) {
+async function emitted(run: (m: typeof import("#platform/metrics.ts")) => void) {
   vi.resetModules();
   vi.stubEnv("POWERTOOLS_METRICS_DISABLED", "false");
   vi.stubEnv("POWERTOOLS_DEV", "");
@@ -11,7 +11,7 @@ async function emitted(run: (m: typeof import("#shared/metrics.ts")) => void) {
     return true;
   });
   try {
-    run(await import("#shared/metrics.ts"));
+    run(await import("#platform/metrics.ts"));
   } finally {
     write.mockRestore();
   }

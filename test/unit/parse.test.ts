@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { importRecords } from "#functions/import/core.ts";
 import { parseCsv, parseJsonl } from "#functions/import/parse.ts";
-import { parseConfig } from "#shared/config.ts";
+import { parseConfig } from "#platform/config.ts";
 import type { Customer } from "#shared/customer.ts";
 import { chunksOf, collect } from "../helpers.ts";
 

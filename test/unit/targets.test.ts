@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { periodRange, validateTarget } from "#functions/funnel/targets.ts";
-import { InputError } from "#shared/errors.ts";
+import { InputError } from "#platform/errors.ts";
 
 describe("target periods", () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SCHEMES, parseConfig } from "#shared/config.ts";
+import { DEFAULT_SCHEMES, parseConfig } from "#platform/config.ts";
+import { ConfigError } from "#platform/errors.ts";
 import {
   CustomerInput,
   isDormant,
@@ -8,7 +9,6 @@ import {
   tierFor,
   toCustomer,
 } from "#shared/customer.ts";
-import { ConfigError } from "#shared/errors.ts";
 
 const retail = DEFAULT_SCHEMES.retail!;
 const corporate = DEFAULT_SCHEMES.corporate!;

@@ -6,8 +6,8 @@ import {
   PutCommand,
   QueryCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { Customer } from "#shared/customer.ts";
 import type { TiercastConfig } from "./config.ts";
-import type { Customer } from "./customer.ts";
 import { key } from "./table.ts";
 
 export type Item = Record<string, unknown>;

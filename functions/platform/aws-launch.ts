@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { env } from "./env.ts";
 
 /**
  * The execution name of one launch attempt: campaign, version and the attempt's launch time. A retried
@@ -14,12 +13,16 @@ export function executionName(campaignId: string, version: number, at: string): 
 }
 
 /** Starts the launch state machine for one launch attempt (see executionName). */
-export async function startExecution(campaignId: string, version: number, at: string) {
+export async function startExecution(
+  stateMachineArn: string | undefined,
+  campaignId: string,
+  version: number,
+  at: string,
+) {
+  if (!stateMachineArn) throw new Error("STATE_MACHINE_ARN is not set");
   const { SFNClient, StartExecutionCommand } = await import("@aws-sdk/client-sfn");
   const client = new SFNClient({});
   const name = executionName(campaignId, version, at);
-  const stateMachineArn = env().STATE_MACHINE_ARN;
-  if (!stateMachineArn) throw new Error("STATE_MACHINE_ARN is not set");
   try {
     const out = await client.send(
       new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ campaignId, at }) }),

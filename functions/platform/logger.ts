@@ -1,5 +1,6 @@
 import { LogFormatter, Logger, LogItem } from "@aws-lambda-powertools/logger";
 import type { LogAttributes, UnformattedAttributes } from "@aws-lambda-powertools/logger/types";
+import { logLevelOf, readEnv } from "./env.ts";
 
 const PII_KEYS = new Set(["name", "phone", "email", "to", "text", "html", "subject", "message", "birthday"]);
 const PHONE = /(\+?86)?1[3-9]\d{9}/g;
@@ -49,8 +50,9 @@ class MaskingFormatter extends LogFormatter {
   }
 }
 
+/** One logger per process, as Powertools intends; its level is fixed at construction (TIERCAST_LOG_LEVEL). */
 export const logger = new Logger({
   serviceName: "tiercast",
-  logLevel: (process.env.TIERCAST_LOG_LEVEL ?? process.env.POWERTOOLS_LOG_LEVEL ?? "INFO") as "INFO",
+  logLevel: logLevelOf(readEnv()),
   logFormatter: new MaskingFormatter(),
 });

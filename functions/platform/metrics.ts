@@ -48,3 +48,12 @@ export function recordStage(stage: string, channel: string | undefined) {
   if (channel) single.addDimension("channel", channel);
   single.addMetric("funnel", MetricUnit.Count, 1);
 }
+
+/** What handlers record through: EMF on AWS; nothing on the embedded runtime, which has no reader for it. */
+export interface SendMetrics {
+  recordOutcomes: typeof recordOutcomes;
+  recordStage: typeof recordStage;
+}
+
+export const cloudWatchMetrics: SendMetrics = { recordOutcomes, recordStage };
+export const noMetrics: SendMetrics = { recordOutcomes: () => {}, recordStage: () => {} };

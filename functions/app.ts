@@ -1,0 +1,196 @@
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { ApiDeps } from "#functions/api/http.ts";
+import { logAnchor } from "#functions/audit/anchor.ts";
+import type { Channel } from "#functions/campaign/schema.ts";
+import { type DispatchDeps, type Provider, pacer } from "#functions/dispatch/core.ts";
+import {
+  awsSmsProvider,
+  httpSmsLookup,
+  httpSmsProvider,
+  rmTaskProvider,
+  sesProvider,
+  smtpProvider,
+} from "#functions/dispatch/providers.ts";
+import { s3Client, s3Objects } from "#functions/import/objects.ts";
+import type { LaunchDeps } from "#functions/launch/core.ts";
+import { eventBridgeSchedules } from "#functions/schedules/eventbridge.ts";
+import { startExecution } from "#platform/aws-launch.ts";
+import { type ClientOptions, documentClient, sqsClient } from "#platform/clients.ts";
+import { type Clock, settableClock } from "#platform/clock.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { readEnv, type Settings, settingsFrom, type Tunables, tunablesFrom } from "#platform/env.ts";
+import { cloudWatchMetrics, noMetrics, type SendMetrics } from "#platform/metrics.ts";
+import { type DispatchMessage, enqueue } from "#platform/queue.ts";
+import { Repo } from "#platform/repo.ts";
+import { type SecretSource, secretSource } from "#platform/secret.ts";
+
+/**
+ * The composition root: the one place that reads the environment and the one place that wires stores,
+ * queues, providers, the secret and the clock into what the handlers' cores take. On AWS a handler
+ * gets `lambdaApp()` (its function's environment, read once per container); the embedded runtime
+ * calls `createApp` with its own settings, local endpoints and clock.
+ */
+
+/** The operator's tunables (timeouts, leases, fault drills, log level), from the environment. */
+export const readTunables = (defaults?: Parameters<typeof tunablesFrom>[1]): Tunables =>
+  tunablesFrom(readEnv(), defaults);
+
+/** What `base()` gives every core: the store, the bank's config, the key, the clock and the queues. */
+export interface BaseDeps {
+  repo: Repo;
+  config: TiercastConfig;
+  secret: string;
+  now: Clock;
+  enqueue: (channel: Channel, messages: DispatchMessage[]) => Promise<void>;
+}
+
+export interface App {
+  settings: Settings;
+  config: TiercastConfig;
+  now: Clock;
+  repo: Repo;
+  sqs: SQSClient;
+  secret: SecretSource;
+  metrics: SendMetrics;
+  queueUrl(channel: Channel): string;
+  base(): BaseDeps;
+  launchDeps(): LaunchDeps;
+  /** Built once per app: its providers hold connection pools. */
+  dispatchDeps(): Promise<DispatchDeps>;
+  /** The API's deps on AWS (Cognito's claims authenticate; Step Functions, EventBridge and S3 behind it). */
+  awsApiDeps(authenticate: ApiDeps["authenticate"]): ApiDeps;
+  startLaunch(campaignId: string, version: number, at: string): Promise<{ executionId: string }>;
+  syncSchedule(scheduleId: string, cron: string | undefined): Promise<void>;
+  /** The import bucket's objects, when this deployment has one. */
+  objects(): ReturnType<typeof s3Objects> | undefined;
+  close(): void;
+}
+
+export interface AppOptions {
+  /** The runtime's clock; by default the system clock (from `settings.clockAt` when set). */
+  clock?: Clock;
+  /** Where the store and the queues are (the embedded runtime's servers); the SDK's defaults otherwise. */
+  store?: ClientOptions;
+  queues?: ClientOptions;
+  /** An existing store client to share (the embedded runtime keeps one across its phases). */
+  ddb?: DynamoDBDocumentClient;
+}
+
+export function createApp(settings: Settings, options: AppOptions = {}): App {
+  const { config } = settings;
+  const now = options.clock ?? settableClock(settings.clockAt).now;
+  const ddb = options.ddb ?? documentClient(options.store);
+  const sqs = sqsClient(options.queues);
+  const repo = new Repo(ddb, settings.tableName);
+  const secret = secretSource(settings);
+  let dispatch: Promise<DispatchDeps> | undefined;
+
+  const queueUrl = (channel: Channel) => {
+    const url = settings.queues[channel];
+    if (!url) throw new Error(`no queue configured for ${channel}`);
+    return url;
+  };
+  const base = (): BaseDeps => ({
+    repo,
+    config,
+    secret: secret.get(),
+    now,
+    enqueue: (channel, messages) => enqueue(sqs, queueUrl(channel), messages),
+  });
+  const smsLookup = settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
+
+  async function buildDispatchDeps(): Promise<DispatchDeps> {
+    const { sms, email } = settings;
+    const providers: Partial<Record<Channel, Provider>> = {
+      sms: sms.endpoint
+        ? httpSmsProvider(sms.endpoint, settings.smsTimeoutMs)
+        : await awsSmsProvider(sms.origination, sms.configurationSet),
+      email: email.smtpUrl
+        ? await smtpProvider(email.smtpUrl, config.email.from)
+        : await sesProvider(email.sesFrom ?? config.email.from, email.configurationSet),
+      "rm-task": rmTaskProvider(repo, now),
+    };
+    return {
+      ...base(),
+      providers,
+      maxReceiveCount: settings.maxReceiveCount,
+      leaseMs: settings.leaseMs,
+      messagePointers: sms.replyPointers,
+      pace: pacer({ sms: config.sms.ratePerSecond, email: config.email.ratePerSecond }),
+    };
+  }
+
+  let objects: ReturnType<typeof s3Objects> | undefined;
+  const app: App = {
+    settings,
+    config,
+    now,
+    repo,
+    sqs,
+    secret,
+    metrics: settings.metrics ? cloudWatchMetrics : noMetrics,
+    queueUrl,
+    base,
+    launchDeps: () => ({
+      ...base(),
+      sweepAfterMs: settings.sweepAfterMs,
+      // RM tasks are written idempotently, so one whose outcome is unknown is simply written again.
+      // On AWS, SMS and email unknowns are reconciled by their delivery receipts instead.
+      lookup: async (channel, sendKey) =>
+        channel === "rm-task" ? { received: false } : channel === "sms" ? smsLookup?.(sendKey) : undefined,
+    }),
+    dispatchDeps: () => {
+      dispatch ??= buildDispatchDeps().catch((err: unknown) => {
+        dispatch = undefined;
+        throw err;
+      });
+      return dispatch;
+    },
+    startLaunch: (campaignId, version, at) =>
+      startExecution(settings.stateMachineArn, campaignId, version, at),
+    syncSchedule: eventBridgeSchedules(settings.scheduler, config.quietHours.timeZone),
+    objects() {
+      if (!settings.importBucket) return undefined;
+      objects ??= s3Objects(settings.importBucket, s3Client(settings.s3Endpoint));
+      return objects;
+    },
+    awsApiDeps(authenticate) {
+      const { repo, config, secret, now } = base();
+      const importQueue = settings.queues.importJobs;
+      const objects = app.objects();
+      return {
+        repo,
+        config,
+        secret,
+        now,
+        authenticate,
+        startLaunch: app.startLaunch,
+        syncSchedule: app.syncSchedule,
+        auditAnchor: logAnchor,
+        ...(objects ? { objects } : {}),
+        ...(objects && importQueue
+          ? {
+              async startImportJob(jobId: string) {
+                await sqs.send(
+                  new SendMessageCommand({ QueueUrl: importQueue, MessageBody: JSON.stringify({ jobId }) }),
+                );
+              },
+            }
+          : {}),
+      };
+    },
+    close() {
+      if (!options.ddb) ddb.destroy();
+      sqs.destroy();
+    },
+  };
+  return app;
+}
+
+let lambda: App | undefined;
+/** The app of a Lambda function: its environment, as CDK set it, read once per container. */
+export function lambdaApp(): App {
+  lambda ??= createApp(settingsFrom(readEnv()));
+  return lambda;
+}

@@ -1,0 +1,54 @@
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { describe, expect, it } from "vitest";
+import { Env, settingsFrom } from "#platform/env.ts";
+import { buildStacks } from "../../infra/stacks/index.ts";
+import { testSettings } from "./settings.ts";
+
+/** Read by the Lambda runtime, Node or Powertools themselves, not by the composition root. */
+const PLATFORM_VARS = new Set([
+  "POWERTOOLS_SERVICE_NAME",
+  "NODE_OPTIONS",
+  "AWS_NODEJS_CONNECTION_REUSE_ENABLED",
+]);
+
+type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> }; Handler?: string } };
+
+function functionEnvs(region?: string) {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stacks = buildStacks(app, testSettings("prod", region));
+  return Object.values(stacks).flatMap((stack) =>
+    (Object.values(Template.fromStack(stack).findResources("AWS::Lambda::Function")) as Fn[])
+      .filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined)
+      .map((f) => ({ handler: f.Properties.Handler, vars: f.Properties.Environment?.Variables ?? {} })),
+  );
+}
+
+describe.each([undefined, "cn-north-1"])("the functions' environment (region %s)", (region) => {
+  const fns = functionEnvs(region);
+
+  it("sets only names the composition root reads", () => {
+    expect(fns.length).toBeGreaterThan(5);
+    const known = new Set(Object.keys(Env.shape));
+    for (const { handler, vars } of fns)
+      expect({
+        handler,
+        unknown: Object.keys(vars).filter((k) => !known.has(k) && !PLATFORM_VARS.has(k)),
+      }).toEqual({
+        handler,
+        unknown: [],
+      });
+  });
+
+  it("parses into the root's settings, as each function would at its cold start", () => {
+    for (const { vars } of fns) {
+      // Tokens (Refs, GetAtts) resolve at deploy time; their shape here is a placeholder string.
+      const raw = Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [k, typeof v === "string" ? v : `token:${k}`]),
+      );
+      const settings = settingsFrom(Env.parse(raw));
+      expect(settings.tableName).toBeTruthy();
+      expect(settings.secretArn ?? settings.secret).toBeTruthy();
+    }
+  });
+});
