@@ -4,12 +4,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { extname, join, normalize, resolve } from "node:path";
-import { S3Client } from "@aws-sdk/client-s3";
 import { actorForToken } from "#functions/access/users.ts";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
 import { runImportJob } from "#functions/import/job.ts";
-import { s3Objects } from "#functions/import/objects.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
@@ -19,7 +17,6 @@ import { localAuditAnchor } from "./audit-anchor.ts";
 import { startDispatch } from "./dispatch.ts";
 import { runLaunchWorkflow } from "./launch.ts";
 import type { Runtime } from "./runtime.ts";
-import { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, localS3Dir, startS3 } from "./s3.ts";
 
 export interface ServeOptions {
   port?: number;
@@ -100,7 +97,14 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   await startDispatch(runtime);
   const running = new Set<Promise<unknown>>();
   const base = runtime.app.base();
-  // Import files go to a real local S3-compatible server, as they go to S3 on AWS.
+  // Import files go to a real local S3-compatible server, as they go to S3 on AWS. Loaded here, not
+  // at the top: every CLI command imports this module, and only `serve` needs S3.
+  const [{ S3Client }, { s3Objects }, { LOCAL_IMPORT_BUCKET, LOCAL_S3_CREDENTIALS, localS3Dir, startS3 }] =
+    await Promise.all([
+      import("@aws-sdk/client-s3"),
+      import("#functions/import/objects.ts"),
+      import("./s3.ts"),
+    ]);
   const s3 = await startS3(
     runtime.dataDir ? localS3Dir(runtime.dataDir) : mkdtempSync(join(tmpdir(), "tiercast-s3-")),
     LOCAL_IMPORT_BUCKET,

@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import ExcelJS from "exceljs";
 import { InputError } from "#platform/errors.ts";
 import type { SourceRecord } from "./parse.ts";
 
@@ -50,6 +49,8 @@ export interface XlsxOptions {
  */
 export async function* readXlsx(input: Readable, options: XlsxOptions = {}): AsyncGenerator<SourceRecord> {
   const offset = options.offsetMinutes ?? 480;
+  // Loaded on first use: exceljs takes most of a second to load, and every CLI command would pay it.
+  const { default: ExcelJS } = await import("exceljs");
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
     worksheets: "emit",
     sharedStrings: "cache",

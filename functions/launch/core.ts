@@ -252,8 +252,11 @@ export async function awaitDispatch(
   if (inFlight === 0) {
     // Before the launch ends, unknown outcomes a crash left are settled from the provider's record;
     // those it provably never received are sent now (in flight again).
-    const requeued = await reconcileCampaign(input.campaignId, deps);
-    return requeued > 0 ? { inFlight: requeued, since: deps.now().toISOString() } : { inFlight: 0 };
+    // Rows the provider says it never received wait out the wire time, then are sent: still in flight.
+    const { requeued, waiting } = await reconcileCampaign(input.campaignId, deps);
+    return requeued + waiting > 0
+      ? { inFlight: requeued + waiting, since: deps.now().toISOString() }
+      : { inFlight: 0 };
   }
   // Progress is the first in-flight row of each shard and the campaign's sent total (from its bounded
   // counter partition): a long backlog whose first rows wait their turn in the queue is still moving,
@@ -283,10 +286,10 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
       const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
       if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
         if (await ledger.markUnknown(repo, row, now)) {
-          const ref = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
-          if (ref) {
+          const r = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
+          if (r.outcome === "requeued") {
             const list = requeue.get(row.channel!) ?? [];
-            list.push(ref);
+            list.push(r.ref);
             requeue.set(row.channel!, list);
           }
         }
@@ -304,22 +307,29 @@ export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promi
 }
 
 /** Reconciles every unknown row of a campaign; returns how many were queued again (and enqueues them). */
-export async function reconcileCampaign(campaignId: string, deps: LaunchDeps): Promise<number> {
+export async function reconcileCampaign(
+  campaignId: string,
+  deps: LaunchDeps,
+): Promise<{ requeued: number; waiting: number }> {
   const requeue = new Map<Channel, RecipientRef[]>();
+  let waiting = 0;
   for (let shard = 0; shard < deps.config.shards; shard++)
     for await (const item of deps.repo.queryAll(ledger.unknownPartition(campaignId, shard), {
       indexName: "GSI3",
     })) {
       const row = item as unknown as LedgerRow;
-      const ref = row.decision === "unknown" ? await reconcileUnknown(row, deps) : undefined;
-      if (ref && row.channel) requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), ref]);
+      if (row.decision !== "unknown") continue;
+      const r = await reconcileUnknown(row, deps);
+      if (r.outcome === "waiting") waiting++;
+      if (r.outcome === "requeued" && row.channel)
+        requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), r.ref]);
     }
-  let queued = 0;
+  let requeued = 0;
   for (const [channel, refs] of requeue) {
-    queued += refs.length;
+    requeued += refs.length;
     await deps.enqueue(channel, toMessages(campaignId, channel, refs));
   }
-  return queued;
+  return { requeued, waiting };
 }
 
 /**
@@ -328,27 +338,41 @@ export async function reconcileCampaign(campaignId: string, deps: LaunchDeps): P
  * the policy window → failed (at most once). Every move is conditional on the row still being unknown
  * under the same claim, so a late receipt or a second sweep cannot move it twice.
  */
-export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promise<RecipientRef | undefined> {
+export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promise<Reconciled> {
   const { repo } = deps;
   const now = deps.now();
   const attempted = Date.parse(row.attemptedAt ?? row.at);
-  if (now.getTime() - attempted < RECONCILE_AFTER_MS || !row.channel) return undefined;
+  if (!row.channel) return { outcome: "undecidable" };
   const found = await deps.lookup?.(row.channel, sendKey(row)).catch(() => undefined);
+  // "Received" is proof at any age; "not received" only once the request can no longer be on the wire.
   if (found?.received) {
     const sent = stageIndex("sent");
     const moved = await ledger.reconcileSent(repo, row, found.messageId, Math.max(sent, row.stage), now);
     if (moved && row.stage < sent)
       await addCounters(repo, row.campaignId, stageIncrements(row, row.stage, sent, new Date(attempted)));
-    return undefined;
+    return { outcome: "settled" };
   }
   if (found && !found.received) {
+    if (now.getTime() - attempted < RECONCILE_AFTER_MS) return { outcome: "waiting" };
     const moved = await ledger.reconcileRequeue(repo, row, now);
-    return moved ? { customerId: row.customerId, shard: row.shard, tier: row.tier } : undefined;
+    return moved
+      ? { outcome: "requeued", ref: { customerId: row.customerId, shard: row.shard, tier: row.tier } }
+      : { outcome: "settled" };
   }
-  if (now.getTime() - attempted >= (deps.unknownPolicyMs ?? UNKNOWN_POLICY_MS))
+  if (now.getTime() - attempted >= (deps.unknownPolicyMs ?? UNKNOWN_POLICY_MS)) {
     await ledger.reconcileFailed(repo, row, now);
-  return undefined;
+    return { outcome: "settled" };
+  }
+  return { outcome: "undecidable" };
 }
+
+/**
+ * settled: sent or failed now; requeued: to be sent now; waiting: the provider says "not received"
+ * but the request may still be on the wire (asked again shortly); undecidable: nobody can say yet.
+ */
+export type Reconciled =
+  | { outcome: "settled" | "waiting" | "undecidable" }
+  | { outcome: "requeued"; ref: RecipientRef };
 
 export type LaunchSummary = Record<LedgerState, number> & {
   byTier: Record<string, Partial<Record<LedgerState, number>>>;

@@ -219,4 +219,65 @@ describe("the HTTP layer never answers 5xx to client input", () => {
     });
     expect(await runtime.repo.getCustomer("B1")).toBeUndefined();
   });
+
+  it("the bad-values corpus through the API door: rejected by line or field, nothing valid lost", async () => {
+    const body = [
+      '{"customerId":"AP1","aum":100}',
+      `{"customerId":"AP2","name":"${"x".repeat(600_000)}"}`,
+      '{"customerId":"AP3","aum":1e308}',
+      '{"customerId":"AP4","birthday":"2027-02-30"}',
+      '{"customerId":"AP5","tags":["vip"],"riskTolerance":"C9"}',
+      '{"customerId":"AP6","aum":"12,000.50","tags":["vip"],"riskTolerance":"c2"}',
+    ].join("\n");
+    const imported = await raw("POST", "/api/customers/import", marketer, body);
+    expect(imported.status).toBe(200);
+    expect(JSON.parse(imported.text)).toEqual({
+      imported: 2,
+      rejected: [
+        { line: 2, error: expect.stringMatching(/name: longer than 200/) },
+        { line: 3, error: expect.stringMatching(/aum: must be at most/) },
+        { line: 4, error: expect.stringMatching(/birthday: must be a date YYYY-MM-DD that exists/) },
+        { line: 5, error: expect.stringMatching(/riskTolerance/) },
+      ],
+    });
+    expect(await runtime.repo.getCustomer("AP6")).toMatchObject({
+      aum: 12000.5,
+      riskTolerance: "C2",
+      tags: ["vip"],
+    });
+    for (const id of ["AP2", "AP3", "AP4", "AP5"]) expect(await runtime.repo.getCustomer(id)).toBeUndefined();
+
+    const events = [
+      '{"eventId":"apE1","type":"deposit","customerId":"AP1","at":"2027-03-01T10:00:00+08:00","amount":100}',
+      '{"eventId":"apE2","type":"deposit","customerId":"AP1","at":"2027-03-01T10:00:00Z","amount":1e308}',
+      '{"eventId":"apE3","type":"deposit","customerId":"AP1","at":"2027-02-30T10:00:00Z"}',
+    ].join("\n");
+    const ingested = await raw("POST", "/api/events", admin, events);
+    expect(JSON.parse(ingested.text)).toEqual({
+      accepted: 1,
+      duplicates: 0,
+      rejected: [
+        { line: 2, error: expect.stringMatching(/^amount:/) },
+        { line: 3, error: expect.stringMatching(/^at:/) },
+      ],
+    });
+
+    const salon = {
+      campaignId: "salon-bad",
+      playbook: "salon-invite",
+      segment: { scheme: "retail", tiers: ["key"] },
+      variants: [{ id: "A", tiers: ["key"], channel: "sms", template: "{{eventName}}" }],
+      event: { eventId: "s1", startsAt: "2027-02-30T19:00:00+08:00", capacity: 10, waves: [] },
+      referral: { minDeposit: 1e308, reward: "r" },
+    };
+    const refused = await raw("POST", "/api/campaigns", marketer, JSON.stringify(salon));
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.text).problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^event\.startsAt:/),
+        expect.stringMatching(/^referral\.minDeposit:/),
+      ]),
+    );
+    expect((await raw("GET", "/api/campaigns/salon-bad", admin)).status).toBe(404);
+  });
 });
