@@ -99,6 +99,7 @@ const STATUS_OF: Record<string, number> = {
   invalid_transition: 409,
   not_approved: 409,
   not_editable: 409,
+  changed_meanwhile: 409,
   exists: 409,
 };
 
