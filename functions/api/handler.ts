@@ -25,7 +25,12 @@ export function toRequest(event: APIGatewayProxyEvent): ApiRequest {
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  // Cognito's authorizer puts the verified claims under `claims`; our OIDC Lambda authorizer (AWS China)
+  // puts them in the authorizer context itself.
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const claims = (authorizer?.claims ?? (authorizer?.sub ? authorizer : undefined)) as
+    | Record<string, unknown>
+    | undefined;
   return {
     method: event.httpMethod,
     path: event.path,
@@ -101,7 +106,7 @@ function deps(): ApiDeps {
     config: base.config,
     secret: base.secret,
     now: base.now,
-    // API Gateway's Cognito authorizer has verified the JWT; its claims carry the role and branch.
+    // API Gateway's authorizer (Cognito, or the OIDC one in AWS China) has verified the JWT; its claims carry the role and branch.
     authenticate: async (req) => (req.claims ? actorFromClaims(req.claims) : undefined),
     startLaunch: startExecution,
     syncSchedule,

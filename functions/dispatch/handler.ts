@@ -14,6 +14,17 @@ import { awsSmsProvider, httpSmsProvider, rmTaskProvider, sesProvider, smtpProvi
 
 let deps: Promise<DispatchDeps> | undefined;
 
+/** The SMTP relay's credentials (AWS China), kept in Secrets Manager rather than in any variable. */
+async function smtpAuth(secretArn: string | undefined) {
+  if (!secretArn) return undefined;
+  const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+  const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const value = JSON.parse(out.SecretString ?? "{}") as { username?: string; password?: string };
+  if (!value.username || !value.password)
+    throw new Error("the SMTP relay secret needs username and password");
+  return { user: value.username, pass: value.password };
+}
+
 async function buildDeps(): Promise<DispatchDeps> {
   const base = baseDeps();
   const e = env();
@@ -22,7 +33,7 @@ async function buildDeps(): Promise<DispatchDeps> {
       ? httpSmsProvider(e.SMS_ENDPOINT, Number(process.env.SMS_TIMEOUT_MS ?? 5000))
       : await awsSmsProvider(e.SMS_ORIGINATION, e.SMS_CONFIGURATION_SET),
     email: e.SMTP_URL
-      ? await smtpProvider(e.SMTP_URL, base.config.email.from)
+      ? await smtpProvider(e.SMTP_URL, base.config.email.from, await smtpAuth(e.SMTP_SECRET_ARN))
       : await sesProvider(e.SES_FROM ?? base.config.email.from, e.SES_CONFIGURATION_SET),
     "rm-task": rmTaskProvider(base.repo, base.now),
   };
@@ -45,7 +56,15 @@ async function recordHandler(record: SQSRecord) {
   const message = JSON.parse(record.body) as DispatchMessage;
   const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? 1);
   try {
-    const outcomes = await processDispatch(message, receiveCount, await (deps ??= buildDeps()));
+    const outcomes = await processDispatch(
+      message,
+      receiveCount,
+      await (deps ??= buildDeps().catch((err: unknown) => {
+        // Not kept: a transient failure (a secret read, say) must not fail every later batch of this container.
+        deps = undefined;
+        throw err;
+      })),
+    );
     recordOutcomes(
       message.channel,
       outcomes,

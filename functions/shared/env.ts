@@ -10,6 +10,8 @@ const Env = z.object({
   RM_QUEUE_URL: z.string().optional(),
   SMS_ENDPOINT: z.string().optional(),
   SMTP_URL: z.string().optional(),
+  /** AWS China: Secrets Manager secret with the SMTP relay's {"username","password"}. */
+  SMTP_SECRET_ARN: z.string().optional(),
   SES_FROM: z.string().optional(),
   SMS_ORIGINATION: z.string().optional(),
   /** Configuration sets whose event destinations feed delivery receipts back through SQS (AWS). */
