@@ -12,6 +12,18 @@ export interface SignInConfig {
   logoutUrl?: string;
 }
 
+// The few browser globals used, typed here so the server-side tests can type-check this file too.
+interface Browser {
+  sessionStorage: {
+    getItem(key: string): string | null;
+    setItem(key: string, value: string): void;
+    removeItem(key: string): void;
+  };
+  history: { replaceState(data: unknown, unused: string, url: string): void };
+  location: { href: string; assign(url: string): void };
+}
+const browser = () => globalThis as unknown as Browser;
+
 const VERIFIER = "tiercast.pkce.verifier";
 const STATE = "tiercast.pkce.state";
 
@@ -65,8 +77,8 @@ export async function loadSignIn(): Promise<SignInConfig | undefined> {
 export async function startSignIn(config: SignInConfig): Promise<void> {
   const verifier = random(48);
   const state = random(16);
-  sessionStorage.setItem(VERIFIER, verifier);
-  sessionStorage.setItem(STATE, state);
+  browser().sessionStorage.setItem(VERIFIER, verifier);
+  browser().sessionStorage.setItem(STATE, state);
   const url = new URL(config.authorizeUrl);
   url.search = new URLSearchParams({
     response_type: "code",
@@ -77,7 +89,7 @@ export async function startSignIn(config: SignInConfig): Promise<void> {
     code_challenge: await challengeOf(verifier),
     code_challenge_method: "S256",
   }).toString();
-  location.assign(url.toString());
+  browser().location.assign(url.toString());
 }
 
 /**
@@ -87,16 +99,16 @@ export async function startSignIn(config: SignInConfig): Promise<void> {
  */
 export async function completeSignIn(
   config: SignInConfig,
-  href = location.href,
+  href = browser().location.href,
 ): Promise<string | undefined> {
   const url = new URL(href);
   const code = url.searchParams.get("code");
   if (!code) return undefined;
-  const state = sessionStorage.getItem(STATE);
-  const verifier = sessionStorage.getItem(VERIFIER);
-  sessionStorage.removeItem(STATE);
-  sessionStorage.removeItem(VERIFIER);
-  history.replaceState(null, "", `${url.pathname}${url.hash}`);
+  const state = browser().sessionStorage.getItem(STATE);
+  const verifier = browser().sessionStorage.getItem(VERIFIER);
+  browser().sessionStorage.removeItem(STATE);
+  browser().sessionStorage.removeItem(VERIFIER);
+  browser().history.replaceState(null, "", `${url.pathname}${url.hash}`);
   if (!state || !verifier || url.searchParams.get("state") !== state)
     throw new Error("sign-in state mismatch");
   const res = await fetch(config.tokenUrl, {
