@@ -43,7 +43,7 @@ export async function challengeOf(verifier: string): Promise<string> {
 /** The deployment's sign-in settings (written by the web stack), with an OIDC issuer's endpoints discovered. */
 export async function loadSignIn(): Promise<SignInConfig | undefined> {
   try {
-    const res = await fetch("/config.json", { cache: "no-store" });
+    const res = await fetch("/config.json");
     if (!res.ok || !res.headers.get("content-type")?.includes("json")) return undefined;
     const { signIn } = (await res.json()) as { signIn?: Partial<SignInConfig> & { issuer?: string } };
     if (!signIn?.clientId || !signIn.redirectUri) return undefined;
