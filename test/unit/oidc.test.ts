@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { toRequest } from "#functions/api/handler.ts";
 import { actorFromClaims } from "#functions/access/users.ts";
+import { toRequest } from "#functions/api/handler.ts";
 
 // A bank IdP on 127.0.0.1: its discovery document and key set, as the authorizer fetches them.
 let server: Server;
