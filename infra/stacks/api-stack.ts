@@ -249,6 +249,8 @@ export class ApiStack extends Stack {
         },
       ],
     });
+    // The rule reads the secret by name (a dynamic reference), which makes no dependency by itself.
+    acl.node.addDependency(originSecret);
     new wafv2.CfnWebACLAssociation(this, "WafOnApi", {
       resourceArn: this.api.deploymentStage.stageArn,
       webAclArn: acl.attrArn,
