@@ -100,6 +100,17 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   });
   const smsLookup = settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
 
+  /** The SMTP relay's credentials (AWS China), kept in Secrets Manager rather than in any variable. */
+  async function smtpAuth(secretArn: string | undefined) {
+    if (!secretArn) return undefined;
+    const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const value = JSON.parse(out.SecretString ?? "{}") as { username?: string; password?: string };
+    if (!value.username || !value.password)
+      throw new Error("the SMTP relay secret needs username and password");
+    return { user: value.username, pass: value.password };
+  }
+
   async function buildDispatchDeps(): Promise<DispatchDeps> {
     const { sms, email } = settings;
     const providers: Partial<Record<Channel, Provider>> = {
@@ -107,7 +118,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
         ? httpSmsProvider(sms.endpoint, settings.smsTimeoutMs)
         : await awsSmsProvider(sms.origination, sms.configurationSet),
       email: email.smtpUrl
-        ? await smtpProvider(email.smtpUrl, config.email.from)
+        ? await smtpProvider(email.smtpUrl, config.email.from, await smtpAuth(email.smtpSecretArn))
         : await sesProvider(email.sesFrom ?? config.email.from, email.configurationSet),
       "rm-task": rmTaskProvider(repo, now),
     };

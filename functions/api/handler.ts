@@ -18,7 +18,12 @@ export function toRequest(event: APIGatewayProxyEvent): ApiRequest {
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const query: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) query[k] = v;
-  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  // Cognito's authorizer puts the verified claims under `claims`; our OIDC Lambda authorizer (AWS China)
+  // puts them in the authorizer context itself.
+  const authorizer = event.requestContext?.authorizer as Record<string, unknown> | null | undefined;
+  const claims = (authorizer?.claims ?? (authorizer?.sub ? authorizer : undefined)) as
+    | Record<string, unknown>
+    | undefined;
   return {
     method: event.httpMethod,
     path: event.path,

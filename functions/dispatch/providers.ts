@@ -89,13 +89,18 @@ export async function awsSmsProvider(
   };
 }
 
-/** Email over SMTP (the embedded server locally). */
-export async function smtpProvider(url: string, from: string): Promise<Provider> {
+/** Email over SMTP: the embedded server locally, the bank's relay in AWS China (credentials from Secrets Manager). */
+export async function smtpProvider(
+  url: string,
+  from: string,
+  auth?: { user: string; pass: string },
+): Promise<Provider> {
   const nodemailer = await import("nodemailer");
   const transport = nodemailer.createTransport(url, {
     pool: true,
     maxConnections: 4,
     socketTimeout: 10_000,
+    ...(auth ? { auth } : {}),
   } as never);
   return {
     async send(message, context) {

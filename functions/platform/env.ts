@@ -19,6 +19,8 @@ export const Env = z.object({
   SMS_ENDPOINT: z.string().optional(),
   SMS_TIMEOUT_MS: ms(5000),
   SMTP_URL: z.string().optional(),
+  /** AWS China: Secrets Manager secret with the SMTP relay's {"username","password"}. */
+  SMTP_SECRET_ARN: z.string().optional(),
   SES_FROM: z.string().optional(),
   SMS_ORIGINATION: z.string().optional(),
   /** Configuration sets whose event destinations feed delivery receipts back through SQS (AWS). */
@@ -97,7 +99,7 @@ export interface Settings extends Tunables {
   secretArn?: string;
   queues: { sms?: string; email?: string; "rm-task"?: string; importJobs?: string };
   sms: { endpoint?: string; origination?: string; configurationSet?: string; replyPointers: boolean };
-  email: { smtpUrl?: string; sesFrom?: string; configurationSet?: string };
+  email: { smtpUrl?: string; smtpSecretArn?: string; sesFrom?: string; configurationSet?: string };
   stateMachineArn?: string;
   scheduler: { group?: string; roleArn?: string; functionArn?: string };
   importBucket?: string;
@@ -167,7 +169,12 @@ export function settingsFrom(e: Env): Settings {
       configurationSet: e.SMS_CONFIGURATION_SET,
       replyPointers: e.SMS_REPLY_POINTERS === "true",
     },
-    email: { smtpUrl: e.SMTP_URL, sesFrom: e.SES_FROM, configurationSet: e.SES_CONFIGURATION_SET },
+    email: {
+      smtpUrl: e.SMTP_URL,
+      smtpSecretArn: e.SMTP_SECRET_ARN,
+      sesFrom: e.SES_FROM,
+      configurationSet: e.SES_CONFIGURATION_SET,
+    },
     stateMachineArn: e.STATE_MACHINE_ARN,
     scheduler: {
       group: e.SCHEDULE_GROUP,

@@ -10,7 +10,7 @@ import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
 import { ROLES } from "../../functions/access/users.ts";
-import { acknowledge } from "../constructs/nag.ts";
+import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
 import { type EnvSettings, functionConfig } from "../settings.ts";
@@ -20,6 +20,8 @@ const ORIGIN_VERIFY_HEADER = "x-tiercast-origin-verify";
 
 export interface ConsoleSignIn {
   clientId: string;
+  /** AWS China: the bank IdP's issuer (the console discovers its endpoints). */
+  issuer?: string;
   redirectUri: string;
   authorizeUrl?: string;
   tokenUrl?: string;
@@ -42,8 +44,6 @@ export interface ApiStackProps extends StackProps {
  */
 export class ApiStack extends Stack {
   readonly api: apigw.RestApi;
-  readonly userPool: cognito.UserPool;
-  readonly client: cognito.UserPoolClient;
   /** What the console needs to sign in (written to its /config.json by the web stack). */
   readonly signIn: ConsoleSignIn;
   readonly fn: lambda.Function;
@@ -53,74 +53,11 @@ export class ApiStack extends Stack {
     super(scope, id, props);
     const { settings } = props;
 
-    this.userPool = new cognito.UserPool(this, "Users", {
-      selfSignUpEnabled: false,
-      signInAliases: { email: true },
-      mfa: cognito.Mfa.REQUIRED,
-      mfaSecondFactor: { otp: true, sms: false },
-      passwordPolicy: {
-        minLength: 12,
-        requireDigits: true,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireSymbols: true,
-      },
-      featurePlan: cognito.FeaturePlan.PLUS,
-      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-      customAttributes: {
-        role: new cognito.StringAttribute({ mutable: true }),
-        branch: new cognito.StringAttribute({ mutable: true }),
-      },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      // A changed email stays unverified (and the old one in force) until the user proves the new one.
-      autoVerify: { email: true },
-      keepOriginal: { email: true },
-      removalPolicy: settings.name === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      deletionProtection: settings.name === "prod",
-    });
-    for (const role of ROLES)
-      new cognito.CfnUserPoolGroup(this, `Group-${role}`, {
-        userPoolId: this.userPool.userPoolId,
-        groupName: role,
-      });
-    // The console signs in with the authorization code flow + PKCE (a public client: no secret in a
-    // browser) on the hosted domain, and comes back to its own address.
     const consoleHome = `${settings.deployment.consoleUrl}/`;
-    this.client = this.userPool.addClient("Console", {
-      authFlows: { userSrp: true },
-      generateSecret: false,
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
-        callbackUrls: [consoleHome],
-        logoutUrls: [consoleHome],
-      },
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
-      // Users cannot write their own role or branch: only admins set them.
-      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
-      accessTokenValidity: Duration.hours(1),
-      idTokenValidity: Duration.hours(1),
-      preventUserExistenceErrors: true,
-    });
-    const prefix = settings.deployment.authDomainPrefix;
-    const domain = prefix
-      ? this.userPool.addDomain("SignIn", {
-          cognitoDomain: { domainPrefix: prefix },
-          managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
-        })
-      : undefined;
-    const base = domain?.baseUrl();
-    this.signIn = {
-      clientId: this.client.userPoolClientId,
-      redirectUri: consoleHome,
-      ...(base
-        ? {
-            authorizeUrl: `${base}/oauth2/authorize`,
-            tokenUrl: `${base}/oauth2/token`,
-            logoutUrl: `${base}/logout`,
-          }
-        : {}),
-    };
+    const auth = settings.china
+      ? this.oidcAuth(settings, consoleHome)
+      : this.cognitoAuth(settings, consoleHome);
+    this.signIn = auth.signIn;
 
     this.fn = new ProjectFunction(this, "Api", {
       entry: fileURLToPath(new URL("../../functions/api/handler.ts", import.meta.url)),
@@ -155,7 +92,7 @@ export class ApiStack extends Stack {
     );
     acknowledge(
       this.fn.role!,
-      `IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${props.scheduleGroupName}/tiercast-*]`,
+      `IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagRegion(this)}:<AWS::AccountId>:schedule/${props.scheduleGroupName}/tiercast-*]`,
       "Schedules are created at run time by name, within Tiercast's own group and name prefix.",
     );
 
@@ -199,9 +136,6 @@ export class ApiStack extends Stack {
       "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
       "API Gateway's account-level logging role uses the AWS-managed policy by design.",
     );
-    const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, "Jwt", {
-      cognitoUserPools: [this.userPool],
-    });
     const integration = new apigw.LambdaIntegration(this.fn, { proxy: true });
     // Deeper validation (every field of every body, by the zod schemas) happens in the function.
     const validator = this.api.addRequestValidator("Basic", {
@@ -209,8 +143,8 @@ export class ApiStack extends Stack {
       validateRequestBody: true,
     });
     const secured = {
-      authorizer,
-      authorizationType: apigw.AuthorizationType.COGNITO,
+      authorizer: auth.authorizer,
+      authorizationType: auth.authorizationType,
       requestValidator: validator,
     };
     const open = { authorizationType: apigw.AuthorizationType.NONE, requestValidator: validator };
@@ -229,9 +163,8 @@ export class ApiStack extends Stack {
       acknowledge(
         this.api,
         id,
-        "Only /api/openapi.json, /api/health, the tracking redirect and pixel (/t), unsubscribe (/u) and the HMAC-signed SMS webhook (/hooks/sms) are open; everything else needs a Cognito JWT.",
+        "Only /api/openapi.json, /api/health, the tracking redirect and pixel (/t), unsubscribe (/u) and the HMAC-signed SMS webhook (/hooks/sms) are open; everything else needs a verified JWT (Cognito, or the bank's OIDC IdP in AWS China).",
       );
-    acknowledge(this.userPool, "COG2", "MFA is required (TOTP).");
 
     // WAF on the stage: AWS managed common and bad-input rules, and a per-IP rate limit.
     const rule = (name: string, priority: number, group: string): wafv2.CfnWebACL.RuleProperty => ({
@@ -300,7 +233,12 @@ export class ApiStack extends Stack {
             rateBasedStatement: {
               limit: settings.wafRequestsPer5Min,
               aggregateKeyType: "FORWARDED_IP",
-              forwardedIpConfig: { headerName: VIEWER_IP_HEADER, fallbackBehavior: "MATCH" },
+              // AWS China has no CloudFront Functions to set it: X-Forwarded-For's first address there,
+              // which a client can pre-fill (the rule still sees only traffic that came through CloudFront).
+              forwardedIpConfig: {
+                headerName: settings.china ? "X-Forwarded-For" : VIEWER_IP_HEADER,
+                fallbackBehavior: "MATCH",
+              },
             },
           },
           visibilityConfig: {
@@ -311,9 +249,111 @@ export class ApiStack extends Stack {
         },
       ],
     });
+    // The rule reads the secret by name (a dynamic reference), which makes no dependency by itself.
+    acl.node.addDependency(originSecret);
     new wafv2.CfnWebACLAssociation(this, "WafOnApi", {
       resourceArn: this.api.deploymentStage.stageArn,
       webAclArn: acl.attrArn,
     });
+  }
+
+  /** Global: a Cognito user pool (roles as groups), its hosted sign-in domain and the console's client. */
+  private cognitoAuth(settings: EnvSettings, consoleHome: string) {
+    const userPool = new cognito.UserPool(this, "Users", {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      featurePlan: cognito.FeaturePlan.PLUS,
+      standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+      customAttributes: {
+        role: new cognito.StringAttribute({ mutable: true }),
+        branch: new cognito.StringAttribute({ mutable: true }),
+      },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      // A changed email stays unverified (and the old one in force) until the user proves the new one.
+      autoVerify: { email: true },
+      keepOriginal: { email: true },
+      removalPolicy: settings.name === "prod" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      deletionProtection: settings.name === "prod",
+    });
+    for (const role of ROLES)
+      new cognito.CfnUserPoolGroup(this, `Group-${role}`, {
+        userPoolId: userPool.userPoolId,
+        groupName: role,
+      });
+    // The console signs in with the authorization code flow + PKCE (a public client: no secret in a
+    // browser) on the hosted domain, and comes back to its own address.
+    const client = userPool.addClient("Console", {
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+        callbackUrls: [consoleHome],
+        logoutUrls: [consoleHome],
+      },
+      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.COGNITO],
+      // Users cannot write their own role or branch: only admins set them.
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes({ email: true }),
+      accessTokenValidity: Duration.hours(1),
+      idTokenValidity: Duration.hours(1),
+      preventUserExistenceErrors: true,
+    });
+    const prefix = settings.deployment.authDomainPrefix;
+    const domain = prefix
+      ? userPool.addDomain("SignIn", {
+          cognitoDomain: { domainPrefix: prefix },
+          managedLoginVersion: cognito.ManagedLoginVersion.CLASSIC_HOSTED_UI,
+        })
+      : undefined;
+    const base = domain?.baseUrl();
+    const signIn: ConsoleSignIn = {
+      clientId: client.userPoolClientId,
+      redirectUri: consoleHome,
+      ...(base
+        ? {
+            authorizeUrl: `${base}/oauth2/authorize`,
+            tokenUrl: `${base}/oauth2/token`,
+            logoutUrl: `${base}/logout`,
+          }
+        : {}),
+    };
+    acknowledge(userPool, "COG2", "MFA is required (TOTP).");
+    const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, "Jwt", { cognitoUserPools: [userPool] });
+    return { signIn, authorizer, authorizationType: apigw.AuthorizationType.COGNITO };
+  }
+
+  /**
+   * AWS China (no Cognito): a TOKEN authorizer verifying the bank IdP's OIDC tokens; the console signs
+   * in at that IdP (code flow + PKCE, discovered from its issuer).
+   */
+  private oidcAuth(settings: EnvSettings, consoleHome: string) {
+    const d = settings.deployment;
+    const fn = new ProjectFunction(this, "Authorizer", {
+      entry: fileURLToPath(new URL("../../functions/auth/handler.ts", import.meta.url)),
+      handler: "handler",
+      settings,
+      timeout: Duration.seconds(10),
+      environment: { OIDC_ISSUER: d.oidcIssuer!, OIDC_AUDIENCE: d.oidcAudience! },
+      description: "Verifies the bank IdP's OIDC tokens for /api/*",
+    }).fn;
+    const authorizer = new apigw.TokenAuthorizer(this, "Oidc", {
+      handler: fn,
+      resultsCacheTtl: Duration.minutes(5),
+    });
+    const signIn: ConsoleSignIn = {
+      clientId: d.oidcAudience!,
+      redirectUri: consoleHome,
+      issuer: d.oidcIssuer!,
+    };
+    return { signIn, authorizer, authorizationType: apigw.AuthorizationType.CUSTOM };
   }
 }

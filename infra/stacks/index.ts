@@ -23,8 +23,8 @@ export function buildStacks(app: App, settings: EnvSettings) {
     data: refs,
     queues: messaging.queues,
     receipts: messaging.receipts,
-    sesConfigurationSet: messaging.sesConfigurationSet.configurationSetName,
-    smsConfigurationSet: messaging.smsConfigurationSetName,
+    ...(messaging.sesConfigurationSetName ? { sesConfigurationSet: messaging.sesConfigurationSetName } : {}),
+    ...(messaging.smsConfigurationSetName ? { smsConfigurationSet: messaging.smsConfigurationSetName } : {}),
   });
   const scheduler = new SchedulerStack(app, `${prefix}-Scheduler`, {
     settings,

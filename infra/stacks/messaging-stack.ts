@@ -27,8 +27,9 @@ export class MessagingStack extends Stack {
   readonly dlqs: Record<Channel, sqs.Queue>;
   readonly receipts: sqs.Queue;
   readonly receiptsDlq: sqs.Queue;
-  readonly sesConfigurationSet: ses.ConfigurationSet;
-  readonly smsConfigurationSetName: string;
+  /** Undefined in AWS China, which has neither SES nor End User Messaging SMS. */
+  readonly sesConfigurationSetName?: string;
+  readonly smsConfigurationSetName?: string;
 
   constructor(scope: Construct, id: string, props: MessagingStackProps) {
     super(scope, id, props);
@@ -84,12 +85,16 @@ export class MessagingStack extends Stack {
       );
     }
 
-    this.sesConfigurationSet = new ses.ConfigurationSet(this, "EmailEvents", {
+    // AWS China: email goes through the bank's SMTP relay and SMS through a domestic gateway, whose
+    // receipts come back over the signed webhook (/hooks/sms), so there is nothing to configure here.
+    if (props.settings.china) return;
+    const sesConfigurationSet = new ses.ConfigurationSet(this, "EmailEvents", {
       configurationSetName: `tiercast-${props.settings.name}-email`,
       reputationMetrics: true,
       sendingEnabled: true,
     });
-    this.sesConfigurationSet.addEventDestination("ToReceipts", {
+    this.sesConfigurationSetName = sesConfigurationSet.configurationSetName;
+    sesConfigurationSet.addEventDestination("ToReceipts", {
       destination: ses.EventDestination.snsTopic(topic),
       events: [
         ses.EmailSendingEvent.DELIVERY,

@@ -8,7 +8,7 @@ import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as s3 from "aws-cdk-lib/aws-s3";
 import * as deploy from "aws-cdk-lib/aws-s3-deployment";
 import type { Construct } from "constructs";
-import { acknowledge } from "../constructs/nag.ts";
+import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import type { EnvSettings } from "../settings.ts";
 
 export interface WebStackProps extends StackProps {
@@ -58,20 +58,29 @@ export class WebStack extends Stack {
     });
     // Behind CloudFront the API's WAF sees edge addresses; this puts the viewer's address in a header
     // the WAF's per-IP rule reads. A viewer cannot forge it: the function overwrites whatever came in.
-    const viewerIp = new cloudfront.Function(this, "ViewerIp", {
-      runtime: cloudfront.FunctionRuntime.JS_2_0,
-      comment: "Forward the viewer IP to the API's WAF",
-      code: cloudfront.FunctionCode.fromInline(
-        `function handler(event) { event.request.headers["${VIEWER_IP_HEADER}"] = { value: event.viewer.ip }; return event.request; }`,
-      ),
-    });
+    // AWS China has no CloudFront Functions: there the WAF falls back to X-Forwarded-For (see the Api stack).
+    const viewerIp = props.settings.china
+      ? undefined
+      : new cloudfront.Function(this, "ViewerIp", {
+          runtime: cloudfront.FunctionRuntime.JS_2_0,
+          comment: "Forward the viewer IP to the API's WAF",
+          code: cloudfront.FunctionCode.fromInline(
+            `function handler(event) { event.request.headers["${VIEWER_IP_HEADER}"] = { value: event.viewer.ip }; return event.request; }`,
+          ),
+        });
     const toApi: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
       cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
-      functionAssociations: [{ function: viewerIp, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
+      ...(viewerIp
+        ? {
+            functionAssociations: [
+              { function: viewerIp, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST },
+            ],
+          }
+        : {}),
     };
     this.distribution = new cloudfront.Distribution(this, "Cdn", {
       defaultRootObject: "index.html",
@@ -79,7 +88,10 @@ export class WebStack extends Stack {
       logBucket: logs,
       logFilePrefix: "cloudfront/",
       defaultBehavior: {
-        origin: origins.S3BucketOrigin.withOriginAccessControl(bucket),
+        // AWS China's CloudFront has no origin access control: an origin access identity there.
+        origin: props.settings.china
+          ? origins.S3BucketOrigin.withOriginAccessIdentity(bucket)
+          : origins.S3BucketOrigin.withOriginAccessControl(bucket),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         responseHeadersPolicy: cloudfront.ResponseHeadersPolicy.SECURITY_HEADERS,
       },
@@ -97,6 +109,12 @@ export class WebStack extends Stack {
       "CFR2",
       "The API behind /api/* has its own WAF (regional); the bucket serves static files only.",
     );
+    if (props.settings.china)
+      acknowledge(
+        this.distribution,
+        "CFR7",
+        "AWS China's CloudFront has no origin access control; an origin access identity keeps the bucket private.",
+      );
     acknowledge(
       this.distribution,
       "CFR4",
@@ -139,7 +157,7 @@ export class WebStack extends Stack {
       ["IAM5[Action::s3:DeleteObject*]", "CDK's BucketDeployment prunes old console files."],
       ["IAM5[Action::s3:Abort*]", "CDK's BucketDeployment aborts failed uploads."],
       [
-        "IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+        `IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${nagRegion(this)}/*]`,
         "The CDK asset bucket.",
       ],
       [

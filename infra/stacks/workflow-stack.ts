@@ -6,12 +6,13 @@ import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as targets from "aws-cdk-lib/aws-scheduler-targets";
+import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import type { Channel } from "../../functions/campaign/schema.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
-import { acknowledge } from "../constructs/nag.ts";
+import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import {
   type DataRefs,
@@ -26,8 +27,9 @@ export interface WorkflowStackProps extends StackProps {
   data: DataRefs;
   queues: Record<Channel, sqs.IQueue>;
   receipts: sqs.IQueue;
-  sesConfigurationSet: string;
-  smsConfigurationSet: string;
+  /** Global only: the configuration sets whose event destinations feed receipts back. */
+  sesConfigurationSet?: string;
+  smsConfigurationSet?: string;
 }
 
 const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
@@ -128,23 +130,45 @@ export class WorkflowStack extends Stack {
       email: settings.emailRatePerSecond,
       "rm-task": 50,
     };
+    const d = settings.deployment;
+    // AWS China: the relay's credentials, which the bank puts here after the first deploy (never in config).
+    const smtpSecret = settings.china
+      ? new secrets.Secret(this, "SmtpRelayCredentials", {
+          description: 'Tiercast SMTP relay credentials: {"username":…,"password":…}',
+          generateSecretString: {
+            secretStringTemplate: JSON.stringify({ username: "set-me" }),
+            generateStringKey: "password",
+            excludePunctuation: true,
+          },
+        })
+      : undefined;
+    if (smtpSecret)
+      acknowledge(
+        smtpSecret,
+        "SMG4",
+        "The bank's relay owns these credentials and rotates them on its side.",
+      );
+    // Global: SES and End User Messaging SMS. China: the domestic gateway and the bank's SMTP relay.
+    const providerEnvironment: Record<string, string> = settings.china
+      ? {
+          SMS_ENDPOINT: d.smsGatewayUrl!,
+          SMTP_URL: d.smtpRelayUrl!,
+          ...(smtpSecret ? { SMTP_SECRET_ARN: smtpSecret.secretArn } : {}),
+        }
+      : {
+          SES_FROM: d.emailFrom,
+          SMS_REPLY_POINTERS: "true",
+          ...(props.sesConfigurationSet ? { SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
+          ...(props.smsConfigurationSet ? { SMS_CONFIGURATION_SET: props.smsConfigurationSet } : {}),
+          ...(d.smsOrigination ? { SMS_ORIGINATION: d.smsOrigination } : {}),
+        };
     for (const channel of Object.keys(queues) as Channel[]) {
       const worker = fn(
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
         "handler",
         "worker",
-        {
-          MAX_RECEIVE_COUNT: "5",
-          LEASE_MS: "300000",
-          SES_CONFIGURATION_SET: props.sesConfigurationSet,
-          SMS_CONFIGURATION_SET: props.smsConfigurationSet,
-          SMS_REPLY_POINTERS: "true",
-          SES_FROM: settings.deployment.emailFrom,
-          ...(settings.deployment.smsOrigination
-            ? { SMS_ORIGINATION: settings.deployment.smsOrigination }
-            : {}),
-        },
+        { MAX_RECEIVE_COUNT: "5", LEASE_MS: "300000", ...providerEnvironment },
         Duration.seconds(60),
       );
       worker.addEventSource(
@@ -157,10 +181,11 @@ export class WorkflowStack extends Stack {
         }),
       );
       this.workers[channel] = worker;
-      if (channel === "sms") {
+      if (channel === "email" && smtpSecret) smtpSecret.grantRead(worker);
+      if (channel === "sms" && !settings.china) {
         acknowledge(
           worker.role!,
-          "IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:<AWS::AccountId>:*]",
+          `IAM5[Resource::arn:<AWS::Partition>:sms-voice:${nagRegion(this)}:<AWS::AccountId>:*]`,
           "Origination identities and opt-out lists are chosen per bank at deploy time.",
         );
         worker.addToRolePolicy(
@@ -170,7 +195,7 @@ export class WorkflowStack extends Stack {
           }),
         );
       }
-      if (channel === "email") {
+      if (channel === "email" && !settings.china) {
         // Only the configured sender (its address or its domain identity) and our configuration set.
         const from = settings.deployment.emailFrom;
         const ses = (resource: string) =>
@@ -181,7 +206,7 @@ export class WorkflowStack extends Stack {
             resources: [
               ses(`identity/${from}`),
               ses(`identity/${from.slice(from.indexOf("@") + 1)}`),
-              ses(`configuration-set/${props.sesConfigurationSet}`),
+              ...(props.sesConfigurationSet ? [ses(`configuration-set/${props.sesConfigurationSet}`)] : []),
             ],
           }),
         );

@@ -148,6 +148,17 @@ describe("edge and API", () => {
     for (const b of behaviors) expect(b.FunctionAssociations?.[0]?.EventType).toBe("viewer-request");
   });
 
+  it("creates the origin-verify secret before the WAF rule that reads it by name", () => {
+    const [secretId] = Object.keys(
+      api.findResources("AWS::SecretsManager::Secret", {
+        Properties: { Name: "tiercast-prod-origin-verify" },
+      }),
+    );
+    const [acl] = Object.values(api.findResources("AWS::WAFv2::WebACL")) as { DependsOn?: string[] }[];
+    expect(secretId).toBeDefined();
+    expect(acl?.DependsOn ?? []).toContain(secretId);
+  });
+
   it("blocks API requests that did not come through CloudFront (no origin-verify header)", () => {
     api.hasResourceProperties("AWS::WAFv2::WebACL", {
       Rules: Match.arrayWith([

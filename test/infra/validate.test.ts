@@ -19,9 +19,9 @@ const cfn = require("@aws/cloudformation-validate") as {
 
 type Template = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
-function synth(env: "dev" | "prod") {
+function synth(env: "dev" | "prod", region?: string) {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, testSettings(env));
+  buildStacks(app, testSettings(env, region));
   return app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as Template }));
 }
 
@@ -62,6 +62,18 @@ describe.each(["dev", "prod"] as const)("%s templates", (env) => {
     );
     expect(used.length).toBeGreaterThan(0);
     expect(used.filter((t) => !known.has(t))).toEqual([]);
+  });
+});
+
+// AWS China: the same app with the China profile (no Cognito, SES, End User Messaging, OAC or CloudFront Functions).
+describe.each([
+  ["dev", "cn-north-1"],
+  ["prod", "cn-north-1"],
+  ["dev", "cn-northwest-1"],
+  ["prod", "cn-northwest-1"],
+] as const)("%s templates for %s", (env, region) => {
+  it("pass AWS's offline validator in their region", () => {
+    expect(problems(synth(env, region), region)).toEqual([]);
   });
 });
 

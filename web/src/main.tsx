@@ -1,6 +1,7 @@
 import { type JSX, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, RequestError, token } from "./api.ts";
+import { completeSignIn, loadSignIn, type SignInConfig, startSignIn } from "./auth.ts";
 import { type Lang, type T, translator } from "./i18n.ts";
 import { Approvals } from "./pages/approvals.tsx";
 import { Builder } from "./pages/builder.tsx";
@@ -32,9 +33,34 @@ function useHash() {
   return hash;
 }
 
-function SignIn({ t, onDone }: { t: T; onDone: (me: Me) => void }) {
+function SignIn({
+  t,
+  onDone,
+  sso,
+  failure,
+}: {
+  t: T;
+  onDone: (me: Me) => void;
+  sso?: SignInConfig;
+  failure?: string;
+}) {
   const [value, setValue] = useState("");
-  const [error, setError] = useState("");
+  const [error, setError] = useState(failure ?? "");
+  // On AWS the bank's sign-in page (Cognito's hosted domain, or the bank IdP in AWS China).
+  if (sso)
+    return (
+      <div class="card signin">
+        <h1>{t("title")}</h1>
+        <button type="button" onClick={() => void startSignIn(sso)}>
+          {t("signIn")}
+        </button>
+        {error && (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        )}
+      </div>
+    );
   const submit = async (e: Event) => {
     e.preventDefault();
     token.set(value.trim());
@@ -77,11 +103,22 @@ function App() {
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     localStorage.setItem("tiercast.lang", lang);
   }, [lang]);
+  const [sso, setSso] = useState<SignInConfig | undefined>();
+  const [failure, setFailure] = useState<string | undefined>();
   useEffect(() => {
-    if (!token.get()) return setChecked(true);
-    api<Me>("GET", "/api/me")
-      .then(setMe, () => token.clear())
-      .finally(() => setChecked(true));
+    void (async () => {
+      const config = await loadSignIn();
+      setSso(config);
+      if (config)
+        try {
+          const idToken = await completeSignIn(config);
+          if (idToken) token.set(idToken);
+        } catch (err) {
+          setFailure(String((err as Error).message));
+        }
+      if (token.get()) await api<Me>("GET", "/api/me").then(setMe, () => token.clear());
+      setChecked(true);
+    })();
   }, []);
   const go = (h: string) => {
     location.hash = h;
@@ -90,7 +127,7 @@ function App() {
   if (!me)
     return (
       <main id="main">
-        <SignIn t={t} onDone={setMe} />
+        <SignIn t={t} onDone={setMe} {...(sso ? { sso } : {})} {...(failure ? { failure } : {})} />
       </main>
     );
   const [, section, id] = hash.replace(/^#/, "").split("/");
