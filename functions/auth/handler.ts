@@ -1,4 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from "aws-lambda";
+import { readEnv } from "#platform/env.ts";
 import { logger } from "#platform/logger.ts";
 import { contextOf, oidcVerifier } from "./oidc.ts";
 
@@ -10,13 +11,12 @@ let verify: ReturnType<typeof oidcVerifier> | undefined;
  * with its claims as context; anything else is 401.
  */
 export async function handler(event: APIGatewayTokenAuthorizerEvent): Promise<APIGatewayAuthorizerResult> {
-  const issuer = process.env.OIDC_ISSUER;
-  const audience = process.env.OIDC_AUDIENCE;
+  const { OIDC_ISSUER: issuer, OIDC_AUDIENCE: audience, OIDC_JWKS_URI: jwksUri } = readEnv();
   if (!issuer || !audience) throw new Error("OIDC_ISSUER and OIDC_AUDIENCE must be set");
   verify ??= oidcVerifier({
     issuer,
     audience,
-    ...(process.env.OIDC_JWKS_URI ? { jwksUri: process.env.OIDC_JWKS_URI } : {}),
+    ...(jwksUri ? { jwksUri } : {}),
   });
   const token = /^Bearer (\S+)$/i.exec(event.authorizationToken ?? "")?.[1];
   let payload: Awaited<ReturnType<typeof verify>>;

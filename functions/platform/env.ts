@@ -19,6 +19,10 @@ export const Env = z.object({
   SMS_ENDPOINT: z.string().optional(),
   SMS_TIMEOUT_MS: ms(5000),
   SMTP_URL: z.string().optional(),
+  /** AWS China: the bank IdP the OIDC authorizer verifies API tokens against. */
+  OIDC_ISSUER: z.string().optional(),
+  OIDC_AUDIENCE: z.string().optional(),
+  OIDC_JWKS_URI: z.string().optional(),
   /** AWS China: Secrets Manager secret with the SMTP relay's {"username","password"}. */
   SMTP_SECRET_ARN: z.string().optional(),
   SES_FROM: z.string().optional(),
