@@ -81,10 +81,21 @@ export const STAGE_NAMES: Record<string, [string, string]> = {
   converted: ["已转化", "converted"],
 };
 
+/** The bank's zone: schedules run and quiet hours are judged in it, so the console shows times in it too. */
+export const BANK_TIME_ZONE = "Asia/Shanghai";
+
 export function translator(lang: Lang) {
   const i = lang === "zh" ? 0 : 1;
+  // An explicit locale: the browser's default can be a tag Intl rejects (`en-US@posix` under LANG=C).
+  const dates = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+    timeZone: BANK_TIME_ZONE,
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
   return Object.assign((key: Key) => STRINGS[key][i], {
+    lang,
     stage: (s: string) => STAGE_NAMES[s]?.[i] ?? s,
+    date: (iso: string | number | Date) => dates.format(new Date(iso)),
   });
 }
 export type T = ReturnType<typeof translator>;

@@ -124,7 +124,7 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
             head={["#", t("at"), "actor", "action", t("status"), t("version")]}
             rows={audit.entries.map((e) => [
               e.seq,
-              new Date(e.at).toLocaleString(),
+              t.date(e.at),
               `${e.actor.userId} (${e.actor.role})`,
               e.action + (e.note ? ` — ${e.note}` : ""),
               `${e.before?.status ?? "∅"} → ${e.after?.status ?? "∅"}`,

@@ -54,7 +54,8 @@ export function Table({
   );
 }
 
-export const fmt = (n: unknown) => (typeof n === "number" ? n.toLocaleString() : String(n ?? ""));
+// zh-CN and en-US group digits alike; naming one keeps Intl off the browser's default, which can be invalid.
+export const fmt = (n: unknown) => (typeof n === "number" ? n.toLocaleString("en-US") : String(n ?? ""));
 export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 export interface CampaignSummary {

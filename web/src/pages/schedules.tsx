@@ -50,7 +50,7 @@ export function Schedules({ t, me }: PageProps) {
             r.scheduleId,
             r.campaignId,
             <code>{r.cron}</code>,
-            new Date(r.nextRunAt).toLocaleString(),
+            t.date(r.nextRunAt),
             r.lastCampaignId ?? "",
           ])}
         />
