@@ -12,11 +12,12 @@ import { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
 import { operatorLaunch } from "#functions/usecases/campaigns.ts";
 import { forget } from "#functions/usecases/customers.ts";
 import { setCampaignTarget } from "#functions/usecases/targets.ts";
+import type { Runtime } from "#local/runtime.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { csvRow } from "#platform/csv.ts";
 import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
+import { findCampaign, listCampaigns, loadCampaign } from "#shared/campaigns.ts";
 import { runBench } from "./bench.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
@@ -47,6 +48,27 @@ function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions 
   };
 }
 
+// Read at run time, relative to this module: the same path from cli/main.ts and from the bundle in dist/.
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+/** A salon's seats; an event that no campaign invites to and nobody answered is not found (exit 1). */
+async function salonReport(runtime: Runtime, eventId: string) {
+  const status = await salonStatus(runtime.repo, eventId);
+  let capacity = status.capacity;
+  if (capacity === 0) {
+    for (const listed of await listCampaigns(runtime.repo)) {
+      if (listed.playbook !== "salon-invite") continue;
+      const event = (await findCampaign(runtime.repo, listed.campaignId))?.campaign.event;
+      if (event?.eventId === eventId) capacity = event.capacity;
+    }
+  }
+  if (capacity === 0 && status.confirmed + status.waitlisted + status.cancelled === 0)
+    throw new NotFoundError(`no salon event "${eventId}": no campaign invites to it`);
+  return { ...status, capacity };
+}
+
 export function buildProgram(): Command {
   const program = new Command("tiercast")
     .description("Tier-aware marketing campaigns for banks")
@@ -58,7 +80,9 @@ export function buildProgram(): Command {
     .option("--json", "print exactly one JSON document on stdout")
     .option("--at <iso>", "the embedded runtime's clock (default: now)")
     .option("--config <file>", "tier schemes and defaults (default: ./tiercast.config.json if present)")
-    .showHelpAfterError()
+    .version(VERSION, "-V, --version", "print the version")
+    // Commander's own error print (message + whole usage) is replaced by main()'s one line with a hint.
+    .configureOutput({ outputError: () => {} })
     .exitOverride();
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
@@ -249,12 +273,12 @@ export function buildProgram(): Command {
     .argument("<campaignId>")
     .requiredOption("--period <period>", "a quarter, month or ISO week")
     .requiredOption("--stage <stage>", "a funnel stage")
-    .requiredOption("--value <n>", "the count to reach", intArg("--value"))
+    .requiredOption("--value <n>", "the count to reach (a positive integer)")
     .option("--tier <tier>", "a tier (default: all tiers)", "all")
     .action(
       async (
         campaignId: string,
-        o: { period: string; stage: string; value: number; tier: string },
+        o: { period: string; stage: string; value: string; tier: string },
         cmd: Command,
       ) => {
         const options = globals(cmd);
@@ -262,7 +286,8 @@ export function buildProgram(): Command {
           campaignId,
           period: o.period,
           stage: o.stage as never,
-          value: o.value,
+          // Checked by validateTarget with the other fields, so every problem is reported at once.
+          value: Number(o.value),
           tier: o.tier,
         });
         await withRuntime(options, (runtime, now) =>
@@ -371,7 +396,7 @@ export function buildProgram(): Command {
     .argument("<eventId>")
     .action(async (eventId: string, _o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => salonStatus(runtime.repo, eventId));
+      const result = await withRuntime(options, (runtime) => salonReport(runtime, eventId));
       emit(
         options,
         result,
@@ -499,6 +524,31 @@ function anchorFile(path: string): AuditAnchor {
   };
 }
 
+/** The deepest command named in argv, for the hint of a usage error ("tiercast targets set --help"). */
+function commandPath(program: Command, args: string[]): string {
+  const names = [program.name()];
+  let cmd = program;
+  for (const arg of args) {
+    if (cmd.commands.length === 0) break;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub) {
+      names.push(sub.name());
+      cmd = sub;
+    }
+  }
+  return names.join(" ");
+}
+
+function usageFailure(argv: string[], program: Command, message: string) {
+  const text = message
+    .replace(/^error: /, "")
+    .replaceAll("\n", " ")
+    .trim();
+  process.stderr.write(`tiercast: ${text} (see \`${commandPath(program, argv.slice(2))} --help\`)\n`);
+  if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: "usage", message: text })}\n`);
+  process.exitCode = 2;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
@@ -506,7 +556,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are successes; everything else commander raises is bad usage.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode === 0 || err.code === "commander.help") process.exitCode = err.exitCode === 0 ? 0 : 2;
+      else usageFailure(argv, program, err.message);
+      return;
+    }
+    if (err instanceof UsageError) {
+      usageFailure(argv, program, err.message);
       return;
     }
     const { message, exitCode, code, problems } = failureMessage(err);
