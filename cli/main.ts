@@ -1,35 +1,14 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { latestHeads } from "#functions/audit/anchor.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
-import { readAudit, verifyAudit } from "#functions/audit/store.ts";
-import { localTime } from "#functions/campaign/time.ts";
-import { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
-import { salonStatus } from "#functions/events/salon.ts";
-import { readFunnel } from "#functions/funnel/core.ts";
-import { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
-import { operatorLaunch } from "#functions/usecases/campaigns.ts";
-import { forget } from "#functions/usecases/customers.ts";
-import { setCampaignTarget } from "#functions/usecases/targets.ts";
 import type { Runtime } from "#local/runtime.ts";
-import { writeSyntheticBank } from "#local/synthetic.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { csvRow } from "#platform/csv.ts";
 import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
-import { findCampaign, listCampaigns, loadCampaign } from "#shared/campaigns.ts";
-import { runBench } from "./bench.ts";
-import { readCampaignFile } from "./campaign-file.ts";
-import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
-import { runDemo } from "./demo.ts";
-import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
-import { importFile, type SourceOptions } from "./import.ts";
-import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
-import { writeLedger } from "./ledger.ts";
+import { lib, loadCommands, localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
+import type { SourceOptions } from "./import.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
-import { previewText, runPreview } from "./preview.ts";
 import { addSurfaceCommands } from "./surfaces.ts";
-import { countTiers, tiersTable } from "./tiers.ts";
 
 function intArg(name: string, min = 1) {
   return (value: string) => {
@@ -44,7 +23,7 @@ function intArg(name: string, min = 1) {
 function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions {
   return {
     ...o,
-    offsetMinutes: Math.round(localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
+    offsetMinutes: Math.round(lib.localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
   };
 }
 
@@ -55,12 +34,12 @@ const VERSION = (
 
 /** A salon's seats; an event that no campaign invites to and nobody answered is not found (exit 1). */
 async function salonReport(runtime: Runtime, eventId: string) {
-  const status = await salonStatus(runtime.repo, eventId);
+  const status = await lib.salonStatus(runtime.repo, eventId);
   let capacity = status.capacity;
   if (capacity === 0) {
-    for (const listed of await listCampaigns(runtime.repo)) {
+    for (const listed of await lib.listCampaigns(runtime.repo)) {
       if (listed.playbook !== "salon-invite") continue;
-      const event = (await findCampaign(runtime.repo, listed.campaignId))?.campaign.event;
+      const event = (await lib.findCampaign(runtime.repo, listed.campaignId))?.campaign.event;
       if (event?.eventId === eventId) capacity = event.capacity;
     }
   }
@@ -83,7 +62,10 @@ export function buildProgram(): Command {
     .version(VERSION, "-V, --version", "print the version")
     // Commander's own error print (message + whole usage) is replaced by main()'s one line with a hint.
     .configureOutput({ outputError: () => {} })
-    .exitOverride();
+    .exitOverride()
+    .hook("preAction", async () => {
+      await loadCommands();
+    });
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
@@ -96,7 +78,7 @@ export function buildProgram(): Command {
     .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime, now) =>
-        importFile(runtime, file, now(), {
+        lib.importFile(runtime, file, now(), {
           showProgress: !options.json,
           ...sourceOptions(o, runtime.config),
         }),
@@ -116,8 +98,8 @@ export function buildProgram(): Command {
     .description("count customers per tier")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const counts = await withRuntime(options, (runtime) => countTiers(runtime));
-      emit(options, counts, () => tiersTable(counts));
+      const counts = await withRuntime(options, (runtime) => lib.countTiers(runtime));
+      emit(options, counts, () => lib.tiersTable(counts));
     });
 
   program
@@ -127,10 +109,10 @@ export function buildProgram(): Command {
     .action(async (file: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
-        const campaign = readCampaignFile(file, runtime.config);
-        return runPreview(runtime, campaign, now());
+        const campaign = lib.readCampaignFile(file, runtime.config);
+        return lib.runPreview(runtime, campaign, now());
       });
-      emit(options, result, () => previewText(result));
+      emit(options, result, () => lib.previewText(result));
       if (result.problems.length > 0) {
         process.stderr.write(`tiercast: campaign refused: ${result.problems.join("; ")}\n`);
         process.exitCode = 1;
@@ -144,14 +126,14 @@ export function buildProgram(): Command {
     .action(async (file: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
-        const campaign = readCampaignFile(file, runtime.config);
+        const campaign = lib.readCampaignFile(file, runtime.config);
         const at = now();
-        return operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
-          launchCampaign(runtime, campaign, at),
+        return lib.operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
+          lib.launchCampaign(runtime, campaign, at),
         );
       });
       const { byTier, ...summary } = result;
-      emit(options, { ...summary, byTier }, () => launchText(result));
+      emit(options, { ...summary, byTier }, () => lib.launchText(result));
       if (result.status !== "SUCCEEDED") {
         process.stderr.write(`tiercast: launch failed: ${result.error ?? "see the campaign's status"}\n`);
         process.exitCode = 1;
@@ -163,7 +145,7 @@ export function buildProgram(): Command {
     .description("process everything due at --at (schedules, then deferred sends)")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => tick(runtime));
+      const result = await withRuntime(options, (runtime) => lib.tick(runtime));
       emit(
         options,
         result,
@@ -181,7 +163,7 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { customer?: string; format?: "json" | "csv" }, cmd: Command) => {
       const options = globals(cmd);
       await withRuntime(options, (runtime) =>
-        writeLedger(runtime, campaignId, {
+        lib.writeLedger(runtime, campaignId, {
           customer: o.customer,
           format: o.format ?? (options.json ? "json" : "csv"),
         }),
@@ -199,7 +181,7 @@ export function buildProgram(): Command {
       )
       .action(async (_o, cmd: Command) => {
         const options = globals(cmd);
-        const result = await withRuntime(options, (runtime) => dlq(runtime, action));
+        const result = await withRuntime(options, (runtime) => lib.dlq(runtime, action));
         emit(options, { queues: result }, () =>
           table(
             ["queue", "messages", "recipients", ...(action === "redrive" ? ["redriven"] : [])],
@@ -224,7 +206,7 @@ export function buildProgram(): Command {
     .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime) =>
-        ingestFile(runtime, file, sourceOptions(o, runtime.config)),
+        lib.ingestFile(runtime, file, sourceOptions(o, runtime.config)),
       );
       emit(options, report, () => {
         const lines = [
@@ -243,11 +225,11 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { format?: string }, cmd: Command) => {
       const options = globals(cmd);
       const funnel = await withRuntime(options, async (runtime) => {
-        await loadCampaign(runtime.repo, campaignId);
-        return readFunnel(runtime.repo, campaignId);
+        await lib.loadCampaign(runtime.repo, campaignId);
+        return lib.readFunnel(runtime.repo, campaignId);
       });
-      if (o.format === "csv") process.stdout.write(`${funnelCsv(funnel)}\n`);
-      else emit({ json: options.json || o.format === "json" }, funnel, () => funnelText(funnel));
+      if (o.format === "csv") process.stdout.write(`${lib.funnelCsv(funnel)}\n`);
+      else emit({ json: options.json || o.format === "json" }, funnel, () => lib.funnelText(funnel));
     });
 
   const targets = program
@@ -257,8 +239,8 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const rows = await withRuntime(options, async (runtime) => {
-        await loadCampaign(runtime.repo, campaignId);
-        return targetProgress(runtime.repo, campaignId);
+        await lib.loadCampaign(runtime.repo, campaignId);
+        return lib.targetProgress(runtime.repo, campaignId);
       });
       emit(options, { campaignId, targets: rows }, () =>
         table(
@@ -282,7 +264,7 @@ export function buildProgram(): Command {
         cmd: Command,
       ) => {
         const options = globals(cmd);
-        const target = validateTarget({
+        const target = lib.validateTarget({
           campaignId,
           period: o.period,
           stage: o.stage as never,
@@ -291,7 +273,7 @@ export function buildProgram(): Command {
           tier: o.tier,
         });
         await withRuntime(options, (runtime, now) =>
-          setCampaignTarget(useCaseDeps(runtime, now), localOperator(), target),
+          lib.setCampaignTarget(useCaseDeps(runtime, now), localOperator(), target),
         );
         emit(options, target, () => `target set: ${o.stage} ≥ ${o.value} for ${o.tier} in ${o.period}`);
       },
@@ -304,7 +286,7 @@ export function buildProgram(): Command {
     .option("--seed <s>", "random seed", intArg("--seed", 0), 1)
     .action(async (campaignId: string, o: { seed: number }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => simulate(runtime, campaignId, o.seed));
+      const result = await withRuntime(options, (runtime) => lib.simulate(runtime, campaignId, o.seed));
       emit(
         options,
         result,
@@ -326,7 +308,7 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { repair?: boolean }, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime) =>
-        rebuild(runtime, campaignId, { repair: o.repair }),
+        lib.rebuild(runtime, campaignId, { repair: o.repair }),
       );
       emit(options, result, () =>
         result.matches
@@ -342,7 +324,7 @@ export function buildProgram(): Command {
     .option("--customers <n>", "size of the synthetic bank", intArg("--customers"), 100_000)
     .action(async (o: { customers: number }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
+      const result = await lib.runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
       emit(options, result, () => JSON.stringify(result, null, 2));
     });
 
@@ -357,11 +339,11 @@ export function buildProgram(): Command {
       const json = options.json || o.format === "json";
       await withRuntime(options, async (runtime) => {
         const rows = [];
-        for await (const row of uncontactable(runtime, o)) rows.push(row);
+        for await (const row of lib.uncontactable(runtime, o)) rows.push(row);
         if (json) process.stdout.write(`${JSON.stringify({ count: rows.length, customers: rows })}\n`);
         else {
-          process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS));
-          for (const r of rows) process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS.map((c) => r[c])));
+          process.stdout.write(lib.csvRow(lib.UNCONTACTABLE_COLUMNS));
+          for (const r of rows) process.stdout.write(lib.csvRow(lib.UNCONTACTABLE_COLUMNS.map((c) => r[c])));
         }
       });
     });
@@ -375,7 +357,7 @@ export function buildProgram(): Command {
       if (o.month && !/^\d{4}-(0[1-9]|1[0-2])$/.test(o.month))
         throw new UsageError(`--month must be YYYY-MM, got "${o.month}"`);
       const result = await withRuntime(options, (runtime, now) =>
-        keyNotContacted(runtime, o.month ?? now().toISOString().slice(0, 7)),
+        lib.keyNotContacted(runtime, o.month ?? now().toISOString().slice(0, 7)),
       );
       emit(options, result, () =>
         [
@@ -428,7 +410,7 @@ export function buildProgram(): Command {
     .action(async (customerId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) =>
-        forget(useCaseDeps(runtime, now), localOperator(), customerId),
+        lib.forget(useCaseDeps(runtime, now), localOperator(), customerId),
       );
       emit(
         options,
@@ -446,7 +428,7 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
         const deps = useCaseDeps(runtime, now);
-        return verifyAudit({ ...deps, auditAnchor: o.anchor ? anchorFile(o.anchor) : deps.auditAnchor });
+        return lib.verifyAudit({ ...deps, auditAnchor: o.anchor ? anchorFile(o.anchor) : deps.auditAnchor });
       });
       const { intact, entries, problems } = result;
       emit(options, { intact, entries, problems }, () =>
@@ -464,7 +446,7 @@ export function buildProgram(): Command {
     .action(async (entity: string, id: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const trail = await withRuntime(options, (runtime, now) =>
-        readAudit(useCaseDeps(runtime, now), entity as never, id),
+        lib.readAudit(useCaseDeps(runtime, now), entity as never, id),
       );
       emit(options, trail, () =>
         [
@@ -487,7 +469,7 @@ export function buildProgram(): Command {
     .action(async (o: { customers: number; seed: number; out: string }, cmd: Command) => {
       const options = globals(cmd);
       const at = parseAt(options.at) ?? new Date();
-      const n = await writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
+      const n = await lib.writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
       emit(
         options,
         { customers: n, file: resolve(o.out), seed: o.seed },
@@ -503,7 +485,7 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const dir = join(options.dataDir, "demo");
       rmSync(dir, { recursive: true, force: true });
-      await runDemo({ ...options, dataDir: dir }, o.customers);
+      await lib.runDemo({ ...options, dataDir: dir }, o.customers);
     });
 
   addSurfaceCommands(program, globals);
@@ -520,7 +502,7 @@ function anchorFile(path: string): AuditAnchor {
   }
   return {
     async record() {},
-    read: async () => latestHeads(text.split("\n")),
+    read: async () => lib.latestHeads(text.split("\n")),
   };
 }
 
