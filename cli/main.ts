@@ -7,7 +7,7 @@ import type { TiercastConfig } from "#platform/config.ts";
 import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
 import { lib, loadCommands, localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import type { SourceOptions } from "./import.ts";
-import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
+import { emit, failureMessage, fmt, type GlobalOptions, progressEnabled, table, ticker } from "./output.ts";
 import { addSurfaceCommands } from "./surfaces.ts";
 
 function intArg(name: string, min = 1) {
@@ -31,6 +31,14 @@ function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions 
 const VERSION = (
   JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
 ).version;
+
+/** Where a campaign's funnel is, for the progress line of a launch or a simulation. */
+async function funnelStatus(runtime: Runtime, campaignId: string): Promise<string> {
+  const { total } = await lib.readFunnel(runtime.repo, campaignId);
+  return (["targeted", "eligible", "sent", "delivered", "engaged", "converted"] as const)
+    .map((stage) => `${stage} ${fmt(total[stage])}`)
+    .join(" · ");
+}
 
 /** A salon's seats; an event that no campaign invites to and nobody answered is not found (exit 1). */
 async function salonReport(runtime: Runtime, eventId: string) {
@@ -79,7 +87,7 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime, now) =>
         lib.importFile(runtime, file, now(), {
-          showProgress: !options.json,
+          showProgress: progressEnabled(options),
           ...sourceOptions(o, runtime.config),
         }),
       );
@@ -125,12 +133,19 @@ export function buildProgram(): Command {
     .argument("<campaign.json>")
     .action(async (file: string, _o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime, now) => {
+      const result = await withRuntime(options, async (runtime, now) => {
         const campaign = lib.readCampaignFile(file, runtime.config);
         const at = now();
-        return lib.operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
-          lib.launchCampaign(runtime, campaign, at),
+        const stop = ticker(progressEnabled(options), "launch", () =>
+          funnelStatus(runtime, campaign.campaignId),
         );
+        try {
+          return await lib.operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
+            lib.launchCampaign(runtime, campaign, at),
+          );
+        } finally {
+          await stop();
+        }
       });
       const { byTier, ...summary } = result;
       emit(options, { ...summary, byTier }, () => lib.launchText(result));
@@ -145,7 +160,14 @@ export function buildProgram(): Command {
     .description("process everything due at --at (schedules, then deferred sends)")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => lib.tick(runtime));
+      const result = await withRuntime(options, async (runtime) => {
+        const stop = ticker(progressEnabled(options), "tick", async () => "releasing due sends");
+        try {
+          return await lib.tick(runtime);
+        } finally {
+          await stop();
+        }
+      });
       emit(
         options,
         result,
@@ -286,7 +308,14 @@ export function buildProgram(): Command {
     .option("--seed <s>", "random seed", intArg("--seed", 0), 1)
     .action(async (campaignId: string, o: { seed: number }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => lib.simulate(runtime, campaignId, o.seed));
+      const result = await withRuntime(options, async (runtime) => {
+        const stop = ticker(progressEnabled(options), "simulate", () => funnelStatus(runtime, campaignId));
+        try {
+          return await lib.simulate(runtime, campaignId, o.seed);
+        } finally {
+          await stop();
+        }
+      });
       emit(
         options,
         result,
