@@ -9,7 +9,10 @@ import { type LocalServer, startServe } from "#local/serve.ts";
 import { localBank, setClock } from "../integration/bank.ts";
 import { launchChromium } from "./browser.ts";
 
-const SHOTS = join(import.meta.dirname, "..", "..", "test-artifacts", "e2e");
+const ROOT = join(import.meta.dirname, "..", "..");
+const SHOTS = join(ROOT, "test-artifacts", "e2e");
+/** A CJK web font from npm, so the screenshots show Chinese on a machine without CJK fonts. */
+const FONTS = join(ROOT, "node_modules", "@fontsource", "noto-sans-sc");
 const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai
 
 /** The journey runs in each language at the desktop and the phone width. */
@@ -30,7 +33,7 @@ beforeAll(async () => {
   // The console under test is built from the working tree, not a stale dist.
   const { build } = await import("vite");
   await build({
-    configFile: join(import.meta.dirname, "..", "..", "web", "vite.config.ts"),
+    configFile: join(ROOT, "web", "vite.config.ts"),
     logLevel: "error",
   });
   runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
@@ -91,6 +94,17 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       // The console's language is the user's choice, kept in localStorage; seed it once per context.
       await context.addInitScript({
         content: `if (!localStorage.getItem("tiercast.lang")) localStorage.setItem("tiercast.lang", ${JSON.stringify(lang)});`,
+      });
+      await context.route("**/__e2e-fonts/**", (route) =>
+        route.fulfill({
+          path: join(FONTS, new URL(route.request().url()).pathname.replace("/__e2e-fonts/", "")),
+        }),
+      );
+      await context.addInitScript({
+        content: `document.addEventListener("DOMContentLoaded", () => {
+        const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/__e2e-fonts/400.css" });
+        document.head.append(link);
+      });`,
       });
       page = await context.newPage();
       page.setDefaultTimeout(20_000);
