@@ -65,7 +65,26 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
     const pageErrors: string[] = [];
 
     async function shot(name: string) {
+      // Layout first, so the glyphs on the page have asked for their font subsets before we wait on them.
+      await page.evaluate("(document.body.getBoundingClientRect(), document.fonts.ready).then(() => true)");
+      // Nothing may push the page wider than the window (a wide table scrolls inside itself).
+      const overflow = Number(
+        await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+      );
+      expect(
+        overflow,
+        `${name} at ${width} px is ${overflow} px too wide: ${overflow > 0 ? await wideElements() : ""}`,
+      ).toBeLessThanOrEqual(0);
       await page.screenshot({ path: join(SHOTS, `${lang}-${width}-${name}.png`), fullPage: true });
+    }
+
+    /** The elements that reach past the window's right edge, for the message of a failed width check. */
+    async function wideElements() {
+      return page.evaluate(`[...document.querySelectorAll("body *")]
+        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+        .slice(0, 5)
+        .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""))
+        .join(", ")`);
     }
 
     /** Signs in with the keyboard only: Tab to the token field, type, Enter. */
@@ -120,18 +139,26 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.getByRole("link", { name: say("新建活动", "New campaign") }).click();
       await page.getByLabel(say("活动编号", "Campaign ID")).fill(id);
       await page.getByLabel(say("名称", "Name"), { exact: true }).fill(`Web journey ${lang} ${width}`);
-      await page.getByRole("checkbox", { name: "quality" }).check();
+      await page.getByRole("checkbox", { name: say("优质", "quality"), exact: true }).check();
       await page.getByLabel(say("层级", "Tiers"), { exact: true }).last().fill("potential, quality");
       const audience = page.getByTestId("preview-audience");
       await expect
         .poll(async () => (await audience.textContent()) ?? "")
         .toMatch(new RegExp(`${say("目标人数", "Audience")} [1-9]`));
       await expect.poll(() => page.locator(".sample").count()).toBeGreaterThan(0);
+      // Codes reach the reader in the chosen language: a tier and an exclusion reason.
+      await page
+        .getByRole("cell", { name: say("潜力", "potential"), exact: true })
+        .first()
+        .waitFor();
+      await page
+        .getByRole("cell", { name: say("未授权营销", "no marketing consent"), exact: true })
+        .waitFor();
       await shot("02-builder-preview");
       await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
       await page.getByRole("button", { name: say("提交审批", "Submit") }).click();
       await page
-        .locator(".status", { hasText: /submitted|已提交/ })
+        .locator(".status", { hasText: say("待审批", "submitted") })
         .first()
         .waitFor();
       await shot("03-submitted");

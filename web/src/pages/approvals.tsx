@@ -31,11 +31,11 @@ export function Approvals({ t, me }: PageProps) {
       {rows && rows.length === 0 && <p>{t("nothingToApprove")}</p>}
       {rows && rows.length > 0 && (
         <Table
-          head={[t("campaignId"), t("name"), t("playbook"), t("version"), "by", ""]}
+          head={[t("campaignId"), t("name"), t("playbook"), t("version"), t("by"), ""]}
           rows={rows.map((c) => [
             <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
             c.name,
-            c.playbook,
+            t.term(c.playbook),
             c.version,
             c.createdBy ?? "",
             canDecide ? (

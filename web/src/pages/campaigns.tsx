@@ -18,13 +18,21 @@ export function CampaignList({ t }: PageProps) {
       <ErrorBox error={error} />
       {rows && (
         <Table
-          head={[t("campaignId"), t("name"), t("playbook"), t("tiers"), t("status"), t("version"), "sent"]}
+          head={[
+            t("campaignId"),
+            t("name"),
+            t("playbook"),
+            t("tiers"),
+            t("status"),
+            t("version"),
+            t("sentCount"),
+          ]}
           rows={rows.map((c) => [
             <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
             c.name,
-            c.playbook,
-            c.tiers.join(", "),
-            <Status status={c.status} />,
+            t.term(c.playbook),
+            c.tiers.map(t.term).join(", "),
+            <Status status={c.status} t={t} />,
             c.version,
             fmt(c.summary?.sent ?? ""),
           ])}
@@ -85,10 +93,10 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
   return (
     <section>
       <h1>
-        {c.name} <Status status={c.status} />
+        {c.name} <Status status={c.status} t={t} />
       </h1>
       <p>
-        {c.campaignId} · {c.playbook} · {t("version")} {c.version}
+        {c.campaignId} · {t.term(c.playbook)} · {t("version")} {c.version}
         {c.approval ? ` · ${t("approve")}: ${c.approval.by} (v${c.approval.version})` : ""}
       </p>
       <div class="actions">
@@ -121,7 +129,7 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
             {audit.intact ? `✓ ${t("intact")}` : `✗ ${t("broken")}`}
           </p>
           <Table
-            head={["#", t("at"), "actor", "action", t("status"), t("version")]}
+            head={["#", t("at"), t("actor"), t("action"), t("status"), t("version")]}
             rows={audit.entries.map((e) => [
               e.seq,
               t.date(e.at),

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { RequestError } from "../api.ts";
+import type { T } from "../i18n.ts";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -18,7 +19,11 @@ export function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-export const Status = ({ status }: { status: string }) => <span class={`status s-${status}`}>{status}</span>;
+export const Status = ({ status, t }: { status: string; t: T }) => (
+  <span class={`status s-${status}`} data-status={status}>
+    {t.term(status)}
+  </span>
+);
 
 export function Table({
   head,
