@@ -173,7 +173,17 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       expect(await page.getByRole("button", { name: say("批准", "Approve") }).count()).toBe(0);
       await signInAs("ari");
       await page.goto(`${server.url}/#/approvals`);
+      // Reject asks why and sends nothing without a reason; backing out leaves the campaign as it was.
+      await page.getByRole("button", { name: `${say("驳回", "Reject")} ${id}` }).click();
+      const confirm = page.getByRole("button", { name: say("确认", "Confirm"), exact: true });
+      expect(await confirm.isDisabled()).toBe(true);
+      await page.getByLabel(say("驳回原因", "Reason for rejecting")).fill("文案待修改");
+      expect(await confirm.isEnabled()).toBe(true);
+      await page.getByRole("button", { name: say("返回", "Back"), exact: true }).click();
+      // Approve asks once more before it takes effect.
       await page.getByRole("button", { name: `${say("批准", "Approve")} ${id}` }).click();
+      await page.getByText(say("确定批准", "Approve this version")).waitFor();
+      await confirm.click();
       await page.getByText(say("没有待审批的活动", "Nothing waiting for approval")).waitFor();
       await shot("04-approved");
     });
@@ -182,13 +192,22 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await signInAs("mia");
       await page.goto(`${server.url}/#/campaign/${id}`);
       await page.getByRole("button", { name: say("发布", "Launch"), exact: true }).click();
-      await expect.poll(() => server.running.size, { timeout: 5_000 }).toBeGreaterThanOrEqual(0);
-      await Promise.all([...server.running]);
+      await page.getByText(say("确定发布", "Launch now?")).waitFor();
+      await shot("05a-confirm-launch");
+      await page.getByRole("button", { name: say("确认", "Confirm"), exact: true }).click();
+      // The launch runs on after the request returns: wait for the campaign itself to say launched.
+      const status = async () => {
+        const res = await fetch(`${server.url}/api/campaigns/${id}`, {
+          headers: { authorization: `Bearer ${tokens.mia}` },
+        });
+        return ((await res.json()) as { status?: string }).status;
+      };
+      await expect.poll(status, { timeout: 120_000, interval: 250 }).toBe("launched");
       await signInAs("ann");
       await page.goto(`${server.url}/#/funnel/${id}`);
       const sent = page.getByTestId("total-sent");
       await expect
-        .poll(async () => Number((await sent.textContent())?.replaceAll(",", "")))
+        .poll(async () => Number((await sent.textContent())?.replaceAll(",", "")), { timeout: 30_000 })
         .toBeGreaterThan(0);
       await page.getByRole("img", { name: say("提升", "Uplift") }).waitFor();
       await shot("05-funnel");

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import type { PageProps } from "../main.tsx";
-import { type CampaignSummary, ErrorBox, Table } from "./common.tsx";
+import { type CampaignSummary, ConfirmButton, ErrorBox, Table } from "./common.tsx";
 
 export function Approvals({ t, me }: PageProps) {
   const [rows, setRows] = useState<CampaignSummary[]>();
@@ -14,10 +14,10 @@ export function Approvals({ t, me }: PageProps) {
   useEffect(() => {
     load();
   }, []);
-  const decide = async (id: string, action: "approve" | "reject") => {
+  const decide = async (id: string, action: "approve" | "reject", note = "") => {
     setError(undefined);
     try {
-      await api("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`, {});
+      await api("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`, note ? { note } : {});
       await load();
     } catch (err) {
       setError(err);
@@ -40,12 +40,20 @@ export function Approvals({ t, me }: PageProps) {
             c.createdBy ?? "",
             canDecide ? (
               <span class="actions">
-                <button type="button" onClick={() => decide(c.campaignId, "approve")}>
-                  {t("approve")} {c.campaignId}
-                </button>
-                <button type="button" class="secondary" onClick={() => decide(c.campaignId, "reject")}>
-                  {t("reject")}
-                </button>
+                <ConfirmButton
+                  t={t}
+                  label={`${t("approve")} ${c.campaignId}`}
+                  question={t("confirmApprove")}
+                  onConfirm={() => decide(c.campaignId, "approve")}
+                />
+                <ConfirmButton
+                  t={t}
+                  label={`${t("reject")} ${c.campaignId}`}
+                  question={t("confirmReject")}
+                  reasonLabel={t("rejectReason")}
+                  danger
+                  onConfirm={(note) => decide(c.campaignId, "reject", note)}
+                />
               </span>
             ) : (
               ""

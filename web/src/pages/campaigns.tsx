@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import type { PageProps } from "../main.tsx";
-import { type CampaignSummary, ErrorBox, fmt, Status, Table } from "./common.tsx";
+import { type CampaignSummary, ConfirmButton, ErrorBox, fmt, Status, Table } from "./common.tsx";
 
 export function CampaignList({ t }: PageProps) {
   const [rows, setRows] = useState<CampaignSummary[]>();
@@ -65,6 +65,14 @@ const ACTIONS: Record<string, { from: string[]; roles: string[] }> = {
   },
 };
 
+/** The actions that ask once more before they run (they start sends or cannot be undone). */
+const CONFIRM: Record<string, "confirmApprove" | "confirmLaunch" | "confirmCancel" | "confirmReject"> = {
+  approve: "confirmApprove",
+  reject: "confirmReject",
+  launch: "confirmLaunch",
+  cancel: "confirmCancel",
+};
+
 export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaignId: string }) {
   const [c, setC] = useState<CampaignSummary>();
   const [audit, setAudit] = useState<{ entries: AuditEntry[]; intact: boolean }>();
@@ -76,11 +84,11 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
     api<{ entries: AuditEntry[]; intact: boolean }>("GET", `${base}/audit`).then(setAudit, setError);
   };
   useEffect(load, [campaignId]);
-  const act = async (action: string) => {
+  const act = async (action: string, note = "") => {
     setBusy(true);
     setError(undefined);
     try {
-      await api("POST", `${base}/${action}`, {});
+      await api("POST", `${base}/${action}`, note ? { note } : {});
       load();
     } catch (err) {
       setError(err);
@@ -102,11 +110,25 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
       <div class="actions">
         {Object.entries(ACTIONS)
           .filter(([, a]) => a.from.includes(c.status) && a.roles.includes(me.role))
-          .map(([action]) => (
-            <button key={action} type="button" disabled={busy} onClick={() => act(action)}>
-              {t(key(action))}
-            </button>
-          ))}
+          .map(([action]) => {
+            const question = CONFIRM[action];
+            return question ? (
+              <ConfirmButton
+                key={action}
+                t={t}
+                label={t(key(action))}
+                question={t(question)}
+                danger={action === "cancel" || action === "reject"}
+                disabled={busy}
+                {...(action === "reject" ? { reasonLabel: t("rejectReason") } : {})}
+                onConfirm={(note) => act(action, note)}
+              />
+            ) : (
+              <button key={action} type="button" disabled={busy} onClick={() => act(action)}>
+                {t(key(action))}
+              </button>
+            );
+          })}
         {["draft", "submitted", "approved", "rejected"].includes(c.status) &&
           ["marketer", "admin"].includes(me.role) && (
             <button
