@@ -2,16 +2,23 @@ import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Actor } from "#functions/access/users.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
-import { localAuditAnchor } from "#local/audit-anchor.ts";
-import { type Runtime, startRuntime } from "#local/runtime.ts";
-import { loadConfig, type TiercastConfig } from "#platform/config.ts";
-import { parseInstant } from "#platform/dates.ts";
+import type { Runtime } from "#local/runtime.ts";
+import type { TiercastConfig } from "#platform/config.ts";
 import { UsageError } from "#platform/errors.ts";
 import type { GlobalOptions } from "./output.ts";
 
+/**
+ * The commands' code (the runtime, the SDK, zod), loaded by the preAction hook once a command is
+ * about to run: `--help`, `--version` and usage errors start without it.
+ */
+export let lib: typeof import("./commands.ts");
+export async function loadCommands(): Promise<void> {
+  lib ??= await import("./commands.ts");
+}
+
 export function parseAt(at: string | undefined): Date | undefined {
   if (at === undefined) return undefined;
-  const t = parseInstant(at, { dateOnly: true });
+  const t = lib.parseInstant(at, { dateOnly: true });
   if (!t)
     throw new UsageError(
       `--at: not an ISO-8601 instant on a day that exists: ${at} (e.g. 2027-03-01T10:00:00+08:00)`,
@@ -21,7 +28,7 @@ export function parseAt(at: string | undefined): Date | undefined {
 
 export function configFor(options: GlobalOptions): TiercastConfig {
   const path = options.config ?? (existsSync("tiercast.config.json") ? "tiercast.config.json" : undefined);
-  return loadConfig(path);
+  return lib.loadConfig(path);
 }
 
 /** Runs `fn` against the embedded runtime on the data dir and always stops the servers. */
@@ -31,7 +38,7 @@ export async function withRuntime<T>(
 ) {
   const config = configFor(options);
   const at = parseAt(options.at);
-  const runtime = await startRuntime({ dataDir: options.dataDir, config, at });
+  const runtime = await lib.startRuntime({ dataDir: options.dataDir, config, at });
   try {
     return await fn(runtime, runtime.clock.now);
   } finally {
@@ -51,6 +58,6 @@ export function useCaseDeps(runtime: Runtime, now: () => Date): UseCaseDeps {
     config: runtime.config,
     secret: runtime.secret,
     now,
-    auditAnchor: localAuditAnchor(runtime),
+    auditAnchor: lib.localAuditAnchor(runtime),
   };
 }

@@ -1,34 +1,14 @@
 import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
-import { latestHeads } from "#functions/audit/anchor.ts";
 import type { AuditAnchor } from "#functions/audit/store.ts";
-import { readAudit, verifyAudit } from "#functions/audit/store.ts";
-import { localTime } from "#functions/campaign/time.ts";
-import { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
-import { salonStatus } from "#functions/events/salon.ts";
-import { readFunnel } from "#functions/funnel/core.ts";
-import { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
-import { operatorLaunch } from "#functions/usecases/campaigns.ts";
-import { forget } from "#functions/usecases/customers.ts";
-import { setCampaignTarget } from "#functions/usecases/targets.ts";
-import { writeSyntheticBank } from "#local/synthetic.ts";
+import type { Runtime } from "#local/runtime.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { csvRow } from "#platform/csv.ts";
 import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
-import { runBench } from "./bench.ts";
-import { readCampaignFile } from "./campaign-file.ts";
-import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
-import { runDemo } from "./demo.ts";
-import { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
-import { importFile, type SourceOptions } from "./import.ts";
-import { dlq, launchCampaign, launchText, tick } from "./launch.ts";
-import { writeLedger } from "./ledger.ts";
-import { emit, failureMessage, fmt, type GlobalOptions, table } from "./output.ts";
-import { previewText, runPreview } from "./preview.ts";
+import { lib, loadCommands, localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
+import type { SourceOptions } from "./import.ts";
+import { emit, failureMessage, fmt, type GlobalOptions, progressEnabled, table, ticker } from "./output.ts";
 import { addSurfaceCommands } from "./surfaces.ts";
-import { countTiers, tiersTable } from "./tiers.ts";
 
 function intArg(name: string, min = 1) {
   return (value: string) => {
@@ -43,8 +23,37 @@ function intArg(name: string, min = 1) {
 function sourceOptions(o: SourceOptions, config: TiercastConfig): SourceOptions {
   return {
     ...o,
-    offsetMinutes: Math.round(localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
+    offsetMinutes: Math.round(lib.localTime(new Date(), config.quietHours.timeZone).offsetMs / 60_000),
   };
+}
+
+// Read at run time, relative to this module: the same path from cli/main.ts and from the bundle in dist/.
+const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
+
+/** Where a campaign's funnel is, for the progress line of a launch or a simulation. */
+async function funnelStatus(runtime: Runtime, campaignId: string): Promise<string> {
+  const { total } = await lib.readFunnel(runtime.repo, campaignId);
+  return (["targeted", "eligible", "sent", "delivered", "engaged", "converted"] as const)
+    .map((stage) => `${stage} ${fmt(total[stage])}`)
+    .join(" · ");
+}
+
+/** A salon's seats; an event that no campaign invites to and nobody answered is not found (exit 1). */
+async function salonReport(runtime: Runtime, eventId: string) {
+  const status = await lib.salonStatus(runtime.repo, eventId);
+  let capacity = status.capacity;
+  if (capacity === 0) {
+    for (const listed of await lib.listCampaigns(runtime.repo)) {
+      if (listed.playbook !== "salon-invite") continue;
+      const event = (await lib.findCampaign(runtime.repo, listed.campaignId))?.campaign.event;
+      if (event?.eventId === eventId) capacity = event.capacity;
+    }
+  }
+  if (capacity === 0 && status.confirmed + status.waitlisted + status.cancelled === 0)
+    throw new NotFoundError(`no salon event "${eventId}": no campaign invites to it`);
+  return { ...status, capacity };
 }
 
 export function buildProgram(): Command {
@@ -58,8 +67,13 @@ export function buildProgram(): Command {
     .option("--json", "print exactly one JSON document on stdout")
     .option("--at <iso>", "the embedded runtime's clock (default: now)")
     .option("--config <file>", "tier schemes and defaults (default: ./tiercast.config.json if present)")
-    .showHelpAfterError()
-    .exitOverride();
+    .version(VERSION, "-V, --version", "print the version")
+    // Commander's own error print (message + whole usage) is replaced by main()'s one line with a hint.
+    .configureOutput({ outputError: () => {} })
+    .exitOverride()
+    .hook("preAction", async () => {
+      await loadCommands();
+    });
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
 
@@ -72,8 +86,8 @@ export function buildProgram(): Command {
     .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime, now) =>
-        importFile(runtime, file, now(), {
-          showProgress: !options.json,
+        lib.importFile(runtime, file, now(), {
+          showProgress: progressEnabled(options),
           ...sourceOptions(o, runtime.config),
         }),
       );
@@ -92,8 +106,8 @@ export function buildProgram(): Command {
     .description("count customers per tier")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const counts = await withRuntime(options, (runtime) => countTiers(runtime));
-      emit(options, counts, () => tiersTable(counts));
+      const counts = await withRuntime(options, (runtime) => lib.countTiers(runtime));
+      emit(options, counts, () => lib.tiersTable(counts));
     });
 
   program
@@ -103,10 +117,10 @@ export function buildProgram(): Command {
     .action(async (file: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
-        const campaign = readCampaignFile(file, runtime.config);
-        return runPreview(runtime, campaign, now());
+        const campaign = lib.readCampaignFile(file, runtime.config);
+        return lib.runPreview(runtime, campaign, now());
       });
-      emit(options, result, () => previewText(result));
+      emit(options, result, () => lib.previewText(result));
       if (result.problems.length > 0) {
         process.stderr.write(`tiercast: campaign refused: ${result.problems.join("; ")}\n`);
         process.exitCode = 1;
@@ -119,15 +133,22 @@ export function buildProgram(): Command {
     .argument("<campaign.json>")
     .action(async (file: string, _o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime, now) => {
-        const campaign = readCampaignFile(file, runtime.config);
+      const result = await withRuntime(options, async (runtime, now) => {
+        const campaign = lib.readCampaignFile(file, runtime.config);
         const at = now();
-        return operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
-          launchCampaign(runtime, campaign, at),
+        const stop = ticker(progressEnabled(options), "launch", () =>
+          funnelStatus(runtime, campaign.campaignId),
         );
+        try {
+          return await lib.operatorLaunch(useCaseDeps(runtime, now), localOperator(), campaign, () =>
+            lib.launchCampaign(runtime, campaign, at),
+          );
+        } finally {
+          await stop();
+        }
       });
       const { byTier, ...summary } = result;
-      emit(options, { ...summary, byTier }, () => launchText(result));
+      emit(options, { ...summary, byTier }, () => lib.launchText(result));
       if (result.status !== "SUCCEEDED") {
         process.stderr.write(`tiercast: launch failed: ${result.error ?? "see the campaign's status"}\n`);
         process.exitCode = 1;
@@ -139,7 +160,14 @@ export function buildProgram(): Command {
     .description("process everything due at --at (schedules, then deferred sends)")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => tick(runtime));
+      const result = await withRuntime(options, async (runtime) => {
+        const stop = ticker(progressEnabled(options), "tick", async () => "releasing due sends");
+        try {
+          return await lib.tick(runtime);
+        } finally {
+          await stop();
+        }
+      });
       emit(
         options,
         result,
@@ -157,7 +185,7 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { customer?: string; format?: "json" | "csv" }, cmd: Command) => {
       const options = globals(cmd);
       await withRuntime(options, (runtime) =>
-        writeLedger(runtime, campaignId, {
+        lib.writeLedger(runtime, campaignId, {
           customer: o.customer,
           format: o.format ?? (options.json ? "json" : "csv"),
         }),
@@ -175,7 +203,7 @@ export function buildProgram(): Command {
       )
       .action(async (_o, cmd: Command) => {
         const options = globals(cmd);
-        const result = await withRuntime(options, (runtime) => dlq(runtime, action));
+        const result = await withRuntime(options, (runtime) => lib.dlq(runtime, action));
         emit(options, { queues: result }, () =>
           table(
             ["queue", "messages", "recipients", ...(action === "redrive" ? ["redriven"] : [])],
@@ -200,7 +228,7 @@ export function buildProgram(): Command {
     .action(async (file: string, o: SourceOptions, cmd: Command) => {
       const options = globals(cmd);
       const report = await withRuntime(options, (runtime) =>
-        ingestFile(runtime, file, sourceOptions(o, runtime.config)),
+        lib.ingestFile(runtime, file, sourceOptions(o, runtime.config)),
       );
       emit(options, report, () => {
         const lines = [
@@ -219,11 +247,11 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { format?: string }, cmd: Command) => {
       const options = globals(cmd);
       const funnel = await withRuntime(options, async (runtime) => {
-        await loadCampaign(runtime.repo, campaignId);
-        return readFunnel(runtime.repo, campaignId);
+        await lib.loadCampaign(runtime.repo, campaignId);
+        return lib.readFunnel(runtime.repo, campaignId);
       });
-      if (o.format === "csv") process.stdout.write(`${funnelCsv(funnel)}\n`);
-      else emit({ json: options.json || o.format === "json" }, funnel, () => funnelText(funnel));
+      if (o.format === "csv") process.stdout.write(`${lib.funnelCsv(funnel)}\n`);
+      else emit({ json: options.json || o.format === "json" }, funnel, () => lib.funnelText(funnel));
     });
 
   const targets = program
@@ -233,8 +261,8 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const rows = await withRuntime(options, async (runtime) => {
-        await loadCampaign(runtime.repo, campaignId);
-        return targetProgress(runtime.repo, campaignId);
+        await lib.loadCampaign(runtime.repo, campaignId);
+        return lib.targetProgress(runtime.repo, campaignId);
       });
       emit(options, { campaignId, targets: rows }, () =>
         table(
@@ -249,24 +277,25 @@ export function buildProgram(): Command {
     .argument("<campaignId>")
     .requiredOption("--period <period>", "a quarter, month or ISO week")
     .requiredOption("--stage <stage>", "a funnel stage")
-    .requiredOption("--value <n>", "the count to reach", intArg("--value"))
+    .requiredOption("--value <n>", "the count to reach (a positive integer)")
     .option("--tier <tier>", "a tier (default: all tiers)", "all")
     .action(
       async (
         campaignId: string,
-        o: { period: string; stage: string; value: number; tier: string },
+        o: { period: string; stage: string; value: string; tier: string },
         cmd: Command,
       ) => {
         const options = globals(cmd);
-        const target = validateTarget({
+        const target = lib.validateTarget({
           campaignId,
           period: o.period,
           stage: o.stage as never,
-          value: o.value,
+          // Checked by validateTarget with the other fields, so every problem is reported at once.
+          value: Number(o.value),
           tier: o.tier,
         });
         await withRuntime(options, (runtime, now) =>
-          setCampaignTarget(useCaseDeps(runtime, now), localOperator(), target),
+          lib.setCampaignTarget(useCaseDeps(runtime, now), localOperator(), target),
         );
         emit(options, target, () => `target set: ${o.stage} ≥ ${o.value} for ${o.tier} in ${o.period}`);
       },
@@ -279,7 +308,14 @@ export function buildProgram(): Command {
     .option("--seed <s>", "random seed", intArg("--seed", 0), 1)
     .action(async (campaignId: string, o: { seed: number }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => simulate(runtime, campaignId, o.seed));
+      const result = await withRuntime(options, async (runtime) => {
+        const stop = ticker(progressEnabled(options), "simulate", () => funnelStatus(runtime, campaignId));
+        try {
+          return await lib.simulate(runtime, campaignId, o.seed);
+        } finally {
+          await stop();
+        }
+      });
       emit(
         options,
         result,
@@ -301,7 +337,7 @@ export function buildProgram(): Command {
     .action(async (campaignId: string, o: { repair?: boolean }, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime) =>
-        rebuild(runtime, campaignId, { repair: o.repair }),
+        lib.rebuild(runtime, campaignId, { repair: o.repair }),
       );
       emit(options, result, () =>
         result.matches
@@ -317,7 +353,7 @@ export function buildProgram(): Command {
     .option("--customers <n>", "size of the synthetic bank", intArg("--customers"), 100_000)
     .action(async (o: { customers: number }, cmd: Command) => {
       const options = globals(cmd);
-      const result = await runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
+      const result = await lib.runBench(o.customers, (name) => process.stderr.write(`bench: ${name}…\n`));
       emit(options, result, () => JSON.stringify(result, null, 2));
     });
 
@@ -332,11 +368,11 @@ export function buildProgram(): Command {
       const json = options.json || o.format === "json";
       await withRuntime(options, async (runtime) => {
         const rows = [];
-        for await (const row of uncontactable(runtime, o)) rows.push(row);
+        for await (const row of lib.uncontactable(runtime, o)) rows.push(row);
         if (json) process.stdout.write(`${JSON.stringify({ count: rows.length, customers: rows })}\n`);
         else {
-          process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS));
-          for (const r of rows) process.stdout.write(csvRow(UNCONTACTABLE_COLUMNS.map((c) => r[c])));
+          process.stdout.write(lib.csvRow(lib.UNCONTACTABLE_COLUMNS));
+          for (const r of rows) process.stdout.write(lib.csvRow(lib.UNCONTACTABLE_COLUMNS.map((c) => r[c])));
         }
       });
     });
@@ -350,7 +386,7 @@ export function buildProgram(): Command {
       if (o.month && !/^\d{4}-(0[1-9]|1[0-2])$/.test(o.month))
         throw new UsageError(`--month must be YYYY-MM, got "${o.month}"`);
       const result = await withRuntime(options, (runtime, now) =>
-        keyNotContacted(runtime, o.month ?? now().toISOString().slice(0, 7)),
+        lib.keyNotContacted(runtime, o.month ?? now().toISOString().slice(0, 7)),
       );
       emit(options, result, () =>
         [
@@ -371,7 +407,7 @@ export function buildProgram(): Command {
     .argument("<eventId>")
     .action(async (eventId: string, _o, cmd: Command) => {
       const options = globals(cmd);
-      const result = await withRuntime(options, (runtime) => salonStatus(runtime.repo, eventId));
+      const result = await withRuntime(options, (runtime) => salonReport(runtime, eventId));
       emit(
         options,
         result,
@@ -403,7 +439,7 @@ export function buildProgram(): Command {
     .action(async (customerId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) =>
-        forget(useCaseDeps(runtime, now), localOperator(), customerId),
+        lib.forget(useCaseDeps(runtime, now), localOperator(), customerId),
       );
       emit(
         options,
@@ -421,7 +457,7 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) => {
         const deps = useCaseDeps(runtime, now);
-        return verifyAudit({ ...deps, auditAnchor: o.anchor ? anchorFile(o.anchor) : deps.auditAnchor });
+        return lib.verifyAudit({ ...deps, auditAnchor: o.anchor ? anchorFile(o.anchor) : deps.auditAnchor });
       });
       const { intact, entries, problems } = result;
       emit(options, { intact, entries, problems }, () =>
@@ -439,7 +475,7 @@ export function buildProgram(): Command {
     .action(async (entity: string, id: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const trail = await withRuntime(options, (runtime, now) =>
-        readAudit(useCaseDeps(runtime, now), entity as never, id),
+        lib.readAudit(useCaseDeps(runtime, now), entity as never, id),
       );
       emit(options, trail, () =>
         [
@@ -462,7 +498,7 @@ export function buildProgram(): Command {
     .action(async (o: { customers: number; seed: number; out: string }, cmd: Command) => {
       const options = globals(cmd);
       const at = parseAt(options.at) ?? new Date();
-      const n = await writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
+      const n = await lib.writeSyntheticBank(o.out, { customers: o.customers, seed: o.seed, at });
       emit(
         options,
         { customers: n, file: resolve(o.out), seed: o.seed },
@@ -478,7 +514,7 @@ export function buildProgram(): Command {
       const options = globals(cmd);
       const dir = join(options.dataDir, "demo");
       rmSync(dir, { recursive: true, force: true });
-      await runDemo({ ...options, dataDir: dir }, o.customers);
+      await lib.runDemo({ ...options, dataDir: dir }, o.customers);
     });
 
   addSurfaceCommands(program, globals);
@@ -495,8 +531,33 @@ function anchorFile(path: string): AuditAnchor {
   }
   return {
     async record() {},
-    read: async () => latestHeads(text.split("\n")),
+    read: async () => lib.latestHeads(text.split("\n")),
   };
+}
+
+/** The deepest command named in argv, for the hint of a usage error ("tiercast targets set --help"). */
+function commandPath(program: Command, args: string[]): string {
+  const names = [program.name()];
+  let cmd = program;
+  for (const arg of args) {
+    if (cmd.commands.length === 0) break;
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub) {
+      names.push(sub.name());
+      cmd = sub;
+    }
+  }
+  return names.join(" ");
+}
+
+function usageFailure(argv: string[], program: Command, message: string) {
+  const text = message
+    .replace(/^error: /, "")
+    .replaceAll("\n", " ")
+    .trim();
+  process.stderr.write(`tiercast: ${text} (see \`${commandPath(program, argv.slice(2))} --help\`)\n`);
+  if (argv.includes("--json")) process.stdout.write(`${JSON.stringify({ error: "usage", message: text })}\n`);
+  process.exitCode = 2;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -506,7 +567,12 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Help and version are successes; everything else commander raises is bad usage.
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      if (err.exitCode === 0 || err.code === "commander.help") process.exitCode = err.exitCode === 0 ? 0 : 2;
+      else usageFailure(argv, program, err.message);
+      return;
+    }
+    if (err instanceof UsageError) {
+      usageFailure(argv, program, err.message);
       return;
     }
     const { message, exitCode, code, problems } = failureMessage(err);

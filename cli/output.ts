@@ -32,6 +32,52 @@ export function fmt(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/**
+ * Progress goes to stderr for a person at a terminal: off under --json and when stderr is not a TTY
+ * (pipes, CI logs), unless TIERCAST_PROGRESS=1 (on) or 0 (off) says otherwise.
+ */
+export function progressEnabled(options: Pick<GlobalOptions, "json">): boolean {
+  if (options.json) return false;
+  const forced = process.env.TIERCAST_PROGRESS;
+  if (forced === "1" || forced === "0") return forced === "1";
+  return Boolean(process.stderr.isTTY);
+}
+
+/**
+ * A status line for a long command whose total is unknown: `poll` describes where it is, every
+ * second, redrawn in place on a terminal (a line each time otherwise); `stop` prints the last state.
+ */
+export function ticker(enabled: boolean, label: string, poll: () => Promise<string>, everyMs = 1_000) {
+  if (!enabled) return async () => {};
+  const tty = process.stderr.isTTY;
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  let busy = false;
+  const draw = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const text = await poll();
+      process.stderr.write(
+        tty ? `\r\x1b[K${label}: ${text} (${elapsed()})` : `${label}: ${text} (${elapsed()})\n`,
+      );
+    } catch {
+      // A status read that fails (the runtime stopping) must not fail the command it describes.
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(draw, everyMs);
+  void draw();
+  return async () => {
+    clearInterval(timer);
+    const text = await poll().catch(() => "");
+    process.stderr.write(
+      `${tty ? "\r\x1b[K" : ""}${label}: ${text ? `${text}, ` : ""}done in ${elapsed()}\n`,
+    );
+  };
+}
+
 /** A progress bar on stderr: redrawn in place on a terminal, a line per 10% otherwise. */
 export function progress(label: string, total: number | undefined) {
   const tty = process.stderr.isTTY;

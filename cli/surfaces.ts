@@ -1,15 +1,20 @@
 import { type Command, Option } from "commander";
-import { listUsers, NewUser, ROLES } from "#functions/access/users.ts";
-import { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
-import { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
-import { addUserAs } from "#functions/usecases/users.ts";
-import { startServe } from "#local/serve.ts";
+import type { Role } from "#functions/access/users.ts";
 import { UsageError } from "#platform/errors.ts";
-import { localOperator, useCaseDeps, withRuntime } from "./context.ts";
+import { lib, loadCommands, localOperator, useCaseDeps, withRuntime } from "./context.ts";
 import { emit, type GlobalOptions, table } from "./output.ts";
+
+// The roles, spelled here so the help needs no zod; the type below stops compiling when
+// access/users.ts gains a role this list lacks.
+const ROLES = ["marketer", "approver", "analyst", "admin"] as const satisfies readonly Role[];
+const everyRole: [Exclude<Role, (typeof ROLES)[number]>] extends [never] ? true : never = true;
+void everyRole;
 
 /** `serve`, `users` and `schedule`: the commands behind the marketer and analyst surfaces. */
 export function addSurfaceCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
+  program.hook("preAction", async () => {
+    await loadCommands();
+  });
   program
     .command("serve")
     .description("HTTP API + web console on 127.0.0.1 (with the dispatch workers and the scheduler)")
@@ -17,7 +22,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .action(async (o: { port: number }, cmd: Command) => {
       const options = globals(cmd);
       await withRuntime(options, async (runtime) => {
-        const server = await startServe(runtime, { port: o.port });
+        const server = await lib.startServe(runtime, { port: o.port });
         process.stderr.write(`tiercast: serving the API and console on ${server.url} (Ctrl-C stops)\n`);
         emit(options, { url: server.url }, () => `${server.url}`);
         await new Promise<void>((resolve) => {
@@ -41,12 +46,16 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .option("--branch <branchId>", "a branch user sees and targets only this branch")
     .action(async (userId: string, o: { role: string; branch?: string }, cmd: Command) => {
       const options = globals(cmd);
-      const parsed = NewUser.safeParse({ userId, role: o.role, ...(o.branch ? { branchId: o.branch } : {}) });
+      const parsed = lib.NewUser.safeParse({
+        userId,
+        role: o.role,
+        ...(o.branch ? { branchId: o.branch } : {}),
+      });
       if (!parsed.success)
         throw new UsageError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
       const user = parsed.data;
       const result = await withRuntime(options, (runtime, now) =>
-        addUserAs(useCaseDeps(runtime, now), localOperator(), user),
+        lib.addUserAs(useCaseDeps(runtime, now), localOperator(), user),
       );
       emit(options, { ...result.user, token: result.token }, () => result.token);
     });
@@ -55,7 +64,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .description("users and roles")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const rows = await withRuntime(options, (runtime) => listUsers(runtime.repo));
+      const rows = await withRuntime(options, (runtime) => lib.listUsers(runtime.repo));
       emit(options, { users: rows }, () =>
         table(
           ["user", "role", "branch"],
@@ -90,9 +99,9 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
           enabled: !o.disabled,
         };
         // Validated before the runtime starts, so a bad cron is exit 2 without touching the data dir.
-        validateSchedule(raw);
+        lib.validateSchedule(raw);
         const record = await withRuntime(options, (runtime, now) =>
-          setSchedule(useCaseDeps(runtime, now), localOperator(), raw),
+          lib.setSchedule(useCaseDeps(runtime, now), localOperator(), raw),
         );
         emit(options, record, () => `${scheduleId}: next run ${record.nextRunAt}`);
       },
@@ -104,7 +113,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .action(async (scheduleId: string, _o, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) =>
-        deleteSchedule(useCaseDeps(runtime, now), localOperator(), scheduleId),
+        lib.deleteSchedule(useCaseDeps(runtime, now), localOperator(), scheduleId),
       );
       emit(options, result, () => `${scheduleId}: deleted`);
     });
@@ -113,7 +122,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .description("schedules and their next run")
     .action(async (_o, cmd: Command) => {
       const options = globals(cmd);
-      const rows = await withRuntime(options, (runtime) => listSchedules(runtime.repo));
+      const rows = await withRuntime(options, (runtime) => lib.listSchedules(runtime.repo));
       emit(options, { schedules: rows }, () =>
         table(
           ["schedule", "campaign", "cron", "next run", "last campaign"],

@@ -48,11 +48,24 @@ export function periodRange(period: string): [string, string] {
   );
 }
 
+export class TargetValidationError extends InputError {
+  constructor(readonly problems: string[]) {
+    super(`invalid target: ${problems.join("; ")}`);
+  }
+}
+
+/** Every problem of a target at once, field by field (a person fixes them in one go). */
 export function validateTarget(t: Target): Target {
-  periodRange(t.period);
-  if (!STAGES.includes(t.stage)) throw new InputError(`stage must be one of ${STAGES.join(", ")}`);
+  const problems: string[] = [];
+  try {
+    periodRange(t.period);
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  }
+  if (!STAGES.includes(t.stage)) problems.push(`stage must be one of ${STAGES.join(", ")}, got "${t.stage}"`);
   if (!Number.isInteger(t.value) || t.value <= 0)
-    throw new InputError("the target value must be a positive integer");
+    problems.push("the target value must be a positive integer");
+  if (problems.length > 0) throw new TargetValidationError(problems);
   return t;
 }
 

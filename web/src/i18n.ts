@@ -19,6 +19,15 @@ const STRINGS = {
   name: ["名称", "Name"],
   campaignId: ["活动编号", "Campaign ID"],
   holdout: ["对照组 %", "Holdout %"],
+  holdoutCount: ["对照组人数", "Holdout"],
+  count: ["人数", "Count"],
+  by: ["提交人", "By"],
+  actor: ["操作人", "Actor"],
+  action: ["操作", "Action"],
+  sentCount: ["已发送", "Sent"],
+  lastRun: ["上次活动", "Last campaign"],
+  incremental: ["增量转化", "Incremental"],
+  allTiers: ["全部层级", "all tiers"],
   variant: ["版本组", "Variant"],
   channel: ["渠道", "Channel"],
   template: ["模板", "Template"],
@@ -39,7 +48,14 @@ const STRINGS = {
   launch: ["发布", "Launch"],
   pause: ["暂停", "Pause"],
   resume: ["恢复", "Resume"],
-  cancel: ["取消", "Cancel"],
+  cancel: ["取消活动", "Cancel campaign"],
+  confirm: ["确认", "Confirm"],
+  back: ["返回", "Back"],
+  confirmApprove: ["批准后即可按此版本发布，确定批准？", "Approve this version for launch?"],
+  confirmLaunch: ["发布后立即开始发送，确定发布？", "Launch now? Sending starts at once."],
+  confirmCancel: ["取消后不能恢复，确定取消活动？", "Cancel the campaign? This cannot be undone."],
+  confirmReject: ["驳回后需修改并重新提交。", "Rejecting sends it back for changes."],
+  rejectReason: ["驳回原因", "Reason for rejecting"],
   audit: ["审计记录", "Audit trail"],
   intact: ["哈希链完整", "hash chain intact"],
   broken: ["哈希链被破坏", "hash chain BROKEN"],
@@ -81,10 +97,75 @@ export const STAGE_NAMES: Record<string, [string, string]> = {
   converted: ["已转化", "converted"],
 };
 
+/**
+ * The codes the API speaks (statuses, exclusion reasons, decisions, tiers, playbooks, channels), as a
+ * person reads them. The API and the CSV keep the codes; only the console translates.
+ */
+export const TERMS: Record<string, [string, string]> = {
+  draft: ["草稿", "draft"],
+  submitted: ["待审批", "submitted"],
+  approved: ["已批准", "approved"],
+  rejected: ["已驳回", "rejected"],
+  launching: ["发布中", "launching"],
+  launched: ["已发布", "launched"],
+  paused: ["已暂停", "paused"],
+  cancelled: ["已取消", "cancelled"],
+  failed: ["失败", "failed"],
+  queued: ["排队中", "queued"],
+  claimed: ["发送中", "claimed"],
+  deferred: ["已延后", "deferred"],
+  sent: ["已发送", "sent"],
+  unknown: ["结果未知", "unknown"],
+  excluded: ["已排除", "excluded"],
+  holdout: ["对照组", "holdout"],
+  no_consent: ["未授权营销", "no marketing consent"],
+  opted_out: ["已退订", "opted out"],
+  uncontactable: ["无法触达", "uncontactable"],
+  risk_flagged: ["风险标记", "risk flagged"],
+  frequency_capped: ["触达频次已满", "frequency capped"],
+  duplicate_contact: ["重复触达", "duplicate contact"],
+  private_banking: ["私行客户（仅客户经理）", "private banking (RM only)"],
+  no_variant: ["无适用版本组", "no variant"],
+  quiet_hours: ["免打扰时段", "quiet hours"],
+  mass: ["大众", "mass"],
+  potential: ["潜力", "potential"],
+  quality: ["优质", "quality"],
+  key: ["重点", "key"],
+  private: ["私行", "private"],
+  class1: ["一类", "class1"],
+  class2: ["二类", "class2"],
+  class3: ["三类", "class3"],
+  silver: ["银卡", "silver"],
+  gold: ["金卡", "gold"],
+  platinum: ["白金卡", "platinum"],
+  black: ["黑金卡", "black"],
+  "dormant-reactivation": ["沉睡客户唤醒", "dormant reactivation"],
+  "salon-invite": ["沙龙邀约", "salon invite"],
+  "referral-drive": ["老带新推荐", "referral drive"],
+  "key-maintenance": ["重点客户维护", "key-tier maintenance"],
+  "tier-upgrade": ["客户升层", "tier upgrade"],
+  sms: ["短信", "SMS"],
+  email: ["邮件", "email"],
+  "rm-task": ["客户经理任务", "RM task"],
+};
+
+/** The bank's zone: schedules run and quiet hours are judged in it, so the console shows times in it too. */
+export const BANK_TIME_ZONE = "Asia/Shanghai";
+
 export function translator(lang: Lang) {
   const i = lang === "zh" ? 0 : 1;
+  // An explicit locale: the browser's default can be a tag Intl rejects (`en-US@posix` under LANG=C).
+  const dates = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
+    timeZone: BANK_TIME_ZONE,
+    dateStyle: "medium",
+    timeStyle: "short",
+  });
   return Object.assign((key: Key) => STRINGS[key][i], {
+    lang,
     stage: (s: string) => STAGE_NAMES[s]?.[i] ?? s,
+    /** A code in the chosen language; a code the console does not know is shown as it is. */
+    term: (code: string) => TERMS[code]?.[i] ?? code,
+    date: (iso: string | number | Date) => dates.format(new Date(iso)),
   });
 }
 export type T = ReturnType<typeof translator>;

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import type { PageProps } from "../main.tsx";
-import { type CampaignSummary, ErrorBox, Table } from "./common.tsx";
+import { type CampaignSummary, ConfirmButton, ErrorBox, Table } from "./common.tsx";
 
 export function Approvals({ t, me }: PageProps) {
   const [rows, setRows] = useState<CampaignSummary[]>();
@@ -14,10 +14,10 @@ export function Approvals({ t, me }: PageProps) {
   useEffect(() => {
     load();
   }, []);
-  const decide = async (id: string, action: "approve" | "reject") => {
+  const decide = async (id: string, action: "approve" | "reject", note = "") => {
     setError(undefined);
     try {
-      await api("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`, {});
+      await api("POST", `/api/campaigns/${encodeURIComponent(id)}/${action}`, note ? { note } : {});
       await load();
     } catch (err) {
       setError(err);
@@ -31,21 +31,29 @@ export function Approvals({ t, me }: PageProps) {
       {rows && rows.length === 0 && <p>{t("nothingToApprove")}</p>}
       {rows && rows.length > 0 && (
         <Table
-          head={[t("campaignId"), t("name"), t("playbook"), t("version"), "by", ""]}
+          head={[t("campaignId"), t("name"), t("playbook"), t("version"), t("by"), ""]}
           rows={rows.map((c) => [
             <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
             c.name,
-            c.playbook,
+            t.term(c.playbook),
             c.version,
             c.createdBy ?? "",
             canDecide ? (
               <span class="actions">
-                <button type="button" onClick={() => decide(c.campaignId, "approve")}>
-                  {t("approve")} {c.campaignId}
-                </button>
-                <button type="button" class="secondary" onClick={() => decide(c.campaignId, "reject")}>
-                  {t("reject")}
-                </button>
+                <ConfirmButton
+                  t={t}
+                  label={`${t("approve")} ${c.campaignId}`}
+                  question={t("confirmApprove")}
+                  onConfirm={() => decide(c.campaignId, "approve")}
+                />
+                <ConfirmButton
+                  t={t}
+                  label={`${t("reject")} ${c.campaignId}`}
+                  question={t("confirmReject")}
+                  reasonLabel={t("rejectReason")}
+                  danger
+                  onConfirm={(note) => decide(c.campaignId, "reject", note)}
+                />
               </span>
             ) : (
               ""

@@ -191,7 +191,9 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
           <label for="pb">{t("playbook")}</label>
           <select id="pb" value={form.playbook} onChange={(e) => set({ playbook: e.currentTarget.value })}>
             {PLAYBOOKS.map((p) => (
-              <option key={p}>{p}</option>
+              <option key={p} value={p}>
+                {t.term(p)}
+              </option>
             ))}
           </select>
           <span id="tiers-label">{t("tiers")}</span>
@@ -209,7 +211,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
                     })
                   }
                 />
-                {tier}
+                {t.term(tier)}
               </label>
             ))}
           </fieldset>
@@ -255,7 +257,9 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               onChange={(e) => setVariant(i, { channel: e.currentTarget.value })}
             >
               {CHANNELS.map((c) => (
-                <option key={c}>{c}</option>
+                <option key={c} value={c}>
+                  {t.term(c)}
+                </option>
               ))}
             </select>
             {v.channel === "email" && (
@@ -329,13 +333,13 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
           <>
             <p class="big" data-testid="preview-audience">
               {t("audience")} {fmt(preview.audience)} · {t("eligible")} {fmt(preview.eligible)} ·{" "}
-              {t("holdout")} {fmt(preview.holdout)}
+              {t("holdoutCount")} {fmt(preview.holdout)}
             </p>
             <Table
               caption={t("tiers")}
-              head={[t("tier"), t("audience"), t("eligible"), t("holdout"), t("excluded")]}
+              head={[t("tier"), t("audience"), t("eligible"), t("holdoutCount"), t("excluded")]}
               rows={Object.entries(preview.byTier).map(([tier, r]) => [
-                tier,
+                t.term(tier),
                 fmt(r.audience),
                 fmt(r.eligible),
                 fmt(r.holdout),
@@ -344,14 +348,14 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
             />
             <Table
               caption={t("reasons")}
-              head={[t("reason"), "n"]}
-              rows={Object.entries(preview.excluded).map(([reason, n]) => [reason, fmt(n)])}
+              head={[t("reason"), t("count")]}
+              rows={Object.entries(preview.excluded).map(([reason, n]) => [t.term(reason), fmt(n)])}
             />
             <h3>{t("samples")}</h3>
             {preview.samples.slice(0, 4).map((s, i) => (
               <figure key={i} class="sample">
                 <figcaption>
-                  {s.variant} · {s.channel} · {s.tier} · {s.message.to}
+                  {s.variant} · {t.term(s.channel)} · {t.term(s.tier)} · {s.message.to}
                   {s.message.parts ? ` · ${t("parts")} ${s.message.parts}` : ""}
                 </figcaption>
                 <p>

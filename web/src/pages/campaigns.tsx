@@ -1,7 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import type { PageProps } from "../main.tsx";
-import { type CampaignSummary, ErrorBox, fmt, Status, Table } from "./common.tsx";
+import { type CampaignSummary, ConfirmButton, ErrorBox, fmt, Status, Table } from "./common.tsx";
 
 export function CampaignList({ t }: PageProps) {
   const [rows, setRows] = useState<CampaignSummary[]>();
@@ -18,13 +18,21 @@ export function CampaignList({ t }: PageProps) {
       <ErrorBox error={error} />
       {rows && (
         <Table
-          head={[t("campaignId"), t("name"), t("playbook"), t("tiers"), t("status"), t("version"), "sent"]}
+          head={[
+            t("campaignId"),
+            t("name"),
+            t("playbook"),
+            t("tiers"),
+            t("status"),
+            t("version"),
+            t("sentCount"),
+          ]}
           rows={rows.map((c) => [
             <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
             c.name,
-            c.playbook,
-            c.tiers.join(", "),
-            <Status status={c.status} />,
+            t.term(c.playbook),
+            c.tiers.map(t.term).join(", "),
+            <Status status={c.status} t={t} />,
             c.version,
             fmt(c.summary?.sent ?? ""),
           ])}
@@ -57,6 +65,14 @@ const ACTIONS: Record<string, { from: string[]; roles: string[] }> = {
   },
 };
 
+/** The actions that ask once more before they run (they start sends or cannot be undone). */
+const CONFIRM: Record<string, "confirmApprove" | "confirmLaunch" | "confirmCancel" | "confirmReject"> = {
+  approve: "confirmApprove",
+  reject: "confirmReject",
+  launch: "confirmLaunch",
+  cancel: "confirmCancel",
+};
+
 export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaignId: string }) {
   const [c, setC] = useState<CampaignSummary>();
   const [audit, setAudit] = useState<{ entries: AuditEntry[]; intact: boolean }>();
@@ -68,11 +84,11 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
     api<{ entries: AuditEntry[]; intact: boolean }>("GET", `${base}/audit`).then(setAudit, setError);
   };
   useEffect(load, [campaignId]);
-  const act = async (action: string) => {
+  const act = async (action: string, note = "") => {
     setBusy(true);
     setError(undefined);
     try {
-      await api("POST", `${base}/${action}`, {});
+      await api("POST", `${base}/${action}`, note ? { note } : {});
       load();
     } catch (err) {
       setError(err);
@@ -85,20 +101,34 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
   return (
     <section>
       <h1>
-        {c.name} <Status status={c.status} />
+        {c.name} <Status status={c.status} t={t} />
       </h1>
       <p>
-        {c.campaignId} · {c.playbook} · {t("version")} {c.version}
+        {c.campaignId} · {t.term(c.playbook)} · {t("version")} {c.version}
         {c.approval ? ` · ${t("approve")}: ${c.approval.by} (v${c.approval.version})` : ""}
       </p>
       <div class="actions">
         {Object.entries(ACTIONS)
           .filter(([, a]) => a.from.includes(c.status) && a.roles.includes(me.role))
-          .map(([action]) => (
-            <button key={action} type="button" disabled={busy} onClick={() => act(action)}>
-              {t(key(action))}
-            </button>
-          ))}
+          .map(([action]) => {
+            const question = CONFIRM[action];
+            return question ? (
+              <ConfirmButton
+                key={action}
+                t={t}
+                label={t(key(action))}
+                question={t(question)}
+                danger={action === "cancel" || action === "reject"}
+                disabled={busy}
+                {...(action === "reject" ? { reasonLabel: t("rejectReason") } : {})}
+                onConfirm={(note) => act(action, note)}
+              />
+            ) : (
+              <button key={action} type="button" disabled={busy} onClick={() => act(action)}>
+                {t(key(action))}
+              </button>
+            );
+          })}
         {["draft", "submitted", "approved", "rejected"].includes(c.status) &&
           ["marketer", "admin"].includes(me.role) && (
             <button
@@ -121,10 +151,10 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
             {audit.intact ? `✓ ${t("intact")}` : `✗ ${t("broken")}`}
           </p>
           <Table
-            head={["#", t("at"), "actor", "action", t("status"), t("version")]}
+            head={["#", t("at"), t("actor"), t("action"), t("status"), t("version")]}
             rows={audit.entries.map((e) => [
               e.seq,
-              new Date(e.at).toLocaleString(),
+              t.date(e.at),
               `${e.actor.userId} (${e.actor.role})`,
               e.action + (e.note ? ` — ${e.note}` : ""),
               `${e.before?.status ?? "∅"} → ${e.after?.status ?? "∅"}`,

@@ -1,5 +1,7 @@
 import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
 import { RequestError } from "../api.ts";
+import type { T } from "../i18n.ts";
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -18,7 +20,11 @@ export function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
-export const Status = ({ status }: { status: string }) => <span class={`status s-${status}`}>{status}</span>;
+export const Status = ({ status, t }: { status: string; t: T }) => (
+  <span class={`status s-${status}`} data-status={status}>
+    {t.term(status)}
+  </span>
+);
 
 export function Table({
   head,
@@ -54,7 +60,8 @@ export function Table({
   );
 }
 
-export const fmt = (n: unknown) => (typeof n === "number" ? n.toLocaleString() : String(n ?? ""));
+// zh-CN and en-US group digits alike; naming one keeps Intl off the browser's default, which can be invalid.
+export const fmt = (n: unknown) => (typeof n === "number" ? n.toLocaleString("en-US") : String(n ?? ""));
 export const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
 export interface CampaignSummary {
@@ -70,4 +77,68 @@ export interface CampaignSummary {
   updatedAt: string;
   summary: Record<string, number> | null;
   campaign?: Record<string, unknown>;
+}
+
+/**
+ * An action that cannot be taken back (approve, launch, cancel, reject) asks once more, saying what it
+ * does; with `reasonLabel` it also asks why, and sends nothing until a reason is given.
+ */
+export function ConfirmButton({
+  t,
+  label,
+  question,
+  onConfirm,
+  reasonLabel,
+  disabled,
+  danger,
+}: {
+  t: T;
+  label: string;
+  question: string;
+  onConfirm: (reason: string) => void;
+  reasonLabel?: string;
+  disabled?: boolean;
+  danger?: boolean;
+}) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState("");
+  if (!open)
+    return (
+      <button
+        type="button"
+        class={danger ? "danger" : undefined}
+        disabled={disabled}
+        onClick={() => setOpen(true)}
+      >
+        {label}
+      </button>
+    );
+  return (
+    <fieldset class="confirm">
+      <legend>{question}</legend>
+      {reasonLabel && (
+        <input
+          aria-label={reasonLabel}
+          placeholder={reasonLabel}
+          value={reason}
+          maxLength={500}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      )}
+      <button
+        type="button"
+        class={danger ? "danger" : undefined}
+        disabled={disabled || (reasonLabel !== undefined && reason.trim() === "")}
+        onClick={() => {
+          setOpen(false);
+          onConfirm(reason.trim());
+        }}
+      >
+        {t("confirm")}
+      </button>
+      <button type="button" class="secondary" onClick={() => setOpen(false)}>
+        {t("back")}
+      </button>
+    </fieldset>
+  );
 }

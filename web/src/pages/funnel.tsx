@@ -132,10 +132,10 @@ export function FunnelPage({ t, go, campaignId }: PageProps & { campaignId?: str
           <h2>{funnel.campaignId}</h2>
           <Table
             caption={t("funnel")}
-            head={[t("tier"), ...STAGES.map((s) => t.stage(s)), "holdout"]}
+            head={[t("tier"), ...STAGES.map((s) => t.stage(s)), t("holdoutCount")]}
             rows={[
               ...tiers.map(([tier, f]) => [
-                tier,
+                t.term(tier),
                 ...STAGES.map((s) => <Bar n={f[s]} of={f.targeted} />),
                 fmt(f.holdout),
               ]),
@@ -152,15 +152,15 @@ export function FunnelPage({ t, go, campaignId }: PageProps & { campaignId?: str
             label={t("uplift")}
             rows={[
               ...tiers.map(
-                ([tier, f]) => [tier, f.uplift, f.upliftCi95] as [string, number, [number, number]],
+                ([tier, f]) => [t.term(tier), f.uplift, f.upliftCi95] as [string, number, [number, number]],
               ),
               ["Σ", funnel.total.uplift, funnel.total.upliftCi95],
             ]}
           />
           <Table
-            head={[t("tier"), t("treated"), t("control"), t("uplift"), "incremental"]}
+            head={[t("tier"), t("treated"), t("control"), t("uplift"), t("incremental")]}
             rows={tiers.map(([tier, f]) => [
-              tier,
+              t.term(tier),
               pct(f.conversionRate),
               pct(f.holdoutConversionRate),
               `${pct(f.uplift)} [${pct(f.upliftCi95[0])}, ${pct(f.upliftCi95[1])}]`,
@@ -177,7 +177,7 @@ export function FunnelPage({ t, go, campaignId }: PageProps & { campaignId?: str
               head={[t("period"), t("tier"), t("stage"), t("target"), t("actual"), t("progress")]}
               rows={funnel.targets.map((g) => [
                 g.period,
-                g.tier,
+                g.tier === "all" ? t("allTiers") : t.term(g.tier),
                 t.stage(g.stage),
                 fmt(g.value),
                 fmt(g.actual),

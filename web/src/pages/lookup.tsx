@@ -61,9 +61,9 @@ export function Lookup({ t }: PageProps) {
             ]}
             rows={result.decisions.map((d) => [
               d.campaignId,
-              d.decision,
-              d.reason || "—",
-              d.channel,
+              t.term(d.decision),
+              d.reason ? t.term(d.reason) : "—",
+              t.term(d.channel),
               d.variant,
               d.stage,
               d.at,

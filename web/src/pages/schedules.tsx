@@ -45,12 +45,12 @@ export function Schedules({ t, me }: PageProps) {
       <h1>{t("schedules")}</h1>
       {rows && (
         <Table
-          head={["id", t("campaignId"), t("cron"), t("nextRun"), "last"]}
+          head={["id", t("campaignId"), t("cron"), t("nextRun"), t("lastRun")]}
           rows={rows.map((r) => [
             r.scheduleId,
             r.campaignId,
             <code>{r.cron}</code>,
-            new Date(r.nextRunAt).toLocaleString(),
+            t.date(r.nextRunAt),
             r.lastCampaignId ?? "",
           ])}
         />
