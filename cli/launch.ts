@@ -74,8 +74,8 @@ export function launchText(r: LaunchResult): string {
 
 /** Waits until none of these campaigns has a send in flight, sweeping rows a crash left behind. */
 export async function drainCampaigns(runtime: Runtime, campaignIds: string[], deadlineMs = 10 * 60_000) {
-  // No provider lookup here, as before: draining only sweeps; reconciling unknowns is the workflow's job.
-  const deps: LaunchDeps = { ...runtime.app.base(), sweepAfterMs: runtime.settings.sweepAfterMs };
+  // With the provider lookup: a send released by tick whose answer was lost is reconciled here too.
+  const deps: LaunchDeps = { ...runtime.app.launchDeps(), sweepAfterMs: runtime.settings.sweepAfterMs };
   const started = Date.now();
   for (const campaignId of campaignIds) {
     let progress: DispatchProgress | undefined;
