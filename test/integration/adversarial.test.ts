@@ -195,6 +195,7 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
 
     // 10:00 local. Kill 1 while pages are still being decided.
     await launch(fileA, "2027-03-01T02:00:00Z", (p) => p.added >= plan.k1);
+    const decidedAtKill1 = (await ledgerOf(dataDir, "adv-a", config)).length;
     await ingestOptOuts("2027-03-01T02:05:00Z", 40);
     // Kill 2 mid-dispatch.
     await launch(fileA, "2027-03-01T02:10:00Z", (p) => p.added >= plan.k2);
@@ -231,6 +232,7 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
       tolerateReceivedUnknown: TOLERATE_UNRECONCILED_TIMEOUTS,
     });
     const msg = () => `${JSON.stringify(summarize(verdict), null, 1)}\n${context()}`;
+    log.push(`kill 1 left ${decidedAtKill1} of A's ${ledgers["adv-a"]!.length} rows decided`);
     log.push(
       `gateway: ${lines.length} messages; ledger A ${ledgers["adv-a"]!.length} rows, B ${ledgers["adv-b"]!.length} rows; ` +
         `${verdict.receivedUnknown.length} unknown rows left unreconciled (known defect; ${verdict.receivedUnknown.filter((u) => u.endsWith("not received")).length} never received by the gateway)`,
