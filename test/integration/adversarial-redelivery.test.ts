@@ -155,7 +155,9 @@ describe("redeliveries and a misbehaving gateway", () => {
 
     const { verdict, ledgers } = await verdictOf(dispatch, ["redelivered"]);
     const sentRows = ledgers.redelivered!.filter((r) => r.decision === "sent").length;
-    expect(sentOnce).toBe(sentRows);
+    // Received but left unknown (the known defect, when tolerated) are the only other gateway sends.
+    const receivedUnknown = verdict.receivedUnknown.filter((u) => u.endsWith(": received")).length;
+    expect(sentOnce, JSON.stringify(summarize(verdict))).toBe(sentRows + receivedUnknown);
     expectPromisesKept(verdict, `${messages.length} messages, ${refs.length} recipients`);
     expect((await rebuild(runtime, "redelivered")).differences).toEqual([]);
   });
