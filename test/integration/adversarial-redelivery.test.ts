@@ -202,15 +202,10 @@ describe("redeliveries and a misbehaving gateway", () => {
     for (const id of ["faulty-a", "faulty-b"]) expect((await rebuild(runtime, id)).differences).toEqual([]);
   });
 
-  // DEFECT (lead: functions/dispatch/core.ts, functions/launch/core.ts). A provider call that times
-  // out settles its row `unknown` with `REMOVE GSI3PK, GSI3SK` (settle() in sendOne), so the row is in
-  // no index: reconcileCampaign (which reads only UNKNOWN#<campaign>#<shard> on GSI3) never finds it,
-  // and no relaunch, tick or policy window ever settles it, although the gateway's own record says it
-  // was received. Remove `.fails` when fixed: the unknown settle must set GSI3PK = unknownPartition(…),
-  // GSI3SK = customerId (as markUnknown does); and awaitDispatch should not report 0 in flight while
-  // unknown rows younger than RECONCILE_AFTER_MS remain (else a launch's own last timeouts wait for a
-  // relaunch that may never come).
-  it.fails("reconciles the unknown outcomes of a gateway that never answers, before a later relaunch ends", {
+  // Failed on 1ccfa7a (a timed-out call's `unknown` row left every index, so nothing ever reconciled
+  // it: 313 of 1,500 customers' rows still unknown after the relaunch); passes since b86d657, whose
+  // settleClaim puts an unknown row in UNKNOWN#<campaign>#<shard>.
+  it("reconciles the unknown outcomes of a gateway that never answers, before a later relaunch ends", {
     timeout: 240_000,
   }, async () => {
     process.env.SMS_TIMEOUT_MS = "300";
@@ -229,5 +224,27 @@ describe("redeliveries and a misbehaving gateway", () => {
     expect(again.unknown, JSON.stringify(again)).toBe(0);
     const { verdict } = await verdictOf(dispatch, ["never-answers"], later, false);
     expectPromisesKept(verdict, `${before.length} unknown after the first launch`);
+  });
+  // DEFECT (lead: functions/launch/core.ts). awaitDispatch ends the launch once nothing is in flight,
+  // after one reconcileCampaign pass; reconcileUnknown skips every unknown row younger than
+  // RECONCILE_AFTER_MS (30 s), so the unknown outcomes of the launch's own last calls are left unknown
+  // until a relaunch that may never come (a tick reconciles only campaigns it released rows of; a
+  // scheduled launch does not come back). Suggested fix: reconcileCampaign also returns how many unknown
+  // rows are still too young to ask about, and awaitDispatch reports them in flight (so the Wait loop
+  // comes back after them) instead of 0. Remove `.fails` once it holds. Until then the kill run counts
+  // such rows apart (TOLERATE_UNRECONCILED_TIMEOUTS in adversary.ts).
+  it.fails("ends a launch with no unknown outcome the gateway's own record can settle", {
+    timeout: 240_000,
+  }, async () => {
+    process.env.SMS_TIMEOUT_MS = "300";
+    runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
+    setClock(AT);
+    const dispatch = await startDispatch(runtime, { smsFaults: { timeoutRate: 0.1, seed: 5 } });
+    const campaign = smsCampaign("ends-unknown", ["potential", "quality"]);
+    const result = await launchCampaign(runtime, campaign, new Date(AT));
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.unknown, JSON.stringify(result)).toBe(0);
+    const { verdict } = await verdictOf(dispatch, ["ends-unknown"], AT, false);
+    expectPromisesKept(verdict, "after the launch");
   });
 });

@@ -218,6 +218,11 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
       env,
     );
     log.push(`tick @${TICK_AT}: ${JSON.stringify(ticked)}`);
+    // Both relaunched later that morning ("relaunching is safe"): unknown outcomes the earlier runs
+    // and the tick left are reconciled from the gateway's record; nothing is sent twice.
+    const FINAL_AT = "2027-03-02T01:00:00Z";
+    await launch(fileA, FINAL_AT);
+    await launch(fileB, FINAL_AT);
 
     const ledgers: Record<string, ExportedRow[]> = {
       "adv-a": await ledgerOf(dataDir, "adv-a", config),
@@ -228,7 +233,7 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
       lines,
       ledgers,
       optOuts,
-      now: TICK_AT,
+      now: FINAL_AT,
       tolerateReceivedUnknown: TOLERATE_UNRECONCILED_TIMEOUTS,
     });
     const msg = () => `${JSON.stringify(summarize(verdict), null, 1)}\n${context()}`;

@@ -10,13 +10,13 @@ import { cli } from "../helpers.ts";
 const BIN = new URL("../../bin/tiercast.mjs", import.meta.url).pathname;
 
 /**
- * KNOWN DEFECT (pinned by the `it.fails` in adversarial-redelivery.test.ts; lead: dispatch/core.ts).
+ * KNOWN DEFECT (pinned by the `it.fails` in adversarial-redelivery.test.ts; lead: launch/core.ts).
  * A provider call whose answer is lost (a timeout: on this loaded 2-core machine even the default 5 s
- * is sometimes reached) settles its row `unknown` outside every index, so no relaunch or tick ever
- * reconciles it (neither the received ones, to be marked sent, nor the never-received ones, to be
- * sent). Such rows are counted apart and reported instead of failing the run; every other promise
- * still holds for them (no duplicate: a received one was received once). Set to false once the fix
- * lands: then they are stranded.
+ * is sometimes reached, or a reused keep-alive socket is reset) leaves its row `unknown`; a launch
+ * ends without reconciling the unknown rows younger than 30 s, and a tick reconciles none, so the
+ * last process to touch a campaign can leave some for good. Such rows are counted apart and reported
+ * instead of failing the run; every other promise still holds for them (a received one was received
+ * once). Set to false once the fix lands: then they are stranded.
  */
 export const TOLERATE_UNRECONCILED_TIMEOUTS = true;
 
