@@ -86,7 +86,7 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
       // Relaunch A; killed right after its dispatch: once the log has not grown for this many ms.
       k3StallMs: pick(150, 1200),
       // B relaunched at 21:59:ss local: its last sends meet quiet hours and are deferred to the morning.
-      lateSecond: pick(0, 57),
+      lateSecond: pick(45, 57),
       // Slow, failing and throttling. Not timing out: an answer the gateway never gives leaves an
       // `unknown` row nobody reconciles (a defect, pinned by the `it.fails` in adversarial-redelivery).
       gateway: {
