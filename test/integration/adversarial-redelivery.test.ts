@@ -4,10 +4,9 @@ import { decidePage, validateLaunch } from "#functions/launch/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import { lambdaContext } from "#local/poller.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { toMessages } from "#platform/queue.ts";
 import { saveCampaign } from "#shared/campaigns.ts";
-import { baseDeps } from "#shared/deps.ts";
 import { exportRow } from "#shared/ledger.ts";
-import { toMessages } from "#shared/queue.ts";
 import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -31,7 +30,6 @@ let runtime: Runtime | undefined;
 afterEach(async () => {
   await runtime?.stop();
   runtime = undefined;
-  for (const k of ["SMS_TIMEOUT_MS", "LEASE_MS", "SWEEP_AFTER_MS"]) delete process.env[k];
 });
 
 const smsCampaign = (campaignId: string, tiers: string[], playbook = "dormant-reactivation") =>
@@ -48,7 +46,7 @@ const smsCampaign = (campaignId: string, tiers: string[], playbook = "dormant-re
 
 async function decideWithoutSending(rt: Runtime, campaign: ResolvedCampaign) {
   await saveCampaign(rt.repo, campaign, new Date(AT));
-  const deps = { ...baseDeps(), enqueue: async () => {}, sweepAfterMs: 60_000 };
+  const deps = { ...rt.app.base(), enqueue: async () => {}, sweepAfterMs: 60_000 };
   await validateLaunch({ campaignId: campaign.campaignId, at: AT }, deps);
   for (const tier of campaign.segment.tiers)
     for (let shard = 0; shard < rt.config.shards; shard++) {
@@ -99,7 +97,7 @@ describe("redeliveries and a misbehaving gateway", () => {
     timeout: 240_000,
   }, async () => {
     runtime = await localBank(2_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    setClock(runtime, AT);
     const dispatch = await startDispatch(runtime, { concurrency: 4 });
     const campaign = smsCampaign("redelivered", ["potential", "quality"]);
     const rows = await decideWithoutSending(runtime, campaign);
@@ -108,7 +106,7 @@ describe("redeliveries and a misbehaving gateway", () => {
       .map((r) => ({ customerId: r.customerId, shard: r.shard, tier: r.tier }));
     expect(refs.length).toBeGreaterThan(100);
     const messages = toMessages("redelivered", "sms", refs);
-    const { enqueue } = baseDeps();
+    const { enqueue } = runtime.app.base();
 
     // 1. Eight messages straight to the real handler, each record three times in one batch and in four
     //    concurrent invocations (as several Lambda instances receiving duplicates), the last of them on
@@ -165,10 +163,13 @@ describe("redeliveries and a misbehaving gateway", () => {
   it("keeps the promises with two campaigns launched at once on overlapping customers through a slow, failing, throttling gateway", {
     timeout: 300_000,
   }, async () => {
-    process.env.LEASE_MS = "1000";
-    process.env.SWEEP_AFTER_MS = "1500";
-    runtime = await localBank(2_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    runtime = await localBank(
+      2_000,
+      new Date("2027-02-28T00:00:00Z"),
+      {},
+      { leaseMs: 1000, sweepAfterMs: 1500 },
+    );
+    setClock(runtime, AT);
     const dispatch = await startDispatch(runtime, {
       maxReceiveCount: 3,
       visibilityTimeoutSeconds: 1,
@@ -208,9 +209,8 @@ describe("redeliveries and a misbehaving gateway", () => {
   it("reconciles the unknown outcomes of a gateway that never answers, before a later relaunch ends", {
     timeout: 240_000,
   }, async () => {
-    process.env.SMS_TIMEOUT_MS = "300";
-    runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"), {}, { smsTimeoutMs: 300 });
+    setClock(runtime, AT);
     const dispatch = await startDispatch(runtime, { smsFaults: { timeoutRate: 0.1, seed: 5 } });
     const campaign = smsCampaign("never-answers", ["potential", "quality"]);
     expect((await launchCampaign(runtime, campaign, new Date(AT))).status).toBe("SUCCEEDED");
@@ -219,7 +219,7 @@ describe("redeliveries and a misbehaving gateway", () => {
     // An hour later the gateway answers again and the campaign is relaunched: it reconciles.
     Object.assign(dispatch.sms.faults, { timeoutRate: 0 });
     const later = "2027-03-01T03:00:00.000Z";
-    setClock(later);
+    setClock(runtime!, later);
     const again = await launchCampaign(runtime, campaign, new Date(later));
     expect(again.unknown, JSON.stringify(again)).toBe(0);
     const { verdict } = await verdictOf(dispatch, ["never-answers"], later, false);
@@ -233,12 +233,13 @@ describe("redeliveries and a misbehaving gateway", () => {
   // rows are still too young to ask about, and awaitDispatch reports them in flight (so the Wait loop
   // comes back after them) instead of 0. Remove `.fails` once it holds. Until then the kill run counts
   // such rows apart (TOLERATE_UNRECONCILED_TIMEOUTS in adversary.ts).
-  it.fails("ends a launch with no unknown outcome the gateway's own record can settle", {
+  // Fixed: a "received" answer settles an unknown row at any age, and one the gateway never received
+  // holds the launch open until it is off the wire and sent.
+  it("ends a launch with no unknown outcome the gateway's own record can settle", {
     timeout: 240_000,
   }, async () => {
-    process.env.SMS_TIMEOUT_MS = "300";
-    runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
-    setClock(AT);
+    runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"), {}, { smsTimeoutMs: 300 });
+    setClock(runtime, AT);
     const dispatch = await startDispatch(runtime, { smsFaults: { timeoutRate: 0.1, seed: 5 } });
     const campaign = smsCampaign("ends-unknown", ["potential", "quality"]);
     const result = await launchCampaign(runtime, campaign, new Date(AT));
