@@ -10,13 +10,9 @@ import { cli } from "../helpers.ts";
 const BIN = new URL("../../bin/tiercast.mjs", import.meta.url).pathname;
 
 /**
- * KNOWN DEFECT (pinned by the `it.fails` in adversarial-redelivery.test.ts; lead: launch/core.ts).
- * A provider call whose answer is lost (a timeout: on this loaded 2-core machine even the default 5 s
- * is sometimes reached, or a reused keep-alive socket is reset) leaves its row `unknown`; a launch
- * ends without reconciling the unknown rows younger than 30 s, and a tick reconciles none, so the
- * last process to touch a campaign can leave some for good. Such rows are counted apart and reported
- * instead of failing the run; every other promise still holds for them (a received one was received
- * once). Set to false once the fix lands: then they are stranded.
+ * Unknown outcomes (a provider call whose answer was lost) are reconciled from the gateway's own record
+ * before a launch or a tick's drain ends, so none may be left: the tolerance that counted them apart
+ * while the defect stood is off. Set to true only to investigate a regression.
  */
 export const TOLERATE_UNRECONCILED_TIMEOUTS = false;
 
