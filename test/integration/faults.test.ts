@@ -56,7 +56,7 @@ describe("faults at the SMS provider", () => {
     await runtime?.stop();
   });
 
-  it("retries 500s and 429s, marks lost answers unknown, dead-letters the rest, and never sends twice", async () => {
+  it("retries 500s and 429s, reconciles lost answers from the gateway, dead-letters the rest, and never sends twice", async () => {
     const campaign = parseCampaign(
       { ...readCampaignFile("examples/referral-drive.json", runtime.config), campaignId: "faulty" },
       runtime.config,
