@@ -2,16 +2,11 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:f
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { SmsFaults } from "#platform/env.ts";
 import { rng } from "./synthetic.ts";
 
-/** Fault injection for the SMS gateway sink: rates are probabilities per request. */
-export interface SmsFaults {
-  failRate?: number; // HTTP 500
-  throttleRate?: number; // HTTP 429
-  timeoutRate?: number; // accepts (records) the message, then never answers: an unknown outcome
-  slowMs?: number;
-  seed?: number;
-}
+/** Fault injection for the SMS gateway sink: one schema with the settings that carry it (rates per request). */
+export type { SmsFaults };
 
 export interface SmsRecord {
   messageId: string;
