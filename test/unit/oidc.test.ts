@@ -51,6 +51,8 @@ afterAll(async () => {
 
 const methodArn = "arn:aws-cn:execute-api:cn-north-1:111122223333:abc123/v1/GET/api/campaigns";
 const authorize = async (token: string) => {
+  // The environment is read once per process (platform/env.ts): fresh modules see the stubbed one.
+  vi.resetModules();
   const { handler } = await import("#functions/auth/handler.ts");
   return handler({ type: "TOKEN", methodArn, authorizationToken: `Bearer ${token}` });
 };
