@@ -72,7 +72,7 @@ interface BankCustomer {
 }
 
 describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between kills and a tick", () => {
-  it(`keeps every promise (seed ${SEED})`, { timeout: 600_000 }, async () => {
+  it(`keeps every promise (seed ${SEED})`, { timeout: 1_200_000 }, async () => {
     const r = rng(SEED);
     const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
     const plan = {
