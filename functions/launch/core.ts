@@ -353,7 +353,10 @@ export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promis
     return { outcome: "settled" };
   }
   if (found && !found.received) {
-    if (now.getTime() - attempted < RECONCILE_AFTER_MS) return { outcome: "waiting" };
+    // An attempt stamped ahead of this clock comes from a process whose clock ran ahead (the embedded
+    // runtime's --at): that process is gone (the row is unknown), so its request is off the wire.
+    const age = now.getTime() - attempted;
+    if (age >= 0 && age < RECONCILE_AFTER_MS) return { outcome: "waiting" };
     const moved = await ledger.reconcileRequeue(repo, row, now);
     return moved
       ? { outcome: "requeued", ref: { customerId: row.customerId, shard: row.shard, tier: row.tier } }
