@@ -447,4 +447,3 @@ function errorMessage(error: { Error?: string; Cause?: string } | undefined): st
   }
 }
 
-export { dynamoAllocator };
