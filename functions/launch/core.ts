@@ -446,4 +446,3 @@ function errorMessage(error: { Error?: string; Cause?: string } | undefined): st
     return `${error.Error}: ${error.Cause}`;
   }
 }
-
