@@ -10,7 +10,9 @@ import {
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { decide, prepare } from "#functions/campaign/decide.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
+import { CustomerInput, toCustomer } from "#functions/customers/record.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { counterSk, parseCounterSk } from "#functions/funnel/counters.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers, writeSyntheticBank } from "#local/synthetic.ts";
@@ -18,8 +20,6 @@ import { storeRequests } from "#platform/clients.ts";
 import { parseConfig } from "#platform/config.ts";
 import { batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { CustomerInput, toCustomer } from "#shared/customer.ts";
-import { counterSk, parseCounterSk } from "#shared/funnel.ts";
 import { simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
 import { launchCampaign } from "./launch.ts";

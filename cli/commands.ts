@@ -4,6 +4,7 @@
 export { listUsers, NewUser } from "#functions/access/users.ts";
 export { latestHeads } from "#functions/audit/anchor.ts";
 export { readAudit, verifyAudit } from "#functions/audit/store.ts";
+export { findCampaign, listCampaigns, loadCampaign } from "#functions/campaign/record.ts";
 export { localTime } from "#functions/campaign/time.ts";
 export { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
 export { salonStatus } from "#functions/events/salon.ts";
@@ -22,7 +23,6 @@ export { writeSyntheticBank } from "#local/synthetic.ts";
 export { loadConfig } from "#platform/config.ts";
 export { csvRow } from "#platform/csv.ts";
 export { parseInstant } from "#platform/dates.ts";
-export { findCampaign, listCampaigns, loadCampaign } from "#shared/campaigns.ts";
 export { runBench } from "./bench.ts";
 export { readCampaignFile } from "./campaign-file.ts";
 export { runDemo } from "./demo.ts";

@@ -1,15 +1,15 @@
+import { loadCampaign } from "#functions/campaign/record.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
+import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#functions/funnel/counters.ts";
+import { type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";
 import { rng } from "#local/synthetic.ts";
 import { csvRow } from "#platform/csv.ts";
 import { mapLimit } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
-import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#shared/funnel.ts";
-import { type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { openSource, type SourceOptions } from "./import.ts";
 import { fmt, table } from "./output.ts";
 

@@ -3,8 +3,10 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
 } from "@aws-sdk/client-sqs";
+import { saveCampaign } from "#functions/campaign/record.ts";
 import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
@@ -17,8 +19,6 @@ import { WorkflowFailedError } from "#platform/errors.ts";
 import type { RecipientRef } from "#platform/queue.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { saveCampaign } from "#shared/campaigns.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 import { fmt, table } from "./output.ts";
 
 export interface LaunchResult {

@@ -1,10 +1,10 @@
+import { loadCampaign } from "#functions/campaign/record.ts";
+import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow } from "#functions/ledger/rows.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { csvRow } from "#platform/csv.ts";
 import { NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import { key } from "#platform/table.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
-import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow } from "#shared/ledger.ts";
 import { ledgerRowsOf } from "./funnel.ts";
 
 /** Streams the ledger (shard by shard) as CSV or a JSON array, never holding it all in memory. */

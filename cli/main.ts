@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import type { AuditAnchor } from "#functions/audit/store.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
@@ -423,7 +424,7 @@ export function buildProgram(): Command {
     .argument("<customerId>")
     .action(async (customerId: string, _o, cmd: Command) => {
       const options = globals(cmd);
-      const customer = await withRuntime(options, (runtime) => runtime.repo.getCustomer(customerId));
+      const customer = await withRuntime(options, (runtime) => getCustomer(runtime.repo, customerId));
       if (!customer) throw new NotFoundError(`no customer "${customerId}"`);
       emit(options, customer, () =>
         table(

@@ -1,3 +1,4 @@
+import { countTier } from "#functions/customers/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { PRIMARY_SCHEME } from "#platform/config.ts";
 import { mapLimit } from "#platform/repo.ts";
@@ -15,7 +16,7 @@ export async function countTiers(
     (runtime.config.tierSchemes[scheme]?.tiers ?? []).map((tier) => ({ scheme, tier: tier.name })),
   );
   const counts = await mapLimit(jobs, 2, (job) =>
-    runtime.repo.countTier(job.scheme, job.tier, runtime.config),
+    countTier(runtime.repo, job.scheme, job.tier, runtime.config),
   );
   jobs.forEach((job, i) => {
     out[job.scheme] ??= {};

@@ -1,5 +1,5 @@
 import type { Event } from "#functions/events/core.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { rng } from "./synthetic.ts";
 
 export interface Rates {

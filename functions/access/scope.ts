@@ -1,4 +1,5 @@
 import type { Actor } from "#functions/access/users.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
 import { ForbiddenError } from "#platform/errors.ts";
 import type { Repo } from "#platform/repo.ts";
@@ -43,7 +44,7 @@ const refuse = (r: SourceRecord, error: string): SourceRecord => ({ ...r, value:
  * customer, becomes a rejected line and is not stored. Without a branch, every row passes.
  */
 export async function* confineToBranch(
-  repo: Pick<Repo, "getCustomer">,
+  repo: Repo,
   branchId: string | undefined,
   records: AsyncIterable<SourceRecord>,
 ): AsyncGenerator<SourceRecord> {
@@ -59,7 +60,7 @@ export async function* confineToBranch(
     }
     const id = r.value.customerId;
     // One read per row, for branch imports only: they are a branch's own files, not the bank's nightly export.
-    const existing = typeof id === "string" ? await repo.getCustomer(id) : undefined;
+    const existing = typeof id === "string" ? await getCustomer(repo, id) : undefined;
     if (existing && existing.branchId !== branchId)
       yield refuse(r, `customer ${id} is not a customer of branch ${branchId}`);
     else yield r;

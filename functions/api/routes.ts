@@ -5,15 +5,23 @@ import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
 import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
 import { verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
+import {
+  CAMPAIGN_ACTIONS,
+  type CampaignAction,
+  type CampaignRecord,
+  listCampaigns,
+} from "#functions/campaign/record.ts";
 import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { targetProgress } from "#functions/funnel/targets.ts";
 import { parseEncoding } from "#functions/import/encoding.ts";
 import { importJobProgress } from "#functions/import/job.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
 import { readXlsx } from "#functions/import/xlsx.ts";
+import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import {
   campaignAudit,
   campaignFromBody,
@@ -31,13 +39,6 @@ import { InputError, NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import {
-  CAMPAIGN_ACTIONS,
-  type CampaignAction,
-  type CampaignRecord,
-  listCampaigns,
-} from "#shared/campaigns.ts";
-import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#shared/ledger.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
 import { scheduleRoutes } from "./schedules.ts";
 
@@ -363,7 +364,7 @@ export const ROUTES: AnyRoute[] = [
     summary: "Recipient lookup: every campaign decision about one customer, with its reason",
     roles: ANYONE,
     async handle({ actor, params, deps }) {
-      const customer = await deps.repo.getCustomer(params.customerId!);
+      const customer = await getCustomer(deps.repo, params.customerId!);
       if (!customer) throw new NotFoundError(`no customer "${params.customerId}"`);
       assertInScope(actor, `customer ${customer.customerId}`, customer.branchId);
       const campaigns = (await listCampaigns(deps.repo)).filter(

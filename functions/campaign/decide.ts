@@ -1,7 +1,13 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from "node:crypto";
+import {
+  type Customer,
+  daysInactive,
+  isDormant,
+  lifecycleStage,
+  tierInScheme,
+} from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { unitDraw } from "#platform/hash.ts";
-import { type Customer, daysInactive, isDormant, lifecycleStage, tierInScheme } from "#shared/customer.ts";
 import type { Channel, ResolvedCampaign, Variant } from "./schema.ts";
 import {
   type CompiledTemplate,

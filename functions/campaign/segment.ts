@@ -1,7 +1,8 @@
+import type { Customer } from "#functions/customers/record.ts";
+import { tierPage } from "#functions/customers/store.ts";
 import type { Repo } from "#platform/repo.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import type { Customer } from "#shared/customer.ts";
 import type { ContactState } from "./decide.ts";
 
 /** One unit of segment work: a tier's shard. A launch is a Map over these; each is a loop of pages. */
@@ -29,7 +30,7 @@ export async function contactStates(repo: Repo, customers: Customer[]): Promise<
 export async function* pagesOf(repo: Repo, scheme: string, task: ShardTask, pageSize: number) {
   let cursor: string | undefined;
   do {
-    const page = await repo.tierPage(scheme, task.tier, task.shard, cursor, pageSize);
+    const page = await tierPage(repo, scheme, task.tier, task.shard, cursor, pageSize);
     cursor = page.cursor;
     yield page.customers;
   } while (cursor);

@@ -7,9 +7,10 @@ import {
   MARKETING_CHANNELS,
 } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
+import type { Customer } from "#functions/customers/record.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import { conditional, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import type { Customer } from "#shared/customer.ts";
 
 /**
  * The contact owner: consent withdrawals (opt-outs) and the marketing sends that count against caps,
@@ -72,7 +73,7 @@ export async function recordOptOut(
 ) {
   await bumpOptOut(repo, key.contactState(customerId), channel, at);
   if (!secret) return;
-  const customer = await repo.getCustomer(customerId);
+  const customer = await getCustomer(repo, customerId);
   if (!customer) return;
   for (const ch of channel === "all" ? (["sms", "email"] as const) : [channel]) {
     const address = addressOf(customer, ch);

@@ -1,10 +1,11 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { listCampaigns } from "#functions/campaign/record.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { listCampaigns } from "#shared/campaigns.ts";
 
 /**
  * Erases a customer's personal data (PIPL): name, contact details, birthday and referral link go from
@@ -13,7 +14,7 @@ import { listCampaigns } from "#shared/campaigns.ts";
  * customer is never messaged again by mistake.
  */
 export async function forgetCustomer(repo: Repo, shards: number, customerId: string, now: Date) {
-  const profile = await repo.getCustomer(customerId);
+  const profile = await getCustomer(repo, customerId);
   if (!profile) throw new NotFoundError(`no customer "${customerId}"`);
   await repo.ddb.send(
     new UpdateCommand({

@@ -1,12 +1,12 @@
+import { listCampaigns } from "#functions/campaign/record.ts";
 import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
+import type { Customer } from "#functions/customers/record.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { PRIMARY_SCHEME } from "#platform/config.ts";
 import type { Repo } from "#platform/repo.ts";
 import { batchGet } from "#platform/repo.ts";
-import { listCampaigns } from "#shared/campaigns.ts";
-import type { Customer } from "#shared/customer.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 
 /** What the reports read: the store and the tier config (the embedded runtime, or a handler's deps). */
 export interface Store {

@@ -6,6 +6,7 @@ import {
   prepare,
   type RenderedMessage,
 } from "#functions/campaign/decide.ts";
+import { type CampaignStatus, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { inWindow, nextWindowStart } from "#functions/campaign/time.ts";
 import {
@@ -15,6 +16,10 @@ import {
   releaseSendSlots,
   takeSendSlots,
 } from "#functions/contact/gate.ts";
+import type { Customer } from "#functions/customers/record.ts";
+import { itemToCustomer } from "#functions/customers/store.ts";
+import { addCounters, stageIncrements } from "#functions/funnel/counters.ts";
+import { type LedgerRow, sendKey, stageIndex } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import {
@@ -24,12 +29,8 @@ import {
 } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
 import type { DispatchMessage, RecipientRef } from "#platform/queue.ts";
-import { batchGet, itemToCustomer, type Repo } from "#platform/repo.ts";
+import { batchGet, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { type CampaignStatus, launchDefinition, loadCampaign } from "#shared/campaigns.ts";
-import type { Customer } from "#shared/customer.ts";
-import { addCounters, stageIncrements } from "#shared/funnel.ts";
-import { type LedgerRow, sendKey, stageIndex } from "#shared/ledger.ts";
 
 export interface SendContext {
   sendKey: string;

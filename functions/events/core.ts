@@ -1,7 +1,11 @@
 import { z } from "zod";
+import { type CampaignRecord, loadCampaign } from "#functions/campaign/record.ts";
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { readContact, recordOptOut } from "#functions/contact/gate.ts";
+import { getCustomer } from "#functions/customers/store.ts";
+import { advanceStage } from "#functions/funnel/counters.ts";
 import { readRow } from "#functions/ledger/reads.ts";
+import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { formatIssues, type TiercastConfig } from "#platform/config.ts";
 import { IsoInstant } from "#platform/dates.ts";
@@ -9,9 +13,6 @@ import { shardOf } from "#platform/hash.ts";
 import { mapLimit, type Repo } from "#platform/repo.ts";
 import { OptionalMoney } from "#platform/storable.ts";
 import { key } from "#platform/table.ts";
-import { type CampaignRecord, loadCampaign } from "#shared/campaigns.ts";
-import { advanceStage } from "#shared/funnel.ts";
-import type { LedgerRow, Stage } from "#shared/ledger.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
 import { claimEventId, putOnce } from "./store.ts";
 
@@ -218,8 +219,8 @@ async function recordReferee(deps: EventDeps, event: Event) {
   );
   if (!code || code.referrerId === event.customerId) return; // unknown code or self-referral
   const [referrer, referee] = await Promise.all([
-    deps.repo.getCustomer(code.referrerId),
-    deps.repo.getCustomer(event.customerId),
+    getCustomer(deps.repo, code.referrerId),
+    getCustomer(deps.repo, event.customerId),
   ]);
   if (referrer?.phone && referee?.phone && referrer.phone === referee.phone) return; // one household, not a referral
   await putOnce(deps.repo, {

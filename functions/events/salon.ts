@@ -1,14 +1,15 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { prepare, renderMessage } from "#functions/campaign/decide.ts";
+import { saveCampaign } from "#functions/campaign/record.ts";
 import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { nextWindowStart } from "#functions/campaign/time.ts";
+import { getCustomer } from "#functions/customers/store.ts";
+import { dueIndex, type LedgerRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError } from "#platform/errors.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { saveCampaign } from "#shared/campaigns.ts";
-import { dueIndex, type LedgerRow } from "#shared/ledger.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
 
@@ -182,7 +183,7 @@ export async function scheduleReminder(
     await saveCampaign(repo, reminder, now).catch((err: unknown) => {
       if (!(err instanceof ConflictError)) throw err;
     });
-  const customer = await repo.getCustomer(customerId);
+  const customer = await getCustomer(repo, customerId);
   if (!customer?.phone) return false;
   const ctx = prepare(reminder, config, now, secret);
   const message = renderMessage(customer, ctx.variants[0]!.primary, ctx, reminder.variants[0]!);

@@ -1,7 +1,7 @@
+import { parseCounterSk } from "#functions/funnel/counters.ts";
+import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { parseCounterSk } from "#shared/funnel.ts";
-import { STAGES, type Stage } from "#shared/ledger.ts";
 import { newcombeDiff, stratifiedUplift } from "./stats.ts";
 
 export type StageCounts = Record<Stage, number>;

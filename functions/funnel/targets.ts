@@ -1,8 +1,8 @@
+import { parseCounterSk } from "#functions/funnel/counters.ts";
+import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import { InputError } from "#platform/errors.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { parseCounterSk } from "#shared/funnel.ts";
-import { STAGES, type Stage } from "#shared/ledger.ts";
 
 /** A funnel target (000:820-825): a stage count to reach for a campaign (and tier) in a quarter, month or week. */
 export interface Target {

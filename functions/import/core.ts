@@ -1,8 +1,8 @@
+import { type Customer, CustomerInput, toCustomer } from "#functions/customers/record.ts";
+import { customerItem } from "#functions/customers/store.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { formatIssues } from "#platform/config.ts";
-import { customerItem } from "#platform/repo.ts";
 import { ITEM_LIMIT_BYTES, topItemSizeBytes } from "#platform/storable.ts";
-import { type Customer, CustomerInput, toCustomer } from "#shared/customer.ts";
 import type { SourceRecord } from "./parse.ts";
 
 export interface ImportReport {

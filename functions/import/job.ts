@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { confineToBranch } from "#functions/access/scope.ts";
+import { putCustomers } from "#functions/customers/store.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
 import { hash32 } from "#platform/hash.ts";
@@ -298,7 +299,7 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
     await importRecords(untilTimeIsShort(), {
       config: options.config,
       batchSize: options.batchSize,
-      write: (customers) => deps.repo.putCustomers(customers, updatedAt, 2),
+      write: (customers) => putCustomers(deps.repo, customers, updatedAt, 2),
       onRejected: (r) => pending.push(r),
       onStored: checkpoint,
     });

@@ -6,19 +6,21 @@ import {
   inSegment,
   prepare,
 } from "#functions/campaign/decide.ts";
+import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { dynamoAllocator } from "#functions/contact/claims.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
+import { tierPage } from "#functions/customers/store.ts";
+import {
+  addCounters,
+  counterSk,
+  parseCounterSk,
+  stageIncrements,
+  TIME_ZONE,
+} from "#functions/funnel/counters.ts";
 import { firstInFlight, ledgerStates } from "#functions/ledger/reads.ts";
-import * as ledger from "#functions/ledger/transitions.ts";
-import type { TiercastConfig } from "#platform/config.ts";
-import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
-import { batchGet, batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
-import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#shared/campaigns.ts";
-import { addCounters, counterSk, parseCounterSk, stageIncrements, TIME_ZONE } from "#shared/funnel.ts";
 import {
   dueIndex,
   inflightIndex,
@@ -26,7 +28,12 @@ import {
   type LedgerState,
   sendKey,
   stageIndex,
-} from "#shared/ledger.ts";
+} from "#functions/ledger/rows.ts";
+import * as ledger from "#functions/ledger/transitions.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
+import { batchGet, batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
 
 /** The campaign was paused or cancelled before its launch started. */
 export class CampaignNotLaunchableError extends Error {
@@ -149,7 +156,8 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const now = new Date(input.at);
   const ctx: DecideContext = prepare(campaign, deps.config, now, deps.secret);
   const { repo } = deps;
-  const page = await repo.tierPage(
+  const page = await tierPage(
+    repo,
     campaign.segment.scheme,
     input.task.tier,
     input.task.shard,

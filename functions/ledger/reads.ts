@@ -1,7 +1,7 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { LedgerRow, LedgerState } from "#functions/ledger/rows.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import type { LedgerRow, LedgerState } from "#shared/ledger.ts";
 
 /** The first row of a shard's in-flight set (one Limit-1 query: is anything still in flight?). */
 export async function firstInFlight(

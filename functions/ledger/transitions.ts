@@ -1,7 +1,7 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { dueIndex, inflightIndex, type LedgerRow } from "#functions/ledger/rows.ts";
 import { batchWrite, conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { dueIndex, inflightIndex, type LedgerRow } from "#shared/ledger.ts";
 
 /**
  * The ledger row's owner: the only module that writes ledger rows. Who may change a row, and when:

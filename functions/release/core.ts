@@ -1,9 +1,9 @@
 import type { Channel } from "#functions/campaign/schema.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 
 export interface ReleaseDeps {
   repo: Repo;

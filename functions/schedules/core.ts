@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
+import { type CampaignRecord, createScheduledRun, findCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { InputError } from "#platform/errors.ts";
 import type { Repo } from "#platform/repo.ts";
-import { type CampaignRecord, createScheduledRun, findCampaign } from "#shared/campaigns.ts";
 import { CronError, nextRun, parseCron } from "./cron.ts";
 import * as store from "./store.ts";
 import { scheduleItemKey } from "./store.ts";

@@ -2,13 +2,13 @@ import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
+import { loadCampaign } from "#functions/campaign/record.ts";
 import { ingestEvent } from "#functions/events/core.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
 import { IsoInstant } from "#platform/dates.ts";
 import { shardOf } from "#platform/hash.ts";
 import { key } from "#platform/table.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 
 // 1×1 transparent GIF.
 const PIXEL = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");

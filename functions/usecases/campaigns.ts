@@ -1,8 +1,6 @@
 import { assertInScope } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit, readAudit } from "#functions/audit/store.ts";
-import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
-import { ConflictError, ForbiddenError, InputError } from "#platform/errors.ts";
 import {
   type CampaignAction,
   type CampaignRecord,
@@ -11,7 +9,9 @@ import {
   planTransition,
   saveCampaign,
   setCampaignStatus,
-} from "#shared/campaigns.ts";
+} from "#functions/campaign/record.ts";
+import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { ConflictError, ForbiddenError, InputError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /** A campaign the actor may see and act on (another branch's is 403 other_branch). */

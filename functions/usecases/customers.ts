@@ -2,6 +2,7 @@ import { assertHeadOffice, assertInScope, confineToBranch } from "#functions/acc
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
+import { getCustomer, putCustomers } from "#functions/customers/store.ts";
 import { ingestRecords } from "#functions/events/core.ts";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
@@ -17,7 +18,7 @@ export async function importCustomers(
   const updatedAt = deps.now().toISOString();
   const report = await importRecords(confineToBranch(deps.repo, actor.branchId, records), {
     config: deps.config,
-    write: (customers) => deps.repo.putCustomers(customers, updatedAt, 2),
+    write: (customers) => putCustomers(deps.repo, customers, updatedAt, 2),
     onProgress: options.onProgress,
   });
   await appendAudit(deps, {
@@ -36,7 +37,7 @@ export async function importCustomers(
 }
 
 export async function forget(deps: UseCaseDeps, actor: Actor, customerId: string) {
-  const customer = await deps.repo.getCustomer(customerId);
+  const customer = await getCustomer(deps.repo, customerId);
   if (!customer) throw new NotFoundError(`no customer "${customerId}"`);
   assertInScope(actor, `customer ${customerId}`, customer.branchId);
   const now = deps.now();

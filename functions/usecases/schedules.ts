@@ -1,6 +1,7 @@
 import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
+import { loadCampaign } from "#functions/campaign/record.ts";
 import {
   listSchedules,
   removeSchedule,
@@ -10,7 +11,6 @@ import {
   validateSchedule,
 } from "#functions/schedules/core.ts";
 import { NotFoundError } from "#platform/errors.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 async function findSchedule(deps: UseCaseDeps, scheduleId: string): Promise<ScheduleRecord | undefined> {

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { saveCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { decidePage, validateLaunch } from "#functions/launch/core.ts";
+import { exportRow } from "#functions/ledger/rows.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import { lambdaContext } from "#local/poller.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { toMessages } from "#platform/queue.ts";
-import { saveCampaign } from "#shared/campaigns.ts";
-import { exportRow } from "#shared/ledger.ts";
 import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";

@@ -4,6 +4,7 @@ import iconv from "iconv-lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -191,15 +192,17 @@ describe("the HTTP layer never answers 5xx to client input", () => {
     );
     expect(report.rejected.map((r) => r.line)).toEqual(expectedBad);
     expect(report.imported).toBe(40_000 - expectedBad.length);
-    expect(await runtime.repo.getCustomer("BIG39998")).toMatchObject({ name: `欧阳${"娜".repeat(20)}39998` });
-    expect(await runtime.repo.getCustomer("BIG40000")).toBeUndefined();
+    expect(await getCustomer(runtime.repo, "BIG39998")).toMatchObject({
+      name: `欧阳${"娜".repeat(20)}39998`,
+    });
+    expect(await getCustomer(runtime.repo, "BIG40000")).toBeUndefined();
   }, 300_000);
 
   it("imports a GBK CSV and an .xlsx body with the right names", async () => {
     const gbk = iconv.encode("customerId,name,aum\nAG1,张伟,100\nAG2,王芳,200\n", "gbk");
     const csv = await raw("POST", "/api/customers/import?format=csv", marketer, gbk);
     expect(JSON.parse(csv.text)).toEqual({ imported: 2, rejected: [] });
-    expect((await runtime.repo.getCustomer("AG2"))?.name).toBe("王芳");
+    expect((await getCustomer(runtime.repo, "AG2"))?.name).toBe("王芳");
 
     const wb = new ExcelJS.Workbook();
     const ws = wb.addWorksheet("名单");
@@ -208,7 +211,7 @@ describe("the HTTP layer never answers 5xx to client input", () => {
     const xlsx = Buffer.from(await wb.xlsx.writeBuffer());
     const res = await raw("POST", "/api/customers/import?format=xlsx", marketer, xlsx);
     expect(JSON.parse(res.text)).toEqual({ imported: 1, rejected: [] });
-    expect((await runtime.repo.getCustomer("AX1"))?.name).toBe("李娜");
+    expect((await getCustomer(runtime.repo, "AX1"))?.name).toBe("李娜");
 
     const big5 = iconv.encode("customerId,name\nB1,張偉國際\n", "big5");
     const refused = await raw("POST", "/api/customers/import?format=csv", marketer, big5);
@@ -217,7 +220,7 @@ describe("the HTTP layer never answers 5xx to client input", () => {
       error: "bad_encoding",
       message: expect.stringMatching(/encoding/),
     });
-    expect(await runtime.repo.getCustomer("B1")).toBeUndefined();
+    expect(await getCustomer(runtime.repo, "B1")).toBeUndefined();
   });
 
   it("the bad-values corpus through the API door: rejected by line or field, nothing valid lost", async () => {
@@ -240,12 +243,13 @@ describe("the HTTP layer never answers 5xx to client input", () => {
         { line: 5, error: expect.stringMatching(/riskTolerance/) },
       ],
     });
-    expect(await runtime.repo.getCustomer("AP6")).toMatchObject({
+    expect(await getCustomer(runtime.repo, "AP6")).toMatchObject({
       aum: 12000.5,
       riskTolerance: "C2",
       tags: ["vip"],
     });
-    for (const id of ["AP2", "AP3", "AP4", "AP5"]) expect(await runtime.repo.getCustomer(id)).toBeUndefined();
+    for (const id of ["AP2", "AP3", "AP4", "AP5"])
+      expect(await getCustomer(runtime.repo, id)).toBeUndefined();
 
     const events = [
       '{"eventId":"apE1","type":"deposit","customerId":"AP1","at":"2027-03-01T10:00:00+08:00","amount":100}',

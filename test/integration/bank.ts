@@ -1,9 +1,10 @@
+import { putCustomers } from "#functions/customers/store.ts";
 import { importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { type Runtime, type RuntimeOptions, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
 import { parseConfig, type TiercastConfig } from "#platform/config.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 import { ledgerRowsOf } from "../../cli/funnel.ts";
 
 /** An in-memory embedded runtime holding a deterministic synthetic bank. */
@@ -25,7 +26,7 @@ export async function localBank(
   }
   const report = await importRecords(records(), {
     config,
-    write: (batch) => runtime.repo.putCustomers(batch, at.toISOString()),
+    write: (batch) => putCustomers(runtime.repo, batch, at.toISOString()),
   });
   if (report.rejected.length) throw new Error(`synthetic bank rejected ${report.rejected.length} rows`);
   return runtime;

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, type NewUser } from "#functions/access/users.ts";
 import type { AnyRoute } from "#functions/api/http.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
+import { setCampaignStatus } from "#functions/campaign/record.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { setCampaignStatus } from "#shared/campaigns.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 
@@ -269,7 +270,7 @@ describe("branch scope on every write route", () => {
     });
 
   it("keeps a branch's import job off another branch's customer, however the row is labelled", async () => {
-    const before = await runtime.repo.getCustomer("BR1-1");
+    const before = await getCustomer(runtime.repo, "BR1-1");
     const job = await call("POST", "/api/imports", tokens.bm!, { format: "jsonl" });
     const rows = [
       { customerId: "BR1-1", branchId: "BR002", aum: 5 },
@@ -284,6 +285,6 @@ describe("branch scope on every write route", () => {
     await Promise.all([...server.running]);
     const progress = await call("GET", `/api/imports/${job.json.jobId}`, tokens.bm!);
     expect(progress.json).toMatchObject({ imported: 1, rejected: 1 });
-    expect(await runtime.repo.getCustomer("BR1-1")).toEqual(before);
+    expect(await getCustomer(runtime.repo, "BR1-1")).toEqual(before);
   });
 });

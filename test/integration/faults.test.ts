@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { saveCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { sendOne } from "#functions/dispatch/core.ts";
 import { httpSmsProvider } from "#functions/dispatch/providers.ts";
 import { recordOptOut } from "#functions/events/core.ts";
 import { decidePage } from "#functions/launch/core.ts";
+import { TERMINAL } from "#functions/ledger/rows.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { key } from "#platform/table.ts";
-import { saveCampaign } from "#shared/campaigns.ts";
-import { TERMINAL } from "#shared/ledger.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { rebuild } from "../../cli/funnel.ts";
 import { dlq, launchCampaign } from "../../cli/launch.ts";

@@ -3,12 +3,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decide, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { setTarget, targetProgress } from "#functions/funnel/targets.ts";
+import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { key } from "#platform/table.ts";
-import type { LedgerRow } from "#shared/ledger.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile, rebuild, simulate } from "../../cli/funnel.ts";
 import { launchCampaign } from "../../cli/launch.ts";
@@ -176,7 +177,7 @@ describe("funnel from events", () => {
         },
       ]),
     );
-    const customer = (await runtime.repo.getCustomer(target.customerId))!;
+    const customer = (await getCustomer(runtime.repo, target.customerId))!;
     const state = (await runtime.repo.get(key.contactState(target.customerId))) as never;
     const campaign = parseCampaign(
       { ...readCampaignFile("examples/dormant-reactivation.json", runtime.config), campaignId: "next" },

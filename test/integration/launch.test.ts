@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { previewCampaign } from "#functions/campaign/preview.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
+import { getCustomer } from "#functions/customers/store.ts";
+import { TERMINAL } from "#functions/ledger/rows.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { CHANNEL_QUEUES } from "#local/sqs.ts";
 import { storeRequests } from "#platform/clients.ts";
 import { toMessages } from "#platform/queue.ts";
-import { TERMINAL } from "#shared/ledger.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { drainCampaigns, launchCampaign, tick } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -127,7 +128,7 @@ describe("launch and dispatch on the embedded runtime (10k-customer bank)", () =
     const dormantPhones = new Set(
       dispatch.sms.messages.filter((m) => m.tag.startsWith("dormant-2027q1#")).map((m) => m.to),
     );
-    const phoneOf = async (customerId: string) => (await runtime.repo.getCustomer(customerId))?.phone;
+    const phoneOf = async (customerId: string) => (await getCustomer(runtime.repo, customerId))?.phone;
     for (const r of capped)
       expect(dormantSms.has(r.customerId) || dormantPhones.has((await phoneOf(r.customerId))!)).toBe(true);
     for (const r of rows.filter((x) => x.decision === "sent")) {

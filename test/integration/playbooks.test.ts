@@ -2,11 +2,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCampaign } from "#functions/campaign/schema.ts";
+import { normalizeEmail, normalizePhone } from "#functions/customers/record.ts";
+import { getCustomer } from "#functions/customers/store.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
-import { normalizeEmail, normalizePhone } from "#shared/customer.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { ingestFile } from "../../cli/funnel.ts";
 import { launchCampaign, tick } from "../../cli/launch.ts";
@@ -108,7 +109,7 @@ describe("playbooks end to end", () => {
     const reminders = await ledgerRows(runtime, `${salon.campaignId}-reminder`);
     const withPhone = [];
     for (const id of [...seated, firstWaiting])
-      if ((await runtime.repo.getCustomer(id))?.phone) withPhone.push(id);
+      if ((await getCustomer(runtime.repo, id))?.phone) withPhone.push(id);
     expect(withPhone.length).toBeGreaterThan(1);
     expect(reminders.map((r) => r.customerId).sort()).toEqual(withPhone.sort());
     expect(reminders.every((r) => r.decision === "deferred" && r.dueAt === "2027-03-14T10:00:00.000Z")).toBe(

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isHoldout } from "#functions/campaign/decide.ts";
 import { previewCampaign } from "#functions/campaign/preview.ts";
+import { type Customer, CustomerInput, isDormant, toCustomer } from "#functions/customers/record.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { syntheticCustomers } from "#local/synthetic.ts";
-import { type Customer, CustomerInput, isDormant, toCustomer } from "#shared/customer.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { localBank } from "./bank.ts";
 

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { saveCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { recordOptOut } from "#functions/contact/gate.ts";
+import { CustomerInput, toCustomer } from "#functions/customers/record.ts";
+import { putCustomers } from "#functions/customers/store.ts";
 import { processDispatch, sendOne } from "#functions/dispatch/core.ts";
 import { httpSmsProvider } from "#functions/dispatch/providers.ts";
 import { decidePage, validateLaunch } from "#functions/launch/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { key } from "#platform/table.ts";
-import { saveCampaign } from "#shared/campaigns.ts";
-import { CustomerInput, toCustomer } from "#shared/customer.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -138,7 +139,7 @@ describe("the promises under adversarial timing", () => {
         }),
         runtime!.config,
       );
-    await runtime.repo.putCustomers([shared("SHARED-1"), shared("SHARED-2")], AT);
+    await putCustomers(runtime.repo, [shared("SHARED-1"), shared("SHARED-2")], AT);
     const dispatch = await startDispatch(runtime);
     // Two campaigns, each reaching only one of the two (so launch-time duplicate-contact cannot help).
     for (const [id, tiers] of [

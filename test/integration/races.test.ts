@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, type NewUser } from "#functions/access/users.ts";
+import { loadCampaign } from "#functions/campaign/record.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
-import { loadCampaign } from "#shared/campaigns.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
 

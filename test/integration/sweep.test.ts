@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addCounters, counterSk } from "#functions/funnel/counters.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
+import { inflightIndex } from "#functions/ledger/rows.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { parseConfig } from "#platform/config.ts";
 import type { DispatchMessage } from "#platform/queue.ts";
 import { key } from "#platform/table.ts";
-import { addCounters, counterSk } from "#shared/funnel.ts";
-import { inflightIndex } from "#shared/ledger.ts";
 
 let runtime: Runtime;
 const config = parseConfig({ shards: 2 });

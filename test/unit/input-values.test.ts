@@ -2,6 +2,7 @@ import { PassThrough } from "node:stream";
 import ExcelJS from "exceljs";
 import iconv from "iconv-lite";
 import { describe, expect, it } from "vitest";
+import type { Customer } from "#functions/customers/record.ts";
 import { importRecords } from "#functions/import/core.ts";
 import { EncodingError, sniffEncoding } from "#functions/import/encoding.ts";
 import { readRecords, type SourceRecord } from "#functions/import/parse.ts";
@@ -11,7 +12,6 @@ import { csvCell, csvRow } from "#platform/csv.ts";
 import { isIsoDate, parseInstant } from "#platform/dates.ts";
 import { maskPii } from "#platform/logger.ts";
 import { Money, numberProblem, toFen } from "#platform/storable.ts";
-import type { Customer } from "#shared/customer.ts";
 import { collect } from "../helpers.ts";
 
 const config = parseConfig({});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Actor } from "#functions/access/users.ts";
+import { type CampaignRecord, planTransition } from "#functions/campaign/record.ts";
 import { ConflictError, ForbiddenError } from "#platform/errors.ts";
-import { type CampaignRecord, planTransition } from "#shared/campaigns.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 
 const NOW = new Date("2027-03-01T02:00:00Z");

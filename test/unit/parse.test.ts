@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { Customer } from "#functions/customers/record.ts";
 import { importRecords } from "#functions/import/core.ts";
 import { parseCsv, parseJsonl } from "#functions/import/parse.ts";
 import { parseConfig } from "#platform/config.ts";
-import type { Customer } from "#shared/customer.ts";
 import { chunksOf, collect } from "../helpers.ts";
 
 describe("CSV", () => {

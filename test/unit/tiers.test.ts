@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SCHEMES, parseConfig } from "#platform/config.ts";
-import { ConfigError } from "#platform/errors.ts";
 import {
   CustomerInput,
   isDormant,
@@ -8,7 +6,9 @@ import {
   normalizePhone,
   tierFor,
   toCustomer,
-} from "#shared/customer.ts";
+} from "#functions/customers/record.ts";
+import { DEFAULT_SCHEMES, parseConfig } from "#platform/config.ts";
+import { ConfigError } from "#platform/errors.ts";
 
 const retail = DEFAULT_SCHEMES.retail!;
 const corporate = DEFAULT_SCHEMES.corporate!;

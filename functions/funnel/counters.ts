@@ -1,9 +1,9 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
+import { type LedgerRow, STAGES, type Stage, stageIndex } from "#functions/ledger/rows.ts";
 import { advanceRowStage } from "#functions/ledger/transitions.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
-import { type LedgerRow, STAGES, type Stage, stageIndex } from "./ledger.ts";
 
 export const TIME_ZONE = "Asia/Shanghai";
 

@@ -1,0 +1,121 @@
+import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import type { Customer } from "#functions/customers/record.ts";
+import type { TiercastConfig } from "#platform/config.ts";
+import { batchGet, batchWrite, type Item, mapLimit, type Repo } from "#platform/repo.ts";
+import { key } from "#platform/table.ts";
+
+// The customer record's owner: its item shape (tier and card indexes) and its reads and writes.
+
+export function customerItem(customer: Customer, updatedAt: string): Item {
+  const cardTier = customer.cardTier ?? customer.cardEligible;
+  return {
+    ...key.customer(customer.customerId),
+    type: "customer",
+    ...customer,
+    updatedAt,
+    GSI1PK: key.tierPartition(
+      customer.kind === "retail" ? "retail" : "corporate",
+      customer.tier,
+      customer.shard,
+    ),
+    GSI1SK: customer.customerId,
+    ...(cardTier
+      ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId }
+      : {}),
+  };
+}
+
+export function itemToCustomer(item: Item): Customer {
+  const {
+    PK: _pk,
+    SK: _sk,
+    type: _t,
+    updatedAt: _u,
+    GSI1PK: _1,
+    GSI1SK: _2,
+    GSI2PK: _3,
+    GSI2SK: _4,
+    ...rest
+  } = item;
+  return rest as unknown as Customer;
+}
+
+export function putCustomers(repo: Repo, customers: Customer[], updatedAt: string, concurrency = 4) {
+  // Last row wins when one batch holds the same customer twice (BatchWrite refuses duplicate keys).
+  const byId = new Map(customers.map((c) => [c.customerId, c]));
+  const requests = [...byId.values()].map((c) => ({ PutRequest: { Item: customerItem(c, updatedAt) } }));
+  return batchWrite(repo.ddb, repo.table, requests, concurrency);
+}
+
+export async function getCustomer(repo: Repo, customerId: string): Promise<Customer | undefined> {
+  const out = await repo.ddb.send(new GetCommand({ TableName: repo.table, Key: key.customer(customerId) }));
+  return out.Item ? itemToCustomer(out.Item) : undefined;
+}
+
+export async function getCustomers(repo: Repo, ids: string[]): Promise<Map<string, Customer>> {
+  const items = await batchGet(repo.ddb, repo.table, ids.map(key.customer));
+  return new Map(items.map((item) => [String(item.customerId), itemToCustomer(item)]));
+}
+
+/** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */
+export async function tierPage(
+  repo: Repo,
+  scheme: string,
+  tier: string,
+  shard: number,
+  cursor: string | undefined,
+  limit: number,
+) {
+  const index = scheme === "card" ? "GSI2" : "GSI1";
+  const out = await repo.ddb.send(
+    new QueryCommand({
+      TableName: repo.table,
+      IndexName: index,
+      KeyConditionExpression: `${index}PK = :pk`,
+      ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+      Limit: limit,
+      ...(cursor
+        ? {
+            ExclusiveStartKey: {
+              [`${index}PK`]: key.tierPartition(scheme, tier, shard),
+              [`${index}SK`]: cursor,
+              ...key.customer(cursor),
+            },
+          }
+        : {}),
+    }),
+  );
+  const customers = (out.Items ?? []).map(itemToCustomer);
+  const last = out.LastEvaluatedKey?.[`${index}SK`] as string | undefined;
+  return { customers, cursor: last };
+}
+
+export async function countTier(
+  repo: Repo,
+  scheme: string,
+  tier: string,
+  config: Pick<TiercastConfig, "shards">,
+): Promise<number> {
+  const index = scheme === "card" ? "GSI2" : "GSI1";
+  const shards = Array.from({ length: config.shards }, (_, i) => i);
+  const counts = await mapLimit(shards, 8, async (shard) => {
+    let total = 0;
+    let start: Item | undefined;
+    do {
+      const out = await repo.ddb.send(
+        new QueryCommand({
+          TableName: repo.table,
+          IndexName: index,
+          KeyConditionExpression: `${index}PK = :pk`,
+          ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+          Select: "COUNT",
+          ExclusiveStartKey: start,
+        }),
+      );
+      total += out.Count ?? 0;
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return total;
+  });
+  return counts.reduce((a, b) => a + b, 0);
+}
