@@ -2,9 +2,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { operatorLaunch } from "#functions/usecases/campaigns.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { readCampaignFile } from "./campaign-file.ts";
-import { parseAt, withRuntime } from "./context.ts";
+import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import { funnelText, ledgerRowsOf, simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
 import { launchCampaign, tick } from "./launch.ts";
@@ -74,13 +75,21 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
 
     section("3. Launch the tier campaigns (Step Functions ASL → SQS → channel workers)");
     const results = [];
+    // As `tiercast launch` does: the operator's launch, with its entries in the campaign's audit trail.
+    const launch = (campaign: ResolvedCampaign, at: string) =>
+      operatorLaunch(
+        useCaseDeps(runtime, () => new Date(at)),
+        localOperator(),
+        campaign,
+        () => launchCampaign(runtime, campaign, new Date(at)),
+      );
     setClock(DAY1);
-    results.push(await launchCampaign(runtime, dormant, new Date(DAY1)));
-    results.push(await launchCampaign(runtime, maintenance, new Date(DAY1)));
-    results.push(await launchCampaign(runtime, salon, new Date(DAY1)));
+    results.push(await launch(dormant, DAY1));
+    results.push(await launch(maintenance, DAY1));
+    results.push(await launch(salon, DAY1));
     setClock(DAY1_LATE);
     const late = parseCampaign({ ...referral, campaignId: "referral-2027-spring" }, runtime.config);
-    results.push(await launchCampaign(runtime, late, new Date(DAY1_LATE)));
+    results.push(await launch(late, DAY1_LATE));
     say(
       table(
         ["campaign", "launched (Shanghai)", "sent", "deferred", "excluded", "holdout", "failed"],

@@ -9,8 +9,6 @@ import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#function
 import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
-import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
-import { localAuditAnchor } from "#local/audit-anchor.ts";
 import { type DispatchOptions, type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import { runLaunchWorkflow } from "#local/launch.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -92,12 +90,11 @@ export async function tick(runtime: Runtime, options: DispatchOptions = {}) {
   await startDispatch(runtime, options);
   const deps = runtime.app.base();
   // Schedules first: a run due now launches (to completion, on this runtime) before deferred sends are released.
-  const scheduleDeps = { ...deps, auditAnchor: localAuditAnchor(runtime) };
+  // The workflow's Finalize step records the outcome in the campaign's trail, as on AWS.
   const schedules = await runDueSchedules({
-    ...scheduleDeps,
+    ...runtime.app.auditDeps(),
     async startLaunch(campaignId, version, at) {
       await runLaunchWorkflow(runtime, { campaignId, at });
-      await recordLaunchOutcome(scheduleDeps, campaignId);
       return { executionId: `local:${campaignId}:v${version}` };
     },
   });

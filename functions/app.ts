@@ -2,6 +2,7 @@ import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ApiDeps } from "#functions/api/http.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
+import type { AuditAnchor, AuditDeps } from "#functions/audit/store.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { type DispatchDeps, type Provider, pacer } from "#functions/dispatch/core.ts";
 import {
@@ -56,6 +57,8 @@ export interface App {
   queueUrl(channel: Channel): string;
   base(): BaseDeps;
   launchDeps(): LaunchDeps;
+  /** What appending to the audit trail needs: the store, the key and the anchor. */
+  auditDeps(): BaseDeps & AuditDeps;
   /** Built once per app: its providers hold connection pools. */
   dispatchDeps(): Promise<DispatchDeps>;
   /** The API's deps on AWS (Cognito's claims authenticate; Step Functions, EventBridge and S3 behind it). */
@@ -75,6 +78,8 @@ export interface AppOptions {
   queues?: ClientOptions;
   /** An existing store client to share (the embedded runtime keeps one across its phases). */
   ddb?: DynamoDBDocumentClient;
+  /** Where new audit heads are anchored outside the table: CloudWatch Logs on AWS (the default), a file locally. */
+  auditAnchor?: AuditAnchor | null;
 }
 
 export function createApp(settings: Settings, options: AppOptions = {}): App {
@@ -85,6 +90,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   const repo = new Repo(ddb, settings.tableName);
   const secret = secretSource(settings);
   let dispatch: Promise<DispatchDeps> | undefined;
+  const auditAnchor = options.auditAnchor === undefined ? logAnchor : (options.auditAnchor ?? undefined);
 
   const queueUrl = (channel: Channel) => {
     const url = settings.queues[channel];
@@ -143,6 +149,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     metrics: settings.metrics ? cloudWatchMetrics : noMetrics,
     queueUrl,
     base,
+    auditDeps: () => ({ ...base(), ...(auditAnchor ? { auditAnchor } : {}) }),
     launchDeps: () => ({
       ...base(),
       sweepAfterMs: settings.sweepAfterMs,
@@ -178,7 +185,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
         authenticate,
         startLaunch: app.startLaunch,
         syncSchedule: app.syncSchedule,
-        auditAnchor: logAnchor,
+        ...(auditAnchor ? { auditAnchor } : {}),
         ...(objects ? { objects } : {}),
         ...(objects && importQueue
           ? {

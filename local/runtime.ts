@@ -10,6 +10,7 @@ import type { TiercastConfig } from "#platform/config.ts";
 import type { Settings, Tunables } from "#platform/env.ts";
 import { logger } from "#platform/logger.ts";
 import type { Repo } from "#platform/repo.ts";
+import { localAuditAnchor } from "./audit-anchor.ts";
 import { LOCAL_AWS } from "./aws.ts";
 import { ensureTable, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
@@ -101,6 +102,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const app = createApp(s, {
         clock: clock.now,
         ddb: store,
+        auditAnchor: localAuditAnchor({ dataDir }) ?? null,
         queues: queuesEndpoint ? { ...LOCAL_AWS, endpoint: queuesEndpoint } : { ...LOCAL_AWS },
       });
       apps.push(app);

@@ -11,7 +11,6 @@ import { runImportJob } from "#functions/import/job.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
-import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
 import { logger } from "#platform/logger.ts";
 import { localAuditAnchor } from "./audit-anchor.ts";
 import { startDispatch } from "./dispatch.ts";
@@ -138,10 +137,10 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
       void run.finally(() => running.delete(run));
     },
     async startLaunch(campaignId, version, at) {
-      // The workflow's outcome goes into the campaign's trail when it returns (on AWS, its Finalize step's job).
-      const run = runLaunchWorkflow(runtime, { campaignId, at })
-        .then(() => recordLaunchOutcome(deps, campaignId))
-        .catch((err: unknown) => logger.error("launch failed", { campaignId, error: err as Error }));
+      // The workflow's Finalize step records the outcome in the campaign's trail, as on AWS.
+      const run = runLaunchWorkflow(runtime, { campaignId, at }).catch((err: unknown) =>
+        logger.error("launch failed", { campaignId, error: err as Error }),
+      );
       running.add(run);
       void run.finally(() => running.delete(run));
       return { executionId: `local:${campaignId}:v${version}` };

@@ -1,6 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { type App, lambdaApp } from "#functions/app.ts";
+import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { awaitDispatch, decidePage, finalizeLaunch, validateLaunch } from "./core.ts";
@@ -32,6 +33,8 @@ export function launchHandlers(app: () => App) {
     ),
     finalize: wrap(async (event: Parameters<typeof finalizeLaunch>[0]) => {
       const out = await finalizeLaunch(event, app().launchDeps());
+      // The outcome in the audit trail (`launching → launched` or `failed`), once per launch.
+      await recordLaunchOutcome(app().auditDeps(), out.campaignId);
       logger.info("launch finalized", {
         campaignId: out.campaignId,
         status: out.status,

@@ -1,7 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import { type App, lambdaApp } from "#functions/app.ts";
-import { logAnchor } from "#functions/audit/anchor.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { runDueSchedules } from "./core.ts";
@@ -14,9 +13,8 @@ import { runDueSchedules } from "./core.ts";
 export function schedulesHandler(app: () => App) {
   return middy(async () => {
     const runs = await runDueSchedules({
-      ...app().base(),
+      ...app().auditDeps(),
       startLaunch: app().startLaunch,
-      auditAnchor: logAnchor,
     });
     logger.info("schedules run", { runs: runs.length, started: runs.filter((r) => r.campaignId).length });
     return { runs };

@@ -124,8 +124,8 @@ export async function transitionCampaign(
 
 /**
  * The launch workflow's outcome in the trail (`launching → launched`, or `failed`), once per launch
- * however often it is called: the embedded runtime calls it when its workflow returns, and on AWS the
- * workflow's Finalize step can (the hook is idempotent by the campaign's version and launch time).
+ * however often it is called: the workflow's Finalize step calls it, on AWS and on the embedded runtime
+ * (idempotent by the campaign's version and launch time, so a retried Finalize appends nothing twice).
  */
 export async function recordLaunchOutcome(deps: UseCaseDeps, campaignId: string) {
   const record = await findCampaign(deps.repo, campaignId);
@@ -182,9 +182,8 @@ export async function operatorLaunch<T>(
     before: { status: saved.status, version: saved.version },
     after: { status: "launching", version: saved.version },
   });
-  const result = await run();
-  await recordLaunchOutcome(deps, campaign.campaignId);
-  return result;
+  // The workflow's Finalize step records the outcome (`launched` or `failed`) in the trail.
+  return run();
 }
 
 export async function campaignAudit(deps: UseCaseDeps, actor: Actor, campaignId: string) {

@@ -32,7 +32,7 @@ export const TABLE_ACCESS = {
   validate: { actions: [...READ, ...WRITE], indexes: [] },
   decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2"] },
   awaitDispatch: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
-  finalize: { actions: [...READ, ...WRITE], indexes: [] },
+  finalize: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
   worker: { actions: [...READ, ...WRITE], indexes: [] },
   receipts: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: [] },
   release: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
