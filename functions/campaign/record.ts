@@ -283,7 +283,8 @@ export async function createScheduledRun(
  * Sets the status (and fields). With `from`, only if the status is one of those: returns false when
  * it was not (someone paused or cancelled in between), so a transition never overwrites a newer one.
  */
-export async function setCampaignStatus(
+/** The one status write: conditional on the statuses it may leave (and on the version, when given). */
+async function setCampaignStatus(
   repo: Repo,
   campaignId: string,
   status: CampaignStatus,
@@ -354,7 +355,7 @@ const TO: Record<CampaignAction, CampaignStatus> = {
 
 /**
  * Checks a lifecycle action against the rules (maker-checker, approval of the current version) and
- * returns the status and fields to write. Pure: the caller writes them with `setCampaignStatus(…, from)`.
+ * returns the status and fields to write. Pure: `applyTransition` writes them.
  */
 export function planTransition(
   record: CampaignRecord,
@@ -396,6 +397,47 @@ export function planTransition(
     );
   if (action === "launch") fields.launchVersion = record.version;
   return { status: TO[action], fields, from };
+}
+
+export type TransitionPlan = ReturnType<typeof planTransition>;
+
+/**
+ * Writes a planned transition, only if the record is still at the status and version it was planned
+ * on: an edit or another transition in between makes this one lose (false).
+ */
+export function applyTransition(repo: Repo, record: CampaignRecord, plan: TransitionPlan): Promise<boolean> {
+  return setCampaignStatus(repo, record.campaignId, plan.status, plan.fields, plan.from, record.version);
+}
+
+/** A launch whose workflow could not be started goes back to `approved` (only from `launching`). */
+export function revertLaunch(repo: Repo, campaignId: string): Promise<boolean> {
+  return setCampaignStatus(repo, campaignId, "approved", {}, ["launching"]);
+}
+
+/**
+ * The launch workflow's end: `launching → launched` (or `failed`) with its summary. A campaign paused
+ * or cancelled while it launched keeps that status; only its summary (and error) are stored.
+ */
+export async function finishLaunch(
+  repo: Repo,
+  campaignId: string,
+  outcome: { failed: boolean; summary: Record<string, number>; error?: string },
+): Promise<void> {
+  const fields = { summary: outcome.summary, ...(outcome.error ? { error: outcome.error } : {}) };
+  const moved = await setCampaignStatus(repo, campaignId, outcome.failed ? "failed" : "launched", fields, [
+    "launching",
+  ]).catch((err) => {
+    if (!outcome.failed) throw err;
+    return true;
+  });
+  if (moved) return;
+  const current = await loadCampaign(repo, campaignId);
+  await setCampaignStatus(repo, campaignId, current.status, fields, [current.status]);
+}
+
+/** Test and drill support: puts a campaign straight into a status (no lifecycle rules). */
+export function forceCampaignStatus(repo: Repo, campaignId: string, status: CampaignStatus) {
+  return setCampaignStatus(repo, campaignId, status);
 }
 
 export interface CampaignListing {

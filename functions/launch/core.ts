@@ -6,7 +6,7 @@ import {
   inSegment,
   prepare,
 } from "#functions/campaign/decide.ts";
-import { bindLaunch, launchDefinition, loadCampaign, setCampaignStatus } from "#functions/campaign/record.ts";
+import { bindLaunch, finishLaunch, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
@@ -426,22 +426,7 @@ export async function finalizeLaunch(
   const { byTier, ...totals } = counts;
   const status = input.failed ? "FAILED" : "SUCCEEDED";
   const error = input.failed ? errorMessage(input.error) : undefined;
-  const fields = { summary: totals, ...(error ? { error } : {}) };
-  // A campaign paused or cancelled while it launched keeps that status; only its summary is updated.
-  const moved = await setCampaignStatus(
-    deps.repo,
-    input.campaignId,
-    input.failed ? "failed" : "launched",
-    fields,
-    ["launching"],
-  ).catch((err) => {
-    if (!input.failed) throw err;
-    return true;
-  });
-  if (!moved) {
-    const current = await loadCampaign(deps.repo, input.campaignId);
-    await setCampaignStatus(deps.repo, input.campaignId, current.status, fields);
-  }
+  await finishLaunch(deps.repo, input.campaignId, { failed: !!input.failed, summary: totals, error });
   return { campaignId: input.campaignId, status, ...totals, byTier, ...(error ? { error } : {}) };
 }
 

@@ -2,13 +2,14 @@ import { assertInScope } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit, readAudit } from "#functions/audit/store.ts";
 import {
+  applyTransition,
   type CampaignAction,
   type CampaignRecord,
   findCampaign,
   loadCampaign,
   planTransition,
+  revertLaunch,
   saveCampaign,
-  setCampaignStatus,
 } from "#functions/campaign/record.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { ConflictError, ForbiddenError, InputError } from "#platform/errors.ts";
@@ -88,14 +89,7 @@ export async function transitionCampaign(
   const now = deps.now();
   const plan = planTransition(record, action, actor, now, note);
   // Conditional on the version read too: an edit in between makes this transition lose (409).
-  const moved = await setCampaignStatus(
-    deps.repo,
-    record.campaignId,
-    plan.status,
-    plan.fields,
-    plan.from,
-    record.version,
-  );
+  const moved = await applyTransition(deps.repo, record, plan);
   if (!moved)
     throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
   let executionId: string | undefined;
@@ -104,7 +98,7 @@ export async function transitionCampaign(
     try {
       ({ executionId } = await deps.startLaunch(record.campaignId, record.version, now.toISOString()));
     } catch (err) {
-      await setCampaignStatus(deps.repo, record.campaignId, "approved", {}, ["launching"]);
+      await revertLaunch(deps.repo, record.campaignId);
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, type NewUser } from "#functions/access/users.ts";
 import type { AnyRoute } from "#functions/api/http.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
-import { setCampaignStatus } from "#functions/campaign/record.ts";
+import { forceCampaignStatus } from "#functions/campaign/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
@@ -204,8 +204,8 @@ describe("branch scope on every write route", () => {
         await call("POST", `/api/campaigns/${campaignOf(owner, name)}/approve`, tokens[checker]!, {});
       }
       // Launched and paused without running a workflow: only the status matters to these routes.
-      await setCampaignStatus(runtime.repo, campaignOf(owner, "launched"), "launched");
-      await setCampaignStatus(runtime.repo, campaignOf(owner, "paused"), "paused");
+      await forceCampaignStatus(runtime.repo, campaignOf(owner, "launched"), "launched");
+      await forceCampaignStatus(runtime.repo, campaignOf(owner, "paused"), "paused");
       const schedule = await call("PUT", `/api/schedules/${owner}-monthly`, tokens[maker]!, {
         campaignId: campaignOf(owner, "approved"),
         cron: "0 10 1 * *",
