@@ -1,11 +1,9 @@
-import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { listCampaigns } from "#functions/campaign/record.ts";
-import { getCustomer } from "#functions/customers/store.ts";
+import { eraseProfile, getCustomer } from "#functions/customers/store.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import type { Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
 
 /**
  * Erases a customer's personal data (PIPL): name, contact details, birthday and referral link go from
@@ -16,16 +14,7 @@ import { key } from "#platform/table.ts";
 export async function forgetCustomer(repo: Repo, shards: number, customerId: string, now: Date) {
   const profile = await getCustomer(repo, customerId);
   if (!profile) throw new NotFoundError(`no customer "${customerId}"`);
-  await repo.ddb.send(
-    new UpdateCommand({
-      TableName: repo.table,
-      Key: key.customer(customerId),
-      UpdateExpression:
-        "REMOVE #name, phone, email, birthday, referredBy, familyAum, phoneInvalid, emailInvalid SET consentSms = :f, consentEmail = :f, forgottenAt = :now",
-      ExpressionAttributeNames: { "#name": "name" },
-      ExpressionAttributeValues: { ":f": false, ":now": now.toISOString() },
-    }),
-  );
+  await eraseProfile(repo, customerId, now);
   const shard = shardOf(customerId, shards);
   let scrubbed = 0;
   for (const campaign of await listCampaigns(repo)) {

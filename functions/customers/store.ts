@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Customer } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, type Item, mapLimit, type Repo } from "#platform/repo.ts";
@@ -118,4 +118,21 @@ export async function countTier(
     return total;
   });
   return counts.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Erases the profile's personal data (PIPL): name, contact details, birthday and referral link; consent
+ * off. What aggregates need (id, tier, branch) stays.
+ */
+export async function eraseProfile(repo: Repo, customerId: string, now: Date): Promise<void> {
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.customer(customerId),
+      UpdateExpression:
+        "REMOVE #name, phone, email, birthday, referredBy, familyAum, phoneInvalid, emailInvalid SET consentSms = :f, consentEmail = :f, forgottenAt = :now",
+      ExpressionAttributeNames: { "#name": "name" },
+      ExpressionAttributeValues: { ":f": false, ":now": now.toISOString() },
+    }),
+  );
 }

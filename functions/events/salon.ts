@@ -1,10 +1,10 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { prepare, renderMessage } from "#functions/campaign/decide.ts";
-import { saveCampaign } from "#functions/campaign/record.ts";
+import { findCampaign, saveCampaign } from "#functions/campaign/record.ts";
 import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { nextWindowStart } from "#functions/campaign/time.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { dueIndex, type LedgerRow } from "#functions/ledger/rows.ts";
+import { rowFromDecision } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError } from "#platform/errors.ts";
@@ -177,7 +177,7 @@ export async function scheduleReminder(
     },
     config,
   );
-  const existing = await repo.get(key.campaign(reminder.campaignId));
+  const existing = await findCampaign(repo, reminder.campaignId);
   // Two RSVPs at once may both create the reminder campaign: the loser finds it created (same definition).
   if (!existing)
     await saveCampaign(repo, reminder, now).catch((err: unknown) => {
@@ -194,22 +194,19 @@ export async function scheduleReminder(
   );
   if (dueAt.getTime() <= now.getTime() || dueAt.getTime() >= Date.parse(event.startsAt)) return false;
   const due = dueAt.toISOString();
-  const row: LedgerRow = {
-    ...key.ledger(reminder.campaignId, customer.shard, customerId),
-    campaignId: reminder.campaignId,
-    customerId,
-    shard: customer.shard,
-    tier: customer.tier,
-    decision: "deferred",
-    channel: "sms",
-    variant: "REMIND",
-    decidedAt: now.toISOString(),
-    at: now.toISOString(),
-    dueAt: due,
-    message,
-    stage: 1,
-    attempts: 0,
-    ...dueIndex(customer.shard, due, reminder.campaignId, customerId),
-  };
+  const row = rowFromDecision(
+    {
+      customerId,
+      shard: customer.shard,
+      tier: customer.tier,
+      decision: "deferred",
+      channel: "sms",
+      variant: "REMIND",
+      dueAt: due,
+      message,
+    },
+    reminder.campaignId,
+    now.toISOString(),
+  );
   return ledger.putRowOnce(repo, row);
 }

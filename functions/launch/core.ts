@@ -1,11 +1,4 @@
-import {
-  allocate,
-  type DecideContext,
-  type Decision,
-  decide,
-  inSegment,
-  prepare,
-} from "#functions/campaign/decide.ts";
+import { allocate, type DecideContext, decide, inSegment, prepare } from "#functions/campaign/decide.ts";
 import { bindLaunch, finishLaunch, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
@@ -22,10 +15,9 @@ import {
 } from "#functions/funnel/counters.ts";
 import { firstInFlight, ledgerStates } from "#functions/ledger/reads.ts";
 import {
-  dueIndex,
-  inflightIndex,
   type LedgerRow,
   type LedgerState,
+  rowFromDecision,
   sendKey,
   stageIndex,
 } from "#functions/ledger/rows.ts";
@@ -105,39 +97,6 @@ export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
   };
 }
 
-function rowFor(d: Decision, campaignId: string, decidedAt: string): LedgerRow {
-  const state: LedgerState = d.decision === "eligible" ? "queued" : d.decision;
-  const row: LedgerRow = {
-    ...key.ledger(campaignId, d.shard, d.customerId),
-    campaignId,
-    customerId: d.customerId,
-    shard: d.shard,
-    tier: d.tier,
-    decision: state,
-    decidedAt,
-    at: decidedAt,
-    stage: d.decision === "excluded" ? stageIndex("targeted") : stageIndex("eligible"),
-    attempts: 0,
-  };
-  const optional: Partial<LedgerRow> = {
-    reason: d.reason,
-    channel: d.channel,
-    variant: d.variant,
-    dueAt: d.dueAt,
-    message: d.message,
-    rmId: d.rmId,
-    branchId: d.branchId,
-    referralCode: d.referralCode,
-    holdout: d.decision === "holdout" ? true : undefined,
-    enqueuedAt: state === "queued" ? decidedAt : undefined,
-  };
-  for (const [k, v] of Object.entries(optional))
-    if (v !== undefined) (row as unknown as Record<string, unknown>)[k] = v;
-  if (state === "queued") Object.assign(row, inflightIndex(campaignId, d.shard, d.customerId));
-  if (state === "deferred") Object.assign(row, dueIndex(d.shard, d.dueAt!, campaignId, d.customerId));
-  return row;
-}
-
 export interface PageInput {
   campaignId: string;
   at: string;
@@ -177,7 +136,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const decisions = fresh.map((c) => decide(c, states.get(c.customerId), ctx));
   await allocate(decisions, dynamoAllocator(repo, campaign.campaignId, deps.config.shards), ctx);
   const decidedAt = deps.now().toISOString();
-  const rows = decisions.map((d) => rowFor(d, campaign.campaignId, decidedAt));
+  const rows = decisions.map((d) => rowFromDecision(d, campaign.campaignId, decidedAt));
   await ledger.putRows(repo, rows);
 
   const day = localDay(now, TIME_ZONE);

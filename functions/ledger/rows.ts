@@ -1,4 +1,4 @@
-import type { RenderedMessage } from "#functions/campaign/decide.ts";
+import type { Decision, RenderedMessage } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { csvRow } from "#platform/csv.ts";
 import { key } from "#platform/table.ts";
@@ -113,4 +113,38 @@ export const LEDGER_COLUMNS = [
 export function csvLine(row: LedgerRow): string {
   const r = exportRow(row) as Record<string, unknown>;
   return csvRow(LEDGER_COLUMNS.map((c) => r[c]));
+}
+
+/** The row a decision becomes: its state, stage, and the work index it waits in (in flight or due). */
+export function rowFromDecision(d: Decision, campaignId: string, decidedAt: string): LedgerRow {
+  const state: LedgerState = d.decision === "eligible" ? "queued" : d.decision;
+  const row: LedgerRow = {
+    ...key.ledger(campaignId, d.shard, d.customerId),
+    campaignId,
+    customerId: d.customerId,
+    shard: d.shard,
+    tier: d.tier,
+    decision: state,
+    decidedAt,
+    at: decidedAt,
+    stage: d.decision === "excluded" ? stageIndex("targeted") : stageIndex("eligible"),
+    attempts: 0,
+  };
+  const optional: Partial<LedgerRow> = {
+    reason: d.reason,
+    channel: d.channel,
+    variant: d.variant,
+    dueAt: d.dueAt,
+    message: d.message,
+    rmId: d.rmId,
+    branchId: d.branchId,
+    referralCode: d.referralCode,
+    holdout: d.decision === "holdout" ? true : undefined,
+    enqueuedAt: state === "queued" ? decidedAt : undefined,
+  };
+  for (const [k, v] of Object.entries(optional))
+    if (v !== undefined) (row as unknown as Record<string, unknown>)[k] = v;
+  if (state === "queued") Object.assign(row, inflightIndex(campaignId, d.shard, d.customerId));
+  if (state === "deferred") Object.assign(row, dueIndex(d.shard, d.dueAt!, campaignId, d.customerId));
+  return row;
 }
