@@ -9,7 +9,6 @@ import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError } from "#platform/errors.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
 

@@ -1,6 +1,6 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { LedgerRow, LedgerState } from "#functions/ledger/rows.ts";
-import type { Repo } from "#platform/repo.ts";
+import { batchGet, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /** The first row of a shard's in-flight set (one Limit-1 query: is anything still in flight?). */
@@ -47,4 +47,23 @@ export async function* ledgerStates(
 /** One row, strongly consistent. */
 export async function readRow(repo: Repo, campaignId: string, shard: number, customerId: string) {
   return repo.get<LedgerRow>(key.ledger(campaignId, shard, customerId));
+}
+
+/** Rows by reference, in the order given (undefined where none), in strongly consistent BatchGets. */
+export async function readRows(
+  repo: Repo,
+  refs: readonly { campaignId: string; shard: number; customerId: string }[],
+): Promise<(LedgerRow | undefined)[]> {
+  const items = await batchGet(
+    repo.ddb,
+    repo.table,
+    refs.map((r) => key.ledger(r.campaignId, r.shard, r.customerId)),
+    4,
+    true,
+  );
+  const byKey = new Map(items.map((i) => [`${i.PK}\u0000${i.SK}`, i as unknown as LedgerRow]));
+  return refs.map((r) => {
+    const k = key.ledger(r.campaignId, r.shard, r.customerId);
+    return byKey.get(`${k.PK}\u0000${k.SK}`);
+  });
 }

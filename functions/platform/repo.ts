@@ -1,6 +1,7 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -106,6 +107,10 @@ export class Repo {
 
   async put(item: Item): Promise<void> {
     await this.ddb.send(new PutCommand({ TableName: this.table, Item: item }));
+  }
+
+  async delete(k: Item): Promise<void> {
+    await this.ddb.send(new DeleteCommand({ TableName: this.table, Key: k }));
   }
 
   /** Every item of a partition, paged. */

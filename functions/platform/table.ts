@@ -33,6 +33,8 @@ export const key = {
   rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
+  /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */
+  releaseIntent: (id: string) => ({ PK: "RELEASE#INTENTS", SK: id }),
   uncontactable: (branchId: string, customerId: string) => ({
     PK: `UNCONTACTABLE#${branchId}`,
     SK: customerId,

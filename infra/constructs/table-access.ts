@@ -35,7 +35,8 @@ export const TABLE_ACCESS = {
   finalize: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
   worker: { actions: [...READ, ...WRITE], indexes: [] },
   receipts: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: [] },
-  release: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
+  // DeleteItem: its own page intents (RELEASE#INTENTS), once a page is enqueued.
+  release: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: ["GSI3"] },
   scheduler: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],

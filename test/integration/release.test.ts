@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCampaign } from "#functions/campaign/schema.ts";
+import { INTENT_STALE_MS, RELEASE_MARGIN_MS, releaseDue } from "#functions/release/core.ts";
+import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
+import type { Runtime } from "#local/runtime.ts";
+import type { DispatchMessage } from "#platform/queue.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { drainCampaigns, launchCampaign } from "../../cli/launch.ts";
+import { ledgerRows, localBank, setClock } from "./bank.ts";
+
+/**
+ * Issue 21, "deferred sends are stranded": the release job used to move every due row to `queued`
+ * and enqueue only after all shards, so a run that timed out (or died) in between left rows queued
+ * with no SQS message, forever. Now it works in pages, each named in an intent before its rows move.
+ */
+const NIGHT = "2027-03-02T15:30:00.000Z"; // 23:30 Asia/Shanghai: everything is deferred
+const MORNING = "2027-03-03T00:30:00.000Z"; // 08:30
+
+let runtime: Runtime;
+let dispatch: DispatchServices;
+
+const deps = (
+  enqueue = runtime.app.base().enqueue,
+  extra: Partial<Parameters<typeof releaseDue>[0]> = {},
+) => ({
+  repo: runtime.repo,
+  shards: runtime.config.shards,
+  now: runtime.app.now,
+  enqueue,
+  pageSize: 5,
+  ...extra,
+});
+
+async function deferredCampaign(campaignId: string) {
+  setClock(runtime, NIGHT);
+  const campaign = parseCampaign(
+    { ...readCampaignFile("examples/referral-drive.json", runtime.config), campaignId },
+    runtime.config,
+  );
+  const launched = await launchCampaign(runtime, campaign, new Date(NIGHT));
+  expect(launched.sent).toBe(0);
+  expect(launched.deferred).toBeGreaterThan(10);
+  const rows = await ledgerRows(runtime, campaignId);
+  return new Set(rows.filter((r) => r.decision === "deferred").map((r) => r.customerId));
+}
+
+/** Every row of the campaign is settled and the gateway got each send key once. */
+async function expectAllSentOnce(campaignId: string, deferred: Set<string>) {
+  await drainCampaigns(runtime, [campaignId]);
+  const rows = (await ledgerRows(runtime, campaignId)).filter((r) => deferred.has(r.customerId));
+  expect(rows).toHaveLength(deferred.size);
+  // Sent, or excluded at the send (a cap another campaign's morning sends reached): nothing waits.
+  const left = rows.filter((r) => r.decision !== "sent" && r.decision !== "excluded");
+  expect(left.map((r) => `${r.customerId}:${r.decision}`)).toEqual([]);
+  const tags = dispatch.sms.messages.map((m) => m.tag).filter((t) => t.startsWith(`${campaignId}#`));
+  expect(new Set(tags).size).toBe(tags.length);
+  expect(tags.length).toBe(rows.filter((r) => r.decision === "sent").length);
+  expect(tags.length).toBeGreaterThan(0);
+}
+
+describe("releasing deferred sends in bounded pages", () => {
+  beforeAll(async () => {
+    runtime = await localBank(3_000, new Date("2027-02-28T00:00:00Z"));
+    dispatch = await startDispatch(runtime);
+  }, 120_000);
+  afterAll(async () => {
+    await runtime?.stop();
+  });
+
+  it("leaves no row queued without a message when a run dies between a page's release and its enqueue", {
+    timeout: 300_000,
+  }, async () => {
+    const deferred = await deferredCampaign("release-crash");
+    setClock(runtime, MORNING);
+    // The run's first enqueue fails, as when the function is killed or times out right there.
+    let calls = 0;
+    const real = runtime.app.base().enqueue;
+    const dying = async (channel: Parameters<typeof real>[0], messages: DispatchMessage[]) => {
+      if (++calls === 1) throw new Error("Task timed out after 300.00 seconds");
+      return real(channel, messages);
+    };
+    await expect(releaseDue(deps(dying))).rejects.toThrow(/timed out/);
+    const cut = await ledgerRows(runtime, "release-crash");
+    const queuedAtCut = cut.filter((r) => r.decision === "queued").length;
+    expect(queuedAtCut).toBeGreaterThan(0);
+
+    // The next scheduled run, once the dead run's intent is stale: it enqueues those rows first.
+    setClock(runtime, new Date(Date.parse(MORNING) + INTENT_STALE_MS + 60_000).toISOString());
+    const next = await releaseDue(deps());
+    expect(next.recovered).toBeGreaterThan(0);
+    expect(next.more).toBe(false);
+    await expectAllSentOnce("release-crash", deferred);
+  });
+
+  it("stops between pages when its time runs low, and the next run continues", {
+    timeout: 300_000,
+  }, async () => {
+    const deferred = await deferredCampaign("release-budget");
+    setClock(runtime, MORNING);
+    // Time for two pages, then below the margin.
+    let pages = 0;
+    const enqueue = runtime.app.base().enqueue;
+    const first = await releaseDue(
+      deps(
+        async (channel, messages) => {
+          pages++;
+          return enqueue(channel, messages);
+        },
+        { remainingMs: () => (pages < 2 ? 10 * RELEASE_MARGIN_MS : RELEASE_MARGIN_MS - 1) },
+      ),
+    );
+    expect(first.more).toBe(true);
+    expect(first.released).toBeGreaterThan(0);
+    expect(first.released).toBeLessThan(deferred.size);
+    const rest = await releaseDue(deps());
+    expect(rest.more).toBe(false);
+    expect(first.released + rest.released).toBe(deferred.size);
+    await expectAllSentOnce("release-budget", deferred);
+  });
+});
