@@ -110,7 +110,8 @@ async function unsubscribe(req: ApiRequest, deps: TrackDeps): Promise<ApiRespons
   return page(200, "已退订 Unsubscribed", "您将不再收到营销邮件。You will receive no more marketing email.");
 }
 
-const HookBody = z.object({
+/** The SMS gateway webhook's body (also the OpenAPI document's). */
+export const HookBody = z.object({
   type: z.enum(["delivered", "failed", "replied"]),
   /** The tag we sent with the message: campaignId#customerId#channel. */
   tag: z.string().min(3).max(300),
