@@ -793,15 +793,10 @@ function trackingPaths(convert: ReturnType<typeof converter>["convert"]): Record
               },
             },
           },
-          "400": {
-            description:
-              "bad_input: not JSON, not this schema, not a Tiercast tag; or the event was rejected (status rejected)",
-            content: {
-              "application/json": {
-                schema: { anyOf: [{ $ref: "#/components/schemas/Error" }, convert(R.HookOutcome, "output")] },
-              },
-            },
-          },
+          "400": errorResponse(
+            "bad_input: not JSON, not this schema, not a Tiercast tag, or an event the ledger refuses",
+            errorExample("bad_input", "tag: not a Tiercast send tag"),
+          ),
           "401": errorResponse(
             "bad_signature: missing or wrong X-Tiercast-Signature",
             errorExample("bad_signature", "missing or wrong x-tiercast-signature"),

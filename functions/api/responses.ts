@@ -361,10 +361,11 @@ export const OpenApiDocument = z
 
 export const HookOutcome = z
   .object({
-    status: z.enum(["accepted", "duplicate", "rejected"]),
+    status: z
+      .enum(["accepted", "duplicate"])
+      .describe("duplicate: this event was taken before; nothing changed"),
     attributedTo: z.string().optional(),
-    stage: z.enum(STAGES).optional(),
-    error: z.string().optional(),
+    stage: z.enum(STAGES).optional().describe("the stage the recipient's ledger row reached"),
   })
   .meta({ id: "HookOutcome" });
 

@@ -163,5 +163,7 @@ async function smsWebhook(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse
     },
     { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
   );
-  return reply(outcome.status === "rejected" ? 400 : 200, outcome);
+  // A rejected event is an error like any other: the API's envelope, not the outcome.
+  if (outcome.status === "rejected") return reply(400, { error: "bad_input", message: outcome.error });
+  return reply(200, outcome);
 }

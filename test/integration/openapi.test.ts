@@ -425,6 +425,17 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await hook(delivered, signed(delivered))).json.status).toBe("accepted");
     const bad = { ...delivered, type: "exploded" };
     expect((await hook(bad, signed(bad))).status).toBe(400);
+    const unknown = {
+      ...delivered,
+      tag: "oa-main#nobody#sms",
+      messageId: "oa-gw-2",
+      at: "2027-02-30T00:00:00Z",
+    };
+    const refused = await hook(unknown, signed(unknown));
+    expect(refused.status).toBe(400);
+    expect(refused.json.error).toBe("bad_input");
+    const again = await hook(delivered, signed(delivered));
+    expect(again.json.status).toBe("duplicate");
     const big = "x".repeat(1024 * 1024 + 10);
     expect((await hook(big, webhookSignature(runtime.secret, big))).status).toBe(413);
   });
@@ -434,6 +445,11 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
       (op) => !seen.some((s) => s.operation === op && s.status >= 200 && s.status < 400),
     );
     expect(missing).toEqual([]);
+    // Errors seen and checked: every kind the document lists.
+    const statuses = new Set(seen.map((s) => s.status));
+    for (const status of [200, 201, 202, 302, 400, 401, 403, 404, 405, 409, 413])
+      expect(statuses).toContain(status);
+    expect(seen.length).toBeGreaterThan(100);
     expect(API_ROUTES.every((r) => check.operations.includes(`${r.method} ${r.path}`))).toBe(true);
   });
 });
