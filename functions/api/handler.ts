@@ -46,7 +46,7 @@ export function apiHandler(app: () => App) {
       : ((await handleTracking(req, d)) ?? {
           status: 404,
           headers: { "content-type": "application/json" },
-          body: '{"error":"not_found"}',
+          body: JSON.stringify({ error: "not_found", message: `no route ${req.path}` }),
         });
     return {
       statusCode: out.status,

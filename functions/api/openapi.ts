@@ -1,97 +1,904 @@
 import { z } from "zod";
+import { Campaign } from "#functions/campaign/schema.ts";
 import type { AnyRoute } from "./http.ts";
+import * as R from "./responses.ts";
 
-const ErrorBody = {
-  type: "object",
-  required: ["error", "message"],
-  properties: {
-    error: {
-      type: "string",
-      description: "a stable code: unauthorized, forbidden, self_approval, not_approved, …",
+/**
+ * The OpenAPI 3.1 document, generated: the operations are the router's route table (a route without
+ * an entry in OPERATIONS below is listed by `undocumentedRoutes` and fails test/unit/openapi.test.ts),
+ * request bodies are the zod schemas the API validates with, response bodies the zod schemas of
+ * ./responses.ts, which test/integration/openapi.test.ts holds against real answers of `tiercast serve`.
+ */
+
+type Json = Record<string, unknown>;
+type Ok = 200 | 201 | 202;
+type Err = 400 | 403 | 404 | 409 | 413;
+
+interface OperationDoc {
+  tag: Tag;
+  description: string;
+  ok: Partial<Record<Ok, { description: string; schema: z.ZodType; example?: unknown }>>;
+  /** What the op-specific errors mean; 400, 401, 403 (role) and 413 (JSON body) are added from the route. */
+  errors?: Partial<Record<Err, string>>;
+  /** The request body when it is not the route's own schema (the schedule's id is the path's). */
+  request?: z.ZodType;
+  requestExample?: unknown;
+  /** `text` routes: the media types they stream. */
+  media?: Record<string, Json>;
+  /** The ledger's CSV page and its cursor header. */
+  csv?: true;
+}
+
+const TAGS = {
+  Campaigns: "Campaign definitions: create, read, edit (each edit a new version, back to draft)",
+  Lifecycle:
+    "Maker-checker: draft → submitted → approved → launching → launched ⇄ paused; cancelled from any state before the end; rejected goes back to draft by an edit. Nobody approves what they created or submitted.",
+  Results: "Preview (dry run), funnel with uplift, ledger (one row per recipient decision), targets",
+  Customers:
+    "Customer imports (streamed, any size), import jobs for nightly exports, recipient lookup, the uncontactable list",
+  Events: "Delivery, response and business events, idempotent by eventId",
+  Schedules:
+    "Recurring and care campaigns: a five-field cron in the bank's time zone over an approved campaign",
+  Admin: "Users and roles, the whole audit log's verification",
+  Meta: "Liveness, the signed-in user, this document",
+  Tracking:
+    "Public, signed: the tracked-link redirect, the open pixel, RFC 8058 one-click unsubscribe, the SMS gateway's webhook. Not under /api; a forged or altered token counts nothing.",
+} as const;
+type Tag = keyof typeof TAGS;
+
+const NOTE = { note: "ok by me" };
+const CAMPAIGN_EXAMPLE = {
+  campaignId: "dormant-2027q1",
+  name: "Q1 dormant reactivation",
+  playbook: "dormant-reactivation",
+  segment: { scheme: "retail", tiers: ["potential", "quality"], dormantDays: 180 },
+  variants: [
+    {
+      id: "A",
+      tiers: ["potential"],
+      channel: "sms",
+      template: "{{name|客户}}您好，欢迎回来 {{link}}",
+      url: "https://bank.example/welcome",
     },
-    message: { type: "string", description: "what went wrong and what to do, for a person" },
-    problems: { type: "array", items: { type: "string" }, description: "every problem of an invalid body" },
+    { id: "B", tiers: ["quality"], channel: "email", subject: "专属礼遇", template: "<p>{{name}}您好</p>" },
+  ],
+  holdoutPercent: 5,
+  attributionDays: 30,
+};
+const SUMMARY_EXAMPLE = {
+  campaignId: "dormant-2027q1",
+  name: "Q1 dormant reactivation",
+  playbook: "dormant-reactivation",
+  status: "draft",
+  version: 1,
+  tiers: ["potential", "quality"],
+  createdBy: "mia",
+  branchId: null,
+  approval: null,
+  updatedAt: "2027-03-01T02:00:00.000Z",
+  summary: null,
+};
+const LEDGER_ROW_EXAMPLE = {
+  customerId: "C0000102",
+  tier: "potential",
+  decision: "sent",
+  reason: "",
+  channel: "sms",
+  variant: "A",
+  messageId: "sms-mx5105uq-1",
+  at: "2027-03-01T02:00:06.389Z",
+  dueAt: "",
+  stage: "sent",
+};
+
+const transition = (
+  action: string,
+  description: string,
+  status: string,
+  errors: OperationDoc["errors"] = {},
+): OperationDoc => ({
+  tag: "Lifecycle",
+  description,
+  ok: {
+    200: {
+      description: `the campaign, now ${status}`,
+      schema: R.TransitionResult,
+      example: {
+        ...SUMMARY_EXAMPLE,
+        status,
+        ...(action === "launch" ? { executionId: "local:dormant-2027q1:v1" } : {}),
+      },
+    },
+  },
+  errors: {
+    403: "other_branch: another branch's campaign",
+    404: "not_found: no such campaign",
+    409: "invalid_transition: not allowed from the campaign's status; changed_meanwhile: edited in between, reload",
+    ...errors,
+  },
+  requestExample: NOTE,
+});
+
+const ABSENT = {
+  404: "not_found: no such campaign",
+  403: "other_branch: another branch's campaign",
+} as const;
+
+const OPERATIONS: Record<string, OperationDoc> = {
+  "GET /api/health": {
+    tag: "Meta",
+    description: "Liveness of the API; no token needed.",
+    ok: { 200: { description: "up", schema: R.Health, example: { ok: true } } },
+  },
+  "GET /api/openapi.json": {
+    tag: "Meta",
+    description:
+      "This document, generated from the router's route table and the zod schemas the API validates with.",
+    ok: { 200: { description: "the OpenAPI 3.1 document", schema: R.OpenApiDocument } },
+  },
+  "GET /api/me": {
+    tag: "Meta",
+    description: "Who the token belongs to: user id, role and (for a branch user) branch.",
+    ok: {
+      200: {
+        description: "the user",
+        schema: R.Actor,
+        example: { userId: "bob", role: "marketer", branchId: "BR001" },
+      },
+    },
+  },
+  "GET /api/campaigns": {
+    tag: "Campaigns",
+    description:
+      "Every campaign with its status, newest change first. A branch user sees only their branch's.",
+    ok: {
+      200: {
+        description: "the campaigns",
+        schema: R.CampaignList,
+        example: { campaigns: [SUMMARY_EXAMPLE] },
+      },
+    },
+  },
+  "POST /api/campaigns": {
+    tag: "Campaigns",
+    description:
+      "Creates a draft from a campaign file (CONTRACT.md). An invalid file is refused with every problem, field by field (400 invalid_campaign). A branch user's audience is confined to their branch.",
+    ok: {
+      201: { description: "the new draft, version 1", schema: R.CampaignSummary, example: SUMMARY_EXAMPLE },
+    },
+    errors: {
+      400: "invalid_campaign: every problem in `problems`; bad_input: the body is not JSON",
+      403: "other_branch: segment.branches names another branch",
+      409: "exists: a campaign with this id exists (edit it with PUT)",
+    },
+    requestExample: CAMPAIGN_EXAMPLE,
+  },
+  "GET /api/campaigns/{campaignId}": {
+    tag: "Campaigns",
+    description: "One campaign: its definition, status, version and approval.",
+    ok: {
+      200: {
+        description: "the campaign",
+        schema: R.CampaignDetail,
+        example: { ...SUMMARY_EXAMPLE, campaign: CAMPAIGN_EXAMPLE },
+      },
+    },
+    errors: ABSENT,
+  },
+  "PUT /api/campaigns/{campaignId}": {
+    tag: "Campaigns",
+    description:
+      "Edits a campaign before launch: a new version, back to draft, any approval dropped (a launch needs an approval of the current version).",
+    ok: {
+      200: {
+        description: "the new version",
+        schema: R.CampaignSummary,
+        example: { ...SUMMARY_EXAMPLE, version: 2 },
+      },
+    },
+    errors: {
+      ...ABSENT,
+      400: "invalid_campaign: every problem in `problems`; bad_input: campaignId in the body is not the path's",
+      409: "not_editable: launched, cancelled or finished; changed_meanwhile: edited in between, reload",
+    },
+    requestExample: CAMPAIGN_EXAMPLE,
+  },
+  "POST /api/preview": {
+    tag: "Results",
+    description:
+      "Dry run of a campaign body: decides every recipient and sends nothing. Counts per tier and exclusion reason, deferred sends, SMS parts and cost, sample messages (contacts masked).",
+    ok: { 200: { description: "the preview", schema: R.Preview } },
+    errors: {
+      400: "invalid_campaign: every problem in `problems`",
+      403: "other_branch: segment.branches names another branch",
+    },
+    requestExample: CAMPAIGN_EXAMPLE,
+  },
+  "GET /api/campaigns/{campaignId}/preview": {
+    tag: "Results",
+    description: "Dry run of a saved campaign, at the runtime's clock.",
+    ok: { 200: { description: "the preview", schema: R.Preview } },
+    errors: ABSENT,
+  },
+  "POST /api/campaigns/{campaignId}/submit": transition(
+    "submit",
+    "Submits a draft (or a rejected campaign) for approval.",
+    "submitted",
+  ),
+  "POST /api/campaigns/{campaignId}/approve": transition(
+    "approve",
+    "Approves the submitted version. Nobody approves a campaign they created or submitted, admins included.",
+    "approved",
+    { 403: "self_approval: you created or submitted it; other_branch: another branch's campaign" },
+  ),
+  "POST /api/campaigns/{campaignId}/reject": transition(
+    "reject",
+    "Rejects the submitted version, with a reason in `note`; an edit takes it back to draft.",
+    "rejected",
+  ),
+  "POST /api/campaigns/{campaignId}/launch": transition(
+    "launch",
+    "Starts the launch workflow (Step Functions on AWS, the embedded interpreter locally) for the approved version.",
+    "launching",
+    {
+      409: "not_approved: the current version has no approval; invalid_transition: not approved; changed_meanwhile",
+    },
+  ),
+  "POST /api/campaigns/{campaignId}/pause": transition(
+    "pause",
+    "Pauses a launched campaign: its sends are deferred and looked at again every 5 minutes.",
+    "paused",
+  ),
+  "POST /api/campaigns/{campaignId}/resume": transition("resume", "Resumes a paused campaign.", "launched"),
+  "POST /api/campaigns/{campaignId}/cancel": transition(
+    "cancel",
+    "Cancels a campaign before its end: sends not yet made are dropped (campaign_cancelled), never sent.",
+    "cancelled",
+  ),
+  "GET /api/campaigns/{campaignId}/audit": {
+    tag: "Campaigns",
+    description: "The campaign's audit trail (append-only, HMAC-chained), with whether it is intact.",
+    ok: { 200: { description: "the trail", schema: R.AuditTrail } },
+    errors: ABSENT,
+  },
+  "GET /api/campaigns/{campaignId}/funnel": {
+    tag: "Results",
+    description:
+      "Funnel per tier, variant, channel and day; uplift against the holdout with its 95% interval; targets with progress.",
+    ok: { 200: { description: "the funnel", schema: R.Funnel } },
+    errors: ABSENT,
+  },
+  "GET /api/campaigns/{campaignId}/ledger": {
+    tag: "Results",
+    description:
+      "One row per recipient decision, paged by shard: pass `next` (JSON) or the `X-Next-Cursor` header (CSV) as `cursor` for the next page. `format=csv` returns an export page (the header row on the first page only).",
+    ok: {
+      200: {
+        description: "a page of the ledger",
+        schema: R.LedgerPage,
+        example: { rows: [LEDGER_ROW_EXAMPLE], next: "0:C0000102" },
+      },
+    },
+    csv: true,
+    errors: {
+      ...ABSENT,
+      400: "bad_input: limit not 1-5000, a cursor not from this API",
+      404: "not_found: no such campaign, or `customer` is not in its audience",
+    },
+  },
+  "GET /api/campaigns/{campaignId}/targets": {
+    tag: "Results",
+    description: "Targets by quarter, month or ISO week, with progress from the funnel counters.",
+    ok: { 200: { description: "the targets", schema: R.Targets } },
+    errors: ABSENT,
+  },
+  "PUT /api/campaigns/{campaignId}/targets": {
+    tag: "Results",
+    description: "Sets the target of a period, tier and stage (replacing one there).",
+    ok: { 200: { description: "every target of the campaign", schema: R.Targets } },
+    errors: {
+      ...ABSENT,
+      400: "bad_input: a period that is not 2027Q1, 2027-03 or 2027-W09, a stage or value out of range",
+    },
+    requestExample: { period: "2027Q1", stage: "converted", value: 120, tier: "quality" },
+  },
+  "GET /api/customers/{customerId}/decisions": {
+    tag: "Customers",
+    description:
+      "Recipient lookup: every campaign decision about one customer, with its reason; contacts masked.",
+    ok: { 200: { description: "the customer and their decisions", schema: R.CustomerDecisions } },
+    errors: { 403: "other_branch: another branch's customer", 404: "not_found: no such customer" },
+  },
+  "POST /api/customers/import": {
+    tag: "Customers",
+    description:
+      "Upserts customers from the streamed body: JSONL (default), CSV (`format=csv`, UTF-8 with or without BOM, or GBK/GB18030, detected or `encoding=`) or .xlsx (`format=xlsx`, `sheet=`). Any size; every rejected line is reported. A branch user's import keeps only their branch's rows.",
+    ok: {
+      200: {
+        description: "rows stored and lines rejected",
+        schema: R.ImportReport,
+        example: { imported: 2, rejected: [{ line: 3, error: "aum: must be a number" }] },
+      },
+    },
+    errors: {
+      400: "bad_input: an unknown format; bad_encoding: not text of a known encoding (nothing stored)",
+      413: "too_large",
+    },
+    media: {
+      "application/x-ndjson": {
+        schema: { type: "string" },
+        example: '{"customerId":"C1","aum":52000,"phone":"13800138000"}\n',
+      },
+      "text/csv": { schema: { type: "string" }, example: "customerId,aum,phone\nC1,52000,13800138000\n" },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        schema: {
+          type: "string",
+          contentMediaType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        },
+      },
+    },
+  },
+  "POST /api/events": {
+    tag: "Events",
+    description:
+      "Ingests events (CONTRACT.md's event record) from a streamed JSONL body, CSV/.xlsx (`format=`), or a JSON array (at most 6 MB). Idempotent by eventId. Bank-wide: head office's admins only.",
+    ok: {
+      200: {
+        description: "accepted, duplicates and rejected lines",
+        schema: R.IngestReport,
+        example: { accepted: 1, duplicates: 0, rejected: [{ line: 2, error: "invalid JSON" }] },
+      },
+    },
+    errors: {
+      400: "bad_input: a JSON array that does not parse, an unknown format",
+      403: "forbidden: not an admin; other_branch: a branch admin",
+      413: "too_large: a JSON array over 6 MB (send JSONL: any size)",
+    },
+    media: {
+      "application/x-ndjson": {
+        schema: { type: "string" },
+        example:
+          '{"eventId":"e-1","type":"replied","customerId":"C1","campaignId":"dormant-2027q1","at":"2027-03-01T02:00:00Z"}\n',
+      },
+      "application/json": {
+        schema: { type: "array", items: { type: "object" } },
+        example: [
+          {
+            eventId: "e-1",
+            type: "opened",
+            customerId: "C1",
+            campaignId: "dormant-2027q1",
+            at: "2027-03-01T02:00:00Z",
+          },
+        ],
+      },
+      "text/csv": { schema: { type: "string" } },
+    },
+  },
+  "POST /api/imports": {
+    tag: "Customers",
+    description:
+      "Starts an import job for a nightly export: returns a presigned URL to PUT the file to (any size), then POST …/start.",
+    ok: { 201: { description: "the job, awaiting its upload", schema: R.ImportJobCreated } },
+    errors: { 404: "not_found: import jobs are not configured on this deployment" },
+    requestExample: { format: "csv", encoding: "gbk" },
+  },
+  "POST /api/imports/{jobId}/start": {
+    tag: "Customers",
+    description:
+      "Runs an uploaded job in the background (202), or resumes one that was cut off; a finished job only reports (200).",
+    ok: {
+      202: { description: "started: poll GET /api/imports/{jobId}", schema: R.ImportJobProgress },
+      200: { description: "already finished: its progress", schema: R.ImportJobProgress },
+    },
+    errors: {
+      403: "other_branch: another branch's job",
+      404: "not_found: no such job",
+      409: "conflict: nothing uploaded yet",
+    },
+  },
+  "GET /api/imports/{jobId}": {
+    tag: "Customers",
+    description:
+      "An import job's progress (bytes, rows imported and rejected) and its rejected lines, paged by `cursor`.",
+    ok: { 200: { description: "the progress", schema: R.ImportJobProgress } },
+    errors: {
+      400: "bad_input: a cursor not from this API",
+      403: "other_branch: another branch's job",
+      404: "not_found: no such job",
+    },
+  },
+  "GET /api/uncontactable": {
+    tag: "Customers",
+    description:
+      "Customers a channel cannot reach (no valid phone or email); `lostOnly=true`: neither (the red list).",
+    ok: { 200: { description: "the customers", schema: R.Uncontactable } },
+    errors: { 403: "other_branch: another branch's list" },
+  },
+  "GET /api/users": {
+    tag: "Admin",
+    description: "Users and their roles (a branch admin sees their branch's).",
+    ok: { 200: { description: "the users", schema: R.UserList } },
+  },
+  "POST /api/users": {
+    tag: "Admin",
+    description:
+      "Adds a user (or replaces their role and branch) and issues a new token, shown once; the previous token stops working.",
+    ok: {
+      201: {
+        description: "the user and their token",
+        schema: R.UserCreated,
+        example: { userId: "mia", role: "marketer", token: "tc_FQXQHtsONP7HEmHI9WtCH7QmECsaPTxX" },
+      },
+    },
+    errors: { 403: "other_branch: a branch admin adding a user of another branch, or of head office" },
+    requestExample: { userId: "mia", role: "marketer" },
+  },
+  "GET /api/audit/verify": {
+    tag: "Admin",
+    description:
+      "Verifies every audit trail: the keyed chain, the heads and the anchor outside the table. Head office only.",
+    ok: {
+      200: {
+        description: "the verdict",
+        schema: R.AuditVerification,
+        example: { intact: true, entries: 24, problems: [] },
+      },
+    },
+    errors: { 403: "forbidden: not an admin; other_branch: a branch admin" },
+  },
+  "GET /api/schedules": {
+    tag: "Schedules",
+    description: "Schedules with their next run (a branch user sees their branch's).",
+    ok: { 200: { description: "the schedules", schema: R.ScheduleList } },
+  },
+  "PUT /api/schedules/{scheduleId}": {
+    tag: "Schedules",
+    description:
+      "Creates or replaces a schedule: a five-field cron in the bank's time zone (`0 10 1 * *`) over an approved campaign. An invalid cron is refused with every problem.",
+    ok: { 200: { description: "the schedule with its next run", schema: R.ScheduleRecord } },
+    errors: {
+      400: "invalid_schedule: every problem in `problems`",
+      403: "other_branch: the schedule or its campaign is another branch's",
+      404: "not_found: no such campaign",
+    },
+    request: R.ScheduleBody,
+    requestExample: { campaignId: "key-monthly", cron: "0 10 1 * *" },
+  },
+  "DELETE /api/schedules/{scheduleId}": {
+    tag: "Schedules",
+    description: "Deletes a schedule; runs already started continue.",
+    ok: { 200: { description: "deleted", schema: R.ScheduleDeleted, example: { deleted: "key-monthly" } } },
+    errors: { 403: "other_branch: another branch's schedule", 404: "not_found: no such schedule" },
+  },
+  "POST /api/schedules/run-due": {
+    tag: "Schedules",
+    description:
+      "Runs every schedule that is due now (what the scheduler does each minute); each firing starts once. Head office only.",
+    ok: { 200: { description: "the runs started", schema: R.DueRuns } },
+    errors: { 403: "forbidden: not an admin; other_branch: a branch admin" },
   },
 };
 
-/** OpenAPI 3.1 from the route table: paths, roles, and request bodies from the same zod schemas the API validates with. */
-export function openApiDocument(routes: AnyRoute[]) {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of routes) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
-      name: m[1],
-      in: "path",
-      required: true,
-      schema: { type: "string" },
-    }));
-    const query = Object.entries(r.query ?? {}).map(([name, description]) => ({
-      name,
-      in: "query",
-      required: false,
-      description,
-      schema: { type: "string" },
-    }));
-    const requestBody =
-      r.body === "text"
+/** Routes of the router without an entry in OPERATIONS: a test fails on each. */
+export const undocumentedRoutes = (routes: AnyRoute[]) =>
+  routes.map((r) => `${r.method} ${r.path}`).filter((k) => !OPERATIONS[k]);
+
+/** zod → JSON Schema 2020-12 (OpenAPI 3.1's dialect); named schemas (`.meta({id})`) go to components. */
+function converter() {
+  const components: Record<string, Json> = {};
+  const hoist = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(hoist);
+    if (!value || typeof value !== "object") return value;
+    const out: Json = {};
+    for (const [k, v] of Object.entries(value as Json)) {
+      if (k === "$schema" || k === "$defs") continue;
+      if (k === "$ref" && typeof v === "string") out[k] = v.replace("#/$defs/", "#/components/schemas/");
+      else if (k === "additionalProperties" && v === false)
+        continue; // open: fields are added (CONTRACT.md)
+      else
+        out[k] =
+          k === "properties"
+            ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, hoist(s)]))
+            : hoist(v);
+    }
+    return out;
+  };
+  const convert = (schema: z.ZodType, io: "input" | "output"): Json => {
+    const raw = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as Json;
+    for (const [id, def] of Object.entries((raw.$defs ?? {}) as Record<string, Json>))
+      components[id] ??= hoist(def) as Json;
+    return hoist(raw) as Json;
+  };
+  return { convert, components };
+}
+
+const errorExample = (code: string, message: string) => ({ error: code, message });
+const firstCode = (text: string) => /^([a-z_]+):/.exec(text)?.[1] ?? "bad_input";
+
+function errorResponse(description: string, example: Json): Json {
+  return {
+    description,
+    content: { "application/json": { schema: { $ref: "#/components/schemas/Error" }, example } },
+  };
+}
+
+function operation(r: AnyRoute, convert: ReturnType<typeof converter>["convert"]): Json {
+  const key = `${r.method} ${r.path}`;
+  const doc: OperationDoc = OPERATIONS[key] ?? {
+    tag: "Meta",
+    description: "(not yet described)",
+    ok: { 200: { description: "OK", schema: z.unknown() } },
+  };
+  const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    description: "an id (at most 256 characters, no control characters)",
+    schema: { type: "string", maxLength: 256 },
+  }));
+  const query = Object.entries(r.query ?? {}).map(([name, description]) => ({
+    name,
+    in: "query",
+    required: false,
+    description,
+    schema: { type: "string", maxLength: 2048 },
+  }));
+  const jsonBody = r.body !== undefined && r.body !== "text";
+  const requestBody =
+    r.body === "text"
+      ? { required: true, content: doc.media ?? { "text/plain": { schema: { type: "string" } } } }
+      : jsonBody
         ? {
-            required: true,
-            content: { "text/plain": { schema: { type: "string", description: "JSONL or CSV" } } },
+            required: !(r.body as z.ZodType).safeParse(undefined).success,
+            content: {
+              "application/json": {
+                schema:
+                  r.body === Campaign
+                    ? { $ref: "#/components/schemas/CampaignFile" }
+                    : convert(doc.request ?? (r.body as z.ZodType), "input"),
+                ...(doc.requestExample ? { example: doc.requestExample } : {}),
+              },
+            },
           }
-        : r.body
-          ? {
-              required: true,
-              content: {
-                "application/json": {
-                  schema: z.toJSONSchema(r.body, { io: "input", unrepresentable: "any" }),
-                },
-              },
-            }
-          : undefined;
-    (paths[r.path] ??= {})[r.method.toLowerCase()] = {
-      summary: r.summary,
-      operationId: `${r.method.toLowerCase()}${r.path
-        .replace(/^\/api/, "")
-        .replace(/[{}]/g, "")
-        .replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
-      ...(r.roles === "public" ? { security: [] } : { "x-roles": r.roles }),
-      ...(params.length + query.length ? { parameters: [...params, ...query] } : {}),
-      ...(requestBody ? { requestBody } : {}),
-      responses: {
-        "200": { description: "OK", content: { "application/json": {} } },
-        ...(r.roles === "public"
-          ? {}
-          : {
-              "401": {
-                description: "no valid token",
-                content: { "application/json": { schema: ErrorBody } },
-              },
-              "403": {
-                description: "role, branch or maker-checker forbids it",
-                content: { "application/json": { schema: ErrorBody } },
-              },
-            }),
-        "400": { description: "invalid input", content: { "application/json": { schema: ErrorBody } } },
+        : undefined;
+
+  const responses: Record<string, Json> = {};
+  for (const [status, ok] of Object.entries(doc.ok)) {
+    const content: Json = {
+      "application/json": {
+        schema: convert(ok.schema, "output"),
+        ...(ok.example ? { example: ok.example } : {}),
       },
     };
+    if (doc.csv)
+      content["text/csv"] = {
+        schema: {
+          type: "string",
+          description: "RFC 4180 rows of the ledger's columns; the header row on the first page",
+        },
+        example: `customerId,tier,decision,reason,channel,variant,messageId,at,dueAt,stage\r\nC0000102,potential,sent,,sms,A,sms-mx5105uq-1,2027-03-01T02:00:06.389Z,,sent\r\n`,
+      };
+    responses[status] = {
+      description: ok.description,
+      ...(doc.csv
+        ? {
+            headers: {
+              "X-Next-Cursor": {
+                description: "CSV pages: the cursor of the next page (absent on the last)",
+                schema: { type: "string" },
+              },
+              "Content-Disposition": {
+                description: 'CSV pages: attachment; filename="<campaign>-ledger.csv"',
+                schema: { type: "string" },
+              },
+            },
+          }
+        : {}),
+      content,
+    };
   }
+  const errors: Partial<Record<number, string>> = { ...doc.errors };
+  errors[400] ??=
+    "bad_input: a path id over 256 characters or with control characters, a query value over 2048 characters";
+  if (jsonBody && !errors[400]?.includes("body"))
+    errors[400] = `${errors[400]}; bad_input: the body is not JSON or not this schema (every problem in \`problems\`)`;
+  if (jsonBody || r.body === "text") errors[413] ??= "too_large: a JSON body over 6 MB (counted in bytes)";
+  for (const status of [400, 403, 404, 409, 413] as const) {
+    const text = errors[status];
+    if (status === 403 && r.roles !== "public" && r.roles.length < 4) {
+      const extra = text ? `; ${text}` : "";
+      responses["403"] = errorResponse(
+        `forbidden: the role may not (allowed: ${r.roles.join(", ")})${extra}`,
+        errorExample(
+          "forbidden",
+          `the analyst role cannot ${r.summary.toLowerCase()} (allowed: ${r.roles.join(", ")})`,
+        ),
+      );
+      continue;
+    }
+    if (text)
+      responses[String(status)] = errorResponse(
+        text,
+        errorExample(firstCode(text), text.split(": ")[1]?.split(";")[0] ?? text),
+      );
+  }
+  if (r.roles !== "public") responses["401"] = { $ref: "#/components/responses/Unauthorized" };
+
+  return {
+    tags: [doc.tag],
+    summary: r.summary,
+    description: `${doc.description}${r.roles === "public" ? "" : `\n\nRoles: ${r.roles.join(", ")}.`}`,
+    operationId: `${r.method.toLowerCase()}${r.path
+      .replace(/^\/api/, "")
+      .replace(/[{}]/g, "")
+      .replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())
+      .replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+    ...(r.roles === "public" ? { security: [] } : { "x-roles": r.roles }),
+    ...(params.length + query.length ? { parameters: [...params, ...query] } : {}),
+    ...(requestBody ? { requestBody } : {}),
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+const html = (description: string, example: string): Json => ({
+  description,
+  content: { "text/html": { schema: { type: "string" }, example } },
+});
+const TOKEN = (description: string): Json => ({
+  name: "token",
+  in: "path",
+  required: true,
+  description,
+  schema: { type: "string", pattern: "^[A-Za-z0-9_.-]+$" },
+});
+const UNSUB_QUERY: Json[] = [
+  { name: "c", in: "query", required: true, description: "the campaign id", schema: { type: "string" } },
+  {
+    name: "r",
+    in: "query",
+    required: true,
+    description: "the recipient's customer id",
+    schema: { type: "string" },
+  },
+  { name: "t", in: "query", required: true, description: "the link's HMAC", schema: { type: "string" } },
+];
+const NOT_VALID = html(
+  "a forged, altered or unknown link: a page that says so",
+  "<!doctype html>…<h1>链接无效 Link not valid</h1>…",
+);
+
+/** The public paths outside /api (functions/track/core.ts): on AWS the same Lambda serves them. */
+function trackingPaths(convert: ReturnType<typeof converter>["convert"]): Record<string, Json> {
+  return {
+    "/t/c/{token}": {
+      get: {
+        tags: ["Tracking"],
+        summary: "Tracked link: count the click, redirect to the variant's landing page",
+        description:
+          "`{{link}}` in a template renders this URL: the token is the campaign and customer ids encrypted (no customer id in any URL) with a 96-bit HMAC. The first click counts (engaged); the redirect only ever goes to the variant's own `url`.",
+        operationId: "trackClick",
+        security: [],
+        parameters: [TOKEN("the signed, encrypted recipient token")],
+        responses: {
+          "302": {
+            description: "to the variant's landing page",
+            headers: {
+              Location: {
+                description: "the variant's url",
+                required: true,
+                schema: { type: "string", format: "uri" },
+              },
+            },
+          },
+          "404": NOT_VALID,
+        },
+      },
+    },
+    "/t/o/{token}.gif": {
+      get: {
+        tags: ["Tracking"],
+        summary: "Open pixel: count the email's first open",
+        description:
+          "Always the 1×1 GIF, whatever the token: a bad token learns nothing, and counts nothing.",
+        operationId: "trackOpen",
+        security: [],
+        parameters: [TOKEN("the signed, encrypted recipient token")],
+        responses: {
+          "200": {
+            description: "a 1×1 transparent GIF",
+            content: { "image/gif": { schema: { type: "string", contentMediaType: "image/gif" } } },
+          },
+        },
+      },
+    },
+    "/u": {
+      get: {
+        tags: ["Tracking"],
+        summary: "Unsubscribe page (a person's click, or a link scanner): opts nobody out",
+        description:
+          "RFC 8058: a GET only shows a page whose button makes the one-click POST, so a scanner fetching every URL of a mail never opts anyone out.",
+        operationId: "unsubscribePage",
+        security: [],
+        parameters: UNSUB_QUERY,
+        responses: {
+          "200": html(
+            "a page with the one-click form",
+            '<!doctype html>…<form method="post" action="/u?c=…&r=…&t=…">…',
+          ),
+          "404": NOT_VALID,
+        },
+      },
+      post: {
+        tags: ["Tracking"],
+        summary: "One-click unsubscribe (RFC 8058): opt the recipient out of email",
+        description:
+          "What mail providers send for `List-Unsubscribe-Post: List-Unsubscribe=One-Click`, and what the page's button sends.",
+        operationId: "unsubscribe",
+        security: [],
+        parameters: UNSUB_QUERY,
+        requestBody: {
+          required: false,
+          content: {
+            "application/x-www-form-urlencoded": {
+              schema: {
+                type: "object",
+                properties: { "List-Unsubscribe": { type: "string", const: "One-Click" } },
+              },
+            },
+          },
+        },
+        responses: {
+          "200": html(
+            "opted out (a repeat changes nothing)",
+            "<!doctype html>…<h1>已退订 Unsubscribed</h1>…",
+          ),
+          "404": NOT_VALID,
+          "413": errorResponse(
+            "too_large: the body is over 1 MB",
+            errorExample("too_large", "the body is over 1 MB"),
+          ),
+        },
+      },
+    },
+    "/hooks/sms": {
+      post: {
+        tags: ["Tracking"],
+        summary: "SMS gateway webhook: delivery receipts and replies",
+        description:
+          "Signed by the gateway: `X-Tiercast-Signature: sha256=<hex HMAC-SHA-256 of the body>`; anything unsigned or altered is refused before it is read. A reply of R, TD or 退订 opts the customer out of SMS.",
+        operationId: "smsWebhook",
+        security: [{ smsSignature: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: convert(R.SmsHook, "input"),
+              example: {
+                type: "delivered",
+                tag: "dormant-2027q1#C0000102#sms",
+                messageId: "gw-1",
+                at: "2027-03-01T02:00:00Z",
+              },
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "accepted, or a duplicate (idempotent)",
+            content: {
+              "application/json": {
+                schema: convert(R.HookOutcome, "output"),
+                example: { status: "accepted", stage: "delivered" },
+              },
+            },
+          },
+          "400": errorResponse(
+            "bad_input: not JSON, not this schema, not a Tiercast tag, or an event the ledger refuses",
+            errorExample("bad_input", "tag: not a Tiercast send tag"),
+          ),
+          "401": errorResponse(
+            "bad_signature: missing or wrong X-Tiercast-Signature",
+            errorExample("bad_signature", "missing or wrong x-tiercast-signature"),
+          ),
+          "413": errorResponse(
+            "too_large: the body is over 1 MB",
+            errorExample("too_large", "the body is over 1 MB"),
+          ),
+        },
+      },
+    },
+  };
+}
+
+/** OpenAPI 3.1 from the route table: every operation, request and response body, status and header. */
+export function openApiDocument(routes: AnyRoute[]) {
+  const { convert, components } = converter();
+  const campaignFile = convert(Campaign, "input");
+  const errorSchema = convert(R.ErrorBody, "output");
+  const paths: Record<string, Json> = {};
+  for (const r of routes) (paths[r.path] ??= {})[r.method.toLowerCase()] = operation(r, convert);
+  Object.assign(paths, trackingPaths(convert));
+  const schemas: Record<string, Json> = {
+    ...components,
+    Error: (components.Error as Json) ?? errorSchema,
+    CampaignFile: {
+      ...campaignFile,
+      description:
+        "The campaign file of CONTRACT.md (preview, launch and the API's body); defaults from the config apply to anything left out",
+    },
+  };
   return {
     openapi: "3.1.0",
     info: {
       title: "Tiercast API",
       version: "1",
-      description:
-        "Tier-aware marketing campaigns: campaigns with maker-checker approval, schedules, funnel, ledger, events, import.",
+      summary: "Tier-aware marketing campaigns for banks",
+      description: [
+        "Campaigns with maker-checker approval, schedules, funnel with uplift, ledger, events and imports; the same router serves `tiercast serve` (the embedded runtime) and API Gateway + Lambda on AWS.",
+        "",
+        '**Errors** are always JSON: `{"error": code, "message", "problems"?}` (schema `Error`). 400 invalid input (every problem of an invalid campaign or schedule in `problems`), 401 no valid token, 403 role, branch (`other_branch`) or maker-checker (`self_approval`), 404 no such record (or path: `NotFound`), 405 a method the path does not have (`MethodNotAllowed`, with `Allow`), 409 a state conflict, 413 a JSON body over 6 MB. No client input gets a 5xx. Request bodies are read as JSON whatever their Content-Type (there is no 415). On AWS, API Gateway and WAF may also answer 403, 429 or 5xx of their own.',
+        "",
+        "**Roles**: each operation's `x-roles` lists who may call it. A branch user sees and acts on their branch's records only.",
+        "",
+        "**Compatibility** (CONTRACT.md): fields are added, never renamed or removed; clients must ignore fields they do not know, and the API ignores unknown fields in inputs.",
+      ].join("\n"),
+      license: { name: "UNLICENSED", identifier: "LicenseRef-UNLICENSED" },
     },
+    servers: [
+      {
+        url: "http://127.0.0.1:8787",
+        description: "`tiercast serve` on the embedded runtime (default port; `--port N`)",
+      },
+      {
+        url: "https://{apiDomain}",
+        description: "API Gateway on AWS (the Api stack's output, or the bank's custom domain)",
+        variables: {
+          apiDomain: { default: "api.tiercast.bank.internal", description: "the deployment's API host" },
+        },
+      },
+    ],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    security: [{ bearer: [] }],
+    paths,
     components: {
       securitySchemes: {
         bearer: {
           type: "http",
           scheme: "bearer",
-          description: "a local token (tiercast users add) or a Cognito JWT",
+          description:
+            "A local token (`tiercast users add` or POST /api/users) or, on AWS, a Cognito JWT (role and branch in its claims)",
+        },
+        smsSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "X-Tiercast-Signature",
+          description: "`sha256=` and the hex HMAC-SHA-256 of the body with the gateway's shared secret",
+        },
+      },
+      schemas,
+      responses: {
+        Unauthorized: errorResponse(
+          "unauthorized: missing or invalid token",
+          errorExample(
+            "unauthorized",
+            "missing or invalid token: send Authorization: Bearer <token> (tiercast users add issues one)",
+          ),
+        ),
+        NotFound: errorResponse(
+          "not_found: no API route at this path",
+          errorExample("not_found", "no API route /api/campaign"),
+        ),
+        MethodNotAllowed: {
+          ...errorResponse(
+            "method_not_allowed: the path has no such operation",
+            errorExample("method_not_allowed", "PATCH is not allowed on /api/campaigns (use GET, POST)"),
+          ),
+          headers: {
+            Allow: { description: "the path's methods", required: true, schema: { type: "string" } },
+          },
         },
       },
     },
-    security: [{ bearer: [] }],
-    paths,
   };
 }

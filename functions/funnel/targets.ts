@@ -77,7 +77,9 @@ export async function setTarget(repo: Repo, t: Target) {
 /** Progress of every target of a campaign, from the treated group's counters whose day is in the period. */
 export async function targetProgress(repo: Repo, campaignId: string) {
   const targets: Target[] = [];
-  for await (const item of repo.queryAll(`TARGET#${campaignId}`)) targets.push(item as unknown as Target);
+  // The item's keys are the store's, not the API's.
+  for await (const { PK: _pk, SK: _sk, ...item } of repo.queryAll(`TARGET#${campaignId}`))
+    targets.push(item as unknown as Target);
   const counters: { tier: string; day: string; stage: Stage; n: number }[] = [];
   for await (const item of repo.queryAll(key.funnelPartition(campaignId))) {
     const c = parseCounterSk(String(item.SK));

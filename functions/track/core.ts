@@ -110,7 +110,8 @@ async function unsubscribe(req: ApiRequest, deps: TrackDeps): Promise<ApiRespons
   return page(200, "已退订 Unsubscribed", "您将不再收到营销邮件。You will receive no more marketing email.");
 }
 
-const HookBody = z.object({
+/** The SMS gateway webhook's body (also the OpenAPI document's). */
+export const HookBody = z.object({
   type: z.enum(["delivered", "failed", "replied"]),
   /** The tag we sent with the message: campaignId#customerId#channel. */
   tag: z.string().min(3).max(300),
@@ -162,5 +163,7 @@ async function smsWebhook(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse
     },
     { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
   );
-  return reply(outcome.status === "rejected" ? 400 : 200, outcome);
+  // A rejected event is an error like any other: the API's envelope, not the outcome.
+  if (outcome.status === "rejected") return reply(400, { error: "bad_input", message: outcome.error });
+  return reply(200, outcome);
 }

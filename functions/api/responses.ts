@@ -1,0 +1,372 @@
+import { z } from "zod";
+import { ROLES } from "#functions/access/users.ts";
+import { CAMPAIGN_STATUSES } from "#functions/campaign/record.ts";
+import { Campaign, CHANNELS, PLAYBOOKS } from "#functions/campaign/schema.ts";
+import { STAGES } from "#functions/ledger/rows.ts";
+import { Schedule } from "#functions/schedules/core.ts";
+import { HookBody } from "#functions/track/core.ts";
+
+/**
+ * What the API answers, as zod schemas: the OpenAPI document's response bodies (functions/api/openapi.ts),
+ * checked against real answers of `tiercast serve` by test/integration/openapi.test.ts. Reuses the
+ * schemas the API validates with (Campaign, Schedule, roles, stages) so the two cannot drift apart.
+ * Objects are open in the document (CONTRACT.md: fields are added, never removed); the test holds the
+ * answers to exactly these fields.
+ */
+
+const Instant = z.string().describe("ISO-8601 instant (UTC)").meta({ format: "date-time" });
+const Day = z.string().describe("YYYY-MM-DD, in the bank's time zone");
+const Count = z.number().int().min(0);
+const Line = z.object({ line: Count.describe("1-based line (record) of the file"), error: z.string() });
+
+export const ErrorBody = z
+  .object({
+    error: z
+      .string()
+      .describe(
+        "a stable code: bad_input, invalid_campaign, invalid_schedule, bad_encoding, unstorable, unauthorized, forbidden, other_branch, self_approval, not_found, method_not_allowed, exists, conflict, invalid_transition, not_approved, not_editable, changed_meanwhile, too_large, bad_signature",
+      ),
+    message: z.string().describe("what went wrong and what to do, for a person"),
+    problems: z.array(z.string()).optional().describe("every problem of an invalid body, field by field"),
+  })
+  .meta({
+    id: "Error",
+    description: "Every error of the API: a stable code, a message, and the problems of an invalid body.",
+  });
+
+export const Health = z.object({ ok: z.literal(true) }).meta({ id: "Health" });
+
+export const Actor = z
+  .object({
+    userId: z.string(),
+    role: z.enum(ROLES),
+    branchId: z.string().optional().describe("set for a branch user: they see and act on their branch only"),
+  })
+  .meta({ id: "User" });
+
+const Stamp = z.object({
+  version: z.number().int().min(1).describe("the campaign version it covers"),
+  by: z.string(),
+  at: Instant,
+  note: z.string().optional(),
+});
+
+const DecisionCounts = z
+  .record(z.string(), Count)
+  .describe(
+    "recipients per ledger decision (queued, claimed, deferred, sent, failed, unknown, excluded, holdout)",
+  );
+
+export const CampaignSummary = z
+  .object({
+    campaignId: z.string(),
+    name: z.string().describe("the campaign's name, or its id when it has none"),
+    playbook: z.enum(PLAYBOOKS),
+    status: z.enum(CAMPAIGN_STATUSES),
+    version: z.number().int().min(1).describe("every edit makes a new version"),
+    tiers: z.array(z.string()),
+    createdBy: z.string().nullable(),
+    branchId: z.string().nullable().describe("the branch that owns it; null: head office"),
+    approval: Stamp.nullable().describe("the approval of the current version, if any"),
+    updatedAt: Instant,
+    summary: DecisionCounts.nullable().describe("after a launch: recipients per decision"),
+  })
+  .meta({ id: "CampaignSummary" });
+
+export const CampaignDetail = CampaignSummary.extend({
+  campaign: Campaign.describe("the campaign file as stored, with the config's defaults applied"),
+}).meta({ id: "CampaignDetail" });
+
+export const TransitionResult = CampaignSummary.extend({
+  executionId: z.string().optional().describe("launch only: the workflow execution it started"),
+}).meta({ id: "TransitionResult" });
+
+export const CampaignList = z.object({ campaigns: z.array(CampaignSummary) }).meta({ id: "CampaignList" });
+
+const Message = z.object({
+  to: z.string().describe("masked: the contact is PII"),
+  text: z.string().optional(),
+  subject: z.string().optional(),
+  html: z.string().optional(),
+  parts: z.number().int().min(1).optional().describe("SMS parts (70 characters, 67 when concatenated)"),
+  listUnsubscribe: z.string().optional(),
+});
+
+const Reasons = z
+  .record(z.string(), Count)
+  .describe("recipients per exclusion reason (no_consent, opted_out, …)");
+
+export const Preview = z
+  .object({
+    campaignId: z.string(),
+    audience: Count,
+    eligible: Count,
+    deferred: Count.describe("eligible, but sent later (quiet hours, salon waves, RM working days)"),
+    holdout: Count,
+    excluded: Reasons,
+    byTier: z.record(
+      z.string(),
+      z.object({
+        audience: Count,
+        eligible: Count,
+        deferred: Count,
+        holdout: Count,
+        excluded: Count,
+        excludedBy: Reasons,
+      }),
+    ),
+    byVariant: z.record(
+      z.string(),
+      z.object({ channel: z.enum(CHANNELS), eligible: Count, deferred: Count, smsParts: Count }),
+    ),
+    sms: z.object({
+      messages: Count,
+      parts: Count,
+      estimatedCost: z.number().min(0),
+      currency: z.literal("CNY"),
+    }),
+    samples: z.array(
+      z.object({
+        variant: z.string(),
+        channel: z.enum(CHANNELS),
+        tier: z.string(),
+        message: Message,
+        dueAt: Instant.optional(),
+      }),
+    ),
+    problems: z.array(z.string()).describe("what would go wrong (a variable without a value, …)"),
+  })
+  .meta({ id: "Preview" });
+
+export const AuditEntry = z
+  .object({
+    entity: z.enum(["campaign", "schedule", "user", "import", "events", "target", "customer"]),
+    entityId: z.string(),
+    action: z
+      .string()
+      .describe("create, edit, submit, approve, reject, launch, launched, launch_failed, pause, …"),
+    actor: z.object({ userId: z.string(), role: z.string(), branchId: z.string().optional() }),
+    at: Instant,
+    before: z.unknown().optional(),
+    after: z.unknown().optional(),
+    note: z.string().optional(),
+    onceKey: z.string().optional(),
+    seq: z.number().int().min(1),
+    prevMac: z.string().describe("the previous entry's MAC (hex)"),
+    mac: z.string().describe("HMAC-SHA-256 over trail, number, previous MAC and content (hex)"),
+  })
+  .meta({ id: "AuditEntry" });
+
+export const AuditTrail = z
+  .object({ entries: z.array(AuditEntry), intact: z.boolean(), problems: z.array(z.string()) })
+  .meta({ id: "AuditTrail" });
+
+const stageShape = Object.fromEntries(STAGES.map((s) => [s, Count])) as Record<
+  (typeof STAGES)[number],
+  typeof Count
+>;
+const StageCounts = z.object(stageShape).meta({ id: "StageCounts" });
+const Ci95 = z.tuple([z.number(), z.number()]).describe("95% interval of the uplift");
+
+export const TargetProgress = z
+  .object({
+    campaignId: z.string(),
+    period: z.string().describe("2027Q1, 2027-03 or 2027-W09"),
+    tier: z.string().describe("a tier, or all"),
+    stage: z.enum(STAGES),
+    value: z.number().int().min(1),
+    from: Day,
+    to: Day,
+    actual: Count,
+    progress: z.number().min(0).describe("percent of the value reached"),
+  })
+  .meta({ id: "TargetProgress" });
+
+export const Funnel = z
+  .object({
+    campaignId: z.string(),
+    total: StageCounts.extend({
+      holdout: Count,
+      holdoutConverted: Count,
+      uplift: z.number(),
+      upliftCi95: Ci95,
+      incrementalConversions: z.number(),
+    }),
+    byTier: z.record(
+      z.string(),
+      StageCounts.extend({
+        holdout: Count,
+        holdoutConverted: Count,
+        conversionRate: z.number(),
+        holdoutConversionRate: z.number(),
+        uplift: z.number(),
+        upliftCi95: Ci95,
+        incrementalConversions: z.number(),
+      }),
+    ),
+    byVariant: z.record(z.string(), StageCounts),
+    byChannel: z.record(z.string(), StageCounts).describe("`-`: recipients decided without a channel"),
+    byDay: z.record(z.string(), StageCounts),
+    method: z.string(),
+    status: z.enum(CAMPAIGN_STATUSES),
+    targets: z.array(TargetProgress),
+  })
+  .meta({
+    id: "Funnel",
+    description: "Stages are cumulative (engaged counts everyone who opened, clicked or went further)",
+  });
+
+export const LedgerRow = z
+  .object({
+    customerId: z.string(),
+    tier: z.string(),
+    decision: z.enum(["queued", "claimed", "deferred", "sent", "failed", "unknown", "excluded", "holdout"]),
+    reason: z.string().describe("exclusion, deferral or failure reason code; empty when none"),
+    channel: z.string().describe("sms, email, rm-task; empty when none"),
+    variant: z.string(),
+    messageId: z.string(),
+    at: Instant,
+    dueAt: z.string().describe("a deferred send's due instant; empty when none"),
+    stage: z.enum(STAGES),
+  })
+  .meta({ id: "LedgerRow" });
+
+export const LedgerPage = z
+  .object({
+    rows: z.array(LedgerRow),
+    next: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
+  })
+  .meta({ id: "LedgerPage" });
+
+export const Targets = z
+  .object({ campaignId: z.string(), targets: z.array(TargetProgress) })
+  .meta({ id: "Targets" });
+
+export const CustomerDecisions = z
+  .object({
+    customer: z.object({
+      customerId: z.string(),
+      tier: z.string(),
+      branchId: z.string().nullable(),
+      phone: z.string().nullable().describe("masked"),
+      email: z.string().nullable().describe("masked"),
+      consentSms: z.boolean(),
+      consentEmail: z.boolean(),
+      riskFlag: z.boolean(),
+    }),
+    decisions: z.array(LedgerRow.extend({ campaignId: z.string() })),
+  })
+  .meta({ id: "CustomerDecisions" });
+
+export const ImportReport = z
+  .object({ imported: Count, rejected: z.array(Line) })
+  .meta({ id: "ImportReport", description: "Rows stored, and every rejected line with its reason." });
+
+export const IngestReport = z
+  .object({
+    accepted: Count,
+    duplicates: Count.describe("repeated eventIds: counted, nothing changed"),
+    rejected: z.array(Line),
+  })
+  .meta({ id: "IngestReport" });
+
+export const ImportJobCreated = z
+  .object({
+    jobId: z.string(),
+    uploadUrl: z.string().describe("presigned: PUT the file's bytes here"),
+    method: z.literal("PUT"),
+    expiresAt: Instant,
+    status: z.literal("awaiting_upload"),
+  })
+  .meta({ id: "ImportJobCreated" });
+
+export const ImportJobProgress = z
+  .object({
+    jobId: z.string(),
+    status: z.enum(["awaiting_upload", "running", "done", "failed"]),
+    format: z.enum(["jsonl", "csv", "xlsx"]),
+    encoding: z.string(),
+    bytesTotal: Count.nullable(),
+    bytesDone: Count,
+    percent: z.number().min(0).max(100),
+    imported: Count,
+    rejected: Count,
+    runs: Count,
+    updatedAt: Instant,
+    error: z.string().optional(),
+    rejections: z.array(Line).describe("a page of the rejected lines"),
+    nextCursor: z.string().nullable().describe("pass as ?cursor= for the next page of rejections"),
+  })
+  .meta({ id: "ImportJobProgress" });
+
+const ContactState = z.enum(["ok", "missing", "invalid"]);
+export const Uncontactable = z
+  .object({
+    rows: z.array(
+      z.object({
+        customerId: z.string(),
+        branchId: z.string(),
+        rmId: z.string(),
+        tier: z.string(),
+        phone: ContactState,
+        email: ContactState,
+        lostContact: z.boolean().describe("neither a valid phone nor email: the red list"),
+      }),
+    ),
+  })
+  .meta({ id: "Uncontactable" });
+
+export const UserList = z.object({ users: z.array(Actor) }).meta({ id: "UserList" });
+
+export const UserCreated = Actor.extend({
+  token: z.string().describe("the bearer token, shown once; the user's previous token stops working"),
+}).meta({ id: "UserCreated" });
+
+export const AuditVerification = z
+  .object({ intact: z.boolean(), entries: Count, problems: z.array(z.string()) })
+  .meta({ id: "AuditVerification" });
+
+export const ScheduleRecord = Schedule.extend({
+  nextRunAt: Instant,
+  lastRunAt: Instant.optional(),
+  lastCampaignId: z.string().optional(),
+  createdBy: z.string(),
+  branchId: z.string().optional(),
+}).meta({ id: "Schedule" });
+
+export const ScheduleBody = Schedule.omit({ scheduleId: true }).meta({
+  id: "ScheduleInput",
+  description: "The schedule's id is the path's",
+});
+
+export const ScheduleList = z.object({ schedules: z.array(ScheduleRecord) }).meta({ id: "ScheduleList" });
+
+export const ScheduleDeleted = z.object({ deleted: z.string() }).meta({ id: "ScheduleDeleted" });
+
+export const DueRuns = z
+  .object({
+    runs: z.array(
+      z.object({
+        scheduleId: z.string(),
+        firedAt: Instant,
+        campaignId: z.string().describe("the run: <campaign>-<YYYYMMDDHHmm>-<hash>"),
+      }),
+    ),
+  })
+  .meta({ id: "DueRuns" });
+
+export const OpenApiDocument = z
+  .looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.looseObject({}) })
+  .meta({ id: "OpenApiDocument" });
+
+export const HookOutcome = z
+  .object({
+    status: z
+      .enum(["accepted", "duplicate"])
+      .describe("duplicate: this event was taken before; nothing changed"),
+    attributedTo: z.string().optional(),
+    stage: z.enum(STAGES).optional().describe("the stage the recipient's ledger row reached"),
+  })
+  .meta({ id: "HookOutcome" });
+
+export const SmsHook = HookBody.meta({ id: "SmsHook" });
