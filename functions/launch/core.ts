@@ -47,6 +47,8 @@ export interface LaunchDeps {
   lookup?: ProviderLookup;
   /** How long an unknown row that nobody can reconcile waits before the policy settles it (at most once: failed). */
   unknownPolicyMs?: number;
+  /** Time the current step has left (Lambda's context); long sweeps stop between shards when it runs low. */
+  remainingMs?: () => number;
 }
 
 /** received: the provider has it (its id); absent: it provably does not; undefined: it cannot say. */
@@ -197,6 +199,8 @@ export interface DispatchProgress {
   signature?: string;
   since?: string;
   swept?: number;
+  /** The shard an interrupted sweep continues from. */
+  sweepFrom?: number;
 }
 
 /**
@@ -236,41 +240,54 @@ export async function awaitDispatch(
   const previous = input.dispatch;
   if (previous?.signature !== signature || !previous.since)
     return { inFlight, signature, since: now.toISOString() };
-  if (now.getTime() - Date.parse(previous.since) < deps.sweepAfterMs)
+  if (previous.sweepFrom === undefined && now.getTime() - Date.parse(previous.since) < deps.sweepAfterMs)
     return { inFlight, signature, since: previous.since };
-  const swept = await sweepInFlight(input.campaignId, deps);
-  return { inFlight, signature, since: now.toISOString(), swept };
+  const { swept, nextShard } = await sweepInFlight(input.campaignId, deps, previous.sweepFrom ?? 0);
+  // A sweep cut short by the step's time continues at the next poll, without waiting again.
+  return nextShard === undefined
+    ? { inFlight, signature, since: now.toISOString(), swept }
+    : { inFlight, signature, since: previous.since, swept, sweepFrom: nextShard };
 }
 
-export async function sweepInFlight(campaignId: string, deps: LaunchDeps): Promise<number> {
+/** Stop sweeping (between shards) when the step has less than this left; the next poll continues. */
+export const SWEEP_MARGIN_MS = 15_000;
+
+/**
+ * Re-enqueues (or settles) the rows a crash left in flight, shard by shard from `fromShard`, each
+ * shard's messages sent before the next is read. Stops between shards when the step's time runs low
+ * and says where to continue, so a backlog of any size never times the step out.
+ */
+export async function sweepInFlight(
+  campaignId: string,
+  deps: LaunchDeps,
+  fromShard = 0,
+): Promise<{ swept: number; nextShard?: number }> {
   const { repo } = deps;
   const now = deps.now();
   let swept = 0;
-  const requeue = new Map<Channel, RecipientRef[]>();
-  for (let shard = 0; shard < deps.config.shards; shard++) {
+  for (let shard = fromShard; shard < deps.config.shards; shard++) {
+    if (shard > fromShard && (deps.remainingMs?.() ?? Number.POSITIVE_INFINITY) < SWEEP_MARGIN_MS)
+      return { swept, nextShard: shard };
+    const requeue = new Map<Channel, RecipientRef[]>();
+    const add = (channel: Channel, ref: RecipientRef) =>
+      requeue.set(channel, [...(requeue.get(channel) ?? []), ref]);
     for await (const item of repo.queryAll(key.inflightPartition(campaignId, shard), { indexName: "GSI3" })) {
       const row = item as unknown as LedgerRow;
       const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
       if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
         if (await ledger.markUnknown(repo, row, now)) {
           const r = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
-          if (r.outcome === "requeued") {
-            const list = requeue.get(row.channel!) ?? [];
-            list.push(r.ref);
-            requeue.set(row.channel!, list);
-          }
+          if (r.outcome === "requeued") add(row.channel!, r.ref);
         }
         swept++;
       } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
-        const list = requeue.get(row.channel) ?? [];
-        list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });
-        requeue.set(row.channel, list);
+        add(row.channel, { customerId: row.customerId, shard: row.shard, tier: row.tier });
         swept++;
       }
     }
+    for (const [channel, refs] of requeue) await deps.enqueue(channel, toMessages(campaignId, channel, refs));
   }
-  for (const [channel, refs] of requeue) await deps.enqueue(channel, toMessages(campaignId, channel, refs));
-  return swept;
+  return { swept };
 }
 
 /** Reconciles every unknown row of a campaign; returns how many were queued again (and enqueues them). */

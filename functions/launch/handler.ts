@@ -1,5 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
+import type { Context } from "aws-lambda";
 import { type App, lambdaApp } from "#functions/app.ts";
 import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
 import { logger } from "#platform/logger.ts";
@@ -8,7 +9,7 @@ import { awaitDispatch, decidePage, finalizeLaunch, validateLaunch } from "./cor
 
 // Thin handlers: parse nothing the workflow did not produce, call the core, log counts (never recipients).
 export function launchHandlers(app: () => App) {
-  const wrap = <E, R>(fn: (event: E) => Promise<R>) =>
+  const wrap = <E, R>(fn: (event: E, context: Context) => Promise<R>) =>
     middy(fn)
       .use(injectLambdaContext(logger))
       .use(loadSecret(() => app().secret));
@@ -28,8 +29,8 @@ export function launchHandlers(app: () => App) {
       });
       return out;
     }),
-    awaitWorkers: wrap(async (event: Parameters<typeof awaitDispatch>[0]) =>
-      awaitDispatch(event, app().launchDeps()),
+    awaitWorkers: wrap(async (event: Parameters<typeof awaitDispatch>[0], context: Context) =>
+      awaitDispatch(event, { ...app().launchDeps(), remainingMs: () => context.getRemainingTimeInMillis() }),
     ),
     finalize: wrap(async (event: Parameters<typeof finalizeLaunch>[0]) => {
       const out = await finalizeLaunch(event, app().launchDeps());

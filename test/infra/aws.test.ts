@@ -214,7 +214,11 @@ describe("least privilege", () => {
     ]);
     for (const f of app) expect(tableActions(f.statements)).not.toContain("dynamodb:Scan");
     const deleters = app.filter((f) => tableActions(f.statements).includes("dynamodb:DeleteItem"));
-    expect(deleters.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual(["Api", "ReceiptsWorker", "Release"]);
+    expect(deleters.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "Api",
+      "ReceiptsWorker",
+      "Release",
+    ]);
   });
 
   it("denies every role that can write the table any write to AUDIT# keys; only the audit appenders may put", () => {

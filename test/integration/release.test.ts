@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCampaign } from "#functions/campaign/schema.ts";
+import { SWEEP_MARGIN_MS, sweepInFlight } from "#functions/launch/core.ts";
 import { INTENT_STALE_MS, RELEASE_MARGIN_MS, releaseDue } from "#functions/release/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -31,12 +32,9 @@ const deps = (
   ...extra,
 });
 
-async function deferredCampaign(campaignId: string) {
+async function deferredCampaign(campaignId: string, file = "examples/referral-drive.json") {
   setClock(runtime, NIGHT);
-  const campaign = parseCampaign(
-    { ...readCampaignFile("examples/referral-drive.json", runtime.config), campaignId },
-    runtime.config,
-  );
+  const campaign = parseCampaign({ ...readCampaignFile(file, runtime.config), campaignId }, runtime.config);
   const launched = await launchCampaign(runtime, campaign, new Date(NIGHT));
   expect(launched.sent).toBe(0);
   expect(launched.deferred).toBeGreaterThan(10);
@@ -52,7 +50,10 @@ async function expectAllSentOnce(campaignId: string, deferred: Set<string>) {
   // Sent, or excluded at the send (a cap another campaign's morning sends reached): nothing waits.
   const left = rows.filter((r) => r.decision !== "sent" && r.decision !== "excluded");
   expect(left.map((r) => `${r.customerId}:${r.decision}`)).toEqual([]);
-  const tags = dispatch.sms.messages.map((m) => m.tag).filter((t) => t.startsWith(`${campaignId}#`));
+  const tags = [
+    ...dispatch.sms.messages.map((m) => m.tag),
+    ...dispatch.smtp.received.map((m) => /X-Tiercast-Key: (\S+)/i.exec(m.raw)?.[1] ?? "?"),
+  ].filter((t) => t.startsWith(`${campaignId}#`));
   expect(new Set(tags).size).toBe(tags.length);
   expect(tags.length).toBe(rows.filter((r) => r.decision === "sent").length);
   expect(tags.length).toBeGreaterThan(0);
@@ -116,5 +117,34 @@ describe("releasing deferred sends in bounded pages", () => {
     expect(rest.more).toBe(false);
     expect(first.released + rest.released).toBe(deferred.size);
     await expectAllSentOnce("release-budget", deferred);
+  });
+
+  it("sweeps a lost backlog shard by shard, continuing where a step out of time stopped", {
+    timeout: 300_000,
+  }, async () => {
+    await deferredCampaign("sweep-budget", "examples/dormant-reactivation.json");
+    setClock(runtime, MORNING);
+    // Released, but every message is lost: the rows sit queued in flight with nothing in the queue.
+    const lost = await releaseDue(deps(async () => {}));
+    const released = new Set((lost.campaigns["sweep-budget"] ?? []).map((r) => r.customerId));
+    expect(released.size).toBeGreaterThan(30);
+    const launchDeps = { ...runtime.app.launchDeps(), remainingMs: () => SWEEP_MARGIN_MS - 1 };
+    let from: number | undefined = 0;
+    let steps = 0;
+    let swept = 0;
+    while (from !== undefined) {
+      const out: { swept: number; nextShard?: number } = await sweepInFlight(
+        "sweep-budget",
+        launchDeps,
+        from,
+      );
+      swept += out.swept;
+      from = out.nextShard;
+      steps++;
+    }
+    // One shard per step when time is short, and every lost row found once.
+    expect(steps).toBe(runtime.config.shards);
+    expect(swept).toBe(released.size);
+    await expectAllSentOnce("sweep-budget", released);
   });
 });
