@@ -37,6 +37,12 @@ export const TABLE_ACCESS = {
   receipts: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: [] },
   release: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
   scheduler: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
+  // Import jobs: reads its job (and, for a branch's job, each row's stored customer), claims and
+  // checkpoints it (UpdateItem), and batch-writes customers and rejected lines. Nothing else.
+  importWorker: {
+    actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+    indexes: [],
+  },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
     indexes: ["GSI1", "GSI2", "GSI3"],
