@@ -187,7 +187,10 @@ export class ObservabilityStack extends Stack {
     board.addWidgets(
       new cloudwatch.GraphWidget({
         title: "queue depth",
-        left: channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
+        left: [
+          ...channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
+          ...(props.imports ? [props.imports.queue.metricApproximateNumberOfMessagesVisible()] : []),
+        ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -200,6 +203,7 @@ export class ObservabilityStack extends Stack {
         left: [
           ...channels.map((ch) => dlqs[ch].metricApproximateNumberOfMessagesVisible()),
           props.receiptsDlq.metricApproximateNumberOfMessagesVisible(),
+          ...(props.imports ? [props.imports.dlq.metricApproximateNumberOfMessagesVisible()] : []),
         ],
         width: 8,
       }),
