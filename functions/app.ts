@@ -76,6 +76,8 @@ export interface AppOptions {
   /** Where the store and the queues are (the embedded runtime's servers); the SDK's defaults otherwise. */
   store?: ClientOptions;
   queues?: ClientOptions;
+  /** The import bucket's region and credentials (the embedded runtime's S3 server); its endpoint is `settings.s3Endpoint`. */
+  objectStore?: Omit<ClientOptions, "endpoint">;
   /** An existing store client to share (the embedded runtime keeps one across its phases). */
   ddb?: DynamoDBDocumentClient;
   /** Where new audit heads are anchored outside the table: CloudWatch Logs on AWS (the default), a file locally. */
@@ -170,7 +172,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     syncSchedule: eventBridgeSchedules(settings.scheduler, config.quietHours.timeZone),
     objects() {
       if (!settings.importBucket) return undefined;
-      objects ??= s3Objects(settings.importBucket, s3Client(settings.s3Endpoint));
+      objects ??= s3Objects(settings.importBucket, s3Client(settings.s3Endpoint, options.objectStore));
       return objects;
     },
     awsApiDeps(authenticate) {

@@ -28,6 +28,9 @@ export interface ObjectStore {
   uploadUrl(key: string, seconds: number): Promise<string>;
 }
 
+/** Every upload's key starts with it: the API may PUT and the worker GET only under it (infra/). */
+export const IMPORT_OBJECT_PREFIX = "imports/";
+
 export type JobFormat = "jsonl" | "csv" | "xlsx";
 export type JobStatus = "awaiting_upload" | "running" | "done" | "failed";
 
@@ -84,7 +87,7 @@ export async function createImportJob(
   const jobId = `imp-${stamp}-${hash32(`${input.createdBy}#${now.toISOString()}`).toString(36).slice(0, 6)}`;
   const job: ImportJob = {
     jobId,
-    objectKey: `imports/${jobId}.${format}`,
+    objectKey: `${IMPORT_OBJECT_PREFIX}${jobId}.${format}`,
     format,
     encoding,
     ...(input.sheet !== undefined ? { sheet: input.sheet } : {}),

@@ -1,13 +1,14 @@
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { ClientOptions } from "#platform/clients.ts";
 import type { ObjectStore } from "./job.ts";
 
 /**
  * Import files in S3. Given an endpoint (a local S3-compatible server), path-style addressing, since
  * a local server has no per-bucket host names.
  */
-export function s3Client(endpoint?: string): S3Client {
-  return new S3Client(endpoint ? { endpoint, forcePathStyle: true } : {});
+export function s3Client(endpoint?: string, options: Omit<ClientOptions, "endpoint"> = {}): S3Client {
+  return new S3Client({ ...options, ...(endpoint ? { endpoint, forcePathStyle: true } : {}) });
 }
 
 export function s3Objects(bucket: string, s3: S3Client): ObjectStore {

@@ -38,6 +38,12 @@ export const TABLE_ACCESS = {
   // DeleteItem: its own page intents (RELEASE#INTENTS), once a page is enqueued.
   release: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: ["GSI3"] },
   scheduler: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
+  // Import jobs: reads its job (and, for a branch's job, each row's stored customer), claims and
+  // checkpoints it (UpdateItem), and batch-writes customers and rejected lines. Nothing else.
+  importWorker: {
+    actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
+    indexes: [],
+  },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
     indexes: ["GSI1", "GSI2", "GSI3"],

@@ -5,7 +5,9 @@ import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as lambda from "aws-cdk-lib/aws-lambda";
 import * as logs from "aws-cdk-lib/aws-logs";
+import type * as s3 from "aws-cdk-lib/aws-s3";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import type * as sqs from "aws-cdk-lib/aws-sqs";
 import type * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import * as wafv2 from "aws-cdk-lib/aws-wafv2";
 import type { Construct } from "constructs";
@@ -35,6 +37,8 @@ export interface ApiStackProps extends StackProps {
   scheduleGroupName: string;
   schedulerRole: iam.IRole;
   schedulerFunction: lambda.IFunction;
+  /** Import jobs (the Imports stack): the upload bucket, the queue of job runs, and the API's rights on them. */
+  imports: { bucket: s3.IBucket; queue: sqs.IQueue; apiPolicy: iam.IManagedPolicy };
 }
 
 /**
@@ -71,6 +75,8 @@ export class ApiStack extends Stack {
         SCHEDULER_ROLE_ARN: props.schedulerRole.roleArn,
         SCHEDULER_FUNCTION_ARN: props.schedulerFunction.functionArn,
         TIERCAST_CONFIG: functionConfig(settings),
+        IMPORT_BUCKET: props.imports.bucket.bucketName,
+        IMPORT_QUEUE_URL: props.imports.queue.queueUrl,
       },
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;
@@ -95,6 +101,9 @@ export class ApiStack extends Stack {
       `IAM5[Resource::arn:<AWS::Partition>:scheduler:${nagRegion(this)}:<AWS::AccountId>:schedule/${props.scheduleGroupName}/tiercast-*]`,
       "Schedules are created at run time by name, within Tiercast's own group and name prefix.",
     );
+
+    // What import jobs need (presign uploads, see one arrive, start its run), defined beside the bucket.
+    this.fn.role!.addManagedPolicy(props.imports.apiPolicy);
 
     const accessLogs = new logs.LogGroup(this, "AccessLogs", {
       retention: settings.logRetentionDays as logs.RetentionDays,

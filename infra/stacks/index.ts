@@ -3,13 +3,14 @@ import { DEFAULT_SCHEMES } from "../../functions/platform/config.ts";
 import type { EnvSettings } from "../settings.ts";
 import { ApiStack } from "./api-stack.ts";
 import { DataStack } from "./data-stack.ts";
+import { ImportStack } from "./import-stack.ts";
 import { MessagingStack } from "./messaging-stack.ts";
 import { ObservabilityStack } from "./observability-stack.ts";
 import { SchedulerStack } from "./scheduler-stack.ts";
 import { WebStack } from "./web-stack.ts";
 import { WorkflowStack } from "./workflow-stack.ts";
 
-/** data → messaging → workflow → scheduler → api → web, and observability over all of them. */
+/** data → messaging → workflow → scheduler → imports → api → web, and observability over all of them. */
 export function buildStacks(app: App, settings: EnvSettings) {
   const prefix = `Tiercast-${settings.name}`;
   // A given region pins every stack to it (and its partition: aws-cn for China); otherwise region-agnostic.
@@ -32,6 +33,7 @@ export function buildStacks(app: App, settings: EnvSettings) {
     data: refs,
     stateMachine: workflow.stateMachine,
   });
+  const imports = new ImportStack(app, `${prefix}-Imports`, { settings, env, data: refs });
   const api = new ApiStack(app, `${prefix}-Api`, {
     settings,
     env,
@@ -40,6 +42,7 @@ export function buildStacks(app: App, settings: EnvSettings) {
     scheduleGroupName: scheduler.group.scheduleGroupName,
     schedulerRole: scheduler.invokeRole,
     schedulerFunction: scheduler.fn,
+    imports: { bucket: imports.bucket, queue: imports.queue, apiPolicy: imports.apiPolicy },
   });
   const web = new WebStack(app, `${prefix}-Web`, {
     settings,
@@ -54,9 +57,10 @@ export function buildStacks(app: App, settings: EnvSettings) {
     queues: messaging.queues,
     dlqs: messaging.dlqs,
     receiptsDlq: messaging.receiptsDlq,
+    imports: { queue: imports.queue, dlq: imports.dlq },
     stateMachine: workflow.stateMachine,
     api: api.api,
     tiers: [...new Set(Object.values(DEFAULT_SCHEMES).flatMap((s) => s.tiers.map((t) => t.name)))],
   });
-  return { data, messaging, workflow, scheduler, api, web, observability };
+  return { data, messaging, workflow, scheduler, imports, api, web, observability };
 }

@@ -17,6 +17,8 @@ export interface ObservabilityStackProps extends StackProps {
   queues: Record<Channel, sqs.IQueue>;
   dlqs: Record<Channel, sqs.IQueue>;
   receiptsDlq: sqs.IQueue;
+  /** The import-job queue and its DLQ. */
+  imports?: { queue: sqs.IQueue; dlq: sqs.IQueue };
   stateMachine: sfn.IStateMachine;
   api: apigw.RestApi;
   tiers: string[];
@@ -98,6 +100,22 @@ export class ObservabilityStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+    if (props.imports) {
+      alarm("ImportDlqAlarm", {
+        alarmDescription:
+          "A Tiercast import job was dead-lettered: see GET /api/imports/{jobId}, then start it again",
+        metric: props.imports.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
+      alarm("ImportAgeAlarm", {
+        alarmDescription: "Tiercast import jobs are waiting for a worker",
+        metric: props.imports.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5) }),
+        threshold: 3600,
+        evaluationPeriods: 3,
+      });
+    }
     for (const ch of ["sms", "email"] as Channel[]) {
       alarm(`${ch === "sms" ? "Sms" : "Email"}ProviderErrors`, {
         alarmDescription: `More than 5% of ${ch} sends are failing at the provider`,
@@ -169,7 +187,10 @@ export class ObservabilityStack extends Stack {
     board.addWidgets(
       new cloudwatch.GraphWidget({
         title: "queue depth",
-        left: channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
+        left: [
+          ...channels.map((ch) => queues[ch].metricApproximateNumberOfMessagesVisible()),
+          ...(props.imports ? [props.imports.queue.metricApproximateNumberOfMessagesVisible()] : []),
+        ],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
@@ -182,6 +203,7 @@ export class ObservabilityStack extends Stack {
         left: [
           ...channels.map((ch) => dlqs[ch].metricApproximateNumberOfMessagesVisible()),
           props.receiptsDlq.metricApproximateNumberOfMessagesVisible(),
+          ...(props.imports ? [props.imports.dlq.metricApproximateNumberOfMessagesVisible()] : []),
         ],
         width: 8,
       }),

@@ -179,7 +179,9 @@ describe("edge and API", () => {
 });
 
 describe("least privilege", () => {
-  const all = [stacks.workflow, stacks.scheduler, stacks.api].map((s) => Template.fromStack(s));
+  const all = [stacks.workflow, stacks.scheduler, stacks.imports, stacks.api].map((s) =>
+    Template.fromStack(s),
+  );
   type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
   type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -200,9 +202,9 @@ describe("least privilege", () => {
       .flatMap(actions)
       .filter((a) => a.startsWith("dynamodb:"));
 
-  it("has 11 functions, and no two share one broad grant: only decide, release, await and the API query an index", () => {
+  it("has 12 functions, and no two share one broad grant: only decide, release, await and the API query an index", () => {
     const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
-    expect(app).toHaveLength(11);
+    expect(app).toHaveLength(12);
     const indexQueriers = app.filter((f) =>
       f.statements.some((s) => s.Effect === "Allow" && JSON.stringify(s.Resource).includes("/index/")),
     );
@@ -225,7 +227,7 @@ describe("least privilege", () => {
     const writers = byFunction.filter((f) =>
       tableActions(f.statements).some((a) => ["dynamodb:PutItem", "dynamodb:UpdateItem"].includes(a)),
     );
-    expect(writers).toHaveLength(11);
+    expect(writers).toHaveLength(12);
     for (const f of writers) {
       const deny = f.statements.find(
         (s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes("AUDIT#*"),

@@ -264,9 +264,12 @@ describe("scheduler, web and observability stacks", () => {
         "More than 5% of email sends are failing at the provider",
         "Tiercast delivery receipts are dead-lettered",
         "The Tiercast API is answering with server errors",
+        "A Tiercast import job was dead-lettered: see GET /api/imports/{jobId}, then start it again",
+        "Tiercast import jobs are waiting for a worker",
       ]),
     );
-    expect(alarms).toHaveLength(3 * 2 + 1 + 2 + 1 + 1);
+    // DLQ + age per channel, receipts DLQ, provider errors ×2, launches, API 5xx, import DLQ + age.
+    expect(alarms).toHaveLength(3 * 2 + 1 + 2 + 1 + 1 + 2);
     for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 });
