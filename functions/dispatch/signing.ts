@@ -29,8 +29,14 @@ export function aliyunStringToSign(method: string, params: Record<string, string
 }
 
 /** Signature v1 (HMAC-SHA1): base64 of HMAC-SHA1 keyed with `AccessKeySecret&`. */
-export function aliyunSignature(method: string, params: Record<string, string>, accessKeySecret: string): string {
-  return createHmac("sha1", `${accessKeySecret}&`).update(aliyunStringToSign(method, params)).digest("base64");
+export function aliyunSignature(
+  method: string,
+  params: Record<string, string>,
+  accessKeySecret: string,
+): string {
+  return createHmac("sha1", `${accessKeySecret}&`)
+    .update(aliyunStringToSign(method, params))
+    .digest("base64");
 }
 
 const sha256Hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
@@ -77,9 +83,12 @@ export function tc3Sign(r: Tc3Request): Tc3Signed {
   ].join("\n");
   const date = new Date(r.timestamp * 1000).toISOString().slice(0, 10);
   const credentialScope = `${date}/${r.service}/tc3_request`;
-  const stringToSign = ["TC3-HMAC-SHA256", String(r.timestamp), credentialScope, sha256Hex(canonicalRequest)].join(
-    "\n",
-  );
+  const stringToSign = [
+    "TC3-HMAC-SHA256",
+    String(r.timestamp),
+    credentialScope,
+    sha256Hex(canonicalRequest),
+  ].join("\n");
   const signing = hmac(hmac(hmac(`TC3${r.secretKey}`, date), r.service), "tc3_request");
   const signature = createHmac("sha256", signing).update(stringToSign, "utf8").digest("hex");
   return {
