@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { z } from "zod";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import {
   ProviderPermanentError,
@@ -370,4 +371,53 @@ interface TencentResponse {
     SessionContext?: string;
   }[];
   RequestId?: string;
+}
+
+/** The domestic vendors an SMS_PROVIDER may name. */
+export type SmsVendor = "aliyun" | "tencent";
+
+const AliyunSecret = z.object({ accessKeyId: z.string().min(1), accessKeySecret: z.string().min(1) });
+const TencentSecret = z.object({ secretId: z.string().min(1), secretKey: z.string().min(1) });
+
+export interface VendorSettings {
+  endpoint?: string;
+  region?: string;
+  /** Tencent's SmsSdkAppId. */
+  appId?: string;
+  /** The registered signature; by default the config's SMS signature without its 【】. */
+  signName?: string;
+  timeoutMs?: number;
+  now?: () => Date;
+  /** The secret's JSON (`{"accessKeyId","accessKeySecret"}` or `{"secretId","secretKey"}`): read from Secrets Manager on AWS. */
+  readSecret: () => Promise<string>;
+}
+
+/** The signature as vendors register it: `【示例银行】` is registered as `示例银行`. */
+export const signNameOf = (signature: string) => signature.replace(/^【|】$/g, "").trim();
+
+/** The provider for `SMS_PROVIDER=aliyun|tencent`; a secret without the vendor's fields is refused with its name. */
+export function vendorSmsProvider(vendor: SmsVendor, s: VendorSettings & { signName: string }): Provider {
+  const parse = async <T>(schema: z.ZodType<T>, fields: string) => {
+    const parsed = schema.safeParse(JSON.parse(await s.readSecret()));
+    if (!parsed.success) throw new ProviderRetryableError(`${vendor} config: the SMS secret needs ${fields}`);
+    return parsed.data;
+  };
+  const common = {
+    endpoint: s.endpoint,
+    region: s.region,
+    signName: s.signName,
+    timeoutMs: s.timeoutMs,
+    now: s.now,
+  };
+  if (vendor === "aliyun")
+    return aliyunSmsProvider({
+      ...common,
+      credentials: () => parse(AliyunSecret, '"accessKeyId" and "accessKeySecret"'),
+    });
+  if (!s.appId) throw new Error("SMS_APP_ID (Tencent's SmsSdkAppId) is not set");
+  return tencentSmsProvider({
+    ...common,
+    appId: s.appId,
+    credentials: () => parse(TencentSecret, '"secretId" and "secretKey"'),
+  });
 }

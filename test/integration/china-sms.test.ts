@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "#functions/app.ts";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import {
   type AliyunCredentials,
@@ -15,6 +16,7 @@ import {
 } from "#functions/dispatch/signing.ts";
 import { type SmsSink, startSmsSink } from "#local/sms-sink.ts";
 import { startAliyunSmsGateway, startTencentSmsGateway, type VendorGateway } from "#local/vendor-sms.ts";
+import { Env, settingsFrom } from "#platform/env.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
@@ -308,5 +310,59 @@ describe("Tencent Cloud SMS adapter against the verifying gateway", () => {
       ProviderUnknownOutcomeError,
     );
     expect(sink.messages.some((m) => m.tag === ctx.sendKey)).toBe(true);
+  });
+});
+
+describe("the composition root with SMS_PROVIDER", () => {
+  const settingsFor = (vars: Record<string, string>, credentials?: string) => {
+    const settings = settingsFrom(
+      Env.parse({ TABLE_NAME: "tiercast-test", TIERCAST_SECRET: "k".repeat(32), ...vars }),
+    );
+    return { ...settings, sms: { ...settings.sms, ...(credentials ? { credentials } : {}) } };
+  };
+
+  it.each([
+    ["aliyun", { SMS_SIGN_NAME: SIGN }, JSON.stringify(ALIYUN), "SMS_460725001"],
+    ["tencent", { SMS_SIGN_NAME: SIGN, SMS_APP_ID: APP_ID }, JSON.stringify(TENCENT), "2201001"],
+  ] as const)("wires %s with its keys and sends through its gateway", async (vendor, vars, keys, code) => {
+    const endpoint = vendor === "aliyun" ? aliyun.endpoint : tencent.endpoint;
+    const app = createApp(settingsFor({ SMS_PROVIDER: vendor, SMS_ENDPOINT: endpoint, ...vars }, keys));
+    try {
+      const ctx = context();
+      const { providers } = await app.dispatchDeps();
+      await providers.sms!.send(message(code), ctx);
+      expect(sink.messages.find((m) => m.tag === ctx.sendKey)?.text).toContain(`【${SIGN}】张三您好`);
+    } finally {
+      app.close();
+    }
+  });
+
+  it("names the fields a secret of the wrong shape lacks", async () => {
+    const app = createApp(
+      settingsFor({ SMS_PROVIDER: "aliyun", SMS_ENDPOINT: aliyun.endpoint }, JSON.stringify(TENCENT)),
+    );
+    try {
+      const { providers } = await app.dispatchDeps();
+      await expect(providers.sms!.send(message("SMS_460725001"), context())).rejects.toThrow(
+        /the SMS secret needs "accessKeyId" and "accessKeySecret"/,
+      );
+    } finally {
+      app.close();
+    }
+  });
+
+  it("takes the signature from the bank config when SMS_SIGN_NAME is unset", async () => {
+    const app = createApp(
+      settingsFor({ SMS_PROVIDER: "aliyun", SMS_ENDPOINT: aliyun.endpoint }, JSON.stringify(ALIYUN)),
+    );
+    try {
+      const { providers } = await app.dispatchDeps();
+      // The default config's signature, 【Tiercast银行】, is not one this gateway approved.
+      await expect(providers.sms!.send(message("SMS_460725001"), context())).rejects.toThrow(
+        /isv\.SMS_SIGNATURE_ILLEGAL/,
+      );
+    } finally {
+      app.close();
+    }
   });
 });
