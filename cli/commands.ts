@@ -26,6 +26,7 @@ export { parseInstant } from "#platform/dates.ts";
 export { runBench } from "./bench.ts";
 export { readCampaignFile } from "./campaign-file.ts";
 export { runDemo } from "./demo.ts";
+export { doctorAws, doctorTable } from "./doctor.ts";
 export { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
 export { importFile } from "./import.ts";
 export { dlq, launchCampaign, launchText, tick } from "./launch.ts";

@@ -518,6 +518,38 @@ export function buildProgram(): Command {
       await lib.runDemo({ ...options, dataDir: dir }, o.customers);
     });
 
+  program
+    .command("doctor")
+    .description("read-only checks of what a deploy and first launch need (exit 1 when one fails)")
+    .option("--aws", "check the AWS account with your credentials and region")
+    .option("--env <env>", "dev or prod", "prod")
+    .option("--deployment <file>", "the deployment settings, as `cdk synth -c deployment=FILE` takes them")
+    .option("--region <region>", "the target region (default: the AWS SDK's)")
+    .option("--sms-secret <arn>", "AWS China: the SmsProviderCredentials secret to check")
+    .option("--smtp-secret <arn>", "AWS China: the SmtpRelayCredentials secret to check")
+    .action(
+      async (
+        o: {
+          aws?: boolean;
+          env: string;
+          deployment?: string;
+          region?: string;
+          smsSecret?: string;
+          smtpSecret?: string;
+        },
+        cmd: Command,
+      ) => {
+        const options = globals(cmd);
+        if (!o.aws) throw new UsageError("doctor: only the AWS checks exist so far: `tiercast doctor --aws`");
+        if (o.env !== "dev" && o.env !== "prod")
+          throw new UsageError(`--env must be dev or prod, got "${o.env}"`);
+        const checks = await lib.doctorAws(o);
+        const ok = !checks.some((c) => c.status === "fail");
+        emit(options, { ok, checks }, () => lib.doctorTable(checks));
+        if (!ok) process.exitCode = 1;
+      },
+    );
+
   addSurfaceCommands(program, globals);
   return program;
 }

@@ -4,6 +4,7 @@ import type { ApiDeps } from "#functions/api/http.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
 import type { AuditAnchor, AuditDeps } from "#functions/audit/store.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
+import { signNameOf, vendorSmsProvider } from "#functions/dispatch/china-sms.ts";
 import { type DispatchDeps, type Provider, pacer } from "#functions/dispatch/core.ts";
 import {
   awsSmsProvider,
@@ -106,7 +107,9 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     now,
     enqueue: (channel, messages) => enqueue(sqs, queueUrl(channel), messages),
   });
-  const smsLookup = settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
+  const smsKind = settings.sms.provider ?? (settings.sms.endpoint ? "http" : "aws");
+  const smsLookup =
+    smsKind === "http" && settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
 
   /** The SMTP relay's credentials (AWS China), kept in Secrets Manager rather than in any variable. */
   async function smtpAuth(secretArn: string | undefined) {
@@ -119,12 +122,38 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     return { user: value.username, pass: value.password };
   }
 
+  /** A secret's string by ARN (the SMS vendor's keys in AWS China), read when first needed. */
+  async function secretString(secretArn: string | undefined, what: string) {
+    if (!secretArn) throw new Error(`${what}: no secret ARN configured`);
+    const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+    const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
+    if (!out.SecretString) throw new Error(`${what}: the secret is empty`);
+    return out.SecretString;
+  }
+
+  async function smsProvider(): Promise<Provider> {
+    const { sms } = settings;
+    if (smsKind === "http") {
+      if (!sms.endpoint) throw new Error("SMS_PROVIDER=http needs SMS_ENDPOINT");
+      return httpSmsProvider(sms.endpoint, settings.smsTimeoutMs);
+    }
+    if (smsKind === "aws") return awsSmsProvider(sms.origination, sms.configurationSet);
+    const credentials = sms.credentials;
+    return vendorSmsProvider(smsKind, {
+      endpoint: sms.endpoint,
+      region: sms.region,
+      appId: sms.appId,
+      signName: sms.signName ?? signNameOf(config.sms.signature),
+      timeoutMs: settings.smsTimeoutMs,
+      now,
+      readSecret: credentials ? async () => credentials : () => secretString(sms.secretArn, "the SMS secret"),
+    });
+  }
+
   async function buildDispatchDeps(): Promise<DispatchDeps> {
-    const { sms, email } = settings;
+    const { email } = settings;
     const providers: Partial<Record<Channel, Provider>> = {
-      sms: sms.endpoint
-        ? httpSmsProvider(sms.endpoint, settings.smsTimeoutMs)
-        : await awsSmsProvider(sms.origination, sms.configurationSet),
+      sms: await smsProvider(),
       email: email.smtpUrl
         ? await smtpProvider(email.smtpUrl, config.email.from, await smtpAuth(email.smtpSecretArn))
         : await sesProvider(email.sesFrom ?? config.email.from, email.configurationSet),
@@ -135,7 +164,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
       providers,
       maxReceiveCount: settings.maxReceiveCount,
       leaseMs: settings.leaseMs,
-      messagePointers: sms.replyPointers,
+      messagePointers: settings.sms.replyPointers,
       pace: pacer({ sms: config.sms.ratePerSecond, email: config.email.ratePerSecond }),
     };
   }

@@ -40,6 +40,23 @@ export const Deployment = z.object({
     .optional(),
   /** China: the licensed domestic SMS gateway's HTTPS endpoint (the bank's own platform or its adapter). */
   smsGatewayUrl: https.optional(),
+  /**
+   * China: who sends SMS. `http` (default): the bank's gateway at smsGatewayUrl. `aliyun` / `tencent`:
+   * Alibaba Cloud SMS or Tencent Cloud SMS directly, with keys in a Secrets Manager secret the stack creates.
+   */
+  smsProvider: z.enum(["http", "aliyun", "tencent"]).optional(),
+  /** China, aliyun/tencent: the vendor's region (Aliyun RegionId, default cn-hangzhou; Tencent, default ap-guangzhou). */
+  smsRegion: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+(-\d)?$/, "not a region name")
+    .optional(),
+  /** China, tencent: the SmsSdkAppId the templates and signature are registered under. */
+  smsAppId: z
+    .string()
+    .regex(/^\d{10}$/, "Tencent's SmsSdkAppId is 10 digits")
+    .optional(),
+  /** China, aliyun/tencent: the registered signature (without 【】); default: the config's signature. */
+  smsSignName: z.string().min(2).max(20).optional(),
   /** China: the bank's SMTP relay, `smtps://host:465` (credentials live in Secrets Manager, not here). */
   smtpRelayUrl: z
     .url({ protocol: /^smtps?$/, error: "must be an smtp:// or smtps:// URL" })
@@ -77,6 +94,10 @@ const CONTEXT_KEYS = [
   "smsOrigination",
   "authDomainPrefix",
   "smsGatewayUrl",
+  "smsProvider",
+  "smsRegion",
+  "smsAppId",
+  "smsSignName",
   "smtpRelayUrl",
   "oidcIssuer",
   "oidcAudience",
@@ -127,8 +148,11 @@ export function resolveDeployment(env: "dev" | "prod", read: (key: string) => un
   const need = (key: keyof Deployment, why: string) => {
     if (raw[key] === undefined) problems.push(`${key}: required ${why} (-c ${key}=…)`);
   };
+  const smsProvider = raw.smsProvider ?? "http";
   if (china) {
-    need("smsGatewayUrl", "in AWS China: SMS goes through a licensed domestic gateway");
+    if (smsProvider === "http")
+      need("smsGatewayUrl", "in AWS China: SMS goes through a licensed domestic gateway");
+    if (smsProvider === "tencent") need("smsAppId", "for Tencent Cloud SMS: the SmsSdkAppId");
     need("smtpRelayUrl", "in AWS China: email goes through the bank's SMTP relay (no SES there)");
     need("oidcIssuer", "in AWS China: the API verifies the bank IdP's tokens (no Cognito there)");
     need("oidcAudience", "in AWS China: the client id the bank IdP puts in its tokens");
@@ -138,6 +162,8 @@ export function resolveDeployment(env: "dev" | "prod", read: (key: string) => un
   } else
     for (const key of ["smsOrigination", "authDomainPrefix"] as const)
       if (raw[key] === undefined) placeholders.push(key);
+  if (!china && raw.smsProvider !== undefined)
+    problems.push("smsProvider: only in AWS China (elsewhere SMS goes through End User Messaging SMS)");
   if (problems.length) throw new DeploymentError(problems);
   return { ...(parsed.data as Deployment), placeholders };
 }

@@ -26,6 +26,19 @@ export interface SmsSink {
   /** How many messages were accepted. */
   accepted: number;
   faults: SmsFaults;
+  /**
+   * What the fault drill decides for one request (after any slowness): answer with an error, throttle,
+   * or accept and never answer. The vendor-protocol gateways (local/vendor-sms.ts) draw from it too.
+   */
+  drawFault(): Promise<"fail" | "throttle" | "timeout" | undefined>;
+  /** Logs an accepted message: the same log and tag lookup whichever protocol it came in by. */
+  accept(
+    message: { to: string; text: string; tag: string },
+    receivedAt: string,
+    messageId?: string,
+  ): SmsRecord;
+  /** Holds a request open until the sink stops (an accepted message whose answer never comes back). */
+  hang(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,16 +110,33 @@ export async function startSmsSink(
     }
     if (!payload.to || !/^\+861[3-9]\d{9}$/.test(payload.to) || !payload.text)
       return reply(400, { error: "invalid destination or empty text" });
+    const fault = await sink.drawFault();
+    if (fault === "fail") return reply(500, { error: "gateway error" });
+    if (fault === "throttle") return reply(429, { error: "throttled" });
+    const record = sink.accept({ to: payload.to, text: payload.text, tag: payload.tag ?? "" }, receivedAt);
+    if (fault === "timeout") {
+      // Accepted and sent, but the answer never comes back.
+      await sink.hang();
+      res.destroy();
+      return;
+    }
+    reply(200, { messageId: record.messageId });
+  });
+  sink.drawFault = async () => {
     const f = sink.faults;
     if (f.slowMs) await new Promise((r) => setTimeout(r, f.slowMs));
     const draw = random();
-    if (draw < (f.failRate ?? 0)) return reply(500, { error: "gateway error" });
-    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0)) return reply(429, { error: "throttled" });
+    if (draw < (f.failRate ?? 0)) return "fail";
+    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0)) return "throttle";
+    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0) + (f.timeoutRate ?? 0)) return "timeout";
+    return undefined;
+  };
+  sink.accept = (message, receivedAt, messageId) => {
     const record: SmsRecord = {
-      messageId: `sms-${Date.now().toString(36)}-${++seq}`,
-      to: payload.to,
-      text: payload.text,
-      tag: payload.tag ?? "",
+      messageId: messageId ?? `sms-${Date.now().toString(36)}-${++seq}`,
+      to: message.to,
+      text: message.text,
+      tag: message.tag,
       at: clock().toISOString(),
       receivedAt,
     };
@@ -114,14 +144,9 @@ export async function startSmsSink(
     sink.accepted++;
     if (messages.length < keepInMemory) messages.push(record);
     if (log !== undefined) writeSync(log, `${JSON.stringify(record)}\n`);
-    if (draw < (f.failRate ?? 0) + (f.throttleRate ?? 0) + (f.timeoutRate ?? 0)) {
-      // Accepted and sent, but the answer never comes back.
-      await new Promise<void>((resolve) => hanging.add(resolve));
-      res.destroy();
-      return;
-    }
-    reply(200, { messageId: record.messageId });
-  });
+    return record;
+  };
+  sink.hang = () => new Promise<void>((resolve) => hanging.add(resolve));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   sink.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   sink.stop = async () => {

@@ -16,6 +16,7 @@ import {
   render,
   smsSegments,
   stripControl,
+  templateValues,
 } from "./templates.ts";
 import { inWindow, localDay, nextWindowStart } from "./time.ts";
 
@@ -34,6 +35,8 @@ export interface RenderedMessage {
   html?: string;
   parts?: number;
   listUnsubscribe?: string;
+  /** SMS through a domestic vendor (AWS China): the variant's registered template and its variables' values, in order of appearance. */
+  template?: { code: string; params: { name: string; value: string }[] };
 }
 
 export interface Decision {
@@ -331,7 +334,13 @@ export function renderMessage(
     if (typeof body !== "string") return body;
     // MIIT Order 31: every marketing SMS carries the refusal instruction.
     const text = `${sms.signature}${body}${body.includes(sms.optOutText) ? "" : ` ${sms.optOutText}`}`;
-    return { to: c.phone!, text, parts: smsSegments(text).parts };
+    const code = variant.smsTemplateCode;
+    return {
+      to: c.phone!,
+      text,
+      parts: smsSegments(text).parts,
+      ...(code ? { template: { code, params: templateValues(compiled.body, vars, stripControl) } } : {}),
+    };
   }
   if (compiled.channel === "email") {
     const unsubscribeUrl = `${ctx.config.email.unsubscribeBaseUrl}?c=${encodeURIComponent(ctx.campaign.campaignId)}&r=${encodeURIComponent(c.customerId)}&t=${unsubscribeToken(ctx.secret, ctx.campaign.campaignId, c.customerId)}`;

@@ -29,6 +29,14 @@ export const Variant = z.object({
   /** Fallback channel's template; defaults to `template`. */
   fallbackTemplate: z.string().min(1).max(4000).optional(),
   subject: z.string().min(1).max(200).optional(),
+  /**
+   * AWS China: the code under which the variant's SMS template is registered with the domestic vendor
+   * (Aliyun `SMS_…`, Tencent's numeric TemplateId); the vendor sends its approved copy with our values.
+   */
+  smsTemplateCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits or _ (the vendor's template code)")
+    .optional(),
   offer: z.string().max(200).optional(),
   /** Landing page of the tracked link `{{link}}`; the redirect only ever goes here. */
   url: z

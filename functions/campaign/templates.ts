@@ -54,6 +54,30 @@ export function render(
   return out;
 }
 
+/**
+ * The values a rendered template took, one per variable in order of first appearance (defaults
+ * applied): what a vendor's registered copy of the template is filled with (Aliyun by name, Tencent by
+ * position). Call after `render` succeeded, so every variable without a default has a value.
+ */
+export function templateValues(
+  template: CompiledTemplate,
+  vars: Record<string, string | undefined>,
+  esc: Escape = identity,
+): { name: string; value: string }[] {
+  const out: { name: string; value: string }[] = [];
+  const seen = new Set<string>();
+  for (const part of template) {
+    if (typeof part === "string" || seen.has(part.name)) continue;
+    seen.add(part.name);
+    const value = vars[part.name];
+    out.push({
+      name: part.name,
+      value: esc(value === undefined || value === "" ? (part.fallback ?? "") : value),
+    });
+  }
+  return out;
+}
+
 const HTML: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export const escapeHtml: Escape = (v) => v.replace(/[&<>"']/g, (c) => HTML[c]!);
 

@@ -10,7 +10,13 @@ import { isConditionFailed, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import type { Provider, SendContext } from "./core.ts";
 
-const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+export const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+]);
 
 /** SMS through an HTTP gateway (the embedded sink, or a bank's own gateway with the same shape). */
 export function httpSmsProvider(endpoint: string, timeoutMs = 5000): Provider {

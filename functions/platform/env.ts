@@ -17,6 +17,20 @@ export const Env = z.object({
   EMAIL_QUEUE_URL: z.string().optional(),
   RM_QUEUE_URL: z.string().optional(),
   SMS_ENDPOINT: z.string().optional(),
+  /**
+   * Who sends SMS: `aws` (End User Messaging), `http` (the bank's gateway at SMS_ENDPOINT), or, in AWS
+   * China, `aliyun` / `tencent` (SMS_ENDPOINT then overrides the vendor's endpoint). Unset: `http` when
+   * SMS_ENDPOINT is set, else `aws`.
+   */
+  SMS_PROVIDER: z.enum(["aws", "http", "aliyun", "tencent"]).optional(),
+  /** aliyun/tencent: the vendor's region (Aliyun RegionId, Tencent X-TC-Region). */
+  SMS_REGION: z.string().optional(),
+  /** aliyun/tencent: Secrets Manager secret with the vendor's keys (never the keys themselves). */
+  SMS_SECRET_ARN: z.string().optional(),
+  /** tencent: the SmsSdkAppId. */
+  SMS_APP_ID: z.string().optional(),
+  /** aliyun/tencent: the registered signature; by default the config's sms.signature without 【】. */
+  SMS_SIGN_NAME: z.string().optional(),
   SMS_TIMEOUT_MS: ms(5000),
   SMTP_URL: z.string().optional(),
   /** AWS China: the bank IdP the OIDC authorizer verifies API tokens against. */
@@ -102,7 +116,20 @@ export interface Settings extends Tunables {
   secret?: string;
   secretArn?: string;
   queues: { sms?: string; email?: string; "rm-task"?: string; importJobs?: string };
-  sms: { endpoint?: string; origination?: string; configurationSet?: string; replyPointers: boolean };
+  sms: {
+    endpoint?: string;
+    origination?: string;
+    configurationSet?: string;
+    replyPointers: boolean;
+    /** Unset: `http` when `endpoint` is set, else `aws`. */
+    provider?: "aws" | "http" | "aliyun" | "tencent";
+    region?: string;
+    secretArn?: string;
+    appId?: string;
+    signName?: string;
+    /** The vendor secret's JSON given directly (embedded runtime only; on AWS it is read by `secretArn`). */
+    credentials?: string;
+  };
   email: { smtpUrl?: string; smtpSecretArn?: string; sesFrom?: string; configurationSet?: string };
   stateMachineArn?: string;
   scheduler: { group?: string; roleArn?: string; functionArn?: string };
@@ -172,6 +199,11 @@ export function settingsFrom(e: Env): Settings {
       origination: e.SMS_ORIGINATION,
       configurationSet: e.SMS_CONFIGURATION_SET,
       replyPointers: e.SMS_REPLY_POINTERS === "true",
+      provider: e.SMS_PROVIDER,
+      region: e.SMS_REGION,
+      secretArn: e.SMS_SECRET_ARN,
+      appId: e.SMS_APP_ID,
+      signName: e.SMS_SIGN_NAME,
     },
     email: {
       smtpUrl: e.SMTP_URL,

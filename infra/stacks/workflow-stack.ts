@@ -148,10 +148,43 @@ export class WorkflowStack extends Stack {
         "SMG4",
         "The bank's relay owns these credentials and rotates them on its side.",
       );
+    // AWS China with Alibaba Cloud or Tencent Cloud SMS: the vendor's keys, which the bank puts here
+    // after the first deploy; only the SMS worker may read them.
+    const smsVendor = settings.china && d.smsProvider && d.smsProvider !== "http" ? d.smsProvider : undefined;
+    const smsSecret = smsVendor
+      ? new secrets.Secret(this, "SmsProviderCredentials", {
+          description:
+            smsVendor === "aliyun"
+              ? 'Tiercast Alibaba Cloud SMS keys: {"accessKeyId":…,"accessKeySecret":…}'
+              : 'Tiercast Tencent Cloud SMS keys: {"secretId":…,"secretKey":…}',
+          generateSecretString: {
+            secretStringTemplate: JSON.stringify(
+              smsVendor === "aliyun" ? { accessKeyId: "set-me" } : { secretId: "set-me" },
+            ),
+            generateStringKey: smsVendor === "aliyun" ? "accessKeySecret" : "secretKey",
+            excludePunctuation: true,
+          },
+        })
+      : undefined;
+    if (smsSecret)
+      acknowledge(
+        smsSecret,
+        "SMG4",
+        "The SMS vendor issues these keys and the bank rotates them in the vendor's console.",
+      );
+    const smsEnvironment: Record<string, string> = smsVendor
+      ? {
+          SMS_PROVIDER: smsVendor,
+          SMS_SECRET_ARN: smsSecret!.secretArn,
+          ...(d.smsRegion ? { SMS_REGION: d.smsRegion } : {}),
+          ...(d.smsAppId ? { SMS_APP_ID: d.smsAppId } : {}),
+          ...(d.smsSignName ? { SMS_SIGN_NAME: d.smsSignName } : {}),
+        }
+      : { SMS_ENDPOINT: d.smsGatewayUrl! };
     // Global: SES and End User Messaging SMS. China: the domestic gateway and the bank's SMTP relay.
     const providerEnvironment: Record<string, string> = settings.china
       ? {
-          SMS_ENDPOINT: d.smsGatewayUrl!,
+          ...smsEnvironment,
           SMTP_URL: d.smtpRelayUrl!,
           ...(smtpSecret ? { SMTP_SECRET_ARN: smtpSecret.secretArn } : {}),
         }
@@ -182,6 +215,14 @@ export class WorkflowStack extends Stack {
       );
       this.workers[channel] = worker;
       if (channel === "email" && smtpSecret) smtpSecret.grantRead(worker);
+      // GetSecretValue on this one secret (its default key is the account's aws/secretsmanager key).
+      if (channel === "sms" && smsSecret)
+        worker.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ["secretsmanager:GetSecretValue"],
+            resources: [smsSecret.secretArn],
+          }),
+        );
       if (channel === "sms" && !settings.china) {
         acknowledge(
           worker.role!,

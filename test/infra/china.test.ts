@@ -71,11 +71,81 @@ describe("AWS China profile (-c region=cn-north-1)", () => {
   });
 });
 
-function testSettingsWithout(key: string) {
+describe.each([
+  ["aliyun", {}, { SMS_PROVIDER: "aliyun" }],
+  [
+    "tencent",
+    { smsAppId: "1400123456", smsRegion: "ap-beijing" },
+    {
+      SMS_PROVIDER: "tencent",
+      SMS_APP_ID: "1400123456",
+      SMS_REGION: "ap-beijing",
+    },
+  ],
+] as const)("AWS China with SMS through %s directly", (smsProvider, extra, env) => {
+  const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
+  const stacks = buildStacks(app, testSettings("prod", "cn-north-1", { smsProvider, ...extra }));
+  const workflow = Template.fromStack(stacks.workflow);
+  const [secretId] = Object.keys(
+    workflow.findResources("AWS::SecretsManager::Secret", {
+      Properties: { Description: Match.stringLikeRegexp("SMS keys") },
+    }),
+  );
+
+  it("gives the SMS worker the vendor, its settings and the secret's ARN, never a key", () => {
+    expect(secretId).toBeDefined();
+    workflow.hasResourceProperties("AWS::Lambda::Function", {
+      Handler: Match.anyValue(),
+      Environment: {
+        Variables: Match.objectLike({ ...env, SMS_SECRET_ARN: { Ref: secretId } }),
+      },
+    });
+    const vars = JSON.stringify(workflow.findResources("AWS::Lambda::Function"));
+    expect(vars).not.toContain("SMS_ENDPOINT");
+    expect(vars).not.toMatch(/accessKeySecret|secretKey/);
+  });
+
+  it("lets only the SMS worker read that secret, with GetSecretValue alone", () => {
+    const readers = Object.entries(workflow.findResources("AWS::IAM::Policy")).filter(([, p]) =>
+      JSON.stringify(p).includes(`"Ref":"${secretId}"`),
+    );
+    expect(readers).toHaveLength(1);
+    const statements = (
+      readers[0]![1].Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }
+    ).PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(secretId!));
+    expect(statements).toEqual([
+      expect.objectContaining({ Action: "secretsmanager:GetSecretValue", Resource: { Ref: secretId } }),
+    ]);
+    const roles = JSON.stringify(readers[0]![1].Properties);
+    expect(roles).toMatch(/SmsWorker/);
+  });
+});
+
+describe("SMS provider settings", () => {
+  it("needs Tencent's SmsSdkAppId", () => {
+    expect(() => testSettings("prod", "cn-north-1", { smsProvider: "tencent" })).toThrow(
+      /smsAppId: required for Tencent Cloud SMS/,
+    );
+  });
+
+  it("needs no gateway URL when a vendor sends", () => {
+    expect(testSettingsWithout("smsGatewayUrl", { smsProvider: "aliyun" }).deployment.smsProvider).toBe(
+      "aliyun",
+    );
+  });
+
+  it("refuses a domestic vendor outside AWS China", () => {
+    expect(() => testSettings("prod", undefined, { smsProvider: "aliyun" })).toThrow(
+      /smsProvider: only in AWS China/,
+    );
+  });
+});
+
+function testSettingsWithout(key: string, extra: Record<string, string> = {}) {
   // The example China file minus one key, as an operator who forgot it would have.
   const base = JSON.parse(
     readFileSync(new URL("../../infra/deploy/example.cn.json", import.meta.url), "utf8"),
   ) as Record<string, string>;
   delete base[key];
-  return settingsFor("prod", base);
+  return settingsFor("prod", { ...base, ...extra });
 }

@@ -5,9 +5,14 @@ import { describe, expect, it } from "vitest";
 import { buildStacks } from "../../infra/stacks/index.ts";
 import { testSettings } from "./settings.ts";
 
-function synthWithNag(env: "dev" | "prod", extra?: (app: App) => void, region?: string) {
+function synthWithNag(
+  env: "dev" | "prod",
+  extra?: (app: App) => void,
+  region?: string,
+  context: Record<string, string> = {},
+) {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, testSettings(env, region));
+  buildStacks(app, testSettings(env, region, context));
   extra?.(app);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return () => app.synth();
@@ -24,6 +29,12 @@ describe("cdk-nag AwsSolutions on every stack", () => {
 
   it("has no unacknowledged finding in the AWS China profile (prod, cn-north-1)", () => {
     expect(synthWithNag("prod", undefined, "cn-north-1")).not.toThrow();
+  }, 120_000);
+
+  it("has no unacknowledged finding with Tencent Cloud SMS directly (prod, cn-north-1)", () => {
+    expect(
+      synthWithNag("prod", undefined, "cn-north-1", { smsProvider: "tencent", smsAppId: "1400123456" }),
+    ).not.toThrow();
   }, 120_000);
 
   it("fails synthesis when a finding is not acknowledged", () => {

@@ -19,9 +19,9 @@ const cfn = require("@aws/cloudformation-validate") as {
 
 type Template = { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
 
-function synth(env: "dev" | "prod", region?: string) {
+function synth(env: "dev" | "prod", region?: string, extra: Record<string, string> = {}) {
   const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
-  buildStacks(app, testSettings(env, region));
+  buildStacks(app, testSettings(env, region, extra));
   return app.synth().stacks.map((s) => ({ name: s.stackName, template: s.template as Template }));
 }
 
@@ -74,6 +74,16 @@ describe.each([
 ] as const)("%s templates for %s", (env, region) => {
   it("pass AWS's offline validator in their region", () => {
     expect(problems(synth(env, region), region)).toEqual([]);
+  });
+});
+
+// AWS China with Alibaba Cloud or Tencent Cloud SMS directly (their keys in a secret of the stack's own).
+describe.each([
+  ["aliyun", "cn-north-1", {}],
+  ["tencent", "cn-northwest-1", { smsAppId: "1400123456" }],
+] as const)("prod templates with SMS through %s in %s", (smsProvider, region, extra) => {
+  it("pass AWS's offline validator in their region", () => {
+    expect(problems(synth("prod", region, { smsProvider, ...extra }), region)).toEqual([]);
   });
 });
 
