@@ -14,7 +14,7 @@ import { mapLimit, type Repo } from "#platform/repo.ts";
 import { OptionalMoney } from "#platform/storable.ts";
 import { key } from "#platform/table.ts";
 import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
-import { claimEventId, putOnce } from "./store.ts";
+import { claimEventId, markEventApplied, putOnce } from "./store.ts";
 
 export const EVENT_TYPES = [
   "delivered",
@@ -130,6 +130,12 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
   if (!parsed.success) return { status: "rejected", error: formatIssues(parsed.error.issues).join("; ") };
   const event = parsed.data;
   if (!(await claimEventId(deps.repo, event))) return { status: "duplicate" };
+  const outcome = await applyEvent(event, deps);
+  await markEventApplied(deps.repo, event.eventId, new Date().toISOString());
+  return outcome;
+}
+
+async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome> {
   const at = new Date(event.at);
 
   if (event.type === "opted_out" || (event.type === "replied" && event.text && REFUSAL.test(event.text))) {
@@ -173,7 +179,7 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
     }
     const converts = record && CONVERTS[record.campaign.playbook](event);
-    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at);
+    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId);
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
   }
 
@@ -209,7 +215,7 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
   const row = await ledgerRow(deps, record.campaignId, event.customerId);
   if (!row || (!row.holdout && row.decision !== "sent" && row.decision !== "unknown"))
     return { status: "accepted" };
-  await advanceStage(deps.repo, row, "converted", at);
+  await advanceStage(deps.repo, row, "converted", at, {}, event.eventId);
   return { status: "accepted", attributedTo: record.campaignId, stage: "converted" };
 }
 
@@ -247,7 +253,7 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (!row?.sentAt && row?.decision !== "sent") return undefined;
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
-  const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at));
+  const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at), {}, event.eventId);
   await putOnce(deps.repo, {
     PK: `REWARD#${link.campaignId}`,
     SK: link.referrerId,

@@ -1,7 +1,7 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
 import { type LedgerRow, STAGES, type Stage, stageIndex } from "#functions/ledger/rows.ts";
-import { advanceRowStage } from "#functions/ledger/transitions.ts";
+import { advanceRowStage, clearPendingCount, pendingCount } from "#functions/ledger/transitions.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
@@ -54,11 +54,22 @@ export async function advanceStage(
   stage: Stage,
   at: Date,
   extra: Record<string, unknown> = {},
+  /** The event moving it: a retry of that event completes counts a cut-short first try still owed. */
+  opId?: string,
 ) {
   const target = stageIndex(stage);
-  const previous = await advanceRowStage(repo, row, target, extra);
-  if (previous === undefined) return false;
-  await countStages(repo, row, previous, target, at);
+  const op = opId ? { id: opId, at: at.toISOString() } : undefined;
+  const previous = await advanceRowStage(repo, row, target, extra, op);
+  if (previous !== undefined) {
+    await countStages(repo, row, previous, target, at);
+    if (opId) await clearPendingCount(repo, row, opId);
+    return true;
+  }
+  if (!opId) return false;
+  const owed = await pendingCount(repo, row, opId);
+  if (!owed) return false;
+  await countStages(repo, owed.row, owed.from, owed.to, new Date(owed.at));
+  await clearPendingCount(repo, row, opId);
   return true;
 }
 

@@ -35,7 +35,15 @@ function names(expression: string): Record<string, string> | undefined {
   return expression.includes("#at") ? { "#at": "at" } : undefined;
 }
 
-function move(repo: Repo, row: Key, update: string, condition: string, values: Record<string, unknown>) {
+function move(
+  repo: Repo,
+  row: Key,
+  update: string,
+  condition: string,
+  values: Record<string, unknown>,
+  attrNames?: Record<string, string>,
+) {
+  const allNames = { ...names(`${update} ${condition}`), ...attrNames };
   return conditional(
     repo.ddb.send(
       new UpdateCommand({
@@ -43,8 +51,8 @@ function move(repo: Repo, row: Key, update: string, condition: string, values: R
         Key: { PK: row.PK, SK: row.SK },
         UpdateExpression: update,
         ConditionExpression: condition,
-        ExpressionAttributeNames: names(`${update} ${condition}`),
-        ExpressionAttributeValues: values,
+        ExpressionAttributeNames: Object.keys(allNames).length ? allNames : undefined,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
       }),
     ),
   );
@@ -320,9 +328,15 @@ export function recordDeliveryFailure(repo: Repo, row: Key, at: string) {
  */
 export async function advanceRowStage(
   repo: Repo,
-  row: Key,
+  row: Key & { stage?: number },
   target: number,
   extra: Record<string, unknown> = {},
+  /**
+   * The operation (an event id) moving the row. With it, the move also leaves a marker of the counts it
+   * owes (`from → to`), removed once they are added: a retry of an operation cut short after the move
+   * finds its marker and adds them (see pendingCount), so a throttled counter write is never lost.
+   */
+  op?: { id: string; at: string },
 ): Promise<number | undefined> {
   const attrNames: Record<string, string> = {};
   const values: Record<string, unknown> = { ":s": target };
@@ -332,23 +346,76 @@ export async function advanceRowStage(
     values[`:${k}`] = v;
     sets.push(`#${k} = :${k}`);
   }
-  try {
-    const out = await repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: `SET ${sets.join(", ")}`,
-        ConditionExpression: "attribute_exists(PK) AND stage < :s",
-        ExpressionAttributeNames: Object.keys(attrNames).length ? attrNames : undefined,
-        ExpressionAttributeValues: values,
-        ReturnValues: "UPDATED_OLD",
-      }),
-    );
-    return Number(out.Attributes?.stage ?? -1);
-  } catch (err) {
-    if (isConditionFailed(err)) return undefined;
-    throw err;
+  if (!op) {
+    try {
+      const out = await repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: { PK: row.PK, SK: row.SK },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "attribute_exists(PK) AND stage < :s",
+          ExpressionAttributeNames: Object.keys(attrNames).length ? attrNames : undefined,
+          ExpressionAttributeValues: values,
+          ReturnValues: "UPDATED_OLD",
+        }),
+      );
+      return Number(out.Attributes?.stage ?? -1);
+    } catch (err) {
+      if (isConditionFailed(err)) return undefined;
+      throw err;
+    }
   }
+  // Conditional on the stage read, so the marker names the exact move; a concurrent move re-reads.
+  attrNames["#pc"] = pendingAttr(op.id);
+  sets.push("#pc = :pc");
+  let from = row.stage;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (from === undefined) from = (await readRowByKey(repo, row))?.stage;
+    if (from === undefined || from >= target) return undefined;
+    try {
+      await repo.ddb.send(
+        new UpdateCommand({
+          TableName: repo.table,
+          Key: { PK: row.PK, SK: row.SK },
+          UpdateExpression: `SET ${sets.join(", ")}`,
+          ConditionExpression: "stage = :from",
+          ExpressionAttributeNames: attrNames,
+          ExpressionAttributeValues: { ...values, ":from": from, ":pc": { from, to: target, at: op.at } },
+        }),
+      );
+      return from;
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      from = undefined;
+    }
+  }
+  throw Object.assign(new Error(`row ${row.PK}/${row.SK} kept moving while advancing it`), {
+    name: "ConditionContentionError",
+  });
+}
+
+const pendingAttr = (opId: string) => `pc#${opId}`;
+
+/** The counts an operation's move owes and has not yet added (a move cut short), if any. */
+export async function pendingCount(
+  repo: Repo,
+  row: Key,
+  opId: string,
+): Promise<{ row: LedgerRow; from: number; to: number; at: string } | undefined> {
+  const current = await readRowByKey(repo, row);
+  const pending = (current as unknown as Record<string, unknown> | undefined)?.[pendingAttr(opId)] as
+    | { from: number; to: number; at: string }
+    | undefined;
+  return current && pending ? { row: current, ...pending } : undefined;
+}
+
+/** The operation's counts are added: its marker goes. */
+export function clearPendingCount(repo: Repo, row: Key, opId: string) {
+  return move(repo, row, "REMOVE #pc", "attribute_exists(#pc)", {}, { "#pc": pendingAttr(opId) });
+}
+
+function readRowByKey(repo: Repo, row: Key) {
+  return repo.get<LedgerRow>({ PK: row.PK, SK: row.SK });
 }
 
 /** Right to be forgotten: the rendered message (name, phone, email) leaves the row; the decision stays. */
