@@ -84,9 +84,6 @@ async function contextFor(
 /** A marketing call is made only if it would still be inside the window this much later. */
 export const CALL_GUARD_MS = 2_000;
 
-/** How long a send of a paused campaign waits before it is looked at again. */
-export const PAUSE_RECHECK_MS = 5 * 60_000;
-
 /** What a send needs to know before it writes anything: the ledger row, the customer and their contact state. */
 export interface Prefetched {
   row?: LedgerRow;
@@ -180,11 +177,11 @@ export async function sendOne(
   const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
   if (reason) return exclude(reason);
   if (ctx.status === "cancelled") return exclude("campaign_cancelled");
-  const paused = ctx.status === "paused";
-  if (paused || (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours))) {
-    const dueAt = paused
-      ? new Date(now.getTime() + PAUSE_RECHECK_MS).toISOString()
-      : nextWindowStart(now, deps.config.quietHours).toISOString();
+  // Paused: parked until a resume or cancel wakes the campaign (no re-checks while paused).
+  if (ctx.status === "paused")
+    return (await ledger.parkUnclaimed(repo, current, now)) ? "deferred" : "skipped";
+  if (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours)) {
+    const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
     return (await ledger.deferUnclaimed(repo, current, dueAt, now)) ? "deferred" : "skipped";
   }
   // Paced first, so the time spent waiting for the provider's rate is never inside a claim.

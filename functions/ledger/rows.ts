@@ -75,6 +75,13 @@ export const inflightIndex = (campaignId: string, shard: number, customerId: str
   GSI3SK: customerId,
 });
 
+/** Where a paused campaign's sends wait: out of the due index, so nothing looks at them until a resume. */
+export const pausedIndex = (campaignId: string, shard: number, customerId: string) => ({
+  GSI3PK: pausedPartition(campaignId, shard),
+  GSI3SK: customerId,
+});
+export const pausedPartition = (campaignId: string, shard: number) => `PAUSED#${campaignId}#${shard}`;
+
 export const dueIndex = (shard: number, dueAt: string, campaignId: string, customerId: string) => ({
   GSI3PK: key.duePartition(shard),
   GSI3SK: `${dueAt}#${campaignId}#${customerId}`,

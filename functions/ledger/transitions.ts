@@ -1,5 +1,5 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { dueIndex, inflightIndex, type LedgerRow } from "#functions/ledger/rows.ts";
+import { dueIndex, inflightIndex, type LedgerRow, pausedIndex } from "#functions/ledger/rows.ts";
 import { batchWrite, conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
@@ -121,6 +121,27 @@ export function deferUnclaimed(repo: Repo, row: LedgerRow, dueAt: string, now: D
     "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
     CLAIMABLE,
     { ":d": "deferred", ":due": dueAt, ":pk": due.GSI3PK, ":sk": due.GSI3SK, ...claimableValues(now) },
+  );
+}
+
+/**
+ * A send of a paused campaign waits in the campaign's paused partition (deferred, but in no due index):
+ * it costs nothing while paused; a resume (or a cancel) wakes the partition (release/core.ts).
+ */
+export function parkUnclaimed(repo: Repo, row: LedgerRow, now: Date) {
+  const parked = pausedIndex(row.campaignId, row.shard, row.customerId);
+  return move(
+    repo,
+    row,
+    "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
+    CLAIMABLE,
+    {
+      ":d": "deferred",
+      ":due": now.toISOString(),
+      ":pk": parked.GSI3PK,
+      ":sk": parked.GSI3SK,
+      ...claimableValues(now),
+    },
   );
 }
 

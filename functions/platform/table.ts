@@ -35,6 +35,8 @@ export const key = {
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */
   releaseIntent: (id: string) => ({ PK: "RELEASE#INTENTS", SK: id }),
+  /** A resumed (or cancelled) campaign whose parked sends the next release wakes. */
+  releaseWake: (campaignId: string) => ({ PK: "RELEASE#WAKE", SK: campaignId }),
   uncontactable: (branchId: string, customerId: string) => ({
     PK: `UNCONTACTABLE#${branchId}`,
     SK: customerId,

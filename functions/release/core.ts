@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { readRows } from "#functions/ledger/reads.ts";
-import type { LedgerRow } from "#functions/ledger/rows.ts";
+import { type LedgerRow, pausedPartition } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
 import { mapLimit, type Repo } from "#platform/repo.ts";
@@ -52,6 +52,31 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
   const timeLeft = () => deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
   out.recovered = await recoverIntents(deps, out);
   const pageSize = deps.pageSize ?? RELEASE_PAGE;
+  // Resumed or cancelled campaigns first: their parked sends go back to the workers, who send them
+  // (or drop them, cancelled). A wake is done only once every shard's paused partition is empty.
+  for await (const wake of deps.repo.queryAll(key.releaseWake("").PK)) {
+    const campaignId = String(wake.SK);
+    for (let shard = 0; shard < deps.shards; shard++) {
+      const now = deps.now().toISOString();
+      let page: LedgerRow[] = [];
+      for await (const item of deps.repo.queryAll(pausedPartition(campaignId, shard), {
+        indexName: "GSI3",
+      })) {
+        const row = item as unknown as LedgerRow;
+        if (row.decision !== "deferred" || !row.channel) continue;
+        page.push(row);
+        if (page.length < pageSize) continue;
+        if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
+        await releasePage(deps, page, now, out);
+        page = [];
+      }
+      if (page.length) {
+        if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
+        await releasePage(deps, page, now, out);
+      }
+    }
+    await deps.repo.delete(key.releaseWake(campaignId));
+  }
   for (let shard = 0; shard < deps.shards; shard++) {
     const now = deps.now().toISOString();
     let page: LedgerRow[] = [];
@@ -79,6 +104,11 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
     }
   }
   return out;
+}
+
+/** Asks the next release to wake a campaign's parked sends (a resume or a cancel of a paused campaign). */
+export async function wakeCampaign(repo: Repo, campaignId: string, at: string): Promise<void> {
+  await repo.put({ ...key.releaseWake(campaignId), at });
 }
 
 async function releasePage(deps: ReleaseDeps, rows: LedgerRow[], now: string, out: Released) {

@@ -12,6 +12,7 @@ import {
   saveCampaign,
 } from "#functions/campaign/record.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { wakeCampaign } from "#functions/release/core.ts";
 import { ConflictError, ForbiddenError, InputError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
@@ -92,6 +93,9 @@ export async function transitionCampaign(
   const moved = await applyTransition(deps.repo, record, plan);
   if (!moved)
     throw new ConflictError(`campaign "${record.campaignId}" changed meanwhile; reload and try again`);
+  // A paused campaign's sends are parked: a resume or a cancel has the next release wake them.
+  if (record.status === "paused" && (action === "resume" || action === "cancel"))
+    await wakeCampaign(deps.repo, record.campaignId, now.toISOString());
   let executionId: string | undefined;
   if (action === "launch") {
     if (!deps.startLaunch) throw new Error("no launch workflow is wired to this use case");

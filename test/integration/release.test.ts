@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { forceCampaignStatus } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { SWEEP_MARGIN_MS, sweepInFlight } from "#functions/launch/core.ts";
 import { INTENT_STALE_MS, RELEASE_MARGIN_MS, releaseDue } from "#functions/release/core.ts";
+import { transitionCampaign } from "#functions/usecases/campaigns.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import type { DispatchMessage } from "#platform/queue.ts";
@@ -32,10 +34,10 @@ const deps = (
   ...extra,
 });
 
-async function deferredCampaign(campaignId: string, file = "examples/referral-drive.json") {
-  setClock(runtime, NIGHT);
+async function deferredCampaign(campaignId: string, file = "examples/referral-drive.json", night = NIGHT) {
+  setClock(runtime, night);
   const campaign = parseCampaign({ ...readCampaignFile(file, runtime.config), campaignId }, runtime.config);
-  const launched = await launchCampaign(runtime, campaign, new Date(NIGHT));
+  const launched = await launchCampaign(runtime, campaign, new Date(night));
   expect(launched.sent).toBe(0);
   expect(launched.deferred).toBeGreaterThan(10);
   const rows = await ledgerRows(runtime, campaignId);
@@ -146,5 +148,43 @@ describe("releasing deferred sends in bounded pages", () => {
     expect(steps).toBe(runtime.config.shards);
     expect(swept).toBe(released.size);
     await expectAllSentOnce("sweep-budget", released);
+  });
+
+  it("parks a paused campaign's sends at no cost while paused, and sends them once resumed", {
+    timeout: 300_000,
+  }, async () => {
+    // A month on, so the other tests' sends hold no caps.
+    const night = "2027-04-05T15:30:00.000Z";
+    const morning = "2027-04-06T00:30:00.000Z";
+    const deferred = await deferredCampaign("pause-free", "examples/referral-drive.json", night);
+    await forceCampaignStatus(runtime.repo, "pause-free", "paused");
+    setClock(runtime, morning);
+    // Due in the morning, but paused: the workers park them (one write each, once).
+    const woken = await releaseDue(deps());
+    expect(woken.released).toBe(deferred.size);
+    await drainCampaigns(runtime, ["pause-free"]);
+    const parked = (await ledgerRows(runtime, "pause-free")).filter((r) => deferred.has(r.customerId));
+    expect(parked.every((r) => r.decision === "deferred" && r.GSI3PK?.startsWith("PAUSED#"))).toBe(true);
+    const stamp = new Map(parked.map((r) => [r.customerId, r.at]));
+    // A day of release runs while paused: nothing is read back into the queue, nothing is written.
+    for (let i = 1; i <= 12; i++) {
+      setClock(runtime, new Date(Date.parse(morning) + i * 2 * 3_600_000).toISOString());
+      expect((await releaseDue(deps())).released).toBe(0);
+    }
+    const still = (await ledgerRows(runtime, "pause-free")).filter((r) => deferred.has(r.customerId));
+    expect(still.filter((r) => r.at !== stamp.get(r.customerId))).toEqual([]);
+    // Resumed (through the use case, as the API and console do): the next release wakes them.
+    const resumeAt = "2027-04-08T02:00:00.000Z"; // 10:00 two days later
+    setClock(runtime, resumeAt);
+    await transitionCampaign(
+      { repo: runtime.repo, config: runtime.config, secret: runtime.secret, now: runtime.app.now },
+      { userId: "ops", role: "admin" },
+      "pause-free",
+      "resume",
+    );
+    const resumed = await releaseDue(deps());
+    expect(resumed.released).toBe(deferred.size);
+    expect((await releaseDue(deps())).released).toBe(0);
+    await expectAllSentOnce("pause-free", deferred);
   });
 });
