@@ -12,7 +12,7 @@ import { decide, prepare } from "#functions/campaign/decide.ts";
 import { type Channel, parseCampaign } from "#functions/campaign/schema.ts";
 import { CustomerInput, toCustomer } from "#functions/customers/record.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
-import { counterSk, parseCounterSk } from "#functions/funnel/counters.ts";
+import { counterItems, counterSk, parseCounterSk } from "#functions/funnel/counters.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers, writeSyntheticBank } from "#local/synthetic.ts";
@@ -282,9 +282,13 @@ function machine() {
 async function scaledCounters(repo: Repo, from: string, to: string, factor: number, days: number) {
   const requests: { PutRequest: { Item: Record<string, unknown> } }[] = [];
   let recipients = 0;
-  for await (const item of repo.queryAll(key.funnelPartition(from))) {
-    const c = parseCounterSk(String(item.SK));
-    const n = Math.max(1, Math.round((Number(item.n ?? 0) * factor) / days));
+  // Counters are write-sharded: sum each counter over its parts first.
+  const totals = new Map<string, number>();
+  for await (const item of counterItems(repo, from))
+    totals.set(String(item.SK), (totals.get(String(item.SK)) ?? 0) + Number(item.n ?? 0));
+  for (const [sk0, total] of totals) {
+    const c = parseCounterSk(sk0);
+    const n = Math.max(1, Math.round((total * factor) / days));
     for (let d = 0; d < days; d++) {
       const day = new Date(Date.UTC(2027, 2, 1 + d)).toISOString().slice(0, 10);
       const sk = counterSk(

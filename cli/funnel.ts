@@ -2,7 +2,13 @@ import { loadCampaign } from "#functions/campaign/record.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
-import { addCounters, counterSk, parseCounterSk, TIME_ZONE } from "#functions/funnel/counters.ts";
+import {
+  addCounters,
+  counterItems,
+  counterSk,
+  parseCounterSk,
+  TIME_ZONE,
+} from "#functions/funnel/counters.ts";
 import { type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { simulateEvents } from "#local/simulate.ts";
@@ -119,7 +125,7 @@ async function compareCounters(runtime: Runtime, campaignId: string) {
     }
   }
   const live = new Map<string, number>();
-  for await (const item of runtime.repo.queryAll(key.funnelPartition(campaignId))) {
+  for await (const item of counterItems(runtime.repo, campaignId)) {
     const c = parseCounterSk(String(item.SK));
     const k = counterSk(
       {

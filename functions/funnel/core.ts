@@ -1,7 +1,6 @@
-import { parseCounterSk } from "#functions/funnel/counters.ts";
+import { counterItems, parseCounterSk } from "#functions/funnel/counters.ts";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import type { Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
 import { newcombeDiff, stratifiedUplift } from "./stats.ts";
 
 export type StageCounts = Record<Stage, number>;
@@ -45,7 +44,7 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
   const byVariant: Record<string, StageCounts> = {};
   const byChannel: Record<string, StageCounts> = {};
   const byDay: Record<string, StageCounts> = {};
-  for await (const item of repo.queryAll(key.funnelPartition(campaignId))) {
+  for await (const item of counterItems(repo, campaignId)) {
     const c = parseCounterSk(String(item.SK));
     const n = Number(item.n ?? 0);
     const group = c.holdout ? held : treated;

@@ -1,3 +1,4 @@
+import { randomInt } from "node:crypto";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
 import { type LedgerRow, STAGES, type Stage, stageIndex } from "#functions/ledger/rows.ts";
@@ -28,13 +29,26 @@ export function parseCounterSk(sk: string) {
   };
 }
 
+/**
+ * Counters are write-sharded: an increment goes to any of FUNNEL_PARTS partitions (they are sums, so
+ * the part does not matter), so ~1,000 receipts/s of one campaign never meet one partition's write
+ * limit. Every reader sums the parts (counterItems).
+ */
+export const FUNNEL_PARTS = 8;
+
+/** Every counter item of a campaign, over its parts (and the partition counters lived in before sharding). */
+export async function* counterItems(repo: Repo, campaignId: string) {
+  yield* repo.queryAll(key.funnelPartition(campaignId));
+  for (let part = 0; part < FUNNEL_PARTS; part++) yield* repo.queryAll(key.funnelPartition(campaignId, part));
+}
+
 export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
   await Promise.all(
     [...increments].map(([sk, n]) =>
       repo.ddb.send(
         new UpdateCommand({
           TableName: repo.table,
-          Key: { PK: key.funnelPartition(campaignId), SK: sk },
+          Key: { PK: key.funnelPartition(campaignId, randomInt(FUNNEL_PARTS)), SK: sk },
           UpdateExpression: "ADD #n :n",
           ExpressionAttributeNames: { "#n": "n" },
           ExpressionAttributeValues: { ":n": n },

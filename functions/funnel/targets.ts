@@ -1,8 +1,7 @@
-import { parseCounterSk } from "#functions/funnel/counters.ts";
+import { counterItems, parseCounterSk } from "#functions/funnel/counters.ts";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import { InputError } from "#platform/errors.ts";
 import type { Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
 
 /** A funnel target (000:820-825): a stage count to reach for a campaign (and tier) in a quarter, month or week. */
 export interface Target {
@@ -81,7 +80,7 @@ export async function targetProgress(repo: Repo, campaignId: string) {
   for await (const { PK: _pk, SK: _sk, ...item } of repo.queryAll(`TARGET#${campaignId}`))
     targets.push(item as unknown as Target);
   const counters: { tier: string; day: string; stage: Stage; n: number }[] = [];
-  for await (const item of repo.queryAll(key.funnelPartition(campaignId))) {
+  for await (const item of counterItems(repo, campaignId)) {
     const c = parseCounterSk(String(item.SK));
     if (!c.holdout) counters.push({ tier: c.tier, day: c.day, stage: c.stage, n: Number(item.n ?? 0) });
   }

@@ -8,6 +8,7 @@ import { recordHoldout } from "#functions/contact/gate.ts";
 import { tierPage } from "#functions/customers/store.ts";
 import {
   addCounters,
+  counterItems,
   counterSk,
   parseCounterSk,
   stageIncrements,
@@ -233,7 +234,7 @@ export async function awaitDispatch(
   // counter partition): a long backlog whose first rows wait their turn in the queue is still moving,
   // and must not be re-enqueued wholesale (that would only make duplicate messages to skip).
   let sent = 0;
-  for await (const item of repo.queryAll(key.funnelPartition(input.campaignId)))
+  for await (const item of counterItems(repo, input.campaignId))
     if (parseCounterSk(String(item.SK)).stage === "sent") sent += Number(item.n ?? 0);
   const signature = `${firsts.join("|")}#sent=${sent}`;
   const now = deps.now();

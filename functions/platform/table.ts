@@ -29,7 +29,9 @@ export const key = {
   duePartition: (shard: number) => `DUE#${shard}`,
   inflightPartition: (campaignId: string, shard: number) => `INFLIGHT#${campaignId}#${shard}`,
   event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: "EVENT" }),
-  funnelPartition: (campaignId: string) => `FUNNEL#${campaignId}`,
+  /** A campaign's counters, write-sharded over FUNNEL_PARTS partitions (part undefined: the pre-sharding one). */
+  funnelPartition: (campaignId: string, part?: number) =>
+    part === undefined ? `FUNNEL#${campaignId}` : `FUNNEL#${campaignId}#${part}`,
   rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
