@@ -14,7 +14,7 @@ import {
   stageIncrements,
   TIME_ZONE,
 } from "#functions/funnel/counters.ts";
-import { firstInFlight, ledgerStates } from "#functions/ledger/reads.ts";
+import { firstInFlight, ledgerStates, rowsInIndex } from "#functions/ledger/reads.ts";
 import {
   type LedgerRow,
   type LedgerState,
@@ -272,20 +272,20 @@ export async function sweepInFlight(
     const requeue = new Map<Channel, RecipientRef[]>();
     const add = (channel: Channel, ref: RecipientRef) =>
       requeue.set(channel, [...(requeue.get(channel) ?? []), ref]);
-    for await (const item of repo.queryAll(key.inflightPartition(campaignId, shard), { indexName: "GSI3" })) {
-      const row = item as unknown as LedgerRow;
-      const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
-      if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
-        if (await ledger.markUnknown(repo, row, now)) {
-          const r = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
-          if (r.outcome === "requeued") add(row.channel!, r.ref);
+    for await (const rows of rowsInIndex(repo, key.inflightPartition(campaignId, shard)))
+      for (const row of rows) {
+        const leaseOver = !row.leaseUntil || Date.parse(row.leaseUntil) < now.getTime();
+        if (row.decision === "claimed" && leaseOver && row.attemptedAt) {
+          if (await ledger.markUnknown(repo, row, now)) {
+            const r = await reconcileUnknown({ ...row, decision: "unknown" }, deps);
+            if (r.outcome === "requeued") add(row.channel!, r.ref);
+          }
+          swept++;
+        } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
+          add(row.channel, { customerId: row.customerId, shard: row.shard, tier: row.tier });
+          swept++;
         }
-        swept++;
-      } else if (row.channel && (row.decision === "queued" || (row.decision === "claimed" && leaseOver))) {
-        add(row.channel, { customerId: row.customerId, shard: row.shard, tier: row.tier });
-        swept++;
       }
-    }
     for (const [channel, refs] of requeue) await deps.enqueue(channel, toMessages(campaignId, channel, refs));
   }
   return { swept };
@@ -299,16 +299,14 @@ export async function reconcileCampaign(
   const requeue = new Map<Channel, RecipientRef[]>();
   let waiting = 0;
   for (let shard = 0; shard < deps.config.shards; shard++)
-    for await (const item of deps.repo.queryAll(ledger.unknownPartition(campaignId, shard), {
-      indexName: "GSI3",
-    })) {
-      const row = item as unknown as LedgerRow;
-      if (row.decision !== "unknown") continue;
-      const r = await reconcileUnknown(row, deps);
-      if (r.outcome === "waiting") waiting++;
-      if (r.outcome === "requeued" && row.channel)
-        requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), r.ref]);
-    }
+    for await (const rows of rowsInIndex(deps.repo, ledger.unknownPartition(campaignId, shard)))
+      for (const row of rows) {
+        if (row.decision !== "unknown") continue;
+        const r = await reconcileUnknown(row, deps);
+        if (r.outcome === "waiting") waiting++;
+        if (r.outcome === "requeued" && row.channel)
+          requeue.set(row.channel, [...(requeue.get(row.channel) ?? []), r.ref]);
+      }
   let requeued = 0;
   for (const [channel, refs] of requeue) {
     requeued += refs.length;

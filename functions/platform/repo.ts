@@ -114,7 +114,10 @@ export class Repo {
   }
 
   /** Every item of a partition, paged. */
-  async *queryAll(pk: string, options: { indexName?: string; skBeginsWith?: string; skUpTo?: string } = {}) {
+  async *queryAll(
+    pk: string,
+    options: { indexName?: string; skBeginsWith?: string; skUpTo?: string; pageLimit?: number } = {},
+  ) {
     const pkName = options.indexName ? `${options.indexName}PK` : "PK";
     const skName = options.indexName ? `${options.indexName}SK` : "SK";
     let start: Item | undefined;
@@ -135,6 +138,7 @@ export class Repo {
           KeyConditionExpression: condition,
           ExpressionAttributeValues: values,
           ExclusiveStartKey: start,
+          Limit: options.pageLimit,
         }),
       );
       for (const item of out.Items ?? []) yield item;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { readRows } from "#functions/ledger/reads.ts";
+import { readRows, rowsInIndex } from "#functions/ledger/reads.ts";
 import { type LedgerRow, pausedPartition } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
@@ -58,19 +58,9 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
     const campaignId = String(wake.SK);
     for (let shard = 0; shard < deps.shards; shard++) {
       const now = deps.now().toISOString();
-      let page: LedgerRow[] = [];
-      for await (const item of deps.repo.queryAll(pausedPartition(campaignId, shard), {
-        indexName: "GSI3",
-      })) {
-        const row = item as unknown as LedgerRow;
-        if (row.decision !== "deferred" || !row.channel) continue;
-        page.push(row);
-        if (page.length < pageSize) continue;
-        if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
-        await releasePage(deps, page, now, out);
-        page = [];
-      }
-      if (page.length) {
+      for await (const rows of rowsInIndex(deps.repo, pausedPartition(campaignId, shard), { pageSize })) {
+        const page = rows.filter((r) => r.decision === "deferred" && r.channel);
+        if (!page.length) continue;
         if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
         await releasePage(deps, page, now, out);
       }
@@ -79,27 +69,13 @@ export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
   }
   for (let shard = 0; shard < deps.shards; shard++) {
     const now = deps.now().toISOString();
-    let page: LedgerRow[] = [];
-    for await (const item of deps.repo.queryAll(key.duePartition(shard), {
-      indexName: "GSI3",
+    for await (const rows of rowsInIndex(deps.repo, key.duePartition(shard), {
+      pageSize,
       skUpTo: `${now}#~`,
     })) {
-      const row = item as unknown as LedgerRow;
-      if (row.decision !== "deferred" || !row.dueAt || row.dueAt > now || !row.channel) continue;
-      page.push(row);
-      if (page.length < pageSize) continue;
-      if (timeLeft() < RELEASE_MARGIN_MS) {
-        out.more = true;
-        return out;
-      }
-      await releasePage(deps, page, now, out);
-      page = [];
-    }
-    if (page.length) {
-      if (timeLeft() < RELEASE_MARGIN_MS) {
-        out.more = true;
-        return out;
-      }
+      const page = rows.filter((r) => r.decision === "deferred" && r.dueAt && r.dueAt <= now && r.channel);
+      if (!page.length) continue;
+      if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
       await releasePage(deps, page, now, out);
     }
   }

@@ -1,3 +1,4 @@
+import { type DynamoDBDocumentClient, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { forceCampaignStatus } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
@@ -7,6 +8,7 @@ import { transitionCampaign } from "#functions/usecases/campaigns.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import type { DispatchMessage } from "#platform/queue.ts";
+import { Repo } from "#platform/repo.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { drainCampaigns, launchCampaign } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -186,5 +188,47 @@ describe("releasing deferred sends in bounded pages", () => {
     expect(resumed.released).toBe(deferred.size);
     expect((await releaseDue(deps())).released).toBe(0);
     await expectAllSentOnce("pause-free", deferred);
+  });
+
+  it("acts on the table's rows, not on an index's stale projection of them", {
+    timeout: 300_000,
+  }, async () => {
+    const night = "2027-05-05T15:30:00.000Z";
+    const deferred = await deferredCampaign("stale-index", "examples/referral-drive.json", night);
+    setClock(runtime, "2027-05-06T00:30:00.000Z");
+    // Released, messages lost: queued in flight. The index still shows them as claimed and attempted
+    // (an eventually consistent GSI just after a write on AWS; the embedded store after a kill).
+    const lost = await releaseDue(deps(async () => {}));
+    expect(lost.released).toBe(deferred.size);
+    const real = runtime.repo.ddb;
+    const stale = {
+      send: async (command: unknown) => {
+        const out = (await real.send(command as Parameters<typeof real.send>[0])) as { Items?: unknown[] };
+        if (command instanceof QueryCommand && command.input.IndexName === "GSI3" && out.Items)
+          out.Items = out.Items.map((i) => ({
+            ...(i as object),
+            decision: "claimed",
+            attemptedAt: "2027-05-05T00:00:00.000Z",
+            leaseUntil: "2027-05-05T00:00:20.000Z",
+            attempts: 1,
+          }));
+        return out;
+      },
+    } as unknown as DynamoDBDocumentClient;
+    let enqueued = 0;
+    const base = runtime.app.launchDeps();
+    const launchDeps = {
+      ...base,
+      repo: new Repo(stale, runtime.repo.table),
+      enqueue: async (channel: Parameters<typeof base.enqueue>[0], messages: DispatchMessage[]) => {
+        enqueued += messages.reduce((n, m) => n + m.recipients.length, 0);
+        return base.enqueue(channel, messages);
+      },
+    };
+    const swept = await sweepInFlight("stale-index", launchDeps);
+    expect(swept.swept).toBe(deferred.size);
+    // Queued in the table: sent again to the workers (judged on the projection, they were left alone).
+    expect(enqueued).toBe(deferred.size);
+    await expectAllSentOnce("stale-index", deferred);
   });
 });
