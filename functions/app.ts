@@ -165,7 +165,14 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
       maxReceiveCount: settings.maxReceiveCount,
       leaseMs: settings.leaseMs,
       messagePointers: settings.sms.replyPointers,
-      pace: pacer({ sms: config.sms.ratePerSecond, email: config.email.ratePerSecond }),
+      // The rate is the provider account's: each of the worker's concurrent containers takes its share.
+      pace: pacer({
+        sms: config.sms.ratePerSecond / settings.sendConcurrency,
+        email: config.email.ratePerSecond / settings.sendConcurrency,
+      }),
+      throttleDelaySeconds: settings.throttleDelaySeconds,
+      enqueueLater: (channel, messages, delaySeconds) =>
+        enqueue(sqs, queueUrl(channel), messages, { delaySeconds }),
     };
   }
 

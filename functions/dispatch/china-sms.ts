@@ -4,6 +4,7 @@ import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
+  ProviderThrottledError,
   ProviderUnknownOutcomeError,
 } from "#platform/errors.ts";
 import type { Provider, SendContext } from "./core.ts";
@@ -173,6 +174,7 @@ function vendorError(vendor: string, code: string, message: string | undefined, 
   const text = `${vendor} ${r.verdict}: ${r.reason} (${code}${message ? `: ${message.slice(0, 120)}` : ""})`;
   if (r.verdict === "rejected") return new ProviderPermanentError(text);
   if (r.verdict === "unknown") return new ProviderUnknownOutcomeError(text);
+  if (r.verdict === "throttled") return new ProviderThrottledError(text);
   return new ProviderRetryableError(text);
 }
 

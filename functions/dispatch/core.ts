@@ -25,10 +25,11 @@ import type { TiercastConfig } from "#platform/config.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
+  ProviderThrottledError,
   ProviderUnknownOutcomeError,
 } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
-import type { DispatchMessage, RecipientRef } from "#platform/queue.ts";
+import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
 import { batchGet, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
@@ -53,15 +54,39 @@ export interface DispatchDeps {
   maxReceiveCount: number;
   leaseMs: number;
   /** Waits for the provider's rate (messages/second). */
-  pace?: (channel: Channel) => Promise<void>;
+  pace?: Pacer;
   /** Write a messageId pointer per SMS, for two-way replies that carry only the messageId (AWS). */
   messagePointers?: boolean;
+  /**
+   * Sends recipients the provider throttled back to the queue after a delay, as a new message (so
+   * throttling never spends the receive count that ends in the DLQ). Without it they retry in place.
+   */
+  enqueueLater?: (channel: Channel, messages: DispatchMessage[], delaySeconds: number) => Promise<void>;
+  /** The first of those delays (it doubles per attempt). */
+  throttleDelaySeconds?: number;
+}
+
+/** A recipient throttled this many times is failed (retryable: a DLQ redrive or relaunch sends it). */
+export const MAX_THROTTLED_ATTEMPTS = 20;
+
+/** The delay before a throttled recipient is tried again: exponential in its attempts, with jitter, ≤ 15 min (SQS's limit). */
+export function throttleDelaySeconds(attempts: number, firstDelaySeconds = 5): number {
+  const base = Math.min(900, firstDelaySeconds * 2 ** Math.max(0, attempts - 1));
+  return Math.min(900, Math.round(base * (0.8 + Math.random() * 0.4)));
 }
 
 /** Where a provider's messageId points: the send it belongs to. Kept 90 days (TTL on AWS). */
 export const messagePointerKey = (messageId: string) => ({ PK: `MSG#${messageId}`, SK: "MSG" });
 
-export type Outcome = "sent" | "skipped" | "deferred" | "excluded" | "failed" | "unknown" | "retry";
+export type Outcome =
+  | "sent"
+  | "skipped"
+  | "deferred"
+  | "excluded"
+  | "failed"
+  | "unknown"
+  | "retry"
+  | "throttled";
 
 // Keyed by campaign and launched version: a version never changes, so neither does its context.
 const contexts = new Map<string, DecideContext>();
@@ -266,6 +291,15 @@ export async function sendOne(
       await settle({ decision: "failed", reason: `provider_rejected: ${err.message}`.slice(0, 200) });
       return "failed";
     }
+    if (err instanceof ProviderThrottledError && deps.enqueueLater) {
+      deps.pace?.throttled?.(channel);
+      if ((row.attempts ?? 1) >= MAX_THROTTLED_ATTEMPTS) {
+        await settle({ decision: "failed", reason: "provider_throttled", retryable: true });
+        return "failed";
+      }
+      await ledger.requeueClaimed(repo, row, token, err.message, deps.now());
+      return "throttled";
+    }
     if (err instanceof ProviderRetryableError) {
       if (receiveCount >= deps.maxReceiveCount) {
         await settle({ decision: "failed", reason: "provider_unavailable", retryable: true });
@@ -312,6 +346,16 @@ export async function processDispatch(
   } finally {
     if (counters.size) await addCounters(deps.repo, message.campaignId, counters);
   }
+  // Throttled recipients go back as a new, delayed message: the rest of this one is done.
+  const throttled = message.recipients.filter((_, i) => outcomes[i] === "throttled");
+  if (throttled.length && deps.enqueueLater) {
+    const attempts = Math.max(...throttled.map((r) => (known.get(r.customerId)?.row?.attempts ?? 0) + 1));
+    await deps.enqueueLater(
+      message.channel,
+      toMessages(message.campaignId, message.channel, throttled),
+      throttleDelaySeconds(attempts, deps.throttleDelaySeconds),
+    );
+  }
   if (outcomes.includes("retry")) {
     const err = new ProviderRetryableError(
       `${outcomes.filter((o) => o === "retry").length} recipients to retry`,
@@ -321,15 +365,30 @@ export async function processDispatch(
   return outcomes;
 }
 
-/** Token bucket per channel: the provider's accepted messages per second. */
-export function pacer(rates: Partial<Record<Channel, number>>) {
+export type Pacer = ((channel: Channel) => Promise<void>) & {
+  /** The provider throttled a send: go at half the rate for a while. */
+  throttled?: (channel: Channel) => void;
+};
+
+/** After a throttle, the pace stays halved this long (then back to the full share). */
+export const THROTTLE_SLOWDOWN_MS = 30_000;
+
+/**
+ * Token bucket per channel at `rates` (this container's share of the provider account's rate: the
+ * account's rate divided by the worker's maximum concurrency), halved for a while after a throttle.
+ */
+export function pacer(rates: Partial<Record<Channel, number>>): Pacer {
   const next = new Map<Channel, number>();
-  return async (channel: Channel) => {
-    const rate = rates[channel];
-    if (!rate) return;
+  const slowUntil = new Map<Channel, number>();
+  const pace: Pacer = async (channel: Channel) => {
+    const full = rates[channel];
+    if (!full) return;
     const now = performance.now();
+    const rate = (slowUntil.get(channel) ?? 0) > now ? full / 2 : full;
     const slot = Math.max(now, next.get(channel) ?? now);
     next.set(channel, slot + 1000 / rate);
     if (slot > now) await new Promise((r) => setTimeout(r, slot - now));
   };
+  pace.throttled = (channel) => slowUntil.set(channel, performance.now() + THROTTLE_SLOWDOWN_MS);
+  return pace;
 }

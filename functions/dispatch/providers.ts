@@ -4,6 +4,7 @@ import { PROVIDER_CLIENT_CONFIG } from "#platform/clients.ts";
 import {
   ProviderPermanentError,
   ProviderRetryableError,
+  ProviderThrottledError,
   ProviderUnknownOutcomeError,
 } from "#platform/errors.ts";
 import { isConditionFailed, type Repo } from "#platform/repo.ts";
@@ -38,7 +39,9 @@ export function httpSmsProvider(endpoint: string, timeoutMs = 5000): Provider {
         throw new ProviderUnknownOutcomeError(`SMS gateway did not answer: ${(err as Error).name}`);
       }
       const body = (await response.json().catch(() => ({}))) as { messageId?: string; error?: string };
-      if (response.status === 429 || response.status >= 500)
+      if (response.status === 429)
+        throw new ProviderThrottledError(`SMS gateway 429${body.error ? `: ${body.error}` : ""}`);
+      if (response.status >= 500)
         throw new ProviderRetryableError(
           `SMS gateway ${response.status}${body.error ? `: ${body.error}` : ""}`,
         );
@@ -180,8 +183,9 @@ function classifyAwsError(err: unknown): Error {
     $retryable?: unknown;
   };
   const status = e.$metadata?.httpStatusCode;
-  if (e.name === "ThrottlingException" || e.name === "TooManyRequestsException" || (status && status >= 500))
-    return new ProviderRetryableError(`${e.name}: ${e.message}`);
+  if (e.name === "ThrottlingException" || e.name === "TooManyRequestsException" || status === 429)
+    return new ProviderThrottledError(`${e.name}: ${e.message}`);
+  if (status && status >= 500) return new ProviderRetryableError(`${e.name}: ${e.message}`);
   if (status && status >= 400) return new ProviderPermanentError(`${e.name}: ${e.message}`);
   return new ProviderUnknownOutcomeError(`${e.name}: ${e.message}`);
 }

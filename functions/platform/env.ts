@@ -59,6 +59,10 @@ export const Env = z.object({
   /** Set only where S3 is a local server: it has no per-bucket host names, so path-style addressing. */
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).default(5),
+  /** The channel worker's maximum concurrency: each container paces itself to its share of the provider's rate. */
+  SEND_CONCURRENCY: z.coerce.number().int().min(1).default(1),
+  /** The first delay (seconds) before a throttled recipient is tried again; it doubles per attempt. */
+  THROTTLE_DELAY_S: z.coerce.number().min(0).max(900).default(5),
   /** Unset: the runtime's own default (TUNABLE_DEFAULTS, or the embedded runtime's shorter ones). */
   LEASE_MS: z.coerce.number().int().min(0).optional(),
   SWEEP_AFTER_MS: z.coerce.number().int().min(0).optional(),
@@ -99,6 +103,9 @@ export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT" | "CRITICA
 export interface Tunables {
   smsTimeoutMs: number;
   maxReceiveCount: number;
+  /** How many worker containers of a channel may run at once (the provider rate is shared among them). */
+  sendConcurrency: number;
+  throttleDelaySeconds: number;
   /** How long a claimed send may stay attempted before another worker may take it over. */
   leaseMs: number;
   /** How long the in-flight set may stay unchanged before stale rows are swept. */
@@ -171,6 +178,8 @@ export function tunablesFrom(e: Env, defaults: typeof TUNABLE_DEFAULTS = TUNABLE
   return {
     smsTimeoutMs: e.SMS_TIMEOUT_MS,
     maxReceiveCount: e.MAX_RECEIVE_COUNT,
+    sendConcurrency: e.SEND_CONCURRENCY,
+    throttleDelaySeconds: e.THROTTLE_DELAY_S,
     leaseMs: e.LEASE_MS ?? defaults.leaseMs,
     sweepAfterMs: e.SWEEP_AFTER_MS ?? defaults.sweepAfterMs,
     taskFaults: taskFaults(e.TIERCAST_TASK_FAULTS),

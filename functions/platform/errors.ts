@@ -39,6 +39,11 @@ export class ProviderRetryableError extends TiercastError {
   override readonly code: string = "provider_retryable";
 }
 
+/** The provider's rate was exceeded (429, ThrottlingException): try again later, slower. */
+export class ProviderThrottledError extends ProviderRetryableError {
+  override readonly code: string = "provider_throttled";
+}
+
 /** The request left but no answer came back: the send's outcome is unknown and must not be retried blindly. */
 export class ProviderUnknownOutcomeError extends TiercastError {
   override readonly code: string = "provider_unknown";

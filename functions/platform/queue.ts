@@ -19,11 +19,20 @@ export interface DispatchMessage {
 export const RECIPIENTS_PER_MESSAGE = 10;
 
 /** SendMessageBatch in tens; failed entries are retried, then reported. */
-export async function enqueue(sqs: SQSClient, queueUrl: string, messages: DispatchMessage[]): Promise<void> {
+export async function enqueue(
+  sqs: SQSClient,
+  queueUrl: string,
+  messages: DispatchMessage[],
+  options: { delaySeconds?: number } = {},
+): Promise<void> {
   const batches: DispatchMessage[][] = [];
   for (let i = 0; i < messages.length; i += 10) batches.push(messages.slice(i, i + 10));
   await mapLimit(batches, 4, async (batch) => {
-    let entries = batch.map((m, i) => ({ Id: String(i), MessageBody: JSON.stringify(m) }));
+    let entries = batch.map((m, i) => ({
+      Id: String(i),
+      MessageBody: JSON.stringify(m),
+      ...(options.delaySeconds ? { DelaySeconds: Math.min(900, Math.round(options.delaySeconds)) } : {}),
+    }));
     for (let attempt = 0; entries.length > 0; attempt++) {
       if (attempt > 5) throw new Error(`SQS: ${entries.length} messages could not be enqueued`);
       if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));

@@ -196,12 +196,19 @@ export class WorkflowStack extends Stack {
           ...(d.smsOrigination ? { SMS_ORIGINATION: d.smsOrigination } : {}),
         };
     for (const channel of Object.keys(queues) as Channel[]) {
+      // Each invocation paces itself to its share of the rate; ~10 recipients/message × 10 messages per batch.
+      const concurrency = Math.max(2, Math.min(1000, Math.ceil(rates[channel] / 50)));
       const worker = fn(
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
         "handler",
         "worker",
-        { MAX_RECEIVE_COUNT: "5", LEASE_MS: "300000", ...providerEnvironment },
+        {
+          MAX_RECEIVE_COUNT: "5",
+          LEASE_MS: "300000",
+          SEND_CONCURRENCY: String(concurrency),
+          ...providerEnvironment,
+        },
         Duration.seconds(60),
       );
       worker.addEventSource(
@@ -209,8 +216,7 @@ export class WorkflowStack extends Stack {
           batchSize: 10,
           maxBatchingWindow: Duration.seconds(1),
           reportBatchItemFailures: true,
-          // Each invocation paces itself to the rate; ~10 recipients/message × 10 messages per batch.
-          maxConcurrency: Math.max(2, Math.min(1000, Math.ceil(rates[channel] / 50))),
+          maxConcurrency: concurrency,
         }),
       );
       this.workers[channel] = worker;
