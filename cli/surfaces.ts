@@ -6,15 +6,88 @@ import { emit, type GlobalOptions, table } from "./output.ts";
 
 // The roles, spelled here so the help needs no zod; the type below stops compiling when
 // access/users.ts gains a role this list lacks.
-const ROLES = ["marketer", "approver", "analyst", "admin"] as const satisfies readonly Role[];
+const ROLES = [
+  "marketer",
+  "approver",
+  "analyst",
+  "admin",
+  "rm",
+  "branch_manager",
+] as const satisfies readonly Role[];
 const everyRole: [Exclude<Role, (typeof ROLES)[number]>] extends [never] ? true : never = true;
 void everyRole;
+
+const OUTCOMES = ["reached", "appointment", "interested", "declined", "no_answer", "wrong_number"] as const;
+
+/** `tasks list` and `tasks complete` (CONTRACT.md "RM tasks"): the RM's work, through the same use cases as the API. */
+function addTaskCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
+  const tasks = program.command("tasks").description("RM call tasks: list them, record a call's outcome");
+  tasks
+    .command("list")
+    .description("RM tasks, due first (default: open ones)")
+    .option("--rm <rmId>", "one RM's tasks")
+    .addOption(
+      new Option("--status <status>", "open, done or all").choices(["open", "done", "all"]).default("open"),
+    )
+    .action(async (o: { rm?: string; status: "open" | "done" | "all" }, cmd: Command) => {
+      const options = globals(cmd);
+      const rows = await withRuntime(options, (runtime, now) =>
+        lib.listTasksAs(useCaseDeps(runtime, now), localOperator(), {
+          ...(o.rm ? { rmId: o.rm } : {}),
+          status: o.status,
+        }),
+      );
+      const views = rows.map(lib.taskView);
+      emit(options, { tasks: views }, () =>
+        table(
+          ["task", "RM", "customer", "tier", "priority", "due", "status", "attempts", "outcome"],
+          views.map((t) => [
+            t.taskId,
+            t.rmId,
+            t.customerId,
+            t.context.tier,
+            t.priority,
+            t.dueAt,
+            t.status,
+            t.attempts,
+            t.outcome ?? "",
+          ]),
+        ),
+      );
+    });
+  tasks
+    .command("complete")
+    .description("record a call: no_answer logs an attempt and keeps the task open; the others close it")
+    .argument("<taskId>")
+    .addOption(new Option("--outcome <outcome>", OUTCOMES.join(", ")).choices(OUTCOMES).makeOptionMandatory())
+    .option("--note <text>", "what the RM wants to remember (kept with the task, never logged)")
+    .action(
+      async (taskId: string, o: { outcome: (typeof OUTCOMES)[number]; note?: string }, cmd: Command) => {
+        const options = globals(cmd);
+        if (o.note !== undefined && o.note.length > 2000)
+          throw new UsageError("--note: at most 2000 characters");
+        const task = await withRuntime(options, (runtime, now) =>
+          lib.completeTaskAs(useCaseDeps(runtime, now), localOperator(), taskId, {
+            outcome: o.outcome,
+            ...(o.note !== undefined ? { note: o.note } : {}),
+          }),
+        );
+        const result = { taskId: task.taskId, status: task.status, outcome: o.outcome };
+        emit(
+          options,
+          result,
+          () => `${task.taskId}: ${o.outcome}, ${task.status} (${task.attempts} attempts)`,
+        );
+      },
+    );
+}
 
 /** `serve`, `users` and `schedule`: the commands behind the marketer and analyst surfaces. */
 export function addSurfaceCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
   program.hook("preAction", async () => {
     await loadCommands();
   });
+  addTaskCommands(program, globals);
   program
     .command("serve")
     .description("HTTP API + web console on 127.0.0.1 (with the dispatch workers and the scheduler)")
@@ -39,17 +112,19 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     .description("add a user (or change their role) and print a new token; the old one stops working")
     .argument("<userId>")
     .addOption(
-      new Option("--role <role>", "marketer, approver, analyst or admin")
+      new Option("--role <role>", "marketer, approver, analyst, admin, rm or branch_manager")
         .choices(ROLES)
         .makeOptionMandatory(),
     )
     .option("--branch <branchId>", "a branch user sees and targets only this branch")
-    .action(async (userId: string, o: { role: string; branch?: string }, cmd: Command) => {
+    .option("--rm-id <rmId>", "an rm's id in the customer records (default: the user id)")
+    .action(async (userId: string, o: { role: string; branch?: string; rmId?: string }, cmd: Command) => {
       const options = globals(cmd);
       const parsed = lib.NewUser.safeParse({
         userId,
         role: o.role,
         ...(o.branch ? { branchId: o.branch } : {}),
+        ...(o.rmId ? { rmId: o.rmId } : {}),
       });
       if (!parsed.success)
         throw new UsageError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));

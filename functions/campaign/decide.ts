@@ -23,6 +23,8 @@ import { inWindow, localDay, nextWindowStart } from "./time.ts";
 export interface ContactState {
   optOut?: Partial<Record<Channel | "all", string>>;
   recent?: { at: string; ch: Channel; c: string; pb?: string }[];
+  /** An RM found this phone number wrong (HMAC of the number, so a new number in an import clears it). */
+  wrongPhone?: { h: string; at: string };
 }
 
 export type DecisionKind = "eligible" | "deferred" | "holdout" | "excluded";
@@ -170,7 +172,19 @@ const channelRules: {
     reason: "uncontactable",
     applies: (c, _s, ch) => (ch === "sms" ? !c.phone : ch === "email" ? !c.email : !c.rmId),
   },
+  {
+    // SMS and RM phone tasks both use the number an RM reported wrong (000:642 information governance).
+    reason: "wrong_number",
+    applies: (c, s, ch, ctx) =>
+      (ch === "sms" || ch === "rm-task") &&
+      Boolean(s?.wrongPhone && c.phone && s.wrongPhone.h === phoneMark(ctx.secret, c.phone)),
+  },
 ];
+
+/** The HMAC the contact owner keeps of a number reported wrong (no phone number sits in the item). */
+export function phoneMark(secret: string, phone: string): string {
+  return token(secret, `wrong-phone#${phone}`, 16);
+}
 
 function isRmOnly(c: Customer, ctx: DecideContext): boolean {
   const scheme = ctx.config.tierSchemes[ctx.campaign.segment.scheme];

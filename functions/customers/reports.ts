@@ -3,6 +3,7 @@ import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
+import { countsAsContact, getTasks, taskIdOf } from "#functions/tasks/store.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { PRIMARY_SCHEME } from "#platform/config.ts";
 import type { Repo } from "#platform/repo.ts";
@@ -61,7 +62,11 @@ export async function* uncontactable(runtime: Store, options: { branch?: string;
   }
 }
 
-/** Key customers without a completed maintenance contact in the month (DOMAIN.md: at least one per month). */
+/**
+ * Key customers without a completed maintenance contact in the month (DOMAIN.md: at least one per month).
+ * A contact is a maintenance SMS or email sent, or an RM task closed with an outcome other than
+ * no_answer / wrong_number in the month (CONTRACT.md): a task only created is not a contact.
+ */
 export async function keyNotContacted(runtime: Store, month: string, tier = "key") {
   const campaigns = (await listCampaigns(runtime.repo)).filter((c) => c.playbook === "key-maintenance");
   const byRm: Record<string, number> = {};
@@ -73,16 +78,20 @@ export async function keyNotContacted(runtime: Store, month: string, tier = "key
       campaigns.map((camp) => key.ledger(camp.campaignId, c.shard, c.customerId)),
     );
     const rows = (await batchGet(runtime.repo.ddb, runtime.repo.table, keys, 8)) as unknown as LedgerRow[];
-    const contacted = new Set(
-      rows
-        .filter(
-          (r) =>
-            r.decision === "sent" &&
-            r.sentAt &&
-            localDay(new Date(r.sentAt), runtime.config.quietHours.timeZone).startsWith(month),
-        )
-        .map((r) => r.customerId),
+    const inMonth = (at: string | undefined) =>
+      Boolean(at && localDay(new Date(at), runtime.config.quietHours.timeZone).startsWith(month));
+    const tasks = await getTasks(
+      runtime.repo,
+      batch.flatMap((c) => campaigns.map((camp) => taskIdOf(camp.campaignId, c.customerId))),
     );
+    const contacted = new Set([
+      ...rows
+        .filter((r) => r.decision === "sent" && r.channel !== "rm-task" && inMonth(r.sentAt))
+        .map((r) => r.customerId),
+      ...tasks
+        .filter((t) => t.status === "done" && countsAsContact(t.outcome) && inMonth(t.closedAt))
+        .map((t) => t.customerId),
+    ]);
     for (const c of batch) {
       if (contacted.has(c.customerId)) continue;
       missing.push({ customerId: c.customerId, rmId: c.rmId ?? "", branchId: c.branchId ?? "" });

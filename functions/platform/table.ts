@@ -30,7 +30,6 @@ export const key = {
   inflightPartition: (campaignId: string, shard: number) => `INFLIGHT#${campaignId}#${shard}`,
   event: (eventId: string) => ({ PK: `EVT#${eventId}`, SK: "EVENT" }),
   funnelPartition: (campaignId: string) => `FUNNEL#${campaignId}`,
-  rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   uncontactable: (branchId: string, customerId: string) => ({
