@@ -1,5 +1,6 @@
+import { phoneMark } from "#functions/campaign/decide.ts";
 import { listCampaigns } from "#functions/campaign/record.ts";
-import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
+import { contactStates, pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
@@ -13,6 +14,8 @@ import { batchGet } from "#platform/repo.ts";
 export interface Store {
   repo: Repo;
   config: TiercastConfig;
+  /** With it, the uncontactable list also shows numbers an RM reported wrong (`phone: "wrong_number"`). */
+  secret?: string;
 }
 
 import { key } from "#platform/table.ts";
@@ -20,6 +23,19 @@ import { key } from "#platform/table.ts";
 async function* customersOf(runtime: Store, scheme: string, tiers: string[]): AsyncGenerator<Customer> {
   for (const task of shardTasks(tiers, runtime.config.shards))
     for await (const page of pagesOf(runtime.repo, scheme, task, 1000)) yield* page;
+}
+
+/** Customers page by page, each with whether an RM reported their current phone number wrong. */
+async function* withWrongPhones(runtime: Store, scheme: string, tiers: string[]) {
+  for (const task of shardTasks(tiers, runtime.config.shards))
+    for await (const page of pagesOf(runtime.repo, scheme, task, 1000)) {
+      const { secret } = runtime;
+      const states = secret ? await contactStates(runtime.repo, page) : new Map();
+      for (const c of page) {
+        const mark = states.get(c.customerId)?.wrongPhone;
+        yield { c, wrongPhone: Boolean(secret && mark && c.phone && mark.h === phoneMark(secret, c.phone)) };
+      }
+    }
 }
 
 const contactStatus = (value: string | undefined, invalid: boolean | undefined) =>
@@ -42,9 +58,9 @@ export const UNCONTACTABLE_COLUMNS = [
 export async function* uncontactable(runtime: Store, options: { branch?: string; lostOnly?: boolean }) {
   for (const scheme of Object.values(PRIMARY_SCHEME)) {
     const tiers = runtime.config.tierSchemes[scheme]?.tiers.map((t) => t.name) ?? [];
-    for await (const c of customersOf(runtime, scheme, tiers)) {
+    for await (const { c, wrongPhone } of withWrongPhones(runtime, scheme, tiers)) {
       if (options.branch && c.branchId !== options.branch) continue;
-      const phone = contactStatus(c.phone, c.phoneInvalid);
+      const phone = wrongPhone ? "wrong_number" : contactStatus(c.phone, c.phoneInvalid);
       const email = contactStatus(c.email, c.emailInvalid);
       const lostContact = phone !== "ok" && email !== "ok";
       if (phone === "ok" && email === "ok") continue;

@@ -5,7 +5,7 @@ import { readAudit } from "#functions/audit/store.ts";
 import { closedReason, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { readContact } from "#functions/contact/gate.ts";
-import { keyNotContacted } from "#functions/customers/reports.ts";
+import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { getTask, type Task } from "#functions/tasks/store.ts";
@@ -168,6 +168,10 @@ describe("RM tasks", () => {
     expect(closedReason(consenting, state, "rm-task", ctx)).toBe("wrong_number");
     // A new number from the bank's next export opens the channel again.
     expect(closedReason({ ...consenting, phone: "+8613900000000" }, state, "sms", ctx)).toBeUndefined();
+    // And the information-governance list (000:642) shows it.
+    const listed = [];
+    for await (const row of uncontactable(runtime, { branch: customer.branchId })) listed.push(row);
+    expect(listed.find((r) => r.customerId === t.customerId)).toMatchObject({ phone: "wrong_number" });
   });
 
   describe("roles", () => {
