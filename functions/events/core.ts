@@ -172,7 +172,8 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
       if (status === "confirmed" && deps.config && deps.secret)
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
     }
-    const converts = record && CONVERTS[record.campaign.playbook](event);
+    // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
+    const converts = record && row.channel !== "rm-task" && CONVERTS[record.campaign.playbook](event);
     await advanceStage(deps.repo, row, converts ? "converted" : stage!, at);
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
   }

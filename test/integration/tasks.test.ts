@@ -7,6 +7,7 @@ import { parseCampaign } from "#functions/campaign/schema.ts";
 import { readContact } from "#functions/contact/gate.ts";
 import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
 import { getCustomer } from "#functions/customers/store.ts";
+import { ingestEvent } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { getTask, type Task } from "#functions/tasks/store.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
@@ -133,6 +134,26 @@ describe("RM tasks", () => {
     const trail = await readAudit(deps, "task", t.taskId);
     expect(trail.entries.map((e) => e.action)).toEqual(["complete"]);
     expect(JSON.stringify(trail.entries)).not.toContain("想了解理财");
+  });
+
+  it("converts a task's recipient only when the RM closes it, not on an event about the task", async () => {
+    const t = tasks[tasks.length - 1]!;
+    const before = await readFunnel(runtime.repo, maintenanceId);
+    const outcome = await ingestEvent(
+      {
+        eventId: "rm-reply-1",
+        type: "replied",
+        customerId: t.customerId,
+        campaignId: maintenanceId,
+        channel: "rm-task",
+        at: AT,
+      },
+      { repo: runtime.repo, shards: runtime.config.shards },
+    );
+    expect(outcome).toMatchObject({ status: "accepted", stage: "responded" });
+    const after = await readFunnel(runtime.repo, maintenanceId);
+    expect(after.total.converted).toBe(before.total.converted);
+    expect(after.total.responded).toBe(before.total.responded + 1);
   });
 
   it("keeps a no-answer task open with the attempt logged, and a retry closes it", async () => {
