@@ -15,7 +15,7 @@ export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 export { setCampaignTarget } from "#functions/usecases/targets.ts";
-export { completeTaskAs, listTasksAs, taskView } from "#functions/usecases/tasks.ts";
+export { completeTaskAs, handoverAs, listTasksAs, taskView } from "#functions/usecases/tasks.ts";
 export { addUserAs } from "#functions/usecases/users.ts";
 export { localAuditAnchor } from "#local/audit-anchor.ts";
 export { startRuntime } from "#local/runtime.ts";

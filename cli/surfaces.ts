@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { Role } from "#functions/access/users.ts";
 import { UsageError } from "#platform/errors.ts";
 import { lib, loadCommands, localOperator, useCaseDeps, withRuntime } from "./context.ts";
-import { emit, type GlobalOptions, table } from "./output.ts";
+import { emit, fmt, type GlobalOptions, table } from "./output.ts";
 
 // The roles, spelled here so the help needs no zod; the type below stops compiling when
 // access/users.ts gains a role this list lacks.
@@ -80,6 +80,22 @@ function addTaskCommands(program: Command, globals: (cmd: Command) => GlobalOpti
         );
       },
     );
+}
+
+/** `tasks handover`: an RM leaves; their open tasks go to another RM of the branch. */
+function addHandoverCommand(tasks: Command, globals: (cmd: Command) => GlobalOptions) {
+  tasks
+    .command("handover")
+    .description("hand every open task of an RM to another RM (an rm user of the same branch)")
+    .requiredOption("--from <rmId>", "the RM who leaves")
+    .requiredOption("--to <rmId>", "the RM who takes the open tasks")
+    .action(async (o: { from: string; to: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) =>
+        lib.handoverAs(useCaseDeps(runtime, now), localOperator(), o.from, o.to),
+      );
+      emit(options, result, () => `${fmt(result.moved)} open tasks of ${result.from} now with ${result.to}`);
+    });
 }
 
 /** `serve`, `users` and `schedule`: the commands behind the marketer and analyst surfaces. */

@@ -6,6 +6,7 @@ import { bookPage, getCustomer } from "#functions/customers/store.ts";
 import { OUTCOMES } from "#functions/tasks/store.ts";
 import {
   completeTaskAs,
+  handoverAs,
   listTasksAs,
   reassignTaskAs,
   taskInScope,
@@ -107,6 +108,17 @@ export const taskRoutes: AnyRoute[] = [
         (body as z.infer<typeof ReassignBody>).to,
       );
       return taskView(task);
+    },
+  }),
+  route({
+    method: "POST",
+    path: "/api/rms/{rmId}/handover",
+    summary:
+      "Hand every open task of an RM to another RM of the branch (an RM leaving); closed tasks keep their history",
+    roles: MANAGERS,
+    body: ReassignBody,
+    async handle({ actor, params, body, deps }) {
+      return handoverAs(deps, actor, params.rmId!, (body as z.infer<typeof ReassignBody>).to);
     },
   }),
   route({

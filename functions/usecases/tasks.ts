@@ -177,3 +177,18 @@ async function findRm(deps: UseCaseDeps, rmId: string) {
   const user = await findUser(deps.repo, rmId);
   return user?.role === "rm" && rmIdOf(user) === rmId ? user : undefined;
 }
+
+/**
+ * An RM leaves or goes on leave: every open task of theirs that the actor may see goes to another RM of
+ * the branch, each as a reassign (audited, the handover kept on the task). Closed tasks stay theirs: the
+ * history of who made the call does not move. Nothing of theirs in the actor's scope is a 404.
+ */
+export async function handoverAs(deps: UseCaseDeps, actor: Actor, fromRmId: string, toRmId: string) {
+  if (actor.role === "rm") throw new ForbiddenError("an RM cannot hand over tasks", "forbidden");
+  const open = await listTasksAs(deps, actor, { rmId: fromRmId, status: "open" });
+  if (open.length === 0) throw new NotFoundError(`RM ${fromRmId} has no open tasks you can hand over`);
+  if (fromRmId === toRmId) throw new InputError("to: the RM who takes the tasks must be another RM");
+  const moved: string[] = [];
+  for (const task of open) moved.push((await reassignTaskAs(deps, actor, task.taskId, toRmId)).taskId);
+  return { from: fromRmId, to: toRmId, moved: moved.length, taskIds: moved };
+}

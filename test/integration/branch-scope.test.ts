@@ -164,6 +164,10 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
     path: `/api/tasks/${taskOf(owner)}/reassign`,
     body: { to: "br2-rm" },
   }),
+  "POST /api/rms/{rmId}/handover": (owner) => ({
+    path: `/api/rms/${owner === "ho" ? "RM-HO" : "RM-B1"}/handover`,
+    body: { to: "br2-rm" },
+  }),
 };
 
 const taskOf = (owner: Owner) => taskIdOf(campaignOf(owner, "launched"), owner === "ho" ? "HO-1" : "BR1-1");

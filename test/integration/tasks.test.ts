@@ -303,5 +303,27 @@ describe("RM tasks", () => {
       expect(mine.map((t) => t.taskId)).not.toContain(task.taskId);
       void other;
     });
+
+    it("hands every open task of a leaving RM to another RM of the branch; closed tasks keep their history", async () => {
+      const before = await listTasksAs(deps, OPERATOR, { rmId: rm[0], status: "all" });
+      const open = before.filter((t) => t.status === "open");
+      const closed = before.filter((t) => t.status === "done");
+      expect(open.length).toBeGreaterThan(0);
+      expect(closed.length).toBeGreaterThan(0);
+      const mateBefore = (await listTasksAs(deps, OPERATOR, { rmId: mate[0] })).length;
+      const res = await call("POST", `/api/rms/${rm[0]}/handover`, tokens.bm1!, { to: mate[0] });
+      expect(res).toMatchObject({ status: 200, json: { from: rm[0], to: mate[0], moved: open.length } });
+      expect(await listTasksAs(deps, OPERATOR, { rmId: rm[0], status: "open" })).toEqual([]);
+      const done = await listTasksAs(deps, OPERATOR, { rmId: rm[0], status: "done" });
+      expect(done.map((t) => t.taskId).sort()).toEqual(closed.map((t) => t.taskId).sort());
+      expect((await listTasksAs(deps, OPERATOR, { rmId: mate[0] })).length).toBe(mateBefore + open.length);
+      // Nothing left to hand over: 404; an RM cannot hand over at all.
+      expect((await call("POST", `/api/rms/${rm[0]}/handover`, tokens.bm1!, { to: mate[0] })).status).toBe(
+        404,
+      );
+      expect(
+        (await call("POST", `/api/rms/${mate[0]}/handover`, tokens[mate[0]]!, { to: rm[0] })).status,
+      ).toBe(403);
+    });
   });
 });
