@@ -6,7 +6,12 @@ export { latestHeads } from "#functions/audit/anchor.ts";
 export { readAudit, verifyAudit } from "#functions/audit/store.ts";
 export { findCampaign, listCampaigns, loadCampaign } from "#functions/campaign/record.ts";
 export { localTime } from "#functions/campaign/time.ts";
-export { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
+export {
+  booksReport,
+  keyNotContacted,
+  UNCONTACTABLE_COLUMNS,
+  uncontactable,
+} from "#functions/customers/reports.ts";
 export { salonStatus } from "#functions/events/salon.ts";
 export { readFunnel } from "#functions/funnel/core.ts";
 export { targetProgress, validateTarget } from "#functions/funnel/targets.ts";

@@ -82,6 +82,36 @@ function addTaskCommands(program: Command, globals: (cmd: Command) => GlobalOpti
     );
 }
 
+/** `books`: potential and quality customers without an RM, and RMs over the book cap (000:640). */
+function addBooksCommand(program: Command, globals: (cmd: Command) => GlobalOptions) {
+  program
+    .command("books")
+    .description("RM books: potential/quality customers without an RM, and RMs over the cap (rm.bookCap)")
+    .option("--branch <branchId>", "only this branch")
+    .option("--cap <n>", "the book cap (default: rm.bookCap, 800)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new UsageError(`--cap must be an integer ≥ 1, got "${v}"`);
+      return n;
+    })
+    .action(async (o: { branch?: string; cap?: number }, cmd: Command) => {
+      const options = globals(cmd);
+      const report = await withRuntime(options, (runtime) => lib.booksReport(runtime, o));
+      emit(options, report, () =>
+        [
+          `${fmt(report.customers)} customers, ${fmt(report.rms)} RMs; without an RM: ${fmt(report.unassigned)} (${Object.entries(
+            report.unassignedByTier,
+          )
+            .map(([tier, n]) => `${tier} ${fmt(n)}`)
+            .join(", ")}); over the cap of ${fmt(report.cap)}: ${fmt(report.overCap.length)} RMs`,
+          table(
+            ["RM", "customers", "over"],
+            report.overCap.slice(0, 20).map((r) => [r.rmId, fmt(r.customers), fmt(r.over)]),
+          ),
+        ].join("\n"),
+      );
+    });
+}
+
 /** `tasks handover`: an RM leaves; their open tasks go to another RM of the branch. */
 function addHandoverCommand(tasks: Command, globals: (cmd: Command) => GlobalOptions) {
   tasks
@@ -104,6 +134,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
     await loadCommands();
   });
   addTaskCommands(program, globals);
+  addBooksCommand(program, globals);
   program
     .command("serve")
     .description("HTTP API + web console on 127.0.0.1 (with the dispatch workers and the scheduler)")

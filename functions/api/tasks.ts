@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { assertRmScope, rmIdOf } from "#functions/access/scope.ts";
+import { assertInScope, assertRmScope, rmIdOf } from "#functions/access/scope.ts";
 import type { Role } from "#functions/access/users.ts";
 import { maskContact } from "#functions/campaign/preview.ts";
+import { booksReport } from "#functions/customers/reports.ts";
 import { bookPage, getCustomer } from "#functions/customers/store.ts";
 import { OUTCOMES } from "#functions/tasks/store.ts";
 import {
@@ -119,6 +120,22 @@ export const taskRoutes: AnyRoute[] = [
     body: ReassignBody,
     async handle({ actor, params, body, deps }) {
       return handoverAs(deps, actor, params.rmId!, (body as z.infer<typeof ReassignBody>).to);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/books",
+    summary:
+      "RM books: potential/quality customers without an RM and RMs over the cap (a branch's, for its users)",
+    roles: MANAGERS,
+    query: { branch: "a branch (head office)", cap: "the book cap (default rm.bookCap)" },
+    async handle({ actor, query, deps }) {
+      if (query.branch) assertInScope(actor, `branch ${query.branch}'s books`, query.branch);
+      const cap = query.cap === undefined ? undefined : Number(query.cap);
+      if (cap !== undefined && (!Number.isInteger(cap) || cap < 1))
+        throw new InputError("cap must be an integer ≥ 1");
+      const branch = actor.branchId ?? query.branch;
+      return booksReport(deps, { ...(branch ? { branch } : {}), ...(cap ? { cap } : {}) });
     },
   }),
   route({

@@ -132,3 +132,43 @@ export async function keyNotContacted(runtime: Store, month: string, tier = "key
     missing,
   };
 }
+
+/**
+ * RM books (000:640): every potential and quality customer must have an RM, and no book should exceed
+ * the cap (`rm.bookCap`, 500–800 in the seeds). Reads every customer of the primary schemes once.
+ */
+export async function booksReport(
+  runtime: Store,
+  options: { branch?: string; cap?: number; mustHaveRm?: string[] } = {},
+) {
+  const cap = options.cap ?? runtime.config.rm.bookCap;
+  const mustHaveRm = new Set(options.mustHaveRm ?? ["potential", "quality"]);
+  const books = new Map<string, number>();
+  const unassigned: { customerId: string; tier: string; branchId: string }[] = [];
+  let customers = 0;
+  for (const scheme of Object.values(PRIMARY_SCHEME)) {
+    const tiers = runtime.config.tierSchemes[scheme]?.tiers.map((t) => t.name) ?? [];
+    for await (const c of customersOf(runtime, scheme, tiers)) {
+      if (options.branch && c.branchId !== options.branch) continue;
+      customers++;
+      if (c.rmId) books.set(c.rmId, (books.get(c.rmId) ?? 0) + 1);
+      else if (mustHaveRm.has(c.tier))
+        unassigned.push({ customerId: c.customerId, tier: c.tier, branchId: c.branchId ?? "" });
+    }
+  }
+  const unassignedByTier: Record<string, number> = {};
+  for (const u of unassigned) unassignedByTier[u.tier] = (unassignedByTier[u.tier] ?? 0) + 1;
+  const overCap = [...books]
+    .filter(([, n]) => n > cap)
+    .map(([rmId, n]) => ({ rmId, customers: n, over: n - cap }))
+    .sort((a, b) => b.customers - a.customers || a.rmId.localeCompare(b.rmId));
+  return {
+    cap,
+    customers,
+    rms: books.size,
+    unassigned: unassigned.length,
+    unassignedByTier,
+    overCap,
+    unassignedCustomers: unassigned.sort((a, b) => a.customerId.localeCompare(b.customerId)),
+  };
+}

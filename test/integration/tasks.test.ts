@@ -1,3 +1,4 @@
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, type NewUser } from "#functions/access/users.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
@@ -5,10 +6,11 @@ import { readAudit } from "#functions/audit/store.ts";
 import { closedReason, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { readContact } from "#functions/contact/gate.ts";
-import { keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
-import { getCustomer } from "#functions/customers/store.ts";
+import { booksReport, keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
+import { getCustomer, putCustomers } from "#functions/customers/store.ts";
 import { ingestEvent } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { importRecords } from "#functions/import/core.ts";
 import { getTask, type Task } from "#functions/tasks/store.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import { completeTaskAs, listTasksAs } from "#functions/usecases/tasks.ts";
@@ -193,6 +195,52 @@ describe("RM tasks", () => {
     const listed = [];
     for await (const row of uncontactable(runtime, { branch: customer.branchId })) listed.push(row);
     expect(listed.find((r) => r.customerId === t.customerId)).toMatchObject({ phone: "wrong_number" });
+  });
+
+  it("reports potential and quality customers without an RM, and RMs over the book cap", async () => {
+    // The synthetic bank gives everyone an RM: two customers arrive without one.
+    const arrivals = [
+      { customerId: "NEW-1", aum: 20_000, branchId: "BR001" },
+      { customerId: "NEW-2", aum: 500, branchId: "BR001" },
+    ];
+    await importRecords(
+      (async function* () {
+        for (const [i, value] of arrivals.entries()) yield { line: i + 1, value };
+      })(),
+      { config: runtime.config, write: (batch) => putCustomers(runtime.repo, batch, AT) },
+    );
+    const profiles: { rmId?: string; tier: string; customerId: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await runtime.repo.ddb.send(
+        new ScanCommand({ TableName: runtime.repo.table, ExclusiveStartKey: start }),
+      );
+      for (const item of out.Items ?? [])
+        if (String(item.PK).startsWith("CUST#") && item.SK === "PROFILE")
+          profiles.push(item as unknown as (typeof profiles)[number]);
+      start = out.LastEvaluatedKey;
+    } while (start);
+    const books = new Map<string, number>();
+    for (const p of profiles) if (p.rmId) books.set(p.rmId, (books.get(p.rmId) ?? 0) + 1);
+    const cap = Math.min(...books.values()) + 1;
+    const report = await booksReport(runtime, { cap });
+    expect(report.customers).toBe(profiles.length);
+    expect(report.unassignedCustomers.map((u) => u.customerId).sort()).toEqual(
+      profiles
+        .filter((p) => !p.rmId && (p.tier === "potential" || p.tier === "quality"))
+        .map((p) => p.customerId)
+        .sort(),
+    );
+    expect(report.overCap.map((r) => r.rmId).sort()).toEqual(
+      [...books]
+        .filter(([, n]) => n > cap)
+        .map(([rm]) => rm)
+        .sort(),
+    );
+    expect(report.overCap.length).toBeGreaterThan(0);
+    expect(report.unassignedCustomers).toEqual([
+      { customerId: "NEW-1", tier: "potential", branchId: "BR001" },
+    ]);
   });
 
   describe("roles", () => {
