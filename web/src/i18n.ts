@@ -88,6 +88,7 @@ const STRINGS = {
   noTasks: ["没有任务", "No tasks"],
   due: ["截止", "Due"],
   overdue: ["已逾期", "overdue"],
+  overdueOnly: ["只看逾期", "overdue only"],
   attempts: ["拨打次数", "Attempts"],
   call: ["拨打", "Call"],
   aumBand: ["资产区间", "AUM band"],

@@ -43,12 +43,16 @@ function band(t: PageProps["t"], b: TaskRow["context"]["aumBand"]) {
 /** The RM's (or the branch's) open work as cards: a phone-width list, due first. */
 export function TaskList({ t, me }: PageProps) {
   const [status, setStatus] = useState<"open" | "done" | "all">("open");
+  const [overdue, setOverdue] = useState(false);
   const [rows, setRows] = useState<TaskRow[]>();
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     setRows(undefined);
-    api<{ tasks: TaskRow[] }>("GET", `/api/tasks?status=${status}`).then((r) => setRows(r.tasks), setError);
-  }, [status]);
+    api<{ tasks: TaskRow[] }>("GET", `/api/tasks?status=${status}${overdue ? "&overdue=true" : ""}`).then(
+      (r) => setRows(r.tasks),
+      setError,
+    );
+  }, [status, overdue]);
   const now = Date.now();
   return (
     <section>
@@ -58,7 +62,11 @@ export function TaskList({ t, me }: PageProps) {
         <option value="open">{t.term("open")}</option>
         <option value="done">{t.term("done")}</option>
         <option value="all">{t("allTasks")}</option>
-      </select>
+      </select>{" "}
+      <label>
+        <input type="checkbox" checked={overdue} onChange={(e) => setOverdue(e.currentTarget.checked)} />{" "}
+        {t("overdueOnly")}
+      </label>
       <ErrorBox error={error} />
       {rows && rows.length === 0 && <p>{t("noTasks")}</p>}
       <ul class="tasks">
