@@ -15,9 +15,11 @@ export {
 export { salonStatus } from "#functions/events/salon.ts";
 export { readFunnel } from "#functions/funnel/core.ts";
 export { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
+export { REWARD_COLUMNS } from "#functions/referrals/rewards.ts";
 export { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
 export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
+export { listRewardsAs, payRewardAs } from "#functions/usecases/rewards.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 export { setCampaignTarget } from "#functions/usecases/targets.ts";
 export { completeTaskAs, handoverAs, listTasksAs, taskView } from "#functions/usecases/tasks.ts";

@@ -80,6 +80,7 @@ function addTaskCommands(program: Command, globals: (cmd: Command) => GlobalOpti
         );
       },
     );
+  addHandoverCommand(tasks, globals);
 }
 
 /** `books`: potential and quality customers without an RM, and RMs over the book cap (000:640). */
@@ -112,6 +113,59 @@ function addBooksCommand(program: Command, globals: (cmd: Command) => GlobalOpti
     });
 }
 
+/** `rewards list` / `rewards pay`: referral rewards for the bank's settlement (CSV) and their payment. */
+function addRewardCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
+  const rewards = program
+    .command("rewards")
+    .description("referral rewards: list or export them, mark one paid");
+  rewards
+    .command("list")
+    .description("rewards of every referral drive (or one), for the settlement")
+    .option("--campaign <campaignId>", "one referral drive")
+    .addOption(
+      new Option("--status <status>", "due, paid or all").choices(["due", "paid", "all"]).default("all"),
+    )
+    .addOption(new Option("--format <format>", "output format").choices(["table", "json", "csv"]))
+    .action(
+      async (o: { campaign?: string; status: "due" | "paid" | "all"; format?: string }, cmd: Command) => {
+        const options = globals(cmd);
+        const rows = await withRuntime(options, (runtime, now) =>
+          lib.listRewardsAs(useCaseDeps(runtime, now), localOperator(), {
+            ...(o.campaign ? { campaignId: o.campaign } : {}),
+            status: o.status,
+          }),
+        );
+        if (o.format === "csv" && !options.json) {
+          process.stdout.write(lib.csvRow(lib.REWARD_COLUMNS));
+          for (const r of rows)
+            process.stdout.write(
+              lib.csvRow(lib.REWARD_COLUMNS.map((c) => (r as unknown as Record<string, unknown>)[c] ?? "")),
+            );
+          return;
+        }
+        emit({ json: options.json || o.format === "json" }, { rewards: rows }, () =>
+          table(
+            ["drive", "referrer", "referee", "reward", "at", "status"],
+            rows.map((r) => [r.campaignId, r.referrerId, r.refereeId, r.reward, r.at, r.status]),
+          ),
+        );
+      },
+    );
+  rewards
+    .command("pay")
+    .description("mark a reward paid (once); --reference is the bank's settlement reference")
+    .argument("<campaignId>")
+    .argument("<referrerId>")
+    .option("--reference <ref>", "the settlement batch or voucher number")
+    .action(async (campaignId: string, referrerId: string, o: { reference?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const reward = await withRuntime(options, (runtime, now) =>
+        lib.payRewardAs(useCaseDeps(runtime, now), localOperator(), campaignId, referrerId, o.reference),
+      );
+      emit(options, reward, () => `${campaignId} ${referrerId}: ${reward.status} (${reward.paidAt ?? ""})`);
+    });
+}
+
 /** `tasks handover`: an RM leaves; their open tasks go to another RM of the branch. */
 function addHandoverCommand(tasks: Command, globals: (cmd: Command) => GlobalOptions) {
   tasks
@@ -135,6 +189,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
   });
   addTaskCommands(program, globals);
   addBooksCommand(program, globals);
+  addRewardCommands(program, globals);
   program
     .command("serve")
     .description("HTTP API + web console on 127.0.0.1 (with the dispatch workers and the scheduler)")

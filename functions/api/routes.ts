@@ -40,6 +40,7 @@ import { shardOf } from "#platform/hash.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
+import { rewardRoutes } from "./rewards.ts";
 import { scheduleRoutes } from "./schedules.ts";
 import { taskRoutes } from "./tasks.ts";
 
@@ -530,4 +531,5 @@ export const ROUTES: AnyRoute[] = [
   }),
   ...scheduleRoutes,
   ...taskRoutes,
+  ...rewardRoutes,
 ];

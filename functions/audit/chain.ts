@@ -16,7 +16,8 @@ export type AuditEntity =
   | "events"
   | "target"
   | "customer"
-  | "task";
+  | "task"
+  | "reward";
 
 export interface AuditActor {
   userId: string;

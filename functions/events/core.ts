@@ -7,6 +7,7 @@ import { advanceStage } from "#functions/funnel/counters.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import { recordReward } from "#functions/referrals/rewards.ts";
 import { formatIssues, type TiercastConfig } from "#platform/config.ts";
 import { IsoInstant } from "#platform/dates.ts";
 import { shardOf } from "#platform/hash.ts";
@@ -249,14 +250,12 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
   const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at));
-  await putOnce(deps.repo, {
-    PK: `REWARD#${link.campaignId}`,
-    SK: link.referrerId,
+  await recordReward(deps.repo, {
+    campaignId: link.campaignId,
     referrerId: link.referrerId,
     refereeId: event.customerId,
     reward: referral.reward,
     at: event.at,
-    status: "due",
   });
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
 }

@@ -5,6 +5,7 @@ import type { AnyRoute } from "#functions/api/http.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import { forceCampaignStatus } from "#functions/campaign/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
+import { recordReward } from "#functions/referrals/rewards.ts";
 import { createTask, taskIdOf } from "#functions/tasks/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
@@ -168,6 +169,10 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
     path: `/api/rms/${owner === "ho" ? "RM-HO" : "RM-B1"}/handover`,
     body: { to: "br2-rm" },
   }),
+  "POST /api/rewards/{campaignId}/{referrerId}/pay": (owner) => ({
+    path: `/api/rewards/${campaignOf(owner, "launched")}/${owner === "ho" ? "HO-1" : "BR1-1"}/pay`,
+    body: { reference: "intruder" },
+  }),
 };
 
 const taskOf = (owner: Owner) => taskIdOf(campaignOf(owner, "launched"), owner === "ho" ? "HO-1" : "BR1-1");
@@ -232,6 +237,15 @@ describe("branch scope on every write route", () => {
     expect(
       (await call("POST", "/api/campaigns", tokens.bm!, dormantCampaign({ campaignId: "br2-own" }))).status,
     ).toBe(201);
+    // A due referral reward of each owner's drive.
+    for (const owner of OWNERS)
+      await recordReward(runtime.repo, {
+        campaignId: campaignOf(owner, "launched"),
+        referrerId: owner === "ho" ? "HO-1" : "BR1-1",
+        refereeId: "REF-1",
+        reward: "gift",
+        at: AT,
+      });
     // An open RM task of each owner (what the rm-task worker writes for a launched campaign).
     for (const owner of OWNERS)
       await createTask(

@@ -80,6 +80,24 @@ describe("tiercast tasks (CONTRACT.md: RM tasks)", () => {
     };
     expect(funnel.total.converted).toBe(1);
 
+    // The RM of the second task leaves: a colleague of the branch takes their open tasks.
+    const branch = (open.tasks.find((t) => t.taskId === second.taskId) as { branchId?: string }).branchId!;
+    const added = await cli(["users", "add", "RM-NEW", "--role", "rm", "--branch", branch, ...AT], {
+      dataDir,
+    });
+    expect(added.code, added.stderr).toBe(0);
+    const handover = await cli(
+      ["tasks", "handover", "--from", second.rmId, "--to", "RM-NEW", "--json", ...AT],
+      { dataDir },
+    );
+    expect(handover.code, handover.stderr).toBe(0);
+    const movedCount = open.tasks.filter((t) => t.rmId === second.rmId).length;
+    expect(handover.json()).toMatchObject({ from: second.rmId, to: "RM-NEW", moved: movedCount });
+    const taken = (
+      await cli(["tasks", "list", "--rm", "RM-NEW", "--json", ...AT], { dataDir })
+    ).json() as Listed;
+    expect(taken.tasks).toHaveLength(movedCount);
+
     expect(
       (await cli(["tasks", "complete", first.taskId, "--outcome", "maybe", "--json"], { dataDir })).code,
     ).toBe(2);
