@@ -78,6 +78,14 @@ const CONVERTS: Record<Campaign["playbook"], (e: Event) => boolean> = {
 };
 
 const REFUSAL = /^\s*(R|TD|T|N|退订|拒收)\s*$/i;
+
+const DEFAULT_RSVP_REPLIES = ["Y", "是"];
+/** A reply that registers for the salon it answers (config `salon.rsvpReplies`, any case). */
+function saysYes(text: string | undefined, config: TiercastConfig | undefined): boolean {
+  if (!text) return false;
+  const said = text.trim().toUpperCase();
+  return (config?.salon?.rsvpReplies ?? DEFAULT_RSVP_REPLIES).some((y) => y.trim().toUpperCase() === said);
+}
 const DAY = 86_400_000;
 
 const campaignCache = new Map<string, CampaignRecord | null>();
@@ -161,7 +169,8 @@ export async function ingestEvent(raw: unknown, deps: EventDeps): Promise<Ingest
     } else if (row.decision !== "sent") return { status: "accepted" };
     const record = await campaignOf(deps.repo, campaignId);
     const salon = record?.campaign.event;
-    if (event.type === "rsvp" && salon) {
+    // "Reply Y to register": a yes to a salon invitation is an RSVP (a seat, or the waitlist), once.
+    if ((event.type === "rsvp" || (event.type === "replied" && saysYes(event.text, deps.config))) && salon) {
       const status = await rsvp(
         deps.repo,
         salon.eventId,

@@ -114,6 +114,10 @@ export const TiercastConfig = z.object({
     })
     .default({ dailyTasksPerRm: 20, bookCap: 800 }),
   pageSize: z.number().int().min(10).max(5000).default(1000),
+  /** SMS replies to a salon invitation that register (any case, surrounding spaces ignored). */
+  salon: z
+    .object({ rsvpReplies: z.array(z.string().min(1).max(20)).min(1).default(["Y", "是"]) })
+    .default({ rsvpReplies: ["Y", "是"] }),
 });
 export type TiercastConfig = z.infer<typeof TiercastConfig>;
 
