@@ -166,6 +166,83 @@ function addRewardCommands(program: Command, globals: (cmd: Command) => GlobalOp
     });
 }
 
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+const monthOf = (value: string | undefined, now: () => Date) => {
+  if (value !== undefined && !MONTH.test(value))
+    throw new UsageError(`--month must be YYYY-MM, got "${value}"`);
+  return value ?? now().toISOString().slice(0, 7);
+};
+
+/** `staff import` and `plan run|report`: the corporate contact plan (000:547). */
+function addPlanCommands(program: Command, globals: (cmd: Command) => GlobalOptions) {
+  program
+    .command("staff")
+    .description(
+      "the bank's staff by role and branch (president, vice_president, corp_head, rm, outlet_head, outlet_deputy)",
+    )
+    .command("import")
+    .description("upsert staff from .jsonl, .csv or .xlsx: staffId, role, branchId, name")
+    .argument("<file>")
+    .action(async (file: string, _o, cmd: Command) => {
+      const options = globals(cmd);
+      const report = await withRuntime(options, async (runtime, now) =>
+        lib.importStaffAs(useCaseDeps(runtime, now), localOperator(), await lib.openSource(file)),
+      );
+      emit(
+        options,
+        report,
+        () => `${fmt(report.imported)} imported, ${fmt(report.rejected.length)} rejected`,
+      );
+      if (report.rejected.length && report.imported === 0) process.exitCode = 1;
+    });
+  const plan = program.command("plan").description("the corporate contact plan per class and role (000:547)");
+  plan
+    .command("run")
+    .description(
+      "make the month's required visits of every class-1/2/3 customer into tasks for the named people",
+    )
+    .option("--month <yyyy-mm>", "the month (default: the month of --at)")
+    .action(async (o: { month?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      if (o.month !== undefined) monthOf(o.month, () => new Date());
+      const result = await withRuntime(options, (runtime, now) =>
+        lib.runPlanAs(useCaseDeps(runtime, now), localOperator(), monthOf(o.month, now)),
+      );
+      emit(
+        options,
+        result,
+        () =>
+          `${result.month}: ${fmt(result.customers)} corporate customers; ${fmt(result.created)} tasks made (${fmt(result.existing)} already), ${fmt(result.unassigned)} without a person in the role`,
+      );
+    });
+  plan
+    .command("report")
+    .description("required, done and missing contacts per class × role × branch")
+    .option("--month <yyyy-mm>", "the month (default: the month of --at)")
+    .option("--branch <branchId>", "only this branch")
+    .action(async (o: { month?: string; branch?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      if (o.month !== undefined) monthOf(o.month, () => new Date());
+      const report = await withRuntime(options, (runtime, now) =>
+        lib.planReportAs(useCaseDeps(runtime, now), localOperator(), monthOf(o.month, now), o.branch),
+      );
+      emit(options, report, () =>
+        table(
+          ["class", "role", "branch", "required", "done", "missing", "unassigned"],
+          report.rows.map((r) => [
+            r.class,
+            r.role,
+            r.branchId,
+            fmt(r.required),
+            fmt(r.done),
+            fmt(r.missing),
+            fmt(r.unassigned),
+          ]),
+        ),
+      );
+    });
+}
+
 /** `tasks handover`: an RM leaves; their open tasks go to another RM of the branch. */
 function addHandoverCommand(tasks: Command, globals: (cmd: Command) => GlobalOptions) {
   tasks
@@ -190,6 +267,7 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
   addTaskCommands(program, globals);
   addBooksCommand(program, globals);
   addRewardCommands(program, globals);
+  addPlanCommands(program, globals);
   program
     .command("serve")
     .description("HTTP API + web console on 127.0.0.1 (with the dispatch workers and the scheduler)")

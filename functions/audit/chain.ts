@@ -17,7 +17,8 @@ export type AuditEntity =
   | "target"
   | "customer"
   | "task"
-  | "reward";
+  | "reward"
+  | "plan";
 
 export interface AuditActor {
   userId: string;
