@@ -5,6 +5,7 @@ import { maskContact } from "#functions/campaign/preview.ts";
 import { booksReport } from "#functions/customers/reports.ts";
 import { bookPage, getCustomer } from "#functions/customers/store.ts";
 import { OUTCOMES } from "#functions/tasks/store.ts";
+import { planReportAs } from "#functions/usecases/plans.ts";
 import {
   completeTaskAs,
   handoverAs,
@@ -136,6 +137,18 @@ export const taskRoutes: AnyRoute[] = [
         throw new InputError("cap must be an integer ≥ 1");
       const branch = actor.branchId ?? query.branch;
       return booksReport(deps, { ...(branch ? { branch } : {}), ...(cap ? { cap } : {}) });
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/plans/{month}",
+    summary: "The corporate contact plan of a month: required, done, missing per class × role × branch",
+    roles: MANAGERS,
+    query: { branch: "a branch (head office)" },
+    async handle({ actor, params, query, deps }) {
+      if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(params.month!)) throw new InputError("month: YYYY-MM");
+      if (query.branch) assertInScope(actor, `branch ${query.branch}'s plan`, query.branch);
+      return planReportAs(deps, actor, params.month!, query.branch);
     },
   }),
   route({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser } from "#functions/access/users.ts";
 import { pagesOf, shardTasks } from "#functions/campaign/segment.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import { PLAN_RULES } from "#functions/plans/core.ts";
@@ -6,6 +7,7 @@ import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import { importStaffAs, planReportAs, runPlanAs } from "#functions/usecases/plans.ts";
 import { completeTaskAs, listTasksAs } from "#functions/usecases/tasks.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { startServe } from "#local/serve.ts";
 import { localBank, setClock } from "./bank.ts";
 
 const AT = "2027-03-01T02:00:00.000Z";
@@ -95,6 +97,23 @@ describe("corporate contact plan (000:547)", () => {
     const done = report.rows.filter((r) => r.role === "outlet_head").reduce((n, r) => n + r.done, 0);
     expect(done).toBe(2);
     expect(report.rows.filter((r) => r.role !== "outlet_head").every((r) => r.done === 0)).toBe(true);
+
+    // The branch manager reads the same report through the API; another branch's is refused.
+    const bm = (
+      await addUser(runtime.repo, { userId: "bm1", role: "branch_manager", branchId: "BR001" }, new Date(AT))
+    ).token;
+    const server = await startServe(runtime, { schedulerMs: 0, webDir: false });
+    try {
+      const get = (path: string) =>
+        fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${bm}` } });
+      const res = await get("/api/plans/2027-03");
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { rows: unknown[] }).rows).toEqual(report.rows);
+      expect((await get("/api/plans/2027-03?branch=BR002")).status).toBe(403);
+      expect((await get("/api/plans/2027-13")).status).toBe(400);
+    } finally {
+      await server.stop();
+    }
   });
 
   it("counts a required visit with nobody in the role at the branch as unassigned, not dropped", async () => {
