@@ -6,15 +6,24 @@ export { latestHeads } from "#functions/audit/anchor.ts";
 export { readAudit, verifyAudit } from "#functions/audit/store.ts";
 export { findCampaign, listCampaigns, loadCampaign } from "#functions/campaign/record.ts";
 export { localTime } from "#functions/campaign/time.ts";
-export { keyNotContacted, UNCONTACTABLE_COLUMNS, uncontactable } from "#functions/customers/reports.ts";
+export {
+  booksReport,
+  keyNotContacted,
+  UNCONTACTABLE_COLUMNS,
+  uncontactable,
+} from "#functions/customers/reports.ts";
 export { salonStatus } from "#functions/events/salon.ts";
 export { readFunnel } from "#functions/funnel/core.ts";
 export { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
+export { REWARD_COLUMNS } from "#functions/referrals/rewards.ts";
 export { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
 export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
+export { importStaffAs, planReportAs, runPlanAs } from "#functions/usecases/plans.ts";
+export { listRewardsAs, payRewardAs } from "#functions/usecases/rewards.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 export { setCampaignTarget } from "#functions/usecases/targets.ts";
+export { completeTaskAs, handoverAs, listTasksAs, taskView } from "#functions/usecases/tasks.ts";
 export { addUserAs } from "#functions/usecases/users.ts";
 export { localAuditAnchor } from "#local/audit-anchor.ts";
 export { startRuntime } from "#local/runtime.ts";
@@ -28,7 +37,7 @@ export { readCampaignFile } from "./campaign-file.ts";
 export { runDemo } from "./demo.ts";
 export { doctorAws, doctorTable } from "./doctor.ts";
 export { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
-export { importFile } from "./import.ts";
+export { importFile, openSource } from "./import.ts";
 export { dlq, launchCampaign, launchText, tick } from "./launch.ts";
 export { writeLedger } from "./ledger.ts";
 export { previewText, runPreview } from "./preview.ts";

@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { keyNotContacted } from "#functions/customers/reports.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import type { TaskOutcome } from "#functions/tasks/store.ts";
 import { operatorLaunch } from "#functions/usecases/campaigns.ts";
+import { completeTaskAs, listTasksAs } from "#functions/usecases/tasks.ts";
 import { writeSyntheticBank } from "#local/synthetic.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
@@ -139,6 +142,34 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     );
     say(
       `\nThe SMS gateway sink holds ${fmt(dispatchCount("sms"))} messages and the SMTP server ${fmt(dispatchCount("email"))} emails.`,
+    );
+
+    section("RMs work their call tasks (tiercast tasks list / tasks complete)");
+    const month = now().toISOString().slice(0, 7);
+    const keyBefore = await keyNotContacted(runtime, month);
+    const deps = useCaseDeps(runtime, now);
+    const open = await listTasksAs(deps, localOperator(), { status: "open" });
+    const pattern: TaskOutcome[] = [
+      "reached",
+      "appointment",
+      "no_answer",
+      "declined",
+      "interested",
+      "wrong_number",
+    ];
+    const worked = open.slice(0, 30);
+    const outcomes = new Map<string, number>();
+    for (const [i, task] of worked.entries()) {
+      const outcome = pattern[i % pattern.length]!;
+      await completeTaskAs(deps, localOperator(), task.taskId, { outcome });
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    const keyAfter = await keyNotContacted(runtime, month);
+    say(
+      `${fmt(open.length)} open tasks; RMs called ${fmt(worked.length)}: ${[...outcomes].map(([o, n]) => `${o} ${n}`).join(", ")}.`,
+    );
+    say(
+      `Key report ${month}: contacted ${fmt(keyBefore.contacted)} → ${fmt(keyAfter.contacted)} of ${fmt(keyAfter.customers)} (a created task is not a contact; a no-answer or wrong number is not either).`,
     );
 
     section("5. Customers respond (simulated, with a true effect of +3 pp), and the funnel");

@@ -471,7 +471,7 @@ export function buildProgram(): Command {
   audit
     .command("show")
     .description("one entity's trail, e.g. `audit show campaign dormant-2027q1`")
-    .argument("<entity>", "campaign, schedule, user, import, target or customer")
+    .argument("<entity>", "campaign, schedule, user, import, target, customer or task")
     .argument("<id>")
     .action(async (entity: string, id: string, _o, cmd: Command) => {
       const options = globals(cmd);

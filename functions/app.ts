@@ -10,13 +10,13 @@ import {
   awsSmsProvider,
   httpSmsLookup,
   httpSmsProvider,
-  rmTaskProvider,
   sesProvider,
   smtpProvider,
 } from "#functions/dispatch/providers.ts";
 import { s3Client, s3Objects } from "#functions/import/objects.ts";
 import type { LaunchDeps } from "#functions/launch/core.ts";
 import { eventBridgeSchedules } from "#functions/schedules/eventbridge.ts";
+import { rmTaskProvider } from "#functions/tasks/provider.ts";
 import { startExecution } from "#platform/aws-launch.ts";
 import { type ClientOptions, documentClient, sqsClient } from "#platform/clients.ts";
 import { type Clock, settableClock } from "#platform/clock.ts";
@@ -157,7 +157,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
       email: email.smtpUrl
         ? await smtpProvider(email.smtpUrl, config.email.from, await smtpAuth(email.smtpSecretArn))
         : await sesProvider(email.sesFrom ?? config.email.from, email.configurationSet),
-      "rm-task": rmTaskProvider(repo, now),
+      "rm-task": rmTaskProvider(repo, config, now),
     };
     return {
       ...base(),

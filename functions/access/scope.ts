@@ -66,3 +66,20 @@ export async function* confineToBranch(
     else yield r;
   }
 }
+
+/** The RM an `rm` user is in the customer records: their rmId, or their user id. */
+export const rmIdOf = (actor: Pick<Actor, "userId" | "rmId">) => actor.rmId ?? actor.userId;
+
+/**
+ * An RM's records (their tasks, the customers of their book) are theirs alone: another RM's is 403
+ * `other_rm`, even in the same branch. Everyone else is judged by branch scope only.
+ */
+export function assertRmScope(
+  actor: Pick<Actor, "userId" | "role" | "branchId" | "rmId">,
+  what: string,
+  owner: { branchId?: string; rmId?: string },
+): void {
+  assertInScope(actor, what, owner.branchId);
+  if (actor.role === "rm" && owner.rmId !== rmIdOf(actor))
+    throw new ForbiddenError(`${what} is not in the book of RM ${rmIdOf(actor)}`, "other_rm");
+}

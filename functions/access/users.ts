@@ -3,7 +3,7 @@ import { DeleteCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import type { Repo } from "#platform/repo.ts";
 
-export const ROLES = ["marketer", "approver", "analyst", "admin"] as const;
+export const ROLES = ["marketer", "approver", "analyst", "admin", "rm", "branch_manager"] as const;
 export type Role = (typeof ROLES)[number];
 
 /** Who is asking: from a local token, or from Cognito's JWT claims on AWS. */
@@ -12,15 +12,30 @@ export interface Actor {
   role: Role;
   /** Set for branch users: they see and target only this branch's customers. */
   branchId?: string;
+  /** An RM's id in the customer records (`rmId`), when it is not their user id. */
+  rmId?: string;
 }
 
-export const NewUser = z.object({
-  userId: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "1-64 letters, digits, '.', '_', '@' or '-'"),
-  role: z.enum(ROLES),
-  branchId: z.string().min(1).max(64).optional(),
-});
+export const NewUser = z
+  .object({
+    userId: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/, "1-64 letters, digits, '.', '_', '@' or '-'"),
+    role: z.enum(ROLES),
+    branchId: z.string().min(1).max(64).optional(),
+    rmId: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("an RM's id in the customer records (default: userId)"),
+  })
+  .superRefine((u, ctx) => {
+    if (u.role === "branch_manager" && !u.branchId)
+      ctx.addIssue({ code: "custom", path: ["branchId"], message: "a branch manager needs a branch" });
+    if (u.rmId && u.role !== "rm")
+      ctx.addIssue({ code: "custom", path: ["rmId"], message: "only an rm has an rmId" });
+  });
 export type NewUser = z.infer<typeof NewUser>;
 
 const tokenHash = (token: string) => createHash("sha256").update(token).digest("hex");
@@ -39,6 +54,7 @@ export async function addUser(repo: Repo, user: NewUser, now: Date): Promise<{ u
     userId: user.userId,
     role: user.role,
     ...(user.branchId ? { branchId: user.branchId } : {}),
+    ...(user.rmId ? { rmId: user.rmId } : {}),
   };
   await repo.put({ ...tokenKey(hash), ...actor });
   await repo.put({ ...userKey(user.userId), ...actor, tokenHash: hash, createdAt: now.toISOString() });
@@ -48,17 +64,24 @@ export async function addUser(repo: Repo, user: NewUser, now: Date): Promise<{ u
   return { user: actor, token };
 }
 
+const actorOf = (item: Actor): Actor => ({
+  userId: item.userId,
+  role: item.role,
+  ...(item.branchId ? { branchId: item.branchId } : {}),
+  ...(item.rmId ? { rmId: item.rmId } : {}),
+});
+
 export async function findUser(repo: Repo, userId: string): Promise<Actor | undefined> {
   const item = await repo.get<Actor>(userKey(userId));
   if (!item) return undefined;
-  return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
+  return actorOf(item);
 }
 
 export async function actorForToken(repo: Repo, token: string): Promise<Actor | undefined> {
   if (!/^tc_[A-Za-z0-9_-]{32}$/.test(token)) return undefined;
   const item = await repo.get<Actor>(tokenKey(tokenHash(token)));
   if (!item) return undefined;
-  return { userId: item.userId, role: item.role, ...(item.branchId ? { branchId: item.branchId } : {}) };
+  return actorOf(item);
 }
 
 /**
@@ -82,7 +105,9 @@ export function actorFromClaims(claims: Record<string, unknown>): Actor | undefi
   if (!userId || !(ROLES as readonly string[]).includes(role)) return undefined;
   const branch = claims["custom:branch"] ?? claims.branch;
   const branchId = branch ? String(branch) : undefined;
-  return { userId, role: role as Role, ...(branchId ? { branchId } : {}) };
+  const rm = claims["custom:rm"];
+  const rmId = role === "rm" && rm ? String(rm) : undefined;
+  return { userId, role: role as Role, ...(branchId ? { branchId } : {}), ...(rmId ? { rmId } : {}) };
 }
 
 export async function listUsers(repo: Repo): Promise<Actor[]> {
@@ -92,6 +117,7 @@ export async function listUsers(repo: Repo): Promise<Actor[]> {
       userId: String(item.userId),
       role: item.role as Role,
       ...(item.branchId ? { branchId: String(item.branchId) } : {}),
+      ...(item.rmId ? { rmId: String(item.rmId) } : {}),
     });
   return out;
 }

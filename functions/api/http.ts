@@ -101,6 +101,10 @@ const STATUS_OF: Record<string, number> = {
   not_editable: 409,
   changed_meanwhile: 409,
   exists: 409,
+  other_rm: 403,
+  task_closed: 409,
+  task_changed: 409,
+  reward_paid: 409,
 };
 
 /** Errors become JSON a person can act on: `{error: code, message, problems?}`; unexpected ones are 500 without internals. */

@@ -83,7 +83,8 @@ function queryProblem(query: Record<string, string>): string | undefined {
   for (const [name, value] of Object.entries(query)) {
     if (name.length > MAX_ID) return "a query parameter name is too long";
     if (value.length > 2048) return `${name}: longer than 2048 characters`;
-    if ((name === "customer" || name === "branch") && idProblem(value)) return `${name}: ${idProblem(value)}`;
+    if ((name === "customer" || name === "branch" || name === "rm") && idProblem(value))
+      return `${name}: ${idProblem(value)}`;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
-import { assertHeadOffice, assertInScope } from "#functions/access/scope.ts";
+import { assertHeadOffice, assertInScope, assertRmScope } from "#functions/access/scope.ts";
 import { listUsers, NewUser, type Role } from "#functions/access/users.ts";
 import { verifyAudit } from "#functions/audit/store.ts";
 import { maskContact, previewCampaign } from "#functions/campaign/preview.ts";
@@ -40,12 +40,16 @@ import { shardOf } from "#platform/hash.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
+import { rewardRoutes } from "./rewards.ts";
 import { scheduleRoutes } from "./schedules.ts";
+import { taskRoutes } from "./tasks.ts";
 
 const ANYONE: readonly Role[] = ["marketer", "approver", "analyst", "admin"];
 const MAKERS: readonly Role[] = ["marketer", "admin"];
 const CHECKERS: readonly Role[] = ["approver", "admin"];
 const ADMINS: readonly Role[] = ["admin"];
+/** The RM workbench's roles: they see tasks and books, not the marketing surfaces. */
+const FIELD: readonly Role[] = ["rm", "branch_manager"];
 
 const ACTION_ROLES: Record<CampaignAction, readonly Role[]> = {
   submit: MAKERS,
@@ -195,7 +199,7 @@ export const ROUTES: AnyRoute[] = [
     method: "GET",
     path: "/api/me",
     summary: "The signed-in user",
-    roles: ANYONE,
+    roles: [...ANYONE, ...FIELD],
     handle: async ({ actor }) => actor,
   }),
   route({
@@ -362,11 +366,12 @@ export const ROUTES: AnyRoute[] = [
     method: "GET",
     path: "/api/customers/{customerId}/decisions",
     summary: "Recipient lookup: every campaign decision about one customer, with its reason",
-    roles: ANYONE,
+    roles: [...ANYONE, ...FIELD],
     async handle({ actor, params, deps }) {
       const customer = await getCustomer(deps.repo, params.customerId!);
       if (!customer) throw new NotFoundError(`no customer "${params.customerId}"`);
-      assertInScope(actor, `customer ${customer.customerId}`, customer.branchId);
+      // An RM reads only the customers of their book (403 other_rm), anyone else by branch.
+      assertRmScope(actor, `customer ${customer.customerId}`, customer);
       const campaigns = (await listCampaigns(deps.repo)).filter(
         (c) => !actor.branchId || c.branchId === actor.branchId,
       );
@@ -525,4 +530,6 @@ export const ROUTES: AnyRoute[] = [
     },
   }),
   ...scheduleRoutes,
+  ...taskRoutes,
+  ...rewardRoutes,
 ];

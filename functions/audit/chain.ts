@@ -8,7 +8,17 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  * heads are also exported to an anchor outside the table, so rolling a whole trail back shows too.
  */
 
-export type AuditEntity = "campaign" | "schedule" | "user" | "import" | "events" | "target" | "customer";
+export type AuditEntity =
+  | "campaign"
+  | "schedule"
+  | "user"
+  | "import"
+  | "events"
+  | "target"
+  | "customer"
+  | "task"
+  | "reward"
+  | "plan";
 
 export interface AuditActor {
   userId: string;

@@ -18,12 +18,14 @@ import {
   stripControl,
   templateValues,
 } from "./templates.ts";
-import { inWindow, localDay, nextWindowStart } from "./time.ts";
+import { addDaysLocal, inWindow, localDay, nextWindowStart } from "./time.ts";
 
 /** Per-customer state kept apart from the profile: opt-outs and recent marketing sends (for caps). */
 export interface ContactState {
   optOut?: Partial<Record<Channel | "all", string>>;
   recent?: { at: string; ch: Channel; c: string; pb?: string }[];
+  /** An RM found this phone number wrong (HMAC of the number, so a new number in an import clears it). */
+  wrongPhone?: { h: string; at: string };
 }
 
 export type DecisionKind = "eligible" | "deferred" | "holdout" | "excluded";
@@ -173,7 +175,19 @@ const channelRules: {
     reason: "uncontactable",
     applies: (c, _s, ch) => (ch === "sms" ? !c.phone : ch === "email" ? !c.email : !c.rmId),
   },
+  {
+    // SMS and RM phone tasks both use the number an RM reported wrong (000:642 information governance).
+    reason: "wrong_number",
+    applies: (c, s, ch, ctx) =>
+      (ch === "sms" || ch === "rm-task") &&
+      Boolean(s?.wrongPhone && c.phone && s.wrongPhone.h === phoneMark(ctx.secret, c.phone)),
+  },
 ];
+
+/** The HMAC the contact owner keeps of a number reported wrong (no phone number sits in the item). */
+export function phoneMark(secret: string, phone: string): string {
+  return token(secret, `wrong-phone#${phone}`, 16);
+}
 
 function isRmOnly(c: Customer, ctx: DecideContext): boolean {
   const scheme = ctx.config.tierSchemes[ctx.campaign.segment.scheme];
@@ -438,7 +452,15 @@ export interface Allocator {
   claimContact(contactKey: string, owner: string): Promise<boolean>;
   /** The 1-based sequence number of this RM's task in this campaign. */
   nextRmSlot(rmId: string): Promise<number>;
+  /**
+   * Takes a place for `owner` in the RM's work of local day `day`, across every campaign, if fewer than
+   * `capacity` are taken (or `owner` already has it: a retried page). Without it, capacity is per campaign.
+   */
+  claimRmDay?(rmId: string, day: string, owner: string, capacity: number): Promise<boolean>;
 }
+
+/** How far ahead an RM's tasks may be spread (a book of 800 at 20 a day is 40 days). */
+const MAX_RM_DAYS = 366;
 
 export function memoryAllocator(): Allocator {
   const contacts = new Map<string, string>();
@@ -487,10 +509,30 @@ export async function allocate(
       }),
     );
   }
+  // Per RM, the first day that may still have room (days only fill up), so a page does not retry full ones.
+  const firstFree = new Map<string, number>();
+  const today = localDay(ctx.now, ctx.config.quietHours.timeZone);
   for (const d of sending) {
     if (d.decision === "excluded" || d.channel !== "rm-task" || !d.rmId) continue;
-    const slot = await allocator.nextRmSlot(d.rmId);
-    const dayOffset = Math.floor((slot - 1) / ctx.config.rm.dailyTasksPerRm);
+    let dayOffset: number;
+    if (allocator.claimRmDay) {
+      const owner = `${ctx.campaign.campaignId}#${d.customerId}`;
+      dayOffset = firstFree.get(d.rmId) ?? 0;
+      while (
+        dayOffset < MAX_RM_DAYS &&
+        !(await allocator.claimRmDay(
+          d.rmId,
+          addDaysLocal(today, dayOffset),
+          owner,
+          ctx.config.rm.dailyTasksPerRm,
+        ))
+      )
+        dayOffset++;
+      firstFree.set(d.rmId, dayOffset);
+    } else {
+      const slot = await allocator.nextRmSlot(d.rmId);
+      dayOffset = Math.floor((slot - 1) / ctx.config.rm.dailyTasksPerRm);
+    }
     if (dayOffset > 0) {
       d.decision = "deferred";
       d.dueAt = new Date(ctx.now.getTime() + dayOffset * 86_400_000).toISOString();

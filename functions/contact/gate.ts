@@ -5,6 +5,7 @@ import {
   capReached,
   type DecideContext,
   MARKETING_CHANNELS,
+  phoneMark,
 } from "#functions/campaign/decide.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
 import type { Customer } from "#functions/customers/record.ts";
@@ -79,6 +80,26 @@ export async function recordOptOut(
     const address = addressOf(customer, ch);
     if (address) await bumpOptOut(repo, addressKey(secret, ch, address), ch, at);
   }
+}
+
+/**
+ * An RM reported the customer's phone number wrong: their contact state keeps an HMAC of that number, so
+ * the next SMS and RM phone task decisions exclude it (`wrong_number`) until an import brings another
+ * number. The version moves too, so a send that judged the item before loses its slot write and re-reads.
+ * False when the customer has no phone on record (nothing to mark).
+ */
+export async function markPhoneWrong(repo: Repo, secret: string, customerId: string, at: string) {
+  const customer = await getCustomer(repo, customerId);
+  if (!customer?.phone) return false;
+  await repo.ddb.send(
+    new UpdateCommand({
+      TableName: repo.table,
+      Key: key.contactState(customerId),
+      UpdateExpression: "SET wrongPhone = :w ADD ver :one",
+      ExpressionAttributeValues: { ":w": { h: phoneMark(secret, customer.phone), at }, ":one": 1 },
+    }),
+  );
+  return true;
 }
 
 /** A holdout member is remembered on their contact state: they get no send to attribute a conversion to. */

@@ -4,7 +4,10 @@ import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, type Item, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
-// The customer record's owner: its item shape (tier and card indexes) and its reads and writes.
+// The customer record's owner: its item shape (tier, card and RM-book indexes) and its reads and writes.
+
+/** GSI3 partition of an RM's book: their customers, by id (an upsert that changes rmId moves the customer). */
+const bookPartition = (rmId: string) => `BOOK#${rmId}`;
 
 export function customerItem(customer: Customer, updatedAt: string): Item {
   const cardTier = customer.cardTier ?? customer.cardEligible;
@@ -22,6 +25,7 @@ export function customerItem(customer: Customer, updatedAt: string): Item {
     ...(cardTier
       ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId }
       : {}),
+    ...(customer.rmId ? { GSI3PK: bookPartition(customer.rmId), GSI3SK: customer.customerId } : {}),
   };
 }
 
@@ -35,6 +39,8 @@ export function itemToCustomer(item: Item): Customer {
     GSI1SK: _2,
     GSI2PK: _3,
     GSI2SK: _4,
+    GSI3PK: _5,
+    GSI3SK: _6,
     ...rest
   } = item;
   return rest as unknown as Customer;
@@ -55,6 +61,24 @@ export async function getCustomer(repo: Repo, customerId: string): Promise<Custo
 export async function getCustomers(repo: Repo, ids: string[]): Promise<Map<string, Customer>> {
   const items = await batchGet(repo.ddb, repo.table, ids.map(key.customer));
   return new Map(items.map((item) => [String(item.customerId), itemToCustomer(item)]));
+}
+
+/** One page of an RM's book (500–800 customers, 000:640), by customer id; the cursor is the last id. */
+export async function bookPage(repo: Repo, rmId: string, after: string | undefined, limit: number) {
+  const out = await repo.ddb.send(
+    new QueryCommand({
+      TableName: repo.table,
+      IndexName: "GSI3",
+      KeyConditionExpression: "GSI3PK = :pk",
+      ExpressionAttributeValues: { ":pk": bookPartition(rmId) },
+      Limit: limit,
+      ...(after
+        ? { ExclusiveStartKey: { ...key.customer(after), GSI3PK: bookPartition(rmId), GSI3SK: after } }
+        : {}),
+    }),
+  );
+  const customers = (out.Items ?? []).map(itemToCustomer);
+  return { customers, next: out.LastEvaluatedKey ? String(out.LastEvaluatedKey.GSI3SK) : null };
 }
 
 /** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */

@@ -1,4 +1,3 @@
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import { PROVIDER_CLIENT_CONFIG } from "#platform/clients.ts";
 import {
@@ -7,8 +6,6 @@ import {
   ProviderThrottledError,
   ProviderUnknownOutcomeError,
 } from "#platform/errors.ts";
-import { isConditionFailed, type Repo } from "#platform/repo.ts";
-import { key } from "#platform/table.ts";
 import type { Provider, SendContext } from "./core.ts";
 
 export const NOT_SENT_CODES = new Set([
@@ -188,36 +185,6 @@ function classifyAwsError(err: unknown): Error {
   if (status && status >= 500) return new ProviderRetryableError(`${e.name}: ${e.message}`);
   if (status && status >= 400) return new ProviderPermanentError(`${e.name}: ${e.message}`);
   return new ProviderUnknownOutcomeError(`${e.name}: ${e.message}`);
-}
-
-/** RM call tasks: an item in the RM's task list, written once per send key (so never an unknown outcome). */
-export function rmTaskProvider(repo: Repo, now: () => Date): Provider {
-  return {
-    async send(message, context) {
-      const taskId = `${context.campaignId}#${context.customerId}`;
-      try {
-        await repo.ddb.send(
-          new PutCommand({
-            TableName: repo.table,
-            Item: {
-              ...key.rmTask(message.to, taskId),
-              type: "rm-task",
-              rmId: message.to,
-              campaignId: context.campaignId,
-              customerId: context.customerId,
-              text: message.text,
-              status: "open",
-              createdAt: now().toISOString(),
-            },
-            ConditionExpression: "attribute_not_exists(PK)",
-          }),
-        );
-      } catch (err) {
-        if (!isConditionFailed(err)) throw new ProviderRetryableError((err as Error).message);
-      }
-      return { messageId: `rm:${taskId}` };
-    },
-  };
 }
 
 /** The ids a provider event carries back (SES tag, SMS context), in the only alphabet SES tags accept. */

@@ -7,6 +7,7 @@ import { advanceStage } from "#functions/funnel/counters.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
+import { recordReward } from "#functions/referrals/rewards.ts";
 import { formatIssues, type TiercastConfig } from "#platform/config.ts";
 import { IsoInstant } from "#platform/dates.ts";
 import { shardOf } from "#platform/hash.ts";
@@ -77,6 +78,14 @@ const CONVERTS: Record<Campaign["playbook"], (e: Event) => boolean> = {
 };
 
 const REFUSAL = /^\s*(R|TD|T|N|退订|拒收)\s*$/i;
+
+const DEFAULT_RSVP_REPLIES = ["Y", "是"];
+/** A reply that registers for the salon it answers (config `salon.rsvpReplies`, any case). */
+function saysYes(text: string | undefined, config: TiercastConfig | undefined): boolean {
+  if (!text) return false;
+  const said = text.trim().toUpperCase();
+  return (config?.salon?.rsvpReplies ?? DEFAULT_RSVP_REPLIES).some((y) => y.trim().toUpperCase() === said);
+}
 const DAY = 86_400_000;
 
 const campaignCache = new Map<string, CampaignRecord | null>();
@@ -166,7 +175,8 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     } else if (row.decision !== "sent") return { status: "accepted" };
     const record = await campaignOf(deps.repo, campaignId);
     const salon = record?.campaign.event;
-    if (event.type === "rsvp" && salon) {
+    // "Reply Y to register": a yes to a salon invitation is an RSVP (a seat, or the waitlist), once.
+    if ((event.type === "rsvp" || (event.type === "replied" && saysYes(event.text, deps.config))) && salon) {
       const status = await rsvp(
         deps.repo,
         salon.eventId,
@@ -178,7 +188,8 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
       if (status === "confirmed" && deps.config && deps.secret)
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
     }
-    const converts = record && CONVERTS[record.campaign.playbook](event);
+    // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
+    const converts = record && row.channel !== "rm-task" && CONVERTS[record.campaign.playbook](event);
     await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId);
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
   }
@@ -254,14 +265,12 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
   const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at), {}, event.eventId);
-  await putOnce(deps.repo, {
-    PK: `REWARD#${link.campaignId}`,
-    SK: link.referrerId,
+  await recordReward(deps.repo, {
+    campaignId: link.campaignId,
     referrerId: link.referrerId,
     refereeId: event.customerId,
     reward: referral.reward,
     at: event.at,
-    status: "due",
   });
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
 }

@@ -106,8 +106,18 @@ export const TiercastConfig = z.object({
   tracking: z
     .object({ baseUrl: z.string().url().default("https://t.tiercast.local") })
     .default({ baseUrl: "https://t.tiercast.local" }),
-  rm: z.object({ dailyTasksPerRm: z.number().int().min(1).default(20) }).default({ dailyTasksPerRm: 20 }),
+  rm: z
+    .object({
+      dailyTasksPerRm: z.number().int().min(1).default(20),
+      /** The most customers one RM's book should hold (000:640: 500–800). */
+      bookCap: z.number().int().min(1).default(800),
+    })
+    .default({ dailyTasksPerRm: 20, bookCap: 800 }),
   pageSize: z.number().int().min(10).max(5000).default(1000),
+  /** SMS replies to a salon invitation that register (any case, surrounding spaces ignored). */
+  salon: z
+    .object({ rsvpReplies: z.array(z.string().min(1).max(20)).min(1).default(["Y", "是"]) })
+    .default({ rsvpReplies: ["Y", "是"] }),
 });
 export type TiercastConfig = z.infer<typeof TiercastConfig>;
 

@@ -32,7 +32,6 @@ export const key = {
   /** A campaign's counters, write-sharded over FUNNEL_PARTS partitions (part undefined: the pre-sharding one). */
   funnelPartition: (campaignId: string, part?: number) =>
     part === undefined ? `FUNNEL#${campaignId}` : `FUNNEL#${campaignId}#${part}`,
-  rmTask: (rmId: string, taskId: string) => ({ PK: `RMTASK#${rmId}`, SK: taskId }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */

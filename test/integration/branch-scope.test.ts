@@ -5,6 +5,8 @@ import type { AnyRoute } from "#functions/api/http.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import { forceCampaignStatus } from "#functions/campaign/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
+import { recordReward } from "#functions/referrals/rewards.ts";
+import { createTask, taskIdOf } from "#functions/tasks/store.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -154,7 +156,26 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
     },
   }),
   "POST /api/imports/{jobId}/start": (owner) => ({ path: `/api/imports/${jobIds[owner]}/start`, body: {} }),
+  "POST /api/tasks/{taskId}/complete": (owner) => ({
+    path: `/api/tasks/${taskOf(owner)}/complete`,
+    body: { outcome: "reached" },
+  }),
+  // To an RM of the intruder's own branch: taking the task over is a write on it.
+  "POST /api/tasks/{taskId}/reassign": (owner) => ({
+    path: `/api/tasks/${taskOf(owner)}/reassign`,
+    body: { to: "br2-rm" },
+  }),
+  "POST /api/rms/{rmId}/handover": (owner) => ({
+    path: `/api/rms/${owner === "ho" ? "RM-HO" : "RM-B1"}/handover`,
+    body: { to: "br2-rm" },
+  }),
+  "POST /api/rewards/{campaignId}/{referrerId}/pay": (owner) => ({
+    path: `/api/rewards/${campaignOf(owner, "launched")}/${owner === "ho" ? "HO-1" : "BR1-1"}/pay`,
+    body: { reference: "intruder" },
+  }),
 };
+
+const taskOf = (owner: Owner) => taskIdOf(campaignOf(owner, "launched"), owner === "ho" ? "HO-1" : "BR1-1");
 
 const routeKey = (r: AnyRoute) => `${r.method} ${r.path}`;
 const writeRoutes = API_ROUTES.filter((r) => r.method !== "GET" && r.roles !== "public");
@@ -173,6 +194,7 @@ describe("branch scope on every write route", () => {
       { userId: "bm", role: "marketer", branchId: "BR002" },
       { userId: "ba", role: "approver", branchId: "BR002" },
       { userId: "bx", role: "admin", branchId: "BR002" },
+      { userId: "br2-rm", role: "rm", branchId: "BR002" },
     ];
     for (const u of users) tokens[u.userId] = (await addUser(runtime.repo, u, new Date(AT))).token;
     const customers = [
@@ -215,6 +237,34 @@ describe("branch scope on every write route", () => {
     expect(
       (await call("POST", "/api/campaigns", tokens.bm!, dormantCampaign({ campaignId: "br2-own" }))).status,
     ).toBe(201);
+    // A due referral reward of each owner's drive.
+    for (const owner of OWNERS)
+      await recordReward(runtime.repo, {
+        campaignId: campaignOf(owner, "launched"),
+        referrerId: owner === "ho" ? "HO-1" : "BR1-1",
+        refereeId: "REF-1",
+        reward: "gift",
+        at: AT,
+      });
+    // An open RM task of each owner (what the rm-task worker writes for a launched campaign).
+    for (const owner of OWNERS)
+      await createTask(
+        runtime.repo,
+        {
+          taskId: taskOf(owner),
+          rmId: owner === "ho" ? "RM-HO" : "RM-B1",
+          customerId: owner === "ho" ? "HO-1" : "BR1-1",
+          campaignId: campaignOf(owner, "launched"),
+          ...(owner === "ho" ? {} : { branchId: "BR001" }),
+          status: "open",
+          dueAt: "2027-03-01T15:59:59.999Z",
+          priority: "normal",
+          context: { tier: "potential" },
+          attempts: 0,
+          createdAt: AT,
+        },
+        runtime.config.shards,
+      );
     for (const owner of OWNERS) {
       const job = await call("POST", "/api/imports", tokens[owner === "ho" ? "mia" : "b1"]!, {});
       expect(job.status).toBe(201);

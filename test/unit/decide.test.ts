@@ -155,7 +155,7 @@ describe("allocation across pages", () => {
       segment: { scheme: "retail", tiers: ["key"] },
       variants: [{ id: "M", tiers: ["key"], channel: "rm-task", template: "call {{name|客户}}" }],
     });
-    const small = { ...config, rm: { dailyTasksPerRm: 2 } };
+    const small = { ...config, rm: { ...config.rm, dailyTasksPerRm: 2 } };
     const ctx = prepare(parseCampaign(campaign, small), small, DAY_AT_NOON_SHANGHAI, "s".repeat(20));
     const decisions = [1, 2, 3, 4, 5].map((i) =>
       decide(customer({ customerId: `K${i}`, aum: 400_000 }), undefined, ctx),

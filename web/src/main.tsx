@@ -9,11 +9,12 @@ import { CampaignDetail, CampaignList } from "./pages/campaigns.tsx";
 import { FunnelPage } from "./pages/funnel.tsx";
 import { Lookup } from "./pages/lookup.tsx";
 import { Schedules } from "./pages/schedules.tsx";
+import { TaskDetail, TaskList } from "./pages/tasks.tsx";
 import "./styles.css";
 
 export interface Me {
   userId: string;
-  role: "marketer" | "approver" | "analyst" | "admin";
+  role: "marketer" | "approver" | "analyst" | "admin" | "rm" | "branch_manager";
   branchId?: string;
 }
 
@@ -132,16 +133,23 @@ function App() {
     );
   const [, section, id] = hash.replace(/^#/, "").split("/");
   const props: PageProps = { t, me, go };
-  const nav: [string, string][] = [
-    ["#/campaigns", t("campaigns")],
-    ["#/new", t("newCampaign")],
-    ["#/approvals", t("approvals")],
-    ["#/funnel", t("funnel")],
-    ["#/lookup", t("lookup")],
-    ["#/schedules", t("schedules")],
-  ];
+  // The RM's workbench is their whole console; admins see it beside the marketing pages.
+  const field = me.role === "rm" || me.role === "branch_manager";
+  const nav: [string, string][] = field
+    ? [["#/tasks", t("tasks")]]
+    : [
+        ["#/campaigns", t("campaigns")],
+        ["#/new", t("newCampaign")],
+        ["#/approvals", t("approvals")],
+        ["#/funnel", t("funnel")],
+        ["#/lookup", t("lookup")],
+        ["#/schedules", t("schedules")],
+        ...(me.role === "admin" ? ([["#/tasks", t("tasks")]] as [string, string][]) : []),
+      ];
   let page: JSX.Element;
-  if (section === "new") page = <Builder {...props} />;
+  if (section === "task" && id) page = <TaskDetail {...props} taskId={decodeURIComponent(id)} />;
+  else if (field || section === "tasks") page = <TaskList {...props} />;
+  else if (section === "new") page = <Builder {...props} />;
   else if (section === "edit" && id) page = <Builder {...props} campaignId={decodeURIComponent(id)} />;
   else if (section === "campaign" && id)
     page = <CampaignDetail {...props} campaignId={decodeURIComponent(id)} />;

@@ -1,0 +1,194 @@
+import { assertRmScope, rmIdOf } from "#functions/access/scope.ts";
+import { type Actor, findUser } from "#functions/access/users.ts";
+import { appendAudit } from "#functions/audit/store.ts";
+import { findCampaign } from "#functions/campaign/record.ts";
+import { markPhoneWrong } from "#functions/contact/gate.ts";
+import { advanceStage } from "#functions/funnel/counters.ts";
+import { readRow } from "#functions/ledger/reads.ts";
+import {
+  allTasks,
+  CONTACT_OUTCOMES,
+  getTask,
+  reassignTask,
+  recordOutcome,
+  type StatusFilter,
+  type Task,
+  type TaskOutcome,
+  tasksOfBranch,
+  tasksOfRm,
+} from "#functions/tasks/store.ts";
+import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#platform/errors.ts";
+import { shardOf } from "#platform/hash.ts";
+import { auditActor, type UseCaseDeps } from "./context.ts";
+
+/** What `tasks list` and `GET /api/tasks` show of a task (CONTRACT.md's fields first). */
+export function taskView(task: Task) {
+  return {
+    taskId: task.taskId,
+    rmId: task.rmId,
+    customerId: task.customerId,
+    campaignId: task.campaignId,
+    status: task.status,
+    dueAt: task.dueAt,
+    attempts: task.attempts ?? 0,
+    ...(task.outcome ? { outcome: task.outcome } : {}),
+    priority: task.priority,
+    branchId: task.branchId ?? null,
+    context: task.context,
+    ...(task.note !== undefined ? { note: task.note } : {}),
+    ...(task.closedBy ? { closedBy: task.closedBy, closedAt: task.closedAt } : {}),
+    ...(task.handovers?.length ? { handovers: task.handovers } : {}),
+    createdAt: task.createdAt,
+  };
+}
+
+/**
+ * The tasks an actor may see: an RM their own (asking for another RM's is 403 other_rm); a branch user
+ * (the branch manager) their branch's, of one RM or all; head office every task, or one RM's.
+ */
+export async function listTasksAs(
+  deps: UseCaseDeps,
+  actor: Actor,
+  options: { rmId?: string; status?: StatusFilter } = {},
+): Promise<Task[]> {
+  const status = options.status ?? "open";
+  if (actor.role === "rm") {
+    const own = rmIdOf(actor);
+    if (options.rmId && options.rmId !== own)
+      throw new ForbiddenError(`RM ${own} cannot list the tasks of RM ${options.rmId}`, "other_rm");
+    return inBranch(actor, await tasksOfRm(deps.repo, own, status));
+  }
+  if (options.rmId) return inBranch(actor, await tasksOfRm(deps.repo, options.rmId, status));
+  if (actor.branchId) return tasksOfBranch(deps.repo, actor.branchId, status);
+  return allTasks(deps.repo, deps.config.shards, status);
+}
+
+// An RM's partition can hold tasks of customers of several branches (a handover across branches is
+// refused, but a customer may move branch): a branch user sees only their branch's.
+const inBranch = (actor: Actor, tasks: Task[]) =>
+  actor.branchId ? tasks.filter((t) => t.branchId === actor.branchId) : tasks;
+
+/** One task, if the actor may see it (404 when there is none, 403 other_branch / other_rm). */
+export async function taskInScope(deps: UseCaseDeps, actor: Actor, taskId: string): Promise<Task> {
+  const task = await getTask(deps.repo, taskId);
+  if (!task) throw new NotFoundError(`no task "${taskId}"`);
+  assertRmScope(actor, `task ${taskId}`, task);
+  return task;
+}
+
+/**
+ * Records a call's outcome (CONTRACT.md `tasks complete`): `no_answer` is an attempt and the task stays
+ * open; any other outcome closes it; the same outcome again changes nothing; another is 409. Then what
+ * the outcome means elsewhere, through its owners: a contact outcome moves the campaign's funnel, a
+ * wrong number closes the phone. Those steps are idempotent and run again on a repeat, so a crash
+ * between the close and them is mended by running the command again.
+ */
+export async function completeTaskAs(
+  deps: UseCaseDeps,
+  actor: Actor,
+  taskId: string,
+  input: { outcome: TaskOutcome; note?: string },
+) {
+  const task = await taskInScope(deps, actor, taskId);
+  const at = deps.now().toISOString();
+  const result = await recordOutcome(
+    deps.repo,
+    task,
+    {
+      outcome: input.outcome,
+      ...(input.note !== undefined ? { note: input.note } : {}),
+      by: actor.userId,
+      at,
+    },
+    deps.config.shards,
+  );
+  const after = result.task;
+  if (result.changed)
+    await appendAudit(deps, {
+      entity: "task",
+      entityId: taskId,
+      action: after.status === "done" ? "complete" : "attempt",
+      actor: auditActor(actor),
+      at,
+      before: { status: task.status, attempts: task.attempts ?? 0, rmId: task.rmId },
+      // The note is about a person: the trail says only that there is one.
+      after: {
+        status: after.status,
+        outcome: input.outcome,
+        attempts: after.attempts,
+        ...(input.note ? { note: "(recorded)" } : {}),
+      },
+    });
+  if (after.status === "done") await applyOutcome(deps, after, after.closedAt ?? at);
+  return after;
+}
+
+/** DOMAIN.md: maintenance converts on a completed contact; an invitation's call is its response. */
+async function applyOutcome(deps: UseCaseDeps, task: Task, at: string) {
+  if (task.outcome === "wrong_number") {
+    await markPhoneWrong(deps.repo, deps.secret, task.customerId, at);
+    return;
+  }
+  if (!task.outcome || (!CONTACT_OUTCOMES.has(task.outcome) && task.outcome !== "declined")) return;
+  const row = await readRow(
+    deps.repo,
+    task.campaignId,
+    shardOf(task.customerId, deps.config.shards),
+    task.customerId,
+  );
+  if (!row || row.holdout || row.decision !== "sent") return;
+  const playbook = (await findCampaign(deps.repo, task.campaignId))?.campaign.playbook;
+  // Declining is an answer (responded), never the conversion.
+  const stage =
+    CONTACT_OUTCOMES.has(task.outcome) && playbook === "key-maintenance" ? "converted" : "responded";
+  await advanceStage(deps.repo, row, stage, new Date(at));
+}
+
+/**
+ * A branch manager hands an open task to another RM of the branch (a user with the rm role there); the
+ * task keeps who had it. Head office may reassign within the task's branch too.
+ */
+export async function reassignTaskAs(deps: UseCaseDeps, actor: Actor, taskId: string, toRmId: string) {
+  const task = await taskInScope(deps, actor, taskId);
+  if (task.status !== "open")
+    throw new ConflictError(`task ${taskId} is closed; only open tasks can be reassigned`, "task_closed");
+  if (toRmId === task.rmId) return task;
+  const target = await findRm(deps, toRmId);
+  if (!target || (target.branchId ?? undefined) !== task.branchId)
+    throw new InputError(
+      `to: ${toRmId} is not an RM of branch ${task.branchId ?? "(head office)"} (add them with users add --role rm)`,
+    );
+  const at = deps.now().toISOString();
+  const after = await reassignTask(deps.repo, task, { to: toRmId, by: actor.userId, at });
+  await appendAudit(deps, {
+    entity: "task",
+    entityId: taskId,
+    action: "reassign",
+    actor: auditActor(actor),
+    at,
+    before: { rmId: task.rmId },
+    after: { rmId: after.rmId },
+  });
+  return after;
+}
+
+/** The user with the rm role whose RM id is `rmId` (by user id: the RM id defaults to it). */
+async function findRm(deps: UseCaseDeps, rmId: string) {
+  const user = await findUser(deps.repo, rmId);
+  return user?.role === "rm" && rmIdOf(user) === rmId ? user : undefined;
+}
+
+/**
+ * An RM leaves or goes on leave: every open task of theirs that the actor may see goes to another RM of
+ * the branch, each as a reassign (audited, the handover kept on the task). Closed tasks stay theirs: the
+ * history of who made the call does not move. Nothing of theirs in the actor's scope is a 404.
+ */
+export async function handoverAs(deps: UseCaseDeps, actor: Actor, fromRmId: string, toRmId: string) {
+  if (actor.role === "rm") throw new ForbiddenError("an RM cannot hand over tasks", "forbidden");
+  const open = await listTasksAs(deps, actor, { rmId: fromRmId, status: "open" });
+  if (open.length === 0) throw new NotFoundError(`RM ${fromRmId} has no open tasks you can hand over`);
+  if (fromRmId === toRmId) throw new InputError("to: the RM who takes the tasks must be another RM");
+  const moved: string[] = [];
+  for (const task of open) moved.push((await reassignTaskAs(deps, actor, task.taskId, toRmId)).taskId);
+  return { from: fromRmId, to: toRmId, moved: moved.length, taskIds: moved };
+}
