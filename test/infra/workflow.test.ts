@@ -178,7 +178,8 @@ describe("api stack", () => {
       MfaConfiguration: "ON",
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
     });
-    expect(Object.keys(api.findResources("AWS::Cognito::UserPoolGroup"))).toHaveLength(4);
+    // One group per role: admin, marketer, approver, analyst, rm, branch_manager.
+    expect(Object.keys(api.findResources("AWS::Cognito::UserPoolGroup"))).toHaveLength(6);
   });
 
   it("throttles the stage, logs access, traces, and puts a WAF with a rate rule in front", () => {
