@@ -59,7 +59,6 @@ export interface Decision {
 
 interface PreparedVariant {
   variant: Variant;
-  tiers: Set<string>;
   primary: CompiledChannel;
   fallback?: CompiledChannel;
 }
@@ -106,7 +105,6 @@ export function prepare(
     for (const tier of wave.tiers) if (!waveAt.has(tier)) waveAt.set(tier, wave.at);
   const variants: PreparedVariant[] = campaign.variants.map((variant) => ({
     variant,
-    tiers: new Set(variant.tiers),
     primary: {
       channel: variant.channel,
       body: compile(variant.template),
