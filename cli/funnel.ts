@@ -173,10 +173,41 @@ export function funnelText(f: Funnel): string {
     "",
     `${f.total.uplift >= 0 ? "+" : ""}${(f.total.uplift * 100).toFixed(2)} pp [${(f.total.upliftCi95[0] * 100).toFixed(2)}, ${(f.total.upliftCi95[1] * 100).toFixed(2)}]`,
   ]);
+  const upliftText = (u: { uplift: number; upliftCi95: [number, number] }) =>
+    `${u.uplift >= 0 ? "+" : ""}${(u.uplift * 100).toFixed(2)} pp [${(u.upliftCi95[0] * 100).toFixed(2)}, ${(u.upliftCi95[1] * 100).toFixed(2)}]`;
+  // A/B splits: each variant against its tier's holdout, shown when variants share a tier.
+  const variantsPerTier = new Map<string, number>();
+  for (const tiers of Object.values(f.variantUplift))
+    for (const tier of Object.keys(tiers)) variantsPerTier.set(tier, (variantsPerTier.get(tier) ?? 0) + 1);
+  const splitRows = Object.entries(f.variantUplift).flatMap(([variant, tiers]) =>
+    Object.entries(tiers)
+      .filter(([tier]) => (variantsPerTier.get(tier) ?? 0) > 1)
+      .map(([tier, u]) => [
+        variant,
+        tier,
+        fmt(u.treated),
+        fmt(u.converted),
+        pct(u.conversionRate),
+        pct(u.holdoutConversionRate),
+        upliftText(u),
+      ]),
+  );
+  const splits = splitRows.length
+    ? [
+        "",
+        "Split variants against their tier's holdout",
+        "",
+        table(
+          ["variant", "tier", "treated", "converted", "conv", "holdout conv", "uplift (95% CI)"],
+          splitRows,
+        ),
+      ]
+    : [];
   return [
     `Funnel of ${f.campaignId}`,
     "",
     table(["tier", ...STAGES, "holdout", "conv", "holdout conv", "uplift (95% CI)"], rows),
+    ...splits,
     "",
     `Incremental conversions: ${fmt(f.total.incrementalConversions)}. ${f.method}.`,
   ].join("\n");

@@ -205,6 +205,26 @@ export const Funnel = z
       }),
     ),
     byVariant: z.record(z.string(), StageCounts),
+    variantUplift: z
+      .record(
+        z.string(),
+        z.record(
+          z.string(),
+          z.object({
+            treated: Count,
+            converted: Count,
+            conversionRate: z.number(),
+            holdout: Count,
+            holdoutConverted: Count,
+            holdoutConversionRate: z.number(),
+            uplift: z.number(),
+            upliftCi95: Ci95,
+          }),
+        ),
+      )
+      .describe(
+        "per variant, per tier: the variant's treated conversion minus the tier's holdout conversion (the holdout every variant of the tier shares), with Newcombe's 95% interval",
+      ),
     byChannel: z.record(z.string(), StageCounts).describe("`-`: recipients decided without a channel"),
     byDay: z.record(z.string(), StageCounts),
     method: z.string(),

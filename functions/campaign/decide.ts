@@ -8,7 +8,7 @@ import {
 } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { unitDraw } from "#platform/hash.ts";
-import type { Channel, ResolvedCampaign, Variant } from "./schema.ts";
+import { type Channel, type ResolvedCampaign, splitGroups, type Variant } from "./schema.ts";
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -61,9 +61,15 @@ export interface Decision {
 
 interface PreparedVariant {
   variant: Variant;
-  tiers: Set<string>;
   primary: CompiledChannel;
   fallback?: CompiledChannel;
+}
+/** The variants competing for one tier's customers at one inactivity threshold, with cumulative weights. */
+interface PreparedSplit {
+  minInactiveDays: number;
+  variants: PreparedVariant[];
+  /** Running sums of the variants' weights, in file order; the last is the total. */
+  cumulative: number[];
 }
 interface CompiledChannel {
   channel: Channel;
@@ -77,6 +83,8 @@ export interface DecideContext {
   now: Date;
   secret: string;
   variants: PreparedVariant[];
+  /** Per tier: its split groups, highest `minInactiveDays` first (the most specific variant wins). */
+  splits: Map<string, PreparedSplit[]>;
   /** Wall-clock facts computed once per page. */
   nowInWindow: boolean;
   nextWindow: Date;
@@ -97,27 +105,42 @@ export function prepare(
   const waveAt = new Map<string, string>();
   for (const wave of campaign.event?.waves ?? [])
     for (const tier of wave.tiers) if (!waveAt.has(tier)) waveAt.set(tier, wave.at);
+  const variants: PreparedVariant[] = campaign.variants.map((variant) => ({
+    variant,
+    primary: {
+      channel: variant.channel,
+      body: compile(variant.template),
+      subject: variant.subject ? compile(variant.subject) : undefined,
+    },
+    fallback: variant.fallbackChannel
+      ? {
+          channel: variant.fallbackChannel,
+          body: compile(variant.fallbackTemplate ?? variant.template),
+          subject: variant.subject ? compile(variant.subject) : undefined,
+        }
+      : undefined,
+  }));
+  const splits = new Map<string, PreparedSplit[]>();
+  for (const group of splitGroups(campaign.variants)) {
+    let sum = 0;
+    // Validation requires a weight on every variant of a group of two or more; a lone variant needs none.
+    const cumulative = group.variants.map((i) => (sum += campaign.variants[i]!.weight ?? 1));
+    const list = splits.get(group.tier) ?? [];
+    list.push({
+      minInactiveDays: group.minInactiveDays,
+      variants: group.variants.map((i) => variants[i]!),
+      cumulative,
+    });
+    splits.set(group.tier, list);
+  }
+  for (const list of splits.values()) list.sort((a, b) => b.minInactiveDays - a.minInactiveDays);
   return {
     campaign,
     config,
     now,
     secret,
-    variants: campaign.variants.map((variant) => ({
-      variant,
-      tiers: new Set(variant.tiers),
-      primary: {
-        channel: variant.channel,
-        body: compile(variant.template),
-        subject: variant.subject ? compile(variant.subject) : undefined,
-      },
-      fallback: variant.fallbackChannel
-        ? {
-            channel: variant.fallbackChannel,
-            body: compile(variant.fallbackTemplate ?? variant.template),
-            subject: variant.subject ? compile(variant.subject) : undefined,
-          }
-        : undefined,
-    })),
+    variants,
+    splits,
     nowInWindow: inWindow(now, config.quietHours),
     nextWindow: nextWindowStart(now, config.quietHours),
     waveAt,
@@ -233,6 +256,27 @@ export function capReached(
     if (r.ch === channel && localDay(new Date(t), ctx.config.quietHours.timeZone) === day) sameDay++;
   }
   return sameDay >= caps.perChannelPerDay || window >= caps.perRollingWindow;
+}
+
+/**
+ * The variant of a tier's customer: the split group with the highest `minInactiveDays` they meet
+ * (win-back before reactivation), then a variant of it in proportion to the weights, by a uniform
+ * draw fixed by (campaignId, customerId, "variant"): a relaunch puts everyone in the same variant,
+ * and the draw is independent of the holdout's (campaignId, customerId).
+ */
+export function chooseVariant(
+  ctx: DecideContext,
+  tier: string,
+  customerId: string,
+  inactiveDays: number,
+): PreparedVariant | undefined {
+  const group = ctx.splits.get(tier)?.find((g) => inactiveDays >= g.minInactiveDays);
+  if (!group) return undefined;
+  if (group.variants.length === 1) return group.variants[0];
+  const total = group.cumulative.at(-1)!;
+  const point = unitDraw(ctx.campaign.campaignId, customerId, "variant") * total;
+  const index = group.cumulative.findIndex((upTo) => point < upTo);
+  return group.variants[index]!;
 }
 
 export function isHoldout(campaignId: string, customerId: string, percent: number): boolean {
@@ -387,11 +431,14 @@ export function renderMessage(
 export function decide(c: Customer, state: ContactState | undefined, ctx: DecideContext): Decision {
   const tier = tierInScheme(c, ctx.campaign.segment.scheme) ?? c.tier;
   const base = { customerId: c.customerId, shard: c.shard, tier, branchId: c.branchId };
-  const inactive = daysInactive(c, ctx.now);
-  const prepared = ctx.variants.find(
-    (v) =>
-      v.tiers.has(tier) && (v.variant.minInactiveDays === undefined || inactive >= v.variant.minInactiveDays),
-  );
+  // Order: the variant is drawn first and the holdout last, from two independent draws. The holdout
+  // draw reads only (campaignId, customerId), so adding, removing or re-weighting variants never moves
+  // anyone in or out of the control group, and the split's draw adds "variant", so the holdout takes
+  // the same share of every variant. The variant comes first in code because the channel rules below
+  // (consent, opt-out, caps) depend on its channel: the holdout must be drawn among customers the
+  // treatment could have reached, or treated and holdout would not be comparable. A holdout row keeps
+  // the variant it would have had; the funnel's per-variant counts are the treated's only.
+  const prepared = chooseVariant(ctx, tier, c.customerId, daysInactive(c, ctx.now));
   if (!prepared) return { ...base, decision: "excluded", reason: "no_variant" };
   const variant = prepared.variant.id;
   for (const rule of customerRules)

@@ -46,6 +46,16 @@ export const Variant = z.object({
     .optional(),
   /** Only customers inactive at least this long take this variant (win-back vs reactivation). */
   minInactiveDays: z.number().int().min(0).optional(),
+  /**
+   * A/B split: variants that share a tier (at the same `minInactiveDays`) divide its customers in
+   * proportion to their weights, by a hash of campaign and customer. Required on each of them.
+   */
+  weight: z
+    .number()
+    .int("a whole number (weights are relative: 50 and 50, or 1 and 1, split evenly)")
+    .min(1, "at least 1")
+    .max(1_000_000, "at most 1000000")
+    .optional(),
 });
 export type Variant = z.infer<typeof Variant>;
 
@@ -162,6 +172,69 @@ function salvage(raw: unknown, issues: readonly { path: PropertyKey[] }[]): Camp
   };
 }
 
+/**
+ * The variants that compete for one tier's customers: those naming the tier with the same
+ * `minInactiveDays` (unset counts as 0). A customer takes the group with the highest threshold they
+ * meet, then a variant of that group by weight. Indices are into `variants`, in file order.
+ */
+export interface SplitGroup {
+  tier: string;
+  minInactiveDays: number;
+  variants: number[];
+}
+
+export function splitGroups(variants: readonly Variant[]): SplitGroup[] {
+  const groups = new Map<string, SplitGroup>();
+  variants.forEach((variant, i) => {
+    const minInactiveDays = variant.minInactiveDays ?? 0;
+    for (const tier of new Set(variant.tiers)) {
+      const k = `${tier}\u0000${minInactiveDays}`;
+      const group = groups.get(k) ?? { tier, minInactiveDays, variants: [] };
+      group.variants.push(i);
+      groups.set(k, group);
+    }
+  });
+  return [...groups.values()];
+}
+
+const andList = (items: string[]) =>
+  items.length > 1 ? `${items.slice(0, -1).join(", ")} and ${items.at(-1)}` : items.join("");
+const quoteList = (names: string[]) => andList(names.map((n) => `"${n}"`));
+
+/**
+ * Variants sharing a tier split it by weight; without a weight on each of them the split is unknown,
+ * so the campaign is refused (a variant is never silently dropped).
+ */
+function splitProblems(variants: readonly Variant[]): string[] {
+  const unweighted = new Map<string, { at?: number; ids: string[]; others: string[]; tiers: string[] }>();
+  for (const group of splitGroups(variants)) {
+    if (group.variants.length < 2) continue;
+    const ids = group.variants.map((i) => variants[i]!.id);
+    const where = `"${group.tier}"${group.minInactiveDays ? ` (minInactiveDays ${group.minInactiveDays})` : ""}`;
+    const missing = group.variants.filter((i) => variants[i]!.weight === undefined);
+    if (missing.length === group.variants.length) {
+      const k = `all#${ids.join("#")}`;
+      const entry = unweighted.get(k) ?? { ids, others: [], tiers: [] };
+      entry.tiers.push(where);
+      unweighted.set(k, entry);
+      continue;
+    }
+    for (const i of missing) {
+      const others = ids.filter((id) => id !== variants[i]!.id);
+      const k = `${i}#${others.join("#")}`;
+      const entry = unweighted.get(k) ?? { at: i, ids: [variants[i]!.id], others, tiers: [] };
+      entry.tiers.push(where);
+      unweighted.set(k, entry);
+    }
+  }
+  return [...unweighted.values()].map((e) => {
+    const tiers = `${e.tiers.length > 1 ? "tiers" : "tier"} ${andList(e.tiers)}`;
+    return e.at === undefined
+      ? `variants: ${quoteList(e.ids)} share ${tiers} with no weight: give each of them a weight (e.g. "weight": 50) to split the tier between them, or give them different tiers`
+      : `variants.${e.at}.weight: "${e.ids[0]}" shares ${tiers} with ${quoteList(e.others)}, ${e.others.length > 1 ? "which have weights" : "which has one"}: give it a weight too, or give them different tiers`;
+  });
+}
+
 function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
   return {
     ...campaign,
@@ -236,6 +309,7 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
       }
     }
   });
+  problems.push(...splitProblems(campaign.variants));
   for (const tier of campaign.segment.tiers) {
     if (!covered.has(tier)) problems.push(`segment.tiers: tier "${tier}" has no variant`);
   }

@@ -15,6 +15,20 @@ export interface TierFunnel extends StageCounts {
   incrementalConversions: number;
 }
 
+/** One variant in one tier against the tier's holdout (the split never reads the holdout draw). */
+export interface VariantUplift {
+  /** The variant's treated in the tier: its eligible recipients, the uplift's base. */
+  treated: number;
+  converted: number;
+  conversionRate: number;
+  /** The tier's whole holdout: the control every variant of the tier shares. */
+  holdout: number;
+  holdoutConverted: number;
+  holdoutConversionRate: number;
+  uplift: number;
+  upliftCi95: [number, number];
+}
+
 export interface Funnel {
   campaignId: string;
   total: StageCounts & {
@@ -26,6 +40,8 @@ export interface Funnel {
   };
   byTier: Record<string, TierFunnel>;
   byVariant: Record<string, StageCounts>;
+  /** Per variant, per tier: conversion of the variant's treated minus the tier's holdout conversion. */
+  variantUplift: Record<string, Record<string, VariantUplift>>;
   byChannel: Record<string, StageCounts>;
   byDay: Record<string, StageCounts>;
   method: string;
@@ -42,6 +58,7 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
   const treated = new Map<string, StageCounts>();
   const held = new Map<string, StageCounts>();
   const byVariant: Record<string, StageCounts> = {};
+  const treatedByVariant = new Map<string, Map<string, StageCounts>>();
   const byChannel: Record<string, StageCounts> = {};
   const byDay: Record<string, StageCounts> = {};
   for await (const item of counterItems(repo, campaignId)) {
@@ -53,6 +70,11 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
     group.set(c.tier, counts);
     if (!c.holdout) {
       (byVariant[c.variant] ??= emptyStages())[c.stage] += n;
+      const ofVariant = treatedByVariant.get(c.variant) ?? new Map<string, StageCounts>();
+      const inTier = ofVariant.get(c.tier) ?? emptyStages();
+      inTier[c.stage] += n;
+      ofVariant.set(c.tier, inTier);
+      treatedByVariant.set(c.variant, ofVariant);
       (byChannel[c.channel] ??= emptyStages())[c.stage] += n;
       (byDay[c.day] ??= emptyStages())[c.stage] += n;
     }
@@ -100,6 +122,28 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
       weight: stages.targeted,
     });
   }
+  // "-": recipients decided without a variant (no_variant exclusions) have no uplift to show.
+  const variantUplift: Record<string, Record<string, VariantUplift>> = {};
+  for (const [variant, tiersOf] of [...treatedByVariant].sort(([a], [b]) => a.localeCompare(b))) {
+    if (variant === "-") continue;
+    for (const [tier, t] of [...tiersOf].sort(([a], [b]) => a.localeCompare(b))) {
+      if (t.eligible === 0) continue;
+      const h = held.get(tier) ?? emptyStages();
+      const rate = t.converted / t.eligible;
+      const holdoutRate = h.eligible ? h.converted / h.eligible : 0;
+      const ci = newcombeDiff(t.converted, t.eligible, h.converted, h.eligible);
+      (variantUplift[variant] ??= {})[tier] = {
+        treated: t.eligible,
+        converted: t.converted,
+        conversionRate: round(rate),
+        holdout: h.eligible,
+        holdoutConverted: h.converted,
+        holdoutConversionRate: round(holdoutRate),
+        uplift: round(rate - holdoutRate),
+        upliftCi95: [round(ci[0]), round(ci[1])],
+      };
+    }
+  }
   const overall = stratifiedUplift(strata);
   total.uplift = round(overall.uplift);
   total.upliftCi95 = [round(overall.ci95[0]), round(overall.ci95[1])];
@@ -108,6 +152,7 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
     total,
     byTier,
     byVariant,
+    variantUplift,
     byChannel,
     byDay,
     method:

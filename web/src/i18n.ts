@@ -33,6 +33,7 @@ const STRINGS = {
   template: ["模板", "Template"],
   subject: ["邮件主题", "Subject"],
   landing: ["落地页 (https)", "Landing page (https)"],
+  weight: ["分流权重 (同层级多版本时必填)", "Split weight (required when variants share a tier)"],
   addVariant: ["添加版本组", "Add variant"],
   preview: ["预览", "Preview"],
   audience: ["目标人数", "Audience"],

@@ -14,6 +14,8 @@ interface VariantForm {
   template: string;
   subject: string;
   url: string;
+  /** A/B split weight: required on each variant sharing a tier with another (a whole number ≥ 1). */
+  weight: string;
 }
 
 interface Form {
@@ -58,6 +60,7 @@ const EMPTY: Form = {
       template: "{{name|客户}}您好，好久不见，回来看看专属礼遇。",
       subject: "",
       url: "",
+      weight: "",
     },
   ],
   extra: "",
@@ -81,6 +84,7 @@ function toCampaign(f: Form): Record<string, unknown> {
       template: v.template,
       ...(v.subject ? { subject: v.subject } : {}),
       ...(v.url ? { url: v.url } : {}),
+      ...(v.weight.trim() ? { weight: Number(v.weight) } : {}),
     })),
     ...(f.holdoutPercent !== "" ? { holdoutPercent: Number(f.holdoutPercent) } : {}),
     ...extra,
@@ -109,6 +113,7 @@ function fromCampaign(c: Record<string, unknown>): Form {
       template: string;
       subject?: string;
       url?: string;
+      weight?: number;
     }[];
     holdoutPercent?: number;
     attributionDays?: number;
@@ -125,6 +130,7 @@ function fromCampaign(c: Record<string, unknown>): Form {
       tiers: v.tiers.join(", "),
       subject: v.subject ?? "",
       url: v.url ?? "",
+      weight: v.weight === undefined ? "" : String(v.weight),
     })),
     extra: Object.keys(rest).length ? JSON.stringify(rest, null, 2) : "",
   };
@@ -286,6 +292,15 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               placeholder="https://"
               onInput={(e) => setVariant(i, { url: e.currentTarget.value })}
             />
+            <label for={`vw${i}`}>{t("weight")}</label>
+            <input
+              id={`vw${i}`}
+              type="number"
+              min="1"
+              step="1"
+              value={v.weight}
+              onInput={(e) => setVariant(i, { weight: e.currentTarget.value })}
+            />
           </fieldset>
         ))}
         <div class="actions">
@@ -303,6 +318,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
                     template: "",
                     subject: "",
                     url: "",
+                    weight: "",
                   },
                 ],
               })
