@@ -25,8 +25,8 @@ interface OperationDoc {
   requestExample?: unknown;
   /** `text` routes: the media types they stream. */
   media?: Record<string, Json>;
-  /** The ledger's CSV page and its cursor header. */
-  csv?: true;
+  /** A CSV export (`format=csv`) besides the JSON: its rows, an example, its file name, a cursor header. */
+  csv?: { rows: string; example: string; filename: string; cursor?: true };
 }
 
 const TAGS = {
@@ -39,6 +39,9 @@ const TAGS = {
   Events: "Delivery, response and business events, idempotent by eventId",
   Schedules:
     "Recurring and care campaigns: a five-field cron in the bank's time zone over an approved campaign",
+  Tasks:
+    "The RM workbench: call tasks (an RM's own, a branch manager's branch), outcomes, reassignment and handover, RM books, the corporate contact plan",
+  Rewards: "Referral rewards (老带新): listed, exported as CSV for the bank's settlement, marked paid once",
   Admin: "Users and roles, the whole audit log's verification",
   Meta: "Liveness, the signed-in user, this document",
   Tracking:
@@ -123,6 +126,39 @@ const ABSENT = {
   404: "not_found: no such campaign",
   403: "other_branch: another branch's campaign",
 } as const;
+
+const TASK_EXAMPLE = {
+  taskId: "key-care-2027-03.C0000417",
+  rmId: "rm017",
+  customerId: "C0000417",
+  campaignId: "key-care-2027-03",
+  status: "open",
+  dueAt: "2027-03-05T15:59:59.999Z",
+  attempts: 0,
+  priority: "high",
+  branchId: "BR001",
+  context: {
+    tier: "key",
+    scheme: "retail",
+    aumBand: { min: 300000, max: 1000000 },
+    campaignName: "Key tier monthly maintenance",
+    playbook: "key-maintenance",
+    script: "月度维护：致电 王女士，更新KYC档案，了解资产配置需求。",
+  },
+  createdAt: "2027-03-05T02:00:00.000Z",
+};
+const TASK_ABSENT = {
+  403: "other_branch: another branch's task; other_rm: an RM asking for another RM's task",
+  404: "not_found: no such task",
+} as const;
+const REWARD_EXAMPLE = {
+  campaignId: "referral-2027-spring",
+  referrerId: "C0000102",
+  refereeId: "NEW-0",
+  reward: "100元话费",
+  at: "2027-03-04T02:00:00.000Z",
+  status: "due",
+};
 
 const OPERATIONS: Record<string, OperationDoc> = {
   "GET /api/health": {
@@ -279,7 +315,12 @@ const OPERATIONS: Record<string, OperationDoc> = {
         example: { rows: [LEDGER_ROW_EXAMPLE], next: "0:C0000102" },
       },
     },
-    csv: true,
+    csv: {
+      rows: "RFC 4180 rows of the ledger's columns; the header row on the first page",
+      example: `customerId,tier,decision,reason,channel,variant,messageId,at,dueAt,stage\r\nC0000102,potential,sent,,sms,A,sms-mx5105uq-1,2027-03-01T02:00:06.389Z,,sent\r\n`,
+      filename: "<campaign>-ledger.csv",
+      cursor: true,
+    },
     errors: {
       ...ABSENT,
       400: "bad_input: limit not 1-5000, a cursor not from this API",
@@ -478,6 +519,224 @@ const OPERATIONS: Record<string, OperationDoc> = {
     ok: { 200: { description: "the runs started", schema: R.DueRuns } },
     errors: { 403: "forbidden: not an admin; other_branch: a branch admin" },
   },
+  "GET /api/tasks": {
+    tag: "Tasks",
+    description:
+      "RM call tasks, due first: an RM sees their own, a branch manager their branch's (one RM's with `rm=`), head office every task. `status=open` (default), `done` or `all`; `overdue=true`: open and past due.",
+    ok: {
+      200: { description: "the tasks", schema: R.TaskList, example: { tasks: [TASK_EXAMPLE] } },
+    },
+    errors: {
+      400: "bad_input: status not open, done or all",
+      403: "other_rm: an RM asking for another RM's tasks",
+    },
+  },
+  "GET /api/tasks/{taskId}": {
+    tag: "Tasks",
+    description:
+      "One task with the customer's name and phone for the call: the RM whose task it is sees the number in full, anyone else masked.",
+    ok: {
+      200: {
+        description: "the task and its customer",
+        schema: R.TaskDetail,
+        example: {
+          ...TASK_EXAMPLE,
+          customer: {
+            customerId: "C0000417",
+            name: "王女士",
+            phone: "13800138000",
+            tier: "key",
+            lastTransactionAt: "2027-02-11T06:20:00.000Z",
+          },
+        },
+      },
+    },
+    errors: TASK_ABSENT,
+  },
+  "POST /api/tasks/{taskId}/complete": {
+    tag: "Tasks",
+    description:
+      "Records a call's outcome (CONTRACT.md `tasks complete`): `no_answer` logs an attempt and keeps the task open; any other outcome closes it. The same outcome again changes nothing; another outcome for a closed task is 409. A contact outcome converts the maintenance campaign's recipient; `wrong_number` closes the phone.",
+    ok: {
+      200: {
+        description: "the task's status after the call",
+        schema: R.TaskCompleted,
+        example: { taskId: TASK_EXAMPLE.taskId, status: "done", outcome: "appointment", attempts: 1 },
+      },
+    },
+    errors: {
+      ...TASK_ABSENT,
+      400: "bad_input: an outcome not reached, appointment, interested, declined, no_answer or wrong_number; a note over 2000 characters",
+      409: "task_closed: closed with another outcome; task_changed: changed meanwhile (closed, or reassigned), reload",
+    },
+    requestExample: { outcome: "appointment", note: "周五下午到网点面谈" },
+  },
+  "POST /api/tasks/{taskId}/reassign": {
+    tag: "Tasks",
+    description:
+      "Hands an open task to another RM of the task's branch (a user with the rm role there); the task keeps who had it in `handovers`. To the RM who has it already: unchanged.",
+    ok: {
+      200: {
+        description: "the task, now the other RM's",
+        schema: R.Task,
+        example: {
+          ...TASK_EXAMPLE,
+          rmId: "rm018",
+          handovers: [{ from: "rm017", to: "rm018", by: "bm1", at: "2027-03-05T03:00:00.000Z" }],
+        },
+      },
+    },
+    errors: {
+      403: "other_branch: another branch's task",
+      404: "not_found: no such task",
+      400: "bad_input: `to` is not an RM of the task's branch",
+      409: "task_closed: only open tasks can be reassigned; task_changed: changed meanwhile, reload",
+    },
+    requestExample: { to: "rm018" },
+  },
+  "POST /api/rms/{rmId}/handover": {
+    tag: "Tasks",
+    description:
+      "An RM leaves or goes on leave: every open task of theirs in the caller's scope goes to another RM of the branch, each a reassignment (audited, kept in the task's `handovers`). Closed tasks stay theirs.",
+    ok: {
+      200: {
+        description: "the tasks handed over",
+        schema: R.Handover,
+        example: { from: "rm017", to: "rm018", moved: 1, taskIds: [TASK_EXAMPLE.taskId] },
+      },
+    },
+    errors: {
+      400: "bad_input: `to` is the same RM, or not an RM of the tasks' branch",
+      404: "not_found: the RM has no open tasks you can hand over",
+      409: "task_changed: a task changed meanwhile, run it again",
+    },
+    requestExample: { to: "rm018" },
+  },
+  "GET /api/books": {
+    tag: "Tasks",
+    description:
+      "RM books: potential and quality customers without an RM, and RMs whose book is over the cap (`cap=`, default the config's rm.bookCap). A branch user's: their branch's; head office names one with `branch=`.",
+    ok: {
+      200: {
+        description: "the books report",
+        schema: R.BooksReport,
+        example: {
+          cap: 300,
+          customers: 1502,
+          rms: 5,
+          unassigned: 1,
+          unassignedByTier: { potential: 1 },
+          overCap: [{ rmId: "rm017", customers: 320, over: 20 }],
+          unassignedCustomers: [{ customerId: "NEW-1", tier: "potential", branchId: "BR001" }],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: cap not an integer ≥ 1",
+      403: "other_branch: another branch's books",
+    },
+  },
+  "GET /api/plans/{month}": {
+    tag: "Tasks",
+    description:
+      "The corporate contact plan of a month (YYYY-MM): contacts required, done and missing per corporate class × role × branch. A branch user's: their branch's.",
+    ok: {
+      200: {
+        description: "the plan's progress",
+        schema: R.PlanReport,
+        example: {
+          month: "2027-03",
+          rows: [
+            {
+              class: "class1",
+              role: "rm",
+              branchId: "BR001",
+              required: 9,
+              done: 2,
+              unassigned: 0,
+              missing: 7,
+            },
+          ],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: month not YYYY-MM",
+      403: "other_branch: another branch's plan",
+    },
+  },
+  "GET /api/book": {
+    tag: "Tasks",
+    description:
+      "An RM's book, paged by `cursor`: their customers, contacts masked. An RM sees their own; a branch manager or head office names the RM with `rm=` (a branch manager sees only their branch's customers).",
+    ok: {
+      200: {
+        description: "a page of the book",
+        schema: R.Book,
+        example: {
+          rmId: "rm017",
+          customers: [
+            {
+              customerId: "C0000417",
+              name: "王女士",
+              tier: "key",
+              branchId: "BR001",
+              phone: "138****8000",
+              lastTransactionAt: "2027-02-11T06:20:00.000Z",
+              products: ["deposit", "fund"],
+            },
+          ],
+          next: null,
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: no `rm` named (branch manager, head office), limit not 1-1000",
+      403: "other_rm: an RM asking for another RM's book",
+    },
+  },
+  "GET /api/rewards": {
+    tag: "Rewards",
+    description:
+      "Referral rewards of one drive (`campaign=`) or of every referral drive in the caller's scope, by date; `status=due`, `paid` or `all` (default). `format=csv` is the settlement export (campaignId, referrerId, refereeId, reward, at, status, paidAt, reference).",
+    ok: {
+      200: { description: "the rewards", schema: R.RewardList, example: { rewards: [REWARD_EXAMPLE] } },
+    },
+    csv: {
+      rows: "RFC 4180 rows of the settlement columns, with the header row",
+      example:
+        "campaignId,referrerId,refereeId,reward,at,status,paidAt,reference\r\nreferral-2027-spring,C0000102,NEW-0,100元话费,2027-03-04T02:00:00.000Z,due,,\r\n",
+      filename: "rewards.csv",
+    },
+    errors: {
+      ...ABSENT,
+      400: "bad_input: status not due, paid or all",
+    },
+  },
+  "POST /api/rewards/{campaignId}/{referrerId}/pay": {
+    tag: "Rewards",
+    description:
+      "Marks a referral reward paid after the bank's settlement, with its reference (audited). Paying it again with the same reference changes nothing; another reference for a paid reward is 409, never a second payment.",
+    ok: {
+      200: {
+        description: "the reward, paid",
+        schema: R.Reward,
+        example: {
+          ...REWARD_EXAMPLE,
+          status: "paid",
+          paidAt: "2027-03-10T02:00:00.000Z",
+          paidBy: "ada",
+          reference: "S-1",
+        },
+      },
+    },
+    errors: {
+      403: "other_branch: another branch's drive",
+      404: "not_found: no such drive, or no reward of the drive for the referrer",
+      409: "reward_paid: paid already with another reference",
+    },
+    requestExample: { reference: "S-1" },
+  },
 };
 
 /** Routes of the router without an entry in OPERATIONS: a test fails on each. */
@@ -573,23 +832,24 @@ function operation(r: AnyRoute, convert: ReturnType<typeof converter>["convert"]
     };
     if (doc.csv)
       content["text/csv"] = {
-        schema: {
-          type: "string",
-          description: "RFC 4180 rows of the ledger's columns; the header row on the first page",
-        },
-        example: `customerId,tier,decision,reason,channel,variant,messageId,at,dueAt,stage\r\nC0000102,potential,sent,,sms,A,sms-mx5105uq-1,2027-03-01T02:00:06.389Z,,sent\r\n`,
+        schema: { type: "string", description: doc.csv.rows },
+        example: doc.csv.example,
       };
     responses[status] = {
       description: ok.description,
       ...(doc.csv
         ? {
             headers: {
-              "X-Next-Cursor": {
-                description: "CSV pages: the cursor of the next page (absent on the last)",
-                schema: { type: "string" },
-              },
+              ...(doc.csv.cursor
+                ? {
+                    "X-Next-Cursor": {
+                      description: "CSV pages: the cursor of the next page (absent on the last)",
+                      schema: { type: "string" },
+                    },
+                  }
+                : {}),
               "Content-Disposition": {
-                description: 'CSV pages: attachment; filename="<campaign>-ledger.csv"',
+                description: `CSV: attachment; filename="${doc.csv.filename}"`,
                 schema: { type: "string" },
               },
             },

@@ -3,7 +3,9 @@ import { ROLES } from "#functions/access/users.ts";
 import { CAMPAIGN_STATUSES } from "#functions/campaign/record.ts";
 import { Campaign, CHANNELS, PLAYBOOKS } from "#functions/campaign/schema.ts";
 import { STAGES } from "#functions/ledger/rows.ts";
+import { PLAN_RULES } from "#functions/plans/core.ts";
 import { Schedule } from "#functions/schedules/core.ts";
+import { OUTCOMES } from "#functions/tasks/store.ts";
 import { HookBody } from "#functions/track/core.ts";
 
 /**
@@ -24,7 +26,7 @@ export const ErrorBody = z
     error: z
       .string()
       .describe(
-        "a stable code: bad_input, invalid_campaign, invalid_schedule, bad_encoding, unstorable, unauthorized, forbidden, other_branch, self_approval, not_found, method_not_allowed, exists, conflict, invalid_transition, not_approved, not_editable, changed_meanwhile, too_large, bad_signature",
+        "a stable code: bad_input, invalid_campaign, invalid_schedule, bad_encoding, unstorable, unauthorized, forbidden, other_branch, other_rm, self_approval, not_found, method_not_allowed, exists, conflict, invalid_transition, not_approved, not_editable, changed_meanwhile, task_closed, task_changed, reward_paid, too_large, bad_signature",
       ),
     message: z.string().describe("what went wrong and what to do, for a person"),
     problems: z.array(z.string()).optional().describe("every problem of an invalid body, field by field"),
@@ -390,3 +392,142 @@ export const HookOutcome = z
   .meta({ id: "HookOutcome" });
 
 export const SmsHook = HookBody.meta({ id: "SmsHook" });
+
+const TaskOutcome = z.enum(OUTCOMES).meta({
+  id: "TaskOutcome",
+  description: "no_answer logs an attempt and keeps the task open; the others close it",
+});
+const TaskStatus = z.enum(["open", "done"]);
+
+export const Task = z
+  .object({
+    taskId: z.string().describe("<campaignId>.<customerId>"),
+    rmId: z.string().describe("the RM who holds the task"),
+    customerId: z.string(),
+    campaignId: z.string(),
+    status: TaskStatus,
+    dueAt: Instant,
+    attempts: Count.describe("calls made (no_answer included)"),
+    outcome: TaskOutcome.optional().describe("a closed task's outcome"),
+    priority: z.enum(["high", "normal", "low"]),
+    branchId: z.string().nullable().describe("the customer's branch; null: head office"),
+    context: z
+      .object({
+        tier: z.string(),
+        scheme: z.string().optional(),
+        aumBand: z
+          .object({ min: z.number(), max: z.number().optional() })
+          .optional()
+          .describe("the tier's AUM band in CNY, lower bound inclusive"),
+        lastContactAt: Instant.optional(),
+        lastContactChannel: z.string().optional(),
+        products: z.array(z.string()).optional(),
+        campaignName: z.string().optional(),
+        playbook: z.string().optional(),
+        script: z.string().optional().describe("the campaign's script, rendered for this customer"),
+      })
+      .describe("what the RM needs on the call, taken when the task was made (no contact details)"),
+    note: z.string().optional().describe("the RM's note (PII-aware: never logged or audited)"),
+    closedBy: z.string().optional(),
+    closedAt: Instant.optional(),
+    handovers: z
+      .array(z.object({ from: z.string(), to: z.string(), by: z.string(), at: Instant }))
+      .optional()
+      .describe("every reassignment, oldest first"),
+    createdAt: Instant,
+  })
+  .meta({ id: "Task" });
+
+export const TaskList = z.object({ tasks: z.array(Task) }).meta({ id: "TaskList" });
+
+export const TaskDetail = Task.extend({
+  customer: z
+    .object({
+      customerId: z.string(),
+      name: z.string().nullable(),
+      phone: z.string().nullable().describe("in full for the RM whose task it is; masked for anyone else"),
+      tier: z.string(),
+      lastTransactionAt: z.string().nullable(),
+    })
+    .nullable()
+    .describe("null when the customer is no longer on file"),
+}).meta({ id: "TaskDetail" });
+
+export const TaskCompleted = z
+  .object({ taskId: z.string(), status: TaskStatus, outcome: TaskOutcome, attempts: Count })
+  .meta({ id: "TaskCompleted" });
+
+export const Handover = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    moved: Count.describe("open tasks handed over"),
+    taskIds: z.array(z.string()),
+  })
+  .meta({ id: "Handover" });
+
+export const BooksReport = z
+  .object({
+    cap: z.number().int().min(1).describe("the book cap the report used"),
+    customers: Count,
+    rms: Count.describe("RMs with at least one customer"),
+    unassigned: Count.describe("potential and quality customers without an RM"),
+    unassignedByTier: z.record(z.string(), Count),
+    overCap: z.array(z.object({ rmId: z.string(), customers: Count, over: Count })),
+    unassignedCustomers: z.array(
+      z.object({ customerId: z.string(), tier: z.string(), branchId: z.string() }),
+    ),
+  })
+  .meta({ id: "BooksReport" });
+
+export const PlanReport = z
+  .object({
+    month: z.string().describe("YYYY-MM"),
+    rows: z.array(
+      z.object({
+        class: z.string().describe("the corporate class (class1, class2, class3)"),
+        role: z.enum(PLAN_RULES.map((r) => r.group) as [PlanGroup, ...PlanGroup[]]),
+        branchId: z.string(),
+        required: Count,
+        done: Count.describe("contacts made in the month (closed tasks with a contact outcome)"),
+        unassigned: Count.describe("nobody holds the role at the branch, or the plan has not run"),
+        missing: Count,
+      }),
+    ),
+  })
+  .meta({ id: "PlanReport" });
+type PlanGroup = (typeof PLAN_RULES)[number]["group"];
+
+export const Book = z
+  .object({
+    rmId: z.string(),
+    customers: z.array(
+      z.object({
+        customerId: z.string(),
+        name: z.string().nullable(),
+        tier: z.string(),
+        branchId: z.string().nullable(),
+        phone: z.string().nullable().describe("masked"),
+        lastTransactionAt: z.string().nullable(),
+        products: z.array(z.string()),
+      }),
+    ),
+    next: z.string().nullable().describe("pass as ?cursor= for the next page; null on the last"),
+  })
+  .meta({ id: "Book" });
+
+export const Reward = z
+  .object({
+    campaignId: z.string(),
+    referrerId: z.string(),
+    refereeId: z.string(),
+    reward: z.string(),
+    at: Instant.describe("when the referee's funded account converted the referrer"),
+    status: z.enum(["due", "paid"]),
+    paidAt: Instant.optional(),
+    paidBy: z.string().optional(),
+    reference: z.string().optional().describe("the bank's settlement reference"),
+  })
+  .meta({ id: "Reward" });
+
+export const RewardList = z.object({ rewards: z.array(Reward) }).meta({ id: "RewardList" });

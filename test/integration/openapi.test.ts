@@ -7,8 +7,10 @@ import { webhookSignature } from "#functions/receipts/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
-import { localBank, setClock } from "./bank.ts";
+import { ledgerRows, localBank, setClock } from "./bank.ts";
 import { type Checked, documentChecker } from "./openapi-check.ts";
 
 /**
@@ -25,6 +27,9 @@ let dispatch: DispatchServices;
 let check: Awaited<ReturnType<typeof documentChecker>>;
 const tokens = {} as Record<"ada" | "mia" | "ari" | "ann" | "bob" | "bea", string>;
 const seen: Checked[] = [];
+/** The RM workbench's users (an RM, another RM of their branch, its manager, another branch's manager). */
+const fieldTokens: Record<string, string> = {};
+type Task = { taskId: string; rmId: string; branchId?: string };
 
 interface CallOptions {
   token?: string;
@@ -439,6 +444,159 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     const big = "x".repeat(1024 * 1024 + 10);
     expect((await hook(big, webhookSignature(runtime.secret, big))).status).toBe(413);
   });
+
+  it("RM tasks: list, read, complete (409 task_closed), reassign, handover (403 other_rm, other_branch, 404)", async () => {
+    // A launched key-maintenance campaign makes the RM tasks (as in tasks.test.ts).
+    await launchCampaign(
+      runtime,
+      readCampaignFile("examples/key-maintenance.json", runtime.config),
+      new Date(AT),
+    );
+    const all = (await get("/api/tasks", tokens.ada)).json.tasks as Task[];
+    const byRm = new Map<string, Task[]>();
+    for (const t of all) byRm.set(t.rmId, [...(byRm.get(t.rmId) ?? []), t]);
+    const [rmId, mine] = [...byRm].sort((a, b) => b[1].length - a[1].length)[0]!;
+    expect(mine.length).toBeGreaterThanOrEqual(2);
+    const branchId = mine[0]!.branchId!;
+    const field: NewUser[] = [
+      { userId: rmId, role: "rm", branchId },
+      { userId: "oa-rm2", role: "rm", branchId },
+      { userId: "oa-bm", role: "branch_manager", branchId },
+      { userId: "oa-bm9", role: "branch_manager", branchId: "BR999" },
+    ];
+    for (const u of field) fieldTokens[u.userId] = (await addUser(runtime.repo, u, new Date(AT))).token;
+    const rm = fieldTokens[rmId]!;
+    const rm2 = fieldTokens["oa-rm2"]!;
+    const bm = fieldTokens["oa-bm"]!;
+    const bm9 = fieldTokens["oa-bm9"]!;
+
+    expect(((await get("/api/tasks", rm)).json.tasks as unknown[]).length).toBe(mine.length);
+    expect((await get("/api/tasks?status=all&overdue=true", bm)).status).toBe(200);
+    expect((await get("/api/tasks?rm=oa-rm2", rm)).json.error).toBe("other_rm");
+    expect((await get("/api/tasks?status=nope", rm)).status).toBe(400);
+    expect((await get("/api/tasks", tokens.ann)).status).toBe(403);
+
+    const [first, second] = mine as [Task, Task];
+    const one = `/api/tasks/${encodeURIComponent(first.taskId)}`;
+    expect((await get(one, rm)).json.customer).toBeDefined();
+    expect((await get(one, bm)).status).toBe(200);
+    expect((await get(one, bm9)).json.error).toBe("other_branch");
+    expect((await get(one, rm2)).json.error).toBe("other_rm");
+    expect((await get("/api/tasks/no-such", rm)).status).toBe(404);
+
+    const complete = (path: string, token: string, body: unknown) =>
+      call("POST", `${path}/complete`, { token, body });
+    expect((await complete(one, rm, { outcome: "no_answer" })).json).toMatchObject({ status: "open" });
+    expect((await complete(one, rm, { outcome: "appointment", note: "周五面谈" })).json).toMatchObject({
+      status: "done",
+      attempts: 2,
+    });
+    expect((await complete(one, rm, { outcome: "appointment" })).status).toBe(200);
+    expect((await complete(one, rm, { outcome: "declined" })).json.error).toBe("task_closed");
+    expect((await complete(one, rm, { outcome: "maybe" })).status).toBe(400);
+    expect((await complete("/api/tasks/no-such", rm, { outcome: "reached" })).status).toBe(404);
+    expect((await complete(one, rm2, { outcome: "reached" })).json.error).toBe("other_rm");
+    expect((await complete(one, tokens.ann, { outcome: "reached" })).status).toBe(403);
+    expect((await get(one, bm)).json).toMatchObject({ status: "done", closedBy: rmId, note: "周五面谈" });
+
+    const reassign = (task: string, token: string, body: unknown) =>
+      call("POST", `/api/tasks/${encodeURIComponent(task)}/reassign`, { token, body });
+    expect((await reassign(second.taskId, bm, { to: "oa-rm2" })).json).toMatchObject({
+      rmId: "oa-rm2",
+      handovers: [{ from: rmId, to: "oa-rm2", by: "oa-bm" }],
+    });
+    expect((await reassign(second.taskId, bm, { to: "oa-bm9" })).status).toBe(400);
+    expect((await reassign(second.taskId, bm9, { to: rmId })).json.error).toBe("other_branch");
+    expect((await reassign(second.taskId, rm, { to: rmId })).status).toBe(403);
+    expect((await reassign(first.taskId, bm, { to: "oa-rm2" })).json.error).toBe("task_closed");
+    expect((await reassign("no-such", bm, { to: "oa-rm2" })).status).toBe(404);
+
+    const handover = (from: string, token: string, body: unknown) =>
+      call("POST", `/api/rms/${from}/handover`, { token, body });
+    expect((await handover("oa-rm2", bm, { to: rmId })).json).toMatchObject({ moved: 1 });
+    expect((await handover("oa-rm2", bm, { to: rmId })).status).toBe(404);
+    expect((await handover(rmId, bm, { to: "oa-bm9" })).status).toBe(400);
+    expect((await handover(rmId, rm, { to: "oa-rm2" })).status).toBe(403);
+  }, 120_000);
+
+  it("RM books, the contact plan and an RM's book (400, 403 other_rm, other_branch, role)", async () => {
+    const rmId = Object.keys(fieldTokens).find((u) => !u.startsWith("oa-"))!;
+    const rm = fieldTokens[rmId]!;
+    const bm = fieldTokens["oa-bm"]!;
+    expect((await get("/api/books", bm)).json.cap).toBeGreaterThan(0);
+    expect((await get("/api/books?cap=5", tokens.ada)).status).toBe(200);
+    expect((await get("/api/books?cap=0", bm)).status).toBe(400);
+    expect((await get("/api/books?branch=BR999", bm)).json.error).toBe("other_branch");
+    expect((await get("/api/books", rm)).status).toBe(403);
+
+    expect((await get("/api/plans/2027-03", bm)).json.month).toBe("2027-03");
+    expect((await get("/api/plans/2027-13", bm)).status).toBe(400);
+    expect((await get("/api/plans/2027-03?branch=BR999", bm)).json.error).toBe("other_branch");
+    expect((await get("/api/plans/2027-03", rm)).status).toBe(403);
+
+    const book = await get("/api/book?limit=5", rm);
+    expect(book.json.rmId).toBe(rmId);
+    expect((book.json.customers as unknown[]).length).toBeGreaterThan(0);
+    expect((await get(`/api/book?rm=${rmId}`, bm)).status).toBe(200);
+    expect((await get("/api/book", bm)).status).toBe(400);
+    expect((await get("/api/book?limit=0", rm)).status).toBe(400);
+    expect((await get("/api/book?rm=oa-rm2", rm)).json.error).toBe("other_rm");
+    expect((await get(`/api/book?rm=${rmId}`, tokens.ann)).status).toBe(403);
+  });
+
+  it("referral rewards: list (JSON, CSV), pay once (409 reward_paid, 404, 403)", async () => {
+    const drive = "referral-2027-spring";
+    await launchCampaign(
+      runtime,
+      readCampaignFile("examples/referral-drive.json", runtime.config),
+      new Date(AT),
+    );
+    const referrer = (await ledgerRows(runtime, drive)).find((r) => r.decision === "sent")!;
+    // The referee opens an account with the code, then funds it (two files, as in rewards.test.ts).
+    const events = [
+      {
+        eventId: "oa-open",
+        type: "account_opened",
+        customerId: "OA-NEW-1",
+        at: "2027-03-02T02:00:00Z",
+        referralCode: referrer.referralCode,
+      },
+      {
+        eventId: "oa-dep",
+        type: "deposit",
+        customerId: "OA-NEW-1",
+        at: "2027-03-03T02:00:00Z",
+        amount: 10_000,
+      },
+    ];
+    for (const e of events)
+      expect(
+        (await call("POST", "/api/events", { token: tokens.ada, body: JSON.stringify(e) })).json,
+      ).toMatchObject({
+        accepted: 1,
+      });
+    const due = await get("/api/rewards?status=due", tokens.mia);
+    expect(due.json.rewards).toEqual([expect.objectContaining({ referrerId: referrer.customerId })]);
+    const csv = await get(`/api/rewards?campaign=${drive}&format=csv`, tokens.ann);
+    expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
+    expect((await get("/api/rewards?status=nope", tokens.mia)).status).toBe(400);
+    expect((await get("/api/rewards?campaign=no-such", tokens.mia)).status).toBe(404);
+    expect((await get("/api/rewards", tokens.ari)).status).toBe(403);
+
+    const pay = `/api/rewards/${drive}/${referrer.customerId}/pay`;
+    expect((await call("POST", pay, { token: tokens.mia, body: { reference: "S-1" } })).status).toBe(403);
+    expect((await call("POST", pay, { token: tokens.ada, body: { reference: "S-1" } })).json).toMatchObject({
+      status: "paid",
+      paidBy: "ada",
+    });
+    expect((await call("POST", pay, { token: tokens.ada, body: { reference: "S-1" } })).status).toBe(200);
+    expect((await call("POST", pay, { token: tokens.ada, body: { reference: "S-2" } })).json.error).toBe(
+      "reward_paid",
+    );
+    expect(
+      (await call("POST", `/api/rewards/${drive}/nobody/pay`, { token: tokens.ada, body: {} })).status,
+    ).toBe(404);
+  }, 120_000);
 
   it("answered every documented operation with a success, and every status it saw was documented", () => {
     const missing = check.operations.filter(
