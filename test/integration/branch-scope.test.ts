@@ -11,6 +11,7 @@ import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
+import { apiCaller } from "./http.ts";
 
 /**
  * Every write route of the router, tried by a user of branch BR002 against what belongs to head office
@@ -28,19 +29,7 @@ const OWNERS: Owner[] = ["ho", "br1"];
 // The branch users who try; each route is tried by the first whose role the route allows.
 const INTRUDERS = ["bm", "ba", "bx"] as const;
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: res.status, json };
-}
+const call = apiCaller(() => server.url);
 
 /** The whole table, sorted: a refused request must leave every item as it was. */
 async function snapshot(): Promise<string> {

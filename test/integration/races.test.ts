@@ -6,6 +6,7 @@ import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
+import { apiCaller } from "./http.ts";
 
 /**
  * Races a hostile (or merely unlucky) user can start through the API. Each asserts the promise, not
@@ -17,19 +18,7 @@ let server: LocalServer;
 let dispatch: DispatchServices;
 const tokens: Record<string, string> = {};
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: res.status, json };
-}
+const call = apiCaller(() => server.url);
 
 const withText = (campaignId: string, text: string) =>
   dormantCampaign({

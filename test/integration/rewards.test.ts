@@ -9,6 +9,7 @@ import { type LocalServer, startServe } from "#local/serve.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
+import { apiCaller } from "./http.ts";
 
 const AT = "2027-03-02T02:00:00.000Z";
 const DRIVE = "referral-2027-spring";
@@ -17,19 +18,7 @@ let server: LocalServer;
 const tokens: Record<string, string> = {};
 let referrers: LedgerRow[] = [];
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: res.status, json, text, type: res.headers.get("content-type") ?? "" };
-}
+const call = apiCaller(() => server.url);
 
 describe("referral rewards: listed, exported and paid once", () => {
   beforeAll(async () => {

@@ -4,20 +4,14 @@ import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "./bank.ts";
+import { apiCaller } from "./http.ts";
 
 const AT = "2027-03-01T02:00:00.000Z";
 let runtime: Runtime;
 let server: LocalServer;
 const tokens: Record<string, string> = {};
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
+const call = apiCaller(() => server.url);
 
 async function approved(campaignId: string) {
   expect((await call("POST", "/api/campaigns", tokens.mia!, dormantCampaign({ campaignId }))).status).toBe(

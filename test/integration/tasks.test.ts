@@ -21,6 +21,7 @@ import { key } from "#platform/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
+import { apiCaller } from "./http.ts";
 
 const BANK_AT = new Date("2027-02-28T00:00:00Z");
 const AT = "2027-03-05T02:00:00.000Z";
@@ -32,19 +33,7 @@ let tasks: Task[] = [];
 const maintenanceId = "key-care-2027-03";
 const tokens: Record<string, string> = {};
 
-async function call(method: string, path: string, token: string, body?: unknown) {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {}
-  return { status: res.status, json };
-}
+const call = apiCaller(() => server.url);
 
 /** The RMs with the most open tasks, two of them in one branch (for the branch manager's handover). */
 function rmsOf(all: Task[]) {
