@@ -114,14 +114,7 @@ export function excludeUnclaimed(repo: Repo, row: Key, reason: string, now: Date
 }
 
 export function deferUnclaimed(repo: Repo, row: LedgerRow, dueAt: string, now: Date) {
-  const due = dueIndex(row.shard, dueAt, row.campaignId, row.customerId);
-  return move(
-    repo,
-    row,
-    "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
-    CLAIMABLE,
-    { ":d": "deferred", ":due": dueAt, ":pk": due.GSI3PK, ":sk": due.GSI3SK, ...claimableValues(now) },
-  );
+  return deferTo(repo, row, dueAt, dueIndex(row.shard, dueAt, row.campaignId, row.customerId), now);
 }
 
 /**
@@ -129,19 +122,23 @@ export function deferUnclaimed(repo: Repo, row: LedgerRow, dueAt: string, now: D
  * it costs nothing while paused; a resume (or a cancel) wakes the partition (release/core.ts).
  */
 export function parkUnclaimed(repo: Repo, row: LedgerRow, now: Date) {
-  const parked = pausedIndex(row.campaignId, row.shard, row.customerId);
+  const at = now.toISOString();
+  return deferTo(repo, row, at, pausedIndex(row.campaignId, row.shard, row.customerId), now);
+}
+
+function deferTo(
+  repo: Repo,
+  row: LedgerRow,
+  dueAt: string,
+  index: { GSI3PK: string; GSI3SK: string },
+  now: Date,
+) {
   return move(
     repo,
     row,
     "SET decision = :d, dueAt = :due, GSI3PK = :pk, GSI3SK = :sk, #at = :now REMOVE claimToken, leaseUntil, retryable",
     CLAIMABLE,
-    {
-      ":d": "deferred",
-      ":due": now.toISOString(),
-      ":pk": parked.GSI3PK,
-      ":sk": parked.GSI3SK,
-      ...claimableValues(now),
-    },
+    { ":d": "deferred", ":due": dueAt, ":pk": index.GSI3PK, ":sk": index.GSI3SK, ...claimableValues(now) },
   );
 }
 
