@@ -117,6 +117,11 @@ async function killOrphan(pidFile: string) {
     }
   };
   if (!pid || !alive()) return;
+  // It finishes the requests it took (their index and item writes) and exits: give it that time, and
+  // kill it only if it hangs.
+  process.kill(pid, "SIGTERM");
+  for (let i = 0; i < 500 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+  if (!alive()) return;
   process.kill(pid, "SIGKILL");
   for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
 }

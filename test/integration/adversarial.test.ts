@@ -6,6 +6,7 @@ import { cli, tempDir } from "../helpers.ts";
 import {
   cliJson,
   type ExportedRow,
+  indexDisagreements,
   judge,
   ledgerOf,
   type RunOutcome,
@@ -261,6 +262,8 @@ describe("kill -9 at random points of a 5k launch, relaunches, opt-outs between 
       const again = await cliJson<{ matches: boolean }>(["rebuild", id, ...cfg], dataDir);
       expect(again.matches, msg()).toBe(true);
     }
+    // The store itself: a kill never leaves the work index disagreeing with the table.
+    expect(await indexDisagreements(dataDir, config), msg()).toEqual([]);
     const audit = await cli(["audit", "verify", "--json", ...cfg], { dataDir });
     expect(audit.code, `${audit.stdout}\n${msg()}`).toBe(0);
     expect((audit.json() as { intact: boolean }).intact, msg()).toBe(true);

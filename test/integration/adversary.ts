@@ -292,3 +292,50 @@ export function summarize(p: Promises) {
     unknownLeftNotReceived: p.receivedUnknown.filter((u) => u.endsWith("not received")).length,
   };
 }
+
+/**
+ * Where the work index (GSI3) and the table disagree about a ledger row, read straight from the
+ * store after every process has gone: a row with a GSI3 key the index lacks (invisible to every
+ * sweep), or an index entry whose row is elsewhere or in another state. Must be empty after any kill.
+ */
+export async function indexDisagreements(dataDir: string, configPath: string): Promise<string[]> {
+  const { ScanCommand } = await import("@aws-sdk/lib-dynamodb");
+  const { startRuntime } = await import("#local/runtime.ts");
+  const { parseConfig } = await import("#platform/config.ts");
+  const config = parseConfig(JSON.parse(readFileSync(configPath, "utf8")));
+  const runtime = await startRuntime({ config, dataDir });
+  try {
+    const scan = async (indexName?: string) => {
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await runtime.repo.ddb.send(
+          new ScanCommand({ TableName: runtime.repo.table, IndexName: indexName, ExclusiveStartKey: start }),
+        );
+        items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items;
+    };
+    const rows = (await scan()).filter((i) => String(i.PK).startsWith("LEDGER#"));
+    const indexed = new Map(
+      (await scan("GSI3"))
+        .filter((i) => String(i.PK).startsWith("LEDGER#"))
+        .map((i) => [`${i.PK}|${i.SK}`, i]),
+    );
+    const out: string[] = [];
+    for (const row of rows) {
+      const k = `${row.PK}|${row.SK}`;
+      const entry = indexed.get(k);
+      indexed.delete(k);
+      if (!row.GSI3PK && entry) out.push(`${k}: index entry for a row outside the index`);
+      else if (row.GSI3PK && !entry) out.push(`${k}: ${row.decision} row missing from ${row.GSI3PK}`);
+      else if (entry && (entry.GSI3PK !== row.GSI3PK || entry.decision !== row.decision))
+        out.push(`${k}: index says ${entry.GSI3PK}/${entry.decision}, table ${row.GSI3PK}/${row.decision}`);
+    }
+    for (const k of indexed.keys()) out.push(`${k}: index entry without a row`);
+    return out;
+  } finally {
+    await runtime.stop();
+  }
+}
