@@ -270,7 +270,10 @@ export function chooseVariant(
   customerId: string,
   inactiveDays: number,
 ): PreparedVariant | undefined {
-  const group = ctx.splits.get(tier)?.find((g) => inactiveDays >= g.minInactiveDays);
+  // A transaction dated after `now` (a preview or launch `--at` in the past) is zero days inactive,
+  // so it still meets a variant without `minInactiveDays` (the unset case is 0).
+  const days = Math.max(0, inactiveDays);
+  const group = ctx.splits.get(tier)?.find((g) => days >= g.minInactiveDays);
   if (!group) return undefined;
   if (group.variants.length === 1) return group.variants[0];
   const total = group.cumulative.at(-1)!;
