@@ -1,14 +1,24 @@
 import { fork } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DeleteItemCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  PutItemCommand,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb";
 import { TiercastError } from "#platform/errors.ts";
 import { GSIS, TABLE_KEYS } from "#platform/table.ts";
 import { LOCAL_AWS } from "./aws.ts";
 
 export interface LocalDynamo {
   endpoint: string;
+  /** The previous store process of this data dir did not stop cleanly (its CLI was killed). */
+  dirty: boolean;
   stop(): Promise<void>;
 }
 
@@ -19,6 +29,8 @@ export interface LocalDynamo {
 export async function startDynamo(dataDir: string | undefined): Promise<LocalDynamo> {
   const options: Record<string, unknown> = { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 };
   const pidFile = dataDir ? join(dataDir, ".dynalite.pid") : undefined;
+  // A clean stop removes the pid file: finding it means the last store process was cut off.
+  const dirty = !!pidFile && existsSync(pidFile);
   if (dataDir) {
     const path = join(dataDir, "dynamodb");
     mkdirSync(path, { recursive: true, mode: 0o700 });
@@ -51,6 +63,7 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
   if (pidFile && child.pid) writeFileSync(pidFile, String(child.pid), { mode: 0o600 });
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    dirty,
     async stop() {
       if (child.exitCode === null && child.connected) child.send("stop");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
@@ -124,4 +137,80 @@ async function killOrphan(pidFile: string) {
   if (!alive()) return;
   process.kill(pid, "SIGKILL");
   for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+type Item = Record<string, AttributeValue>;
+const keyOf = (item: Item) => `${JSON.stringify(item.PK)}|${JSON.stringify(item.SK)}`;
+const canonical = (item: Item) =>
+  JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => a.localeCompare(b))));
+
+/**
+ * Crash recovery for the embedded store. dynalite writes an item's index entries and the item as
+ * separate LevelDB writes, so a store process cut off mid-request can leave an index entry stale,
+ * missing, or pointing at a row that left the index. After such a stop, before anything else runs,
+ * every index is compared with the table and each disagreeing item is written again through the
+ * store (which rewrites its entries); an orphan entry is first taken over by the item, then dropped.
+ * Returns how many items were repaired. Real DynamoDB needs none of this.
+ */
+export async function repairIndexes(endpoint: string, tableName: string): Promise<number> {
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+  const scan = async (indexName?: string) => {
+    const items: Item[] = [];
+    let start: Item | undefined;
+    do {
+      const out = await client.send(
+        new ScanCommand({ TableName: tableName, IndexName: indexName, ExclusiveStartKey: start }),
+      );
+      items.push(...((out.Items ?? []) as Item[]));
+      start = out.LastEvaluatedKey as Item | undefined;
+    } while (start);
+    return items;
+  };
+  const put = (item: Item) => client.send(new PutItemCommand({ TableName: tableName, Item: item }));
+  try {
+    const table = new Map((await scan()).map((i) => [keyOf(i), i]));
+    let repaired = 0;
+    for (const gsi of GSIS) {
+      const entries = new Map<string, Item[]>();
+      for (const e of await scan(gsi.indexName)) entries.set(keyOf(e), [...(entries.get(keyOf(e)) ?? []), e]);
+      const sameKey = (a: Item, b: Item) =>
+        JSON.stringify(a[gsi.partitionKey]) === JSON.stringify(b[gsi.partitionKey]) &&
+        JSON.stringify(a[gsi.sortKey]) === JSON.stringify(b[gsi.sortKey]);
+      for (const [k, item] of table) {
+        const found = entries.get(k) ?? [];
+        entries.delete(k);
+        const indexed = Boolean(item[gsi.partitionKey] && item[gsi.sortKey]);
+        if (!indexed && found.length === 0) continue;
+        if (
+          indexed &&
+          found.length === 1 &&
+          sameKey(found[0]!, item) &&
+          canonical(found[0]!) === canonical(item)
+        )
+          continue;
+        // Each entry under another key than the item's: the item takes that key (the store overwrites
+        // the entry), and its next write drops it. Then the item is written as it is.
+        for (const entry of found.filter((e) => !indexed || !sameKey(e, item)))
+          await put({
+            ...item,
+            [gsi.partitionKey]: entry[gsi.partitionKey]!,
+            [gsi.sortKey]: entry[gsi.sortKey]!,
+          });
+        await put(item);
+        repaired++;
+      }
+      // Entries whose item is gone altogether: recreate the item under them, then delete it.
+      for (const orphans of entries.values())
+        for (const entry of orphans) {
+          await put(entry);
+          await client.send(
+            new DeleteItemCommand({ TableName: tableName, Key: { PK: entry.PK!, SK: entry.SK! } }),
+          );
+          repaired++;
+        }
+    }
+    return repaired;
+  } finally {
+    client.destroy();
+  }
 }

@@ -12,7 +12,7 @@ import { logger } from "#platform/logger.ts";
 import type { Repo } from "#platform/repo.ts";
 import { localAuditAnchor } from "./audit-anchor.ts";
 import { LOCAL_AWS } from "./aws.ts";
-import { ensureTable, startDynamo } from "./dynamo.ts";
+import { ensureTable, repairIndexes, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
 
 export const TABLE_NAME = "tiercast";
@@ -82,6 +82,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const dynamo = await startDynamo(dataDir);
     stops.push(dynamo.stop);
     await ensureTable(dynamo.endpoint, TABLE_NAME);
+    if (dynamo.dirty) {
+      const repaired = await repairIndexes(dynamo.endpoint, TABLE_NAME);
+      if (repaired) logger.warn("store indexes repaired after an unclean stop", { repaired });
+    }
     ddb = documentClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
     const store = ddb;
     const clock = settableClock(options.at);
