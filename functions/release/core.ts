@@ -49,37 +49,45 @@ interface IntentRef extends RecipientRef {
  */
 export async function releaseDue(deps: ReleaseDeps): Promise<Released> {
   const out: Released = { released: 0, recovered: 0, more: false, campaigns: {} };
-  const timeLeft = () => deps.remainingMs?.() ?? Number.POSITIVE_INFINITY;
   out.recovered = await recoverIntents(deps, out);
-  const pageSize = deps.pageSize ?? RELEASE_PAGE;
   // Resumed or cancelled campaigns first: their parked sends go back to the workers, who send them
   // (or drop them, cancelled). A wake is done only once every shard's paused partition is empty.
   for await (const wake of deps.repo.queryAll(key.releaseWake("").PK)) {
     const campaignId = String(wake.SK);
-    for (let shard = 0; shard < deps.shards; shard++) {
-      const now = deps.now().toISOString();
-      for await (const rows of rowsInIndex(deps.repo, pausedPartition(campaignId, shard), { pageSize })) {
-        const page = rows.filter((r) => r.decision === "deferred" && r.channel);
-        if (!page.length) continue;
-        if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
-        await releasePage(deps, page, now, out);
-      }
-    }
+    for (let shard = 0; shard < deps.shards; shard++)
+      if (!(await releasePartition(deps, out, pausedPartition(campaignId, shard), () => true)))
+        return { ...out, more: true };
     await deps.repo.delete(key.releaseWake(campaignId));
   }
   for (let shard = 0; shard < deps.shards; shard++) {
-    const now = deps.now().toISOString();
-    for await (const rows of rowsInIndex(deps.repo, key.duePartition(shard), {
-      pageSize,
-      skUpTo: `${now}#~`,
-    })) {
-      const page = rows.filter((r) => r.decision === "deferred" && r.dueAt && r.dueAt <= now && r.channel);
-      if (!page.length) continue;
-      if (timeLeft() < RELEASE_MARGIN_MS) return { ...out, more: true };
-      await releasePage(deps, page, now, out);
-    }
+    const due = (r: LedgerRow, now: string) => !!r.dueAt && r.dueAt <= now;
+    if (!(await releasePartition(deps, out, key.duePartition(shard), due, true)))
+      return { ...out, more: true };
   }
   return out;
+}
+
+/**
+ * Releases the deferred rows of one work-index partition that `pick` accepts, page by page (the due
+ * index only up to now). False when the invocation's time ran low before a page: the next run continues.
+ */
+async function releasePartition(
+  deps: ReleaseDeps,
+  out: Released,
+  partition: string,
+  pick: (row: LedgerRow, now: string) => boolean,
+  upToNow = false,
+): Promise<boolean> {
+  const now = deps.now().toISOString();
+  const pageSize = deps.pageSize ?? RELEASE_PAGE;
+  const options = upToNow ? { pageSize, skUpTo: `${now}#~` } : { pageSize };
+  for await (const rows of rowsInIndex(deps.repo, partition, options)) {
+    const page = rows.filter((r) => r.decision === "deferred" && r.channel && pick(r, now));
+    if (!page.length) continue;
+    if ((deps.remainingMs?.() ?? Number.POSITIVE_INFINITY) < RELEASE_MARGIN_MS) return false;
+    await releasePage(deps, page, now, out);
+  }
+  return true;
 }
 
 /** Asks the next release to wake a campaign's parked sends (a resume or a cancel of a paused campaign). */
