@@ -275,6 +275,18 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   return advanced || row.stage >= 6 ? link.campaignId : undefined;
 }
 
+/** Indexes of a batch's records grouped by customer id, each group in the batch's order (records without one stand alone). */
+function byCustomer(batch: readonly { value: unknown }[]): number[][] {
+  const groups = new Map<unknown, number[]>();
+  batch.forEach((r, i) => {
+    const id = (r.value as { customerId?: unknown } | null)?.customerId;
+    const group = typeof id === "string" ? groups.get(id) : undefined;
+    if (group) group.push(i);
+    else groups.set(typeof id === "string" ? id : Symbol(), [i]);
+  });
+  return [...groups.values()];
+}
+
 export interface IngestReport {
   accepted: number;
   duplicates: number;
@@ -291,14 +303,18 @@ export async function ingestRecords(
   const report: IngestReport = { accepted: 0, duplicates: 0, rejected: [] };
   let batch: { line: number; value: unknown }[] = [];
   const flush = async () => {
-    // Events are idempotent and stage moves are monotonic, so their order within a batch does not matter.
+    // Events are idempotent and stage moves are monotonic, but one customer's events depend on each
+    // other (an account opening links a referee before its first deposit credits the referrer; an RSVP
+    // before its cancellation): customers run concurrently, each customer's events in the file's order.
     // The store refusing one event's content is that line's rejection; the rest of the batch goes on.
-    const outcomes = await mapLimit(batch, 8, (r) =>
-      ingestEvent(r.value, deps).catch((err: Error): IngestOutcome => {
-        if (err?.name !== "ValidationException") throw err;
-        return { status: "rejected", error: `the store refused this event: ${err.message.split("\n")[0]}` };
-      }),
-    );
+    const outcomes = new Array<IngestOutcome>(batch.length);
+    await mapLimit(byCustomer(batch), 8, async (group) => {
+      for (const i of group)
+        outcomes[i] = await ingestEvent(batch[i]!.value, deps).catch((err: Error): IngestOutcome => {
+          if (err?.name !== "ValidationException") throw err;
+          return { status: "rejected", error: `the store refused this event: ${err.message.split("\n")[0]}` };
+        });
+    });
     outcomes.forEach((o, i) => {
       if (o.status === "accepted") report.accepted++;
       else if (o.status === "duplicate") report.duplicates++;

@@ -37,8 +37,8 @@ describe("referral rewards: listed, exported and paid once", () => {
       new Date(AT),
     );
     referrers = (await ledgerRows(runtime, DRIVE)).filter((r) => r.decision === "sent").slice(0, 2);
-    // Two referees open accounts with the codes, then fund them (two files: ingestion runs a file's
-    // events concurrently, so a deposit in the same file as its account opening may be judged first).
+    // Two referees open accounts with the codes, then fund them in a later file (events-order.test.ts
+    // covers the opening and the deposit in one file).
     const ingest = async (events: Record<string, unknown>[]) => {
       const report = await ingestRecords(
         events.map((value, i) => ({ line: i + 1, value })),
