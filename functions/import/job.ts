@@ -25,7 +25,8 @@ export interface ObjectStore {
   /** The object's bytes from `start` (a ranged GET). */
   read(key: string, start: number): AsyncIterable<Uint8Array>;
   /** A URL to PUT the file to, valid for `seconds`. */
-  uploadUrl(key: string, seconds: number): Promise<string>;
+  /** A presigned PUT, and when the credentials that signed it expire if that is known (the URL dies with them). */
+  uploadUrl(key: string, seconds: number): Promise<{ url: string; signedUntil?: Date }>;
 }
 
 /** Every upload's key starts with it: the API may PUT and the worker GET only under it (infra/). */
@@ -114,12 +115,19 @@ export async function createImportJob(
     if (isConditionFailed(err)) throw new ConflictError(`import job ${jobId} exists; try again`);
     throw err;
   }
-  const seconds = 3600;
-  return {
-    job,
-    uploadUrl: await deps.objects.uploadUrl(job.objectKey, seconds),
-    expiresAt: new Date(now.getTime() + seconds * 1000).toISOString(),
-  };
+  const upload = await deps.objects.uploadUrl(job.objectKey, UPLOAD_SECONDS);
+  return { job, uploadUrl: upload.url, expiresAt: uploadExpiry(now, upload.signedUntil).toISOString() };
+}
+
+const UPLOAD_SECONDS = 3600;
+
+/**
+ * When an upload URL stops working: an hour after it was made, or earlier when the credentials that
+ * signed it expire first (a Lambda role's session credentials can), so the advertised time is never late.
+ */
+export function uploadExpiry(now: Date, signedUntil?: Date): Date {
+  const hour = now.getTime() + UPLOAD_SECONDS * 1000;
+  return new Date(signedUntil ? Math.min(hour, signedUntil.getTime()) : hour);
 }
 
 export async function loadImportJob(repo: Repo, jobId: string): Promise<ImportJob> {

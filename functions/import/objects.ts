@@ -35,8 +35,12 @@ export function s3Objects(bucket: string, s3: S3Client): ObjectStore {
       if (!out.Body) return;
       yield* out.Body as AsyncIterable<Uint8Array>;
     },
-    uploadUrl(key, seconds) {
-      return getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: seconds });
+    async uploadUrl(key, seconds) {
+      const { expiration } = await s3.config.credentials();
+      const url = await getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: key }), {
+        expiresIn: seconds,
+      });
+      return { url, ...(expiration ? { signedUntil: expiration } : {}) };
     },
   };
 }
