@@ -77,7 +77,14 @@ function settingsByEnv(env: string | undefined): BaseSettings {
 }
 
 /**
- * The bank config the functions get (TIERCAST_CONFIG): this environment's provider rates, sender and
+ * The SSM parameter holding deploy-time settings (`config`: every function's; `providers`: the channel
+ * workers'). A fixed name, so a function's environment names it literally (TIERCAST_PARAMETERS).
+ */
+export const parameterName = (settings: Pick<EnvSettings, "name">, which: "config" | "providers") =>
+  `/tiercast/${settings.name}/${which}`;
+
+/**
+ * The bank config the functions get (TIERCAST_CONFIG, in the `config` parameter): this environment's provider rates, sender and
  * the public domain every tracked link, pixel and unsubscribe link points at.
  */
 export const functionConfig = (settings: EnvSettings) => {

@@ -1,3 +1,4 @@
+import { Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -9,6 +10,8 @@ export interface DataRefs {
   table: dynamodb.ITable;
   key: kms.IKey;
   secret: secrets.ISecret;
+  /** The SSM parameter with every function's deploy-time settings (infra/settings.ts parameterName). */
+  parameterName: string;
 }
 
 /** The environment every function shares: where the table is and where the HMAC key is. */
@@ -16,6 +19,7 @@ export const dataEnvironment = (data: DataRefs) => ({
   TABLE_NAME: data.table.tableName,
   TIERCAST_SHARDS: "16",
   TIERCAST_SECRET_ARN: data.secret.secretArn,
+  TIERCAST_PARAMETERS: data.parameterName,
 });
 
 const READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
@@ -89,6 +93,18 @@ export function grantDataAccess(fn: lambda.Function, data: DataRefs, profile: Ta
   );
   data.key.grantEncryptDecrypt(fn);
   data.secret.grantRead(fn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["ssm:GetParameters"],
+      resources: [
+        Stack.of(fn).formatArn({
+          service: "ssm",
+          resource: "parameter",
+          resourceName: data.parameterName.slice(1),
+        }),
+      ],
+    }),
+  );
   for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"])
     acknowledge(
       fn.role!,

@@ -5,7 +5,7 @@ import { DeploymentError } from "../../infra/deployment.ts";
 import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
 import { VIEWER_IP_HEADER } from "../../infra/stacks/web-stack.ts";
-import { testSettings } from "./settings.ts";
+import { effectiveSettings, testSettings } from "./settings.ts";
 
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
 const settings = testSettings("prod");
@@ -14,9 +14,13 @@ const workflow = Template.fromStack(stacks.workflow);
 const api = Template.fromStack(stacks.api);
 const web = Template.fromStack(stacks.web);
 
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
 type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> }; Handler?: string } };
 const functionsOf = (t: Template) => Object.values(t.findResources("AWS::Lambda::Function")) as Fn[];
-const configOf = (f: Fn) => JSON.parse(String(f.Properties.Environment?.Variables?.TIERCAST_CONFIG ?? "{}"));
+const templates = Object.values(stacks).map((s) => Template.fromStack(s).toJSON());
+const settingsOf = (f: Fn) => effectiveSettings(templates, f.Properties.Environment?.Variables ?? {});
+const configOf = (f: Fn) => JSON.parse(String(settingsOf(f).TIERCAST_CONFIG ?? "{}"));
 
 describe("deploy-time settings", () => {
   it("refuse a prod synth without them, listing every missing one", () => {
@@ -65,14 +69,46 @@ describe("deploy-time settings", () => {
   });
 
   it("give the channel workers the SES sender and the SMS origination identity", () => {
-    workflow.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: {
-        Variables: Match.objectLike({
-          SES_FROM: "marketing@mail.bank.example",
-          SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
-        }),
-      },
+    const workers = functionsOf(workflow).filter((f) => settingsOf(f).SES_FROM !== undefined);
+    expect(workers).toHaveLength(3);
+    for (const f of workers)
+      expect(settingsOf(f)).toMatchObject({
+        SES_FROM: "marketing@mail.bank.example",
+        SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
+      });
+  });
+
+  it("live in SSM parameters CDK writes, which each function names and alone may read", () => {
+    const deployTime = ["TIERCAST_CONFIG", "SES_FROM", "SMS_ORIGINATION", "SMS_ENDPOINT", "SMTP_URL"];
+    const fns = Object.values(stacks).flatMap((s) => functionsOf(Template.fromStack(s)));
+    const app = fns.filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined);
+    expect(app).toHaveLength(12);
+    for (const f of fns) {
+      const vars = f.Properties.Environment?.Variables ?? {};
+      expect(Object.keys(vars).filter((k) => deployTime.includes(k))).toEqual([]);
+    }
+    for (const f of app)
+      expect(String(f.Properties.Environment?.Variables?.TIERCAST_PARAMETERS)).toMatch(
+        /^\/tiercast\/prod\/config(,\/tiercast\/prod\/providers)?$/,
+      );
+    Template.fromStack(stacks.data).hasResourceProperties("AWS::SSM::Parameter", {
+      Name: "/tiercast/prod/config",
+      Type: "String",
     });
+    // Each role reads only the parameters its function names, with GetParameters alone.
+    const policies = Object.values(stacks).flatMap(
+      (s) => Object.values(Template.fromStack(s).findResources("AWS::IAM::Policy")) as Policy[],
+    );
+    const ssm = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes("ssm:")),
+    );
+    expect(ssm.length).toBe(12 + 3);
+    for (const st of ssm) {
+      expect(st.Action).toBe("ssm:GetParameters");
+      expect(JSON.stringify(st.Resource)).toMatch(
+        /parameter\/tiercast\/prod\/(config|providers)"|ProviderSettings/,
+      );
+    }
   });
 });
 
@@ -182,8 +218,6 @@ describe("least privilege", () => {
   const all = [stacks.workflow, stacks.scheduler, stacks.imports, stacks.api].map((s) =>
     Template.fromStack(s),
   );
-  type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
-  type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
   /** Each Lambda role's policy statements, by the function's logical id. */
   const byFunction = all.flatMap((t) => {
