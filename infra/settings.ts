@@ -1,5 +1,6 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { isChina, type ResolvedDeployment, resolveDeployment } from "./deployment.ts";
+import { PROVIDER_RATES } from "./rates.ts";
 
 /** Per-environment settings, chosen with `-c env=dev|prod`. */
 export interface EnvSettings {
@@ -53,8 +54,8 @@ function settingsByEnv(env: string | undefined): BaseSettings {
         removalPolicy: RemovalPolicy.DESTROY,
         pointInTimeRecovery: true,
         logRetentionDays: 14,
-        smsRatePerSecond: 20,
-        emailRatePerSecond: 14,
+        smsRatePerSecond: PROVIDER_RATES.dev.sms,
+        emailRatePerSecond: PROVIDER_RATES.dev.email,
         apiRateLimit: 20,
         apiBurstLimit: 40,
         wafRequestsPer5Min: 1000,
@@ -65,8 +66,8 @@ function settingsByEnv(env: string | undefined): BaseSettings {
         removalPolicy: RemovalPolicy.RETAIN,
         pointInTimeRecovery: true,
         logRetentionDays: 365,
-        smsRatePerSecond: 500,
-        emailRatePerSecond: 100,
+        smsRatePerSecond: PROVIDER_RATES.prod.sms,
+        emailRatePerSecond: PROVIDER_RATES.prod.email,
         apiRateLimit: 200,
         apiBurstLimit: 400,
         wafRequestsPer5Min: 3000,

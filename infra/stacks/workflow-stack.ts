@@ -15,6 +15,7 @@ import type { Channel } from "../../functions/campaign/schema.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
+import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
 import {
   type DataRefs,
   dataEnvironment,
@@ -128,7 +129,7 @@ export class WorkflowStack extends Stack {
     const rates: Record<Channel, number> = {
       sms: settings.smsRatePerSecond,
       email: settings.emailRatePerSecond,
-      "rm-task": 50,
+      "rm-task": RM_TASK_RATE,
     };
     const d = settings.deployment;
     // AWS China: the relay's credentials, which the bank puts here after the first deploy (never in config).
@@ -205,7 +206,7 @@ export class WorkflowStack extends Stack {
     };
     for (const channel of Object.keys(queues) as Channel[]) {
       // Each invocation paces itself to its share of the rate; ~10 recipients/message × 10 messages per batch.
-      const concurrency = Math.max(2, Math.min(1000, Math.ceil(rates[channel] / 50)));
+      const concurrency = workerConcurrency(rates[channel]);
       const worker = fn(
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
