@@ -268,12 +268,46 @@ describe("least privilege", () => {
       );
       expect(deny, f.id).toBeDefined();
       const denied = actions(deny!);
+      // Every write path: a transaction's parts are authorized as PutItem/UpdateItem/DeleteItem.
       expect(denied).toEqual(
-        expect.arrayContaining(["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]),
+        expect.arrayContaining([
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:PartiQLInsert",
+          "dynamodb:PartiQLUpdate",
+          "dynamodb:PartiQLDelete",
+        ]),
       );
+      expect(deny!.Resource, f.id).toEqual(expect.anything());
+      expect(deny!.Condition).toEqual({ "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } });
       // The API (people's actions), the scheduler (scheduled runs) and the launch's Finalize (its outcome).
       const appender = /^(Api|Scheduler|Finalize)Fn/.test(f.id);
       expect(denied.includes("dynamodb:PutItem"), f.id).toBe(!appender);
+    }
+  });
+
+  it("confines the import worker to its jobs' and the customers' partitions (dynamodb:LeadingKeys)", () => {
+    const worker = byFunction.find((f) => f.id.startsWith("ImportWorker"));
+    expect(worker).toBeDefined();
+    const allows = worker!.statements.filter(
+      (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(allows).toHaveLength(1);
+    expect(allows[0]!.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["IMPORT#*", "CUST#*"] },
+    });
+  });
+
+  it("lets every function use the table's key only through DynamoDB (kms:ViaService)", () => {
+    const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
+    for (const f of app) {
+      const kms = f.statements.filter(
+        (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("kms:")),
+      );
+      const onDataKey = kms.filter((s) => JSON.stringify(s.Resource).includes("DataKey"));
+      expect(onDataKey, f.id).toHaveLength(1);
+      expect(JSON.stringify(onDataKey[0]!.Condition)).toMatch(/"kms:ViaService":\[.*dynamodb\./);
     }
   });
 
@@ -315,7 +349,10 @@ describe("least privilege", () => {
           Statement: Match.arrayWith([
             Match.objectLike({
               Principal: { Service: service },
-              Condition: Match.objectLike({ StringEquals: { "aws:SourceAccount": Match.anyValue() } }),
+              Condition: Match.objectLike({
+                StringEquals: { "aws:SourceAccount": Match.anyValue() },
+                ArnLike: { "aws:SourceArn": Match.anyValue() },
+              }),
             }),
           ]),
         },
