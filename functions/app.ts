@@ -87,7 +87,12 @@ export interface AppOptions {
 }
 
 export function createApp(settings: Settings, options: AppOptions = {}): App {
-  const { config } = settings;
+  const smsKind = settings.sms.provider ?? (settings.sms.endpoint ? "http" : "aws");
+  // Where this process sends through a domestic vendor, the campaigns it validates need template codes.
+  const config: TiercastConfig =
+    (smsKind === "aliyun" || smsKind === "tencent") && !settings.config.sms.vendor
+      ? { ...settings.config, sms: { ...settings.config.sms, vendor: smsKind } }
+      : settings.config;
   const now = options.clock ?? settableClock(settings.clockAt).now;
   const ddb = options.ddb ?? documentClient(options.store);
   const sqs = sqsClient(options.queues);
@@ -108,7 +113,6 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     now,
     enqueue: (channel, messages) => enqueue(sqs, queueUrl(channel), messages),
   });
-  const smsKind = settings.sms.provider ?? (settings.sms.endpoint ? "http" : "aws");
   const smsLookup =
     smsKind === "http" && settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
 
@@ -179,7 +183,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
 
   let objects: ReturnType<typeof s3Objects> | undefined;
   const app: App = {
-    settings,
+    settings: config === settings.config ? settings : { ...settings, config },
     config,
     now,
     repo,

@@ -91,7 +91,13 @@ export const parameterName = (settings: Pick<EnvSettings, "name">, which: "confi
 export const functionConfig = (settings: EnvSettings) => {
   const d = settings.deployment;
   return JSON.stringify({
-    sms: { ratePerSecond: settings.smsRatePerSecond },
+    sms: {
+      ratePerSecond: settings.smsRatePerSecond,
+      // A domestic vendor sends only registered templates: the API refuses SMS variants without a code.
+      ...(settings.china && (d.smsProvider === "aliyun" || d.smsProvider === "tencent")
+        ? { vendor: d.smsProvider }
+        : {}),
+    },
     email: {
       ratePerSecond: settings.emailRatePerSecond,
       from: d.emailFrom,

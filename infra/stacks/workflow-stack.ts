@@ -15,13 +15,13 @@ import type { Channel } from "../../functions/campaign/schema.ts";
 import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
-import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
 import {
   type DataRefs,
   dataEnvironment,
   grantDataAccess,
   type TableAccess,
 } from "../constructs/table-access.ts";
+import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
 import { type EnvSettings, parameterName } from "../settings.ts";
 
 export interface WorkflowStackProps extends StackProps {
