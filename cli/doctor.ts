@@ -1,8 +1,11 @@
+import type { CloudFormationClient } from "@aws-sdk/client-cloudformation";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import type { PinpointSMSVoiceV2Client } from "@aws-sdk/client-pinpoint-sms-voice-v2";
 import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { SESv2Client } from "@aws-sdk/client-sesv2";
 import { UsageError } from "#platform/errors.ts";
 import { type Deployment, DeploymentError, isChina, resolveDeployment } from "../infra/deployment.ts";
+import { launchConcurrency, PROVIDER_RATES } from "../infra/rates.ts";
 import { table } from "./output.ts";
 
 /**
@@ -24,7 +27,14 @@ export interface DoctorClients {
   ses: () => Promise<SESv2Client>;
   sms: () => Promise<PinpointSMSVoiceV2Client>;
   secrets: () => Promise<SecretsManagerClient>;
+  cloudformation: () => Promise<CloudFormationClient>;
+  lambda: () => Promise<LambdaClient>;
+  /** HTTP for the IdP's discovery document (global fetch; the tests give a stub). */
+  fetch: typeof fetch;
 }
+
+/** What `cdk deploy` of aws-cdk-lib's default synthesizer needs (its MIN_BOOTSTRAP_STACK_VERSION). */
+export const MIN_BOOTSTRAP_VERSION = 6;
 
 export interface DoctorInput {
   env: "dev" | "prod";
@@ -60,18 +70,163 @@ export async function runDoctor(input: DoctorInput, clients: DoctorClients): Pro
       },
     ];
   }
-  checks.push({
-    check: "bootstrap stack",
-    status: "skip",
-    detail: "not checked: this build has no CloudFormation client",
-    fix: `aws cloudformation describe-stacks --stack-name CDKToolkit --region ${region}`,
-  });
+  checks.push(await bootstrapCheck(clients, region));
   if (isChina(region)) await chinaChecks(deployment, input, clients, checks);
-  else await globalChecks(deployment, clients, checks, region);
+  else await globalChecks(deployment, clients, checks, region, input.env);
+  checks.push(await idpCheck(deployment, clients, region));
+  checks.push(await lambdaConcurrencyCheck(input.env, clients));
   return checks;
 }
 
-async function globalChecks(d: Deployment, clients: DoctorClients, checks: Check[], region: string) {
+/** The CDK bootstrap stack (CDKToolkit): there, complete, and new enough for this app's templates. */
+async function bootstrapCheck(clients: DoctorClients, region: string): Promise<Check> {
+  const check = "bootstrap stack";
+  const fix = `npx cdk bootstrap aws://<account>/${region}`;
+  const { DescribeStacksCommand } = await import("@aws-sdk/client-cloudformation");
+  try {
+    const out = await (await clients.cloudformation()).send(
+      new DescribeStacksCommand({ StackName: "CDKToolkit" }),
+    );
+    const stack = out.Stacks?.[0];
+    if (!stack) return { check, status: "fail", detail: "CDKToolkit not found", fix };
+    const status = stack.StackStatus ?? "";
+    const version = Number(stack.Outputs?.find((o) => o.OutputKey === "BootstrapVersion")?.OutputValue);
+    if (!/_COMPLETE$/.test(status) || /ROLLBACK|DELETE/.test(status))
+      return {
+        check,
+        status: "fail",
+        detail: `CDKToolkit is ${status}`,
+        fix: `fix or delete it, then ${fix}`,
+      };
+    if (!Number.isFinite(version) || version < MIN_BOOTSTRAP_VERSION)
+      return {
+        check,
+        status: "fail",
+        detail: `CDKToolkit version ${Number.isFinite(version) ? version : "unknown"}; this app needs ${MIN_BOOTSTRAP_VERSION} or later`,
+        fix: `${fix} (upgrades it in place)`,
+      };
+    return { check, status: "pass", detail: `CDKToolkit version ${version} (${status})` };
+  } catch (err) {
+    const missing = errorName(err) === "ValidationError" && /does not exist/.test((err as Error).message);
+    return missing
+      ? { check, status: "fail", detail: `no CDKToolkit stack in ${region}`, fix }
+      : {
+          check,
+          status: "fail",
+          detail: errorText(err),
+          fix: "let the caller run cloudformation:DescribeStacks",
+        };
+  }
+}
+
+/**
+ * The sign-in the console and API depend on. China: the bank IdP's OIDC discovery document, with its
+ * issuer and JWKS (what the authorizer fetches). Global: the Cognito hosted domain answers.
+ */
+async function idpCheck(d: Deployment, clients: DoctorClients, region: string): Promise<Check> {
+  const check = "sign-in (IdP)";
+  if (isChina(region)) {
+    const issuer = d.oidcIssuer!.replace(/\/$/, "");
+    const url = `${issuer}/.well-known/openid-configuration`;
+    try {
+      const res = await clients.fetch(url, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok)
+        return {
+          check,
+          status: "fail",
+          detail: `${url}: HTTP ${res.status}`,
+          fix: "check oidcIssuer with the bank's IdP team",
+        };
+      const doc = (await res.json()) as { issuer?: string; jwks_uri?: string };
+      if (doc.issuer?.replace(/\/$/, "") !== issuer)
+        return {
+          check,
+          status: "fail",
+          detail: `the discovery document's issuer is ${doc.issuer ?? "missing"}, not ${issuer}`,
+          fix: "set oidcIssuer to the issuer the IdP puts in its tokens",
+        };
+      if (!doc.jwks_uri)
+        return {
+          check,
+          status: "fail",
+          detail: `${url} has no jwks_uri`,
+          fix: "the IdP must publish its signing keys",
+        };
+      return { check, status: "pass", detail: `${issuer}: discovery and jwks_uri ${doc.jwks_uri}` };
+    } catch (err) {
+      return {
+        check,
+        status: "fail",
+        detail: `${url}: ${errorText(err)}`,
+        fix: "the functions must reach the IdP over HTTPS (network path, proxy, certificate)",
+      };
+    }
+  }
+  if (!d.authDomainPrefix)
+    return { check, status: "warn", detail: "authDomainPrefix is not set", fix: "-c authDomainPrefix=…" };
+  const host = `${d.authDomainPrefix}.auth.${region}.amazoncognito.com`;
+  try {
+    // The hosted domain exists once the Api stack is deployed; its login page answers (a 4xx without a client id).
+    const res = await clients.fetch(`https://${host}/oauth2/authorize`, {
+      redirect: "manual",
+      signal: AbortSignal.timeout(5000),
+    });
+    return res.status < 500
+      ? { check, status: "pass", detail: `${host} answers (HTTP ${res.status})` }
+      : {
+          check,
+          status: "fail",
+          detail: `${host}: HTTP ${res.status}`,
+          fix: "check the user pool's domain in Cognito",
+        };
+  } catch (err) {
+    return {
+      check,
+      status: "fail",
+      detail: `${host}: ${errorText(err)}`,
+      fix: "deploy the Api stack (it creates the domain), or check authDomainPrefix and the region",
+    };
+  }
+}
+
+/** Unreserved Lambda concurrency for a launch at full rate: every channel worker at its maximum, and the rest. */
+async function lambdaConcurrencyCheck(env: "dev" | "prod", clients: DoctorClients): Promise<Check> {
+  const check = "Lambda concurrency";
+  const need = launchConcurrency(env);
+  const { GetAccountSettingsCommand } = await import("@aws-sdk/client-lambda");
+  try {
+    const out = await (await clients.lambda()).send(new GetAccountSettingsCommand({}));
+    const unreserved = out.AccountLimit?.UnreservedConcurrentExecutions ?? 0;
+    const total = out.AccountLimit?.ConcurrentExecutions ?? 0;
+    return unreserved >= need
+      ? {
+          check,
+          status: "pass",
+          detail: `${unreserved} unreserved of ${total}; a launch needs up to ${need}`,
+        }
+      : {
+          check,
+          status: "fail",
+          detail: `${unreserved} unreserved of ${total}; a launch at full rate needs ${need}`,
+          fix: "request an increase of 'Concurrent executions' (Service Quotas, AWS Lambda, L-B99A9384)",
+        };
+  } catch (err) {
+    return {
+      check,
+      status: "fail",
+      detail: errorText(err),
+      fix: "let the caller run lambda:GetAccountSettings",
+    };
+  }
+}
+
+async function globalChecks(
+  d: Deployment,
+  clients: DoctorClients,
+  checks: Check[],
+  region: string,
+  env: "dev" | "prod",
+) {
   checks.push({
     check: "region services",
     status: "pass",
@@ -112,6 +267,22 @@ async function globalChecks(d: Deployment, clients: DoctorClients, checks: Check
     });
   try {
     const account = await sesClient.send(new ses.GetAccountCommand({}));
+    const quota = account.SendQuota;
+    const rate = PROVIDER_RATES[env].email;
+    checks.push(
+      (quota?.MaxSendRate ?? 0) >= rate
+        ? {
+            check: "SES sending quota",
+            status: "pass",
+            detail: `${quota?.MaxSendRate}/s and ${quota?.Max24HourSend} a day; the email worker sends at ${rate}/s`,
+          }
+        : {
+            check: "SES sending quota",
+            status: "fail",
+            detail: `${quota?.MaxSendRate ?? 0}/s (${quota?.Max24HourSend ?? 0} a day) is below the email worker's ${rate}/s: SES throttles every send above it`,
+            fix: "request a sending quota increase (SES console, Account dashboard → Request increase)",
+          },
+    );
     checks.push(
       account.ProductionAccessEnabled
         ? { check: "SES production access", status: "pass", detail: "out of the sandbox" }
@@ -285,6 +456,10 @@ export async function doctorAws(o: DoctorOptions): Promise<Check[]> {
       new (await import("@aws-sdk/client-pinpoint-sms-voice-v2")).PinpointSMSVoiceV2Client({ region }),
     secrets: async () =>
       new (await import("@aws-sdk/client-secrets-manager")).SecretsManagerClient({ region }),
+    cloudformation: async () =>
+      new (await import("@aws-sdk/client-cloudformation")).CloudFormationClient({ region }),
+    lambda: async () => new (await import("@aws-sdk/client-lambda")).LambdaClient({ region }),
+    fetch: globalThis.fetch,
   };
   try {
     return await runDoctor(

@@ -21,8 +21,9 @@ import { startExecution } from "#platform/aws-launch.ts";
 import { type ClientOptions, documentClient, sqsClient } from "#platform/clients.ts";
 import { type Clock, settableClock } from "#platform/clock.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { readEnv, type Settings, settingsFrom, type Tunables, tunablesFrom } from "#platform/env.ts";
+import { Env, readEnv, type Settings, settingsFrom, type Tunables, tunablesFrom } from "#platform/env.ts";
 import { cloudWatchMetrics, noMetrics, type SendMetrics } from "#platform/metrics.ts";
+import { type ParameterSource, parameterNames, ssmParameters } from "#platform/parameters.ts";
 import { type DispatchMessage, enqueue } from "#platform/queue.ts";
 import { Repo } from "#platform/repo.ts";
 import { type SecretSource, secretSource } from "#platform/secret.ts";
@@ -86,7 +87,12 @@ export interface AppOptions {
 }
 
 export function createApp(settings: Settings, options: AppOptions = {}): App {
-  const { config } = settings;
+  const smsKind = settings.sms.provider ?? (settings.sms.endpoint ? "http" : "aws");
+  // Where this process sends through a domestic vendor, the campaigns it validates need template codes.
+  const config: TiercastConfig =
+    (smsKind === "aliyun" || smsKind === "tencent") && !settings.config.sms.vendor
+      ? { ...settings.config, sms: { ...settings.config.sms, vendor: smsKind } }
+      : settings.config;
   const now = options.clock ?? settableClock(settings.clockAt).now;
   const ddb = options.ddb ?? documentClient(options.store);
   const sqs = sqsClient(options.queues);
@@ -107,7 +113,6 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     now,
     enqueue: (channel, messages) => enqueue(sqs, queueUrl(channel), messages),
   });
-  const smsKind = settings.sms.provider ?? (settings.sms.endpoint ? "http" : "aws");
   const smsLookup =
     smsKind === "http" && settings.sms.endpoint ? httpSmsLookup(settings.sms.endpoint) : undefined;
 
@@ -178,7 +183,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
 
   let objects: ReturnType<typeof s3Objects> | undefined;
   const app: App = {
-    settings,
+    settings: config === settings.config ? settings : { ...settings, config },
     config,
     now,
     repo,
@@ -244,9 +249,53 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   return app;
 }
 
+/**
+ * A function's settings on AWS: its environment (resource names and ARNs CDK set) with the deploy-time
+ * settings from the SSM parameters it names (TIERCAST_PARAMETERS) over it. A parameter's value wins:
+ * it is what the typed deployment config says, and nobody sets those names by hand.
+ */
+export async function lambdaSettings(env: Env, parameters: ParameterSource | undefined): Promise<Settings> {
+  if (!parameters) return settingsFrom(env);
+  return settingsFrom(Env.parse({ ...env, ...(await parameters.load()) }));
+}
+
 let lambda: App | undefined;
-/** The app of a Lambda function: its environment, as CDK set it, read once per container. */
+let lambdaParameters: ParameterSource | undefined;
+let loading: Promise<App> | undefined;
+
+/**
+ * Builds the function's app before its handler runs: once per container; a failed read of the
+ * parameters is not kept, so the next invocation tries again.
+ */
+export function loadLambdaApp(): Promise<App> {
+  if (lambda) return Promise.resolve(lambda);
+  loading ??= (async () => {
+    const env = readEnv();
+    const names = parameterNames(env.TIERCAST_PARAMETERS);
+    if (names.length) lambdaParameters ??= ssmParameters(names);
+    lambda = createApp(await lambdaSettings(env, lambdaParameters));
+    return lambda;
+  })().finally(() => {
+    loading = undefined;
+  });
+  return loading;
+}
+
+/** The app of a Lambda function (built by `onAws` before the handler runs). */
 export function lambdaApp(): App {
-  lambda ??= createApp(settingsFrom(readEnv()));
+  if (lambda) return lambda;
+  // Without parameters (a function CDK gave none) the environment is everything: build it now.
+  const env = readEnv();
+  if (parameterNames(env.TIERCAST_PARAMETERS).length)
+    throw new Error("the deploy-time settings are not loaded: wrap the handler in onAws()");
+  lambda = createApp(settingsFrom(env));
   return lambda;
+}
+
+/** A Lambda entry point: loads the deploy-time settings (once per container), then runs the handler. */
+export function onAws<E, C, R>(handler: (event: E, context: C) => Promise<R>) {
+  return async (event: E, context: C): Promise<R> => {
+    await loadLambdaApp();
+    return handler(event, context);
+  };
 }

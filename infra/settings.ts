@@ -1,5 +1,6 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import { isChina, type ResolvedDeployment, resolveDeployment } from "./deployment.ts";
+import { PROVIDER_RATES } from "./rates.ts";
 
 /** Per-environment settings, chosen with `-c env=dev|prod`. */
 export interface EnvSettings {
@@ -53,8 +54,8 @@ function settingsByEnv(env: string | undefined): BaseSettings {
         removalPolicy: RemovalPolicy.DESTROY,
         pointInTimeRecovery: true,
         logRetentionDays: 14,
-        smsRatePerSecond: 20,
-        emailRatePerSecond: 14,
+        smsRatePerSecond: PROVIDER_RATES.dev.sms,
+        emailRatePerSecond: PROVIDER_RATES.dev.email,
         apiRateLimit: 20,
         apiBurstLimit: 40,
         wafRequestsPer5Min: 1000,
@@ -65,8 +66,8 @@ function settingsByEnv(env: string | undefined): BaseSettings {
         removalPolicy: RemovalPolicy.RETAIN,
         pointInTimeRecovery: true,
         logRetentionDays: 365,
-        smsRatePerSecond: 500,
-        emailRatePerSecond: 100,
+        smsRatePerSecond: PROVIDER_RATES.prod.sms,
+        emailRatePerSecond: PROVIDER_RATES.prod.email,
         apiRateLimit: 200,
         apiBurstLimit: 400,
         wafRequestsPer5Min: 3000,
@@ -77,13 +78,26 @@ function settingsByEnv(env: string | undefined): BaseSettings {
 }
 
 /**
- * The bank config the functions get (TIERCAST_CONFIG): this environment's provider rates, sender and
+ * The SSM parameter holding deploy-time settings (`config`: every function's; `providers`: the channel
+ * workers'). A fixed name, so a function's environment names it literally (TIERCAST_PARAMETERS).
+ */
+export const parameterName = (settings: Pick<EnvSettings, "name">, which: "config" | "providers") =>
+  `/tiercast/${settings.name}/${which}`;
+
+/**
+ * The bank config the functions get (TIERCAST_CONFIG, in the `config` parameter): this environment's provider rates, sender and
  * the public domain every tracked link, pixel and unsubscribe link points at.
  */
 export const functionConfig = (settings: EnvSettings) => {
   const d = settings.deployment;
   return JSON.stringify({
-    sms: { ratePerSecond: settings.smsRatePerSecond },
+    sms: {
+      ratePerSecond: settings.smsRatePerSecond,
+      // A domestic vendor sends only registered templates: the API refuses SMS variants without a code.
+      ...(settings.china && (d.smsProvider === "aliyun" || d.smsProvider === "tencent")
+        ? { vendor: d.smsProvider }
+        : {}),
+    },
     email: {
       ratePerSecond: settings.emailRatePerSecond,
       from: d.emailFrom,

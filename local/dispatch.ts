@@ -7,6 +7,12 @@ import type { Runtime } from "./runtime.ts";
 import { type SmsFaults, type SmsSink, startSmsSink } from "./sms-sink.ts";
 import { type LocalSmtp, startSmtp } from "./smtp.ts";
 import { CHANNEL_QUEUES, type LocalQueues, startQueues } from "./sqs.ts";
+import {
+  startAliyunSmsGateway,
+  startTencentSmsGateway,
+  type VendorGateway,
+  type VendorGatewayOptions,
+} from "./vendor-sms.ts";
 
 export interface DispatchOptions {
   smsFaults?: SmsFaults;
@@ -15,11 +21,24 @@ export interface DispatchOptions {
   concurrency?: number;
   maxReceiveCount?: number;
   visibilityTimeoutSeconds?: number;
+  /**
+   * Send SMS as AWS China does through a domestic vendor (SMS_PROVIDER=aliyun|tencent): the worker's
+   * real adapter signs each request, and a local gateway speaking the vendor's protocol verifies it
+   * and hands what it accepts to the sink.
+   */
+  smsVendor?: SmsVendorOptions;
 }
+
+export type SmsVendorOptions = Omit<VendorGatewayOptions, "clock"> & { signName: string } & (
+    | { provider: "aliyun"; credentials: { accessKeyId: string; accessKeySecret: string } }
+    | { provider: "tencent"; appId: string; credentials: { secretId: string; secretKey: string } }
+  );
 
 export interface DispatchServices {
   queues: LocalQueues;
   sms: SmsSink;
+  /** The vendor gateway in front of the sink, when `smsVendor` was given. */
+  vendor?: VendorGateway;
   smtp: LocalSmtp;
   sqs: SQSClient;
   batches: { received: number; failed: number };
@@ -54,6 +73,14 @@ export async function startDispatch(
     runtime.clock.now,
   );
   runtime.stops.push(sms.stop);
+  const v = options.smsVendor;
+  const gatewayOptions = v && { signNames: v.signNames, templates: v.templates, clock: runtime.clock.now };
+  const vendor = !v
+    ? undefined
+    : v.provider === "aliyun"
+      ? await startAliyunSmsGateway(sms, v.credentials, gatewayOptions)
+      : await startTencentSmsGateway(sms, v.credentials, { ...gatewayOptions, appId: v.appId });
+  if (vendor) runtime.stops.push(vendor.stop);
   const smtp = await startSmtp(runtime.dataDir);
   runtime.stops.push(smtp.stop);
   const app = runtime.attachMessaging({
@@ -63,7 +90,17 @@ export async function startDispatch(
       "rm-task": queues.urls[CHANNEL_QUEUES["rm-task"]],
     },
     sqsEndpoint: queues.endpoint,
-    smsEndpoint: sms.endpoint,
+    smsEndpoint: vendor?.endpoint ?? sms.endpoint,
+    ...(v
+      ? {
+          smsVendor: {
+            provider: v.provider,
+            credentials: JSON.stringify(v.credentials),
+            signName: v.signName,
+            ...(v.provider === "tencent" ? { appId: v.appId } : {}),
+          },
+        }
+      : {}),
     smtpUrl: smtp.url,
     maxReceiveCount: queues.maxReceiveCount,
   });
@@ -74,6 +111,7 @@ export async function startDispatch(
   const services: DispatchServices = {
     queues,
     sms,
+    ...(vendor ? { vendor } : {}),
     smtp,
     sqs,
     batches,

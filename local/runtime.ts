@@ -34,6 +34,8 @@ export interface LocalMessaging {
   queues: Settings["queues"];
   sqsEndpoint: string;
   smsEndpoint: string;
+  /** A domestic vendor's gateway in front of the sink (SMS_PROVIDER=aliyun|tencent): who, and its keys. */
+  smsVendor?: Pick<Settings["sms"], "provider" | "credentials" | "signName" | "appId">;
   smtpUrl: string;
   maxReceiveCount: number;
 }
@@ -126,7 +128,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
           ...runtime.settings,
           maxReceiveCount: m.maxReceiveCount,
           queues: m.queues,
-          sms: { ...runtime.settings.sms, endpoint: m.smsEndpoint },
+          sms: { ...runtime.settings.sms, endpoint: m.smsEndpoint, ...m.smsVendor },
           email: { ...runtime.settings.email, smtpUrl: m.smtpUrl },
         };
         runtime.app = build(runtime.settings, m.sqsEndpoint);

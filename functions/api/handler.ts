@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import { actorFromClaims } from "#functions/access/users.ts";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { handleTracking } from "#functions/track/core.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
@@ -59,4 +59,4 @@ export function apiHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = apiHandler(lambdaApp);
+export const handler = onAws(apiHandler(lambdaApp));

@@ -287,6 +287,11 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
         variant.fallbackTemplate ?? variant.template,
         variant.fallbackTemplate ? "fallbackTemplate" : "template",
       ]);
+    const vendor = config.sms.vendor;
+    if (vendor && !variant.smsTemplateCode && channels.some(([channel]) => channel === "sms"))
+      problems.push(
+        `${at}.smsTemplateCode: required: SMS goes through ${vendor === "aliyun" ? "Alibaba Cloud SMS" : "Tencent Cloud SMS"}, which sends only registered templates (register this variant's text with the vendor and put its template code here)`,
+      );
     for (const [channel, template, field] of channels) {
       if (channel === "email" && !variant.subject)
         problems.push(`${at}.subject: required for the email channel`);

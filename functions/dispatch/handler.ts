@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { logger } from "#platform/logger.ts";
 import type { DispatchMessage } from "#platform/queue.ts";
 import { loadSecret } from "#platform/secret.ts";
@@ -42,4 +42,4 @@ export function dispatchHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = dispatchHandler(lambdaApp);
+export const handler = onAws(dispatchHandler(lambdaApp));

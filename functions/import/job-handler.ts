@@ -2,7 +2,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { JobTakenOverError, loadImportJob, runImportJob } from "./job.ts";
@@ -59,4 +59,4 @@ export function importJobHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = importJobHandler(lambdaApp);
+export const handler = onAws(importJobHandler(lambdaApp));

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { recordLaunchOutcome } from "#functions/usecases/campaigns.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
@@ -47,4 +47,8 @@ export function launchHandlers(app: () => App) {
   };
 }
 
-export const { validate, decide, awaitWorkers, finalize } = launchHandlers(lambdaApp);
+const launch = launchHandlers(lambdaApp);
+export const validate = onAws(launch.validate);
+export const decide = onAws(launch.decide);
+export const awaitWorkers = onAws(launch.awaitWorkers);
+export const finalize = onAws(launch.finalize);

@@ -75,6 +75,12 @@ export const TiercastConfig = z.object({
       signature: z.string().default("【Tiercast银行】"),
       costPerPart: z.number().nonnegative().default(0.045),
       ratePerSecond: z.number().positive().default(200),
+      /**
+       * AWS China: the domestic vendor that sends SMS (Alibaba Cloud or Tencent Cloud), which sends only
+       * templates registered with it, so every SMS variant needs its `smsTemplateCode`. Set by the
+       * deployment (CDK) or the runtime's SMS_PROVIDER, not by hand.
+       */
+      vendor: z.enum(["aliyun", "tencent"]).optional(),
     })
     .default({
       optOutText: "拒收请回复R",

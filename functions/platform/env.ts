@@ -53,6 +53,11 @@ export const Env = z.object({
   /** Write a messageId → recipient pointer per SMS so two-way replies (which carry only the messageId) find their send. */
   SMS_REPLY_POINTERS: z.enum(["true", "false"]).default("false"),
   TIERCAST_CONFIG: z.string().optional(),
+  /**
+   * On AWS: the SSM parameters (comma-separated names) holding the deploy-time settings CDK wrote from
+   * the typed deployment config; read at the first invocation (functions/platform/parameters.ts).
+   */
+  TIERCAST_PARAMETERS: z.string().optional(),
   /** Nightly-export imports: the bucket banks upload to (presigned PUT) and the queue of import-job runs. */
   IMPORT_BUCKET: z.string().optional(),
   IMPORT_QUEUE_URL: z.string().optional(),

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-p
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { ingestReceipt } from "./core.ts";
@@ -31,4 +31,4 @@ export function receiptsHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = receiptsHandler(lambdaApp);
+export const handler = onAws(receiptsHandler(lambdaApp));

@@ -1,7 +1,7 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { releaseDue } from "./core.ts";
@@ -30,4 +30,4 @@ export function releaseHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = releaseHandler(lambdaApp);
+export const handler = onAws(releaseHandler(lambdaApp));

@@ -1,6 +1,6 @@
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
-import { type App, lambdaApp } from "#functions/app.ts";
+import { type App, lambdaApp, onAws } from "#functions/app.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { runDueSchedules } from "./core.ts";
@@ -23,4 +23,4 @@ export function schedulesHandler(app: () => App) {
     .use(loadSecret(() => app().secret));
 }
 
-export const handler = schedulesHandler(lambdaApp);
+export const handler = onAws(schedulesHandler(lambdaApp));

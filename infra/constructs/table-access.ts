@@ -1,3 +1,4 @@
+import { Stack } from "aws-cdk-lib";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as iam from "aws-cdk-lib/aws-iam";
 import type * as kms from "aws-cdk-lib/aws-kms";
@@ -9,6 +10,8 @@ export interface DataRefs {
   table: dynamodb.ITable;
   key: kms.IKey;
   secret: secrets.ISecret;
+  /** The SSM parameter with every function's deploy-time settings (infra/settings.ts parameterName). */
+  parameterName: string;
 }
 
 /** The environment every function shares: where the table is and where the HMAC key is. */
@@ -16,6 +19,7 @@ export const dataEnvironment = (data: DataRefs) => ({
   TABLE_NAME: data.table.tableName,
   TIERCAST_SHARDS: "16",
   TIERCAST_SECRET_ARN: data.secret.secretArn,
+  TIERCAST_PARAMETERS: data.parameterName,
 });
 
 const READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
@@ -55,7 +59,30 @@ export const TABLE_ACCESS = {
 >;
 export type TableAccess = keyof typeof TABLE_ACCESS;
 
-const WRITES = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"];
+/**
+ * Every way to write an item. A transaction (TransactWriteItems) has no action of its own: IAM
+ * authorizes each of its puts, updates and deletes as PutItem, UpdateItem and DeleteItem, so the deny
+ * covers that path too; PartiQL statements have their own actions.
+ */
+export const WRITES = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:PartiQLInsert",
+  "dynamodb:PartiQLUpdate",
+  "dynamodb:PartiQLDelete",
+];
+
+/**
+ * The partition keys a function may touch (`dynamodb:LeadingKeys`), where its key space is narrow
+ * enough to name; the others span most of the table's prefixes (a launch or a receipt touches the
+ * campaign, its ledger, funnel, customers' contact state and the work index).
+ */
+export const LEADING_KEYS: Partial<Record<TableAccess, string[]>> = {
+  // Its job and rejected lines (IMPORT#<job>) and the customers it writes (CUST#<id>).
+  importWorker: ["IMPORT#*", "CUST#*"],
+};
 
 /**
  * Grants a function exactly its profile on the table (no Scan, no wildcard), the key to read and write
@@ -64,10 +91,12 @@ const WRITES = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
 export function grantDataAccess(fn: lambda.Function, data: DataRefs, profile: TableAccess) {
   const access: { actions: readonly string[]; indexes: readonly string[]; appendsAudit?: true } =
     TABLE_ACCESS[profile];
+  const leading = LEADING_KEYS[profile];
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       actions: [...access.actions],
       resources: [data.table.tableArn],
+      ...(leading ? { conditions: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": leading } } } : {}),
     }),
   );
   if (access.indexes.length)
@@ -87,8 +116,33 @@ export function grantDataAccess(fn: lambda.Function, data: DataRefs, profile: Ta
       conditions: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
     }),
   );
-  data.key.grantEncryptDecrypt(fn);
+  // The table's key, only through DynamoDB in this region (kms:ViaService): the role cannot use it
+  // directly. China's service endpoints end in .com.cn; both forms are listed.
+  const region = Stack.of(fn).region;
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["kms:Decrypt", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+      resources: [data.key.keyArn],
+      conditions: {
+        StringEquals: {
+          "kms:ViaService": [`dynamodb.${region}.amazonaws.com`, `dynamodb.${region}.amazonaws.com.cn`],
+        },
+      },
+    }),
+  );
   data.secret.grantRead(fn);
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["ssm:GetParameters"],
+      resources: [
+        Stack.of(fn).formatArn({
+          service: "ssm",
+          resource: "parameter",
+          resourceName: data.parameterName.slice(1),
+        }),
+      ],
+    }),
+  );
   for (const action of ["kms:GenerateDataKey*", "kms:ReEncrypt*"])
     acknowledge(
       fn.role!,

@@ -15,7 +15,7 @@ import { ROLES } from "../../functions/access/users.ts";
 import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
-import { type EnvSettings, functionConfig } from "../settings.ts";
+import type { EnvSettings } from "../settings.ts";
 import { VIEWER_IP_HEADER } from "./web-stack.ts";
 
 const ORIGIN_VERIFY_HEADER = "x-tiercast-origin-verify";
@@ -74,7 +74,6 @@ export class ApiStack extends Stack {
         SCHEDULE_GROUP: props.scheduleGroupName,
         SCHEDULER_ROLE_ARN: props.schedulerRole.roleArn,
         SCHEDULER_FUNCTION_ARN: props.schedulerFunction.functionArn,
-        TIERCAST_CONFIG: functionConfig(settings),
         IMPORT_BUCKET: props.imports.bucket.bucketName,
         IMPORT_QUEUE_URL: props.imports.queue.queueUrl,
       },

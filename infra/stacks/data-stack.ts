@@ -2,10 +2,11 @@ import { Stack, type StackProps } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
+import * as ssm from "aws-cdk-lib/aws-ssm";
 import type { Construct } from "constructs";
 import { GSIS, TABLE_KEYS } from "../../functions/platform/table.ts";
 import { acknowledge } from "../constructs/nag.ts";
-import type { EnvSettings } from "../settings.ts";
+import { type EnvSettings, functionConfig, parameterName } from "../settings.ts";
 
 export interface DataStackProps extends StackProps {
   settings: EnvSettings;
@@ -16,6 +17,8 @@ export class DataStack extends Stack {
   readonly table: dynamodb.Table;
   readonly key: kms.Key;
   readonly secret: secrets.Secret;
+  /** The deploy-time settings every function reads at its first invocation (TIERCAST_PARAMETERS). */
+  readonly parameter: ssm.StringParameter;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -44,6 +47,12 @@ export class DataStack extends Stack {
       "SMG4",
       "The HMAC key signs referral codes and links already sent; it is rotated by hand with a grace period (README).",
     );
+    // The bank's config as the typed deployment config resolved it: written by CDK, never by hand.
+    this.parameter = new ssm.StringParameter(this, "DeploymentSettings", {
+      parameterName: parameterName(props.settings, "config"),
+      description: "Tiercast deploy-time settings (from the deployment config; redeploy to change)",
+      stringValue: JSON.stringify({ TIERCAST_CONFIG: JSON.parse(functionConfig(props.settings)) }),
+    });
     for (const gsi of GSIS) {
       this.table.addGlobalSecondaryIndex({
         indexName: gsi.indexName,

@@ -11,7 +11,7 @@ import { IMPORT_OBJECT_PREFIX } from "../../functions/import/job.ts";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
-import { type EnvSettings, functionConfig } from "../settings.ts";
+import type { EnvSettings } from "../settings.ts";
 import { MAX_RECEIVE_COUNT } from "./messaging-stack.ts";
 
 export interface ImportStackProps extends StackProps {
@@ -123,7 +123,6 @@ export class ImportStack extends Stack {
       memorySize: 2048,
       environment: {
         ...dataEnvironment(props.data),
-        TIERCAST_CONFIG: functionConfig(settings),
         IMPORT_BUCKET: this.bucket.bucketName,
         IMPORT_QUEUE_URL: this.queue.queueUrl,
       },

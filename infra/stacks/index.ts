@@ -1,6 +1,6 @@
 import type { App } from "aws-cdk-lib";
 import { DEFAULT_SCHEMES } from "../../functions/platform/config.ts";
-import type { EnvSettings } from "../settings.ts";
+import { type EnvSettings, parameterName } from "../settings.ts";
 import { ApiStack } from "./api-stack.ts";
 import { DataStack } from "./data-stack.ts";
 import { ImportStack } from "./import-stack.ts";
@@ -16,7 +16,12 @@ export function buildStacks(app: App, settings: EnvSettings) {
   // A given region pins every stack to it (and its partition: aws-cn for China); otherwise region-agnostic.
   const env = settings.region ? { region: settings.region } : undefined;
   const data = new DataStack(app, `${prefix}-Data`, { settings, env });
-  const refs = { table: data.table, key: data.key, secret: data.secret };
+  const refs = {
+    table: data.table,
+    key: data.key,
+    secret: data.secret,
+    parameterName: parameterName(settings, "config"),
+  };
   const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, env });
   const workflow = new WorkflowStack(app, `${prefix}-Workflow`, {
     settings,

@@ -66,7 +66,12 @@ export class MessagingStack extends Stack {
     this.receiptsDlq = queue("ReceiptsDlq", Duration.days(14));
     this.receipts = queue("ReceiptsQueue", Duration.days(4), this.receiptsDlq);
     topic.addSubscription(new subs.SqsSubscription(this.receipts, { rawMessageDelivery: true }));
-    for (const service of ["ses.amazonaws.com", "sms-voice.amazonaws.com"]) {
+    // Each service may use the key only for this account's own configuration set (aws:SourceArn).
+    const sources = {
+      "ses.amazonaws.com": `arn:${this.partition}:ses:${this.region}:${this.account}:configuration-set/tiercast-${props.settings.name}-email`,
+      "sms-voice.amazonaws.com": `arn:${this.partition}:sms-voice:${this.region}:${this.account}:configuration-set/tiercast-${props.settings.name}-sms`,
+    };
+    for (const [service, sourceArn] of Object.entries(sources)) {
       topic.addToResourcePolicy(
         new iam.PolicyStatement({
           actions: ["sns:Publish"],
@@ -80,7 +85,10 @@ export class MessagingStack extends Stack {
           actions: ["kms:GenerateDataKey*", "kms:Decrypt"],
           principals: [new iam.ServicePrincipal(service)],
           resources: ["*"],
-          conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+          conditions: {
+            StringEquals: { "aws:SourceAccount": this.account },
+            ArnLike: { "aws:SourceArn": sourceArn },
+          },
         }),
       );
     }

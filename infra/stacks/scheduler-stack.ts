@@ -9,7 +9,7 @@ import type { Construct } from "constructs";
 import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
-import { type EnvSettings, functionConfig } from "../settings.ts";
+import type { EnvSettings } from "../settings.ts";
 
 export interface SchedulerStackProps extends StackProps {
   settings: EnvSettings;
@@ -37,7 +37,6 @@ export class SchedulerStack extends Stack {
       environment: {
         ...dataEnvironment(props.data),
         STATE_MACHINE_ARN: props.stateMachine.stateMachineArn,
-        TIERCAST_CONFIG: functionConfig(props.settings),
       },
       description: "Runs due Tiercast schedules (recurring and care campaigns)",
     }).fn;

@@ -8,6 +8,7 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as targets from "aws-cdk-lib/aws-scheduler-targets";
 import * as secrets from "aws-cdk-lib/aws-secretsmanager";
 import type * as sqs from "aws-cdk-lib/aws-sqs";
+import * as ssm from "aws-cdk-lib/aws-ssm";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import type { Channel } from "../../functions/campaign/schema.ts";
@@ -20,7 +21,8 @@ import {
   grantDataAccess,
   type TableAccess,
 } from "../constructs/table-access.ts";
-import { type EnvSettings, functionConfig } from "../settings.ts";
+import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
+import { type EnvSettings, parameterName } from "../settings.ts";
 
 export interface WorkflowStackProps extends StackProps {
   settings: EnvSettings;
@@ -48,7 +50,6 @@ export class WorkflowStack extends Stack {
       SMS_QUEUE_URL: queues.sms.queueUrl,
       EMAIL_QUEUE_URL: queues.email.queueUrl,
       RM_QUEUE_URL: queues["rm-task"].queueUrl,
-      TIERCAST_CONFIG: functionConfig(settings),
     };
     const fn = (
       id: string,
@@ -128,7 +129,7 @@ export class WorkflowStack extends Stack {
     const rates: Record<Channel, number> = {
       sms: settings.smsRatePerSecond,
       email: settings.emailRatePerSecond,
-      "rm-task": 50,
+      "rm-task": RM_TASK_RATE,
     };
     const d = settings.deployment;
     // AWS China: the relay's credentials, which the bank puts here after the first deploy (never in config).
@@ -172,32 +173,40 @@ export class WorkflowStack extends Stack {
         "SMG4",
         "The SMS vendor issues these keys and the bank rotates them in the vendor's console.",
       );
-    const smsEnvironment: Record<string, string> = smsVendor
-      ? {
-          SMS_PROVIDER: smsVendor,
-          SMS_SECRET_ARN: smsSecret!.secretArn,
-          ...(d.smsRegion ? { SMS_REGION: d.smsRegion } : {}),
-          ...(d.smsAppId ? { SMS_APP_ID: d.smsAppId } : {}),
-          ...(d.smsSignName ? { SMS_SIGN_NAME: d.smsSignName } : {}),
-        }
-      : { SMS_ENDPOINT: d.smsGatewayUrl! };
-    // Global: SES and End User Messaging SMS. China: the domestic gateway and the bank's SMTP relay.
-    const providerEnvironment: Record<string, string> = settings.china
-      ? {
-          ...smsEnvironment,
-          SMTP_URL: d.smtpRelayUrl!,
-          ...(smtpSecret ? { SMTP_SECRET_ARN: smtpSecret.secretArn } : {}),
-        }
-      : {
-          SES_FROM: d.emailFrom,
-          SMS_REPLY_POINTERS: "true",
-          ...(props.sesConfigurationSet ? { SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
-          ...(props.smsConfigurationSet ? { SMS_CONFIGURATION_SET: props.smsConfigurationSet } : {}),
-          ...(d.smsOrigination ? { SMS_ORIGINATION: d.smsOrigination } : {}),
-        };
+    // The senders' deploy-time settings (what the bank chose: gateway, relay, sender, origination) go
+    // into a parameter of their own, which only the channel workers read; their environment keeps
+    // only which provider and the ARNs of the resources the stacks made.
+    const undef = (o: Record<string, string | undefined>) =>
+      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const providerSettings = settings.china
+      ? undef({
+          SMTP_URL: d.smtpRelayUrl,
+          ...(smsVendor
+            ? { SMS_REGION: d.smsRegion, SMS_APP_ID: d.smsAppId, SMS_SIGN_NAME: d.smsSignName }
+            : { SMS_ENDPOINT: d.smsGatewayUrl }),
+        })
+      : undef({ SES_FROM: d.emailFrom, SMS_ORIGINATION: d.smsOrigination });
+    const providerParameter = new ssm.StringParameter(this, "ProviderSettings", {
+      parameterName: parameterName(settings, "providers"),
+      description: "Tiercast channel workers' deploy-time settings (from the deployment config)",
+      stringValue: JSON.stringify(providerSettings),
+    });
+    const providerEnvironment: Record<string, string> = {
+      TIERCAST_PARAMETERS: `${parameterName(settings, "config")},${parameterName(settings, "providers")}`,
+      ...(settings.china
+        ? {
+            ...(smsVendor ? { SMS_PROVIDER: smsVendor, SMS_SECRET_ARN: smsSecret!.secretArn } : {}),
+            ...(smtpSecret ? { SMTP_SECRET_ARN: smtpSecret.secretArn } : {}),
+          }
+        : {
+            SMS_REPLY_POINTERS: "true",
+            ...(props.sesConfigurationSet ? { SES_CONFIGURATION_SET: props.sesConfigurationSet } : {}),
+            ...(props.smsConfigurationSet ? { SMS_CONFIGURATION_SET: props.smsConfigurationSet } : {}),
+          }),
+    };
     for (const channel of Object.keys(queues) as Channel[]) {
       // Each invocation paces itself to its share of the rate; ~10 recipients/message × 10 messages per batch.
-      const concurrency = Math.max(2, Math.min(1000, Math.ceil(rates[channel] / 50)));
+      const concurrency = workerConcurrency(rates[channel]);
       const worker = fn(
         `${channel === "rm-task" ? "Rm" : channel === "sms" ? "Sms" : "Email"}Worker`,
         "functions/dispatch/handler.ts",
@@ -220,6 +229,12 @@ export class WorkflowStack extends Stack {
         }),
       );
       this.workers[channel] = worker;
+      worker.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ssm:GetParameters"],
+          resources: [providerParameter.parameterArn],
+        }),
+      );
       if (channel === "email" && smtpSecret) smtpSecret.grantRead(worker);
       // GetSecretValue on this one secret (its default key is the account's aws/secretsmanager key).
       if (channel === "sms" && smsSecret)

@@ -5,7 +5,7 @@ import { DeploymentError } from "../../infra/deployment.ts";
 import { settingsFor } from "../../infra/settings.ts";
 import { buildStacks } from "../../infra/stacks/index.ts";
 import { VIEWER_IP_HEADER } from "../../infra/stacks/web-stack.ts";
-import { testSettings } from "./settings.ts";
+import { effectiveSettings, testSettings } from "./settings.ts";
 
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
 const settings = testSettings("prod");
@@ -14,9 +14,13 @@ const workflow = Template.fromStack(stacks.workflow);
 const api = Template.fromStack(stacks.api);
 const web = Template.fromStack(stacks.web);
 
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
 type Fn = { Properties: { Environment?: { Variables?: Record<string, unknown> }; Handler?: string } };
 const functionsOf = (t: Template) => Object.values(t.findResources("AWS::Lambda::Function")) as Fn[];
-const configOf = (f: Fn) => JSON.parse(String(f.Properties.Environment?.Variables?.TIERCAST_CONFIG ?? "{}"));
+const templates = Object.values(stacks).map((s) => Template.fromStack(s).toJSON());
+const settingsOf = (f: Fn) => effectiveSettings(templates, f.Properties.Environment?.Variables ?? {});
+const configOf = (f: Fn) => JSON.parse(String(settingsOf(f).TIERCAST_CONFIG ?? "{}"));
 
 describe("deploy-time settings", () => {
   it("refuse a prod synth without them, listing every missing one", () => {
@@ -65,14 +69,46 @@ describe("deploy-time settings", () => {
   });
 
   it("give the channel workers the SES sender and the SMS origination identity", () => {
-    workflow.hasResourceProperties("AWS::Lambda::Function", {
-      Environment: {
-        Variables: Match.objectLike({
-          SES_FROM: "marketing@mail.bank.example",
-          SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
-        }),
-      },
+    const workers = functionsOf(workflow).filter((f) => settingsOf(f).SES_FROM !== undefined);
+    expect(workers).toHaveLength(3);
+    for (const f of workers)
+      expect(settingsOf(f)).toMatchObject({
+        SES_FROM: "marketing@mail.bank.example",
+        SMS_ORIGINATION: "arn:aws:sms-voice:ap-southeast-1:111122223333:pool/pool-0123456789abcdef0",
+      });
+  });
+
+  it("live in SSM parameters CDK writes, which each function names and alone may read", () => {
+    const deployTime = ["TIERCAST_CONFIG", "SES_FROM", "SMS_ORIGINATION", "SMS_ENDPOINT", "SMTP_URL"];
+    const fns = Object.values(stacks).flatMap((s) => functionsOf(Template.fromStack(s)));
+    const app = fns.filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined);
+    expect(app).toHaveLength(12);
+    for (const f of fns) {
+      const vars = f.Properties.Environment?.Variables ?? {};
+      expect(Object.keys(vars).filter((k) => deployTime.includes(k))).toEqual([]);
+    }
+    for (const f of app)
+      expect(String(f.Properties.Environment?.Variables?.TIERCAST_PARAMETERS)).toMatch(
+        /^\/tiercast\/prod\/config(,\/tiercast\/prod\/providers)?$/,
+      );
+    Template.fromStack(stacks.data).hasResourceProperties("AWS::SSM::Parameter", {
+      Name: "/tiercast/prod/config",
+      Type: "String",
     });
+    // Each role reads only the parameters its function names, with GetParameters alone.
+    const policies = Object.values(stacks).flatMap(
+      (s) => Object.values(Template.fromStack(s).findResources("AWS::IAM::Policy")) as Policy[],
+    );
+    const ssm = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes("ssm:")),
+    );
+    expect(ssm.length).toBe(12 + 3);
+    for (const st of ssm) {
+      expect(st.Action).toBe("ssm:GetParameters");
+      expect(JSON.stringify(st.Resource)).toMatch(
+        /parameter\/tiercast\/prod\/(config|providers)"|ProviderSettings/,
+      );
+    }
   });
 });
 
@@ -182,8 +218,6 @@ describe("least privilege", () => {
   const all = [stacks.workflow, stacks.scheduler, stacks.imports, stacks.api].map((s) =>
     Template.fromStack(s),
   );
-  type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
-  type Policy = { Properties: { PolicyDocument: { Statement: Statement[] }; Roles: { Ref: string }[] } };
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
   /** Each Lambda role's policy statements, by the function's logical id. */
   const byFunction = all.flatMap((t) => {
@@ -234,12 +268,46 @@ describe("least privilege", () => {
       );
       expect(deny, f.id).toBeDefined();
       const denied = actions(deny!);
+      // Every write path: a transaction's parts are authorized as PutItem/UpdateItem/DeleteItem.
       expect(denied).toEqual(
-        expect.arrayContaining(["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]),
+        expect.arrayContaining([
+          "dynamodb:UpdateItem",
+          "dynamodb:DeleteItem",
+          "dynamodb:BatchWriteItem",
+          "dynamodb:PartiQLInsert",
+          "dynamodb:PartiQLUpdate",
+          "dynamodb:PartiQLDelete",
+        ]),
       );
+      expect(deny!.Resource, f.id).toEqual(expect.anything());
+      expect(deny!.Condition).toEqual({ "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } });
       // The API (people's actions), the scheduler (scheduled runs) and the launch's Finalize (its outcome).
       const appender = /^(Api|Scheduler|Finalize)Fn/.test(f.id);
       expect(denied.includes("dynamodb:PutItem"), f.id).toBe(!appender);
+    }
+  });
+
+  it("confines the import worker to its jobs' and the customers' partitions (dynamodb:LeadingKeys)", () => {
+    const worker = byFunction.find((f) => f.id.startsWith("ImportWorker"));
+    expect(worker).toBeDefined();
+    const allows = worker!.statements.filter(
+      (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(allows).toHaveLength(1);
+    expect(allows[0]!.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["IMPORT#*", "CUST#*"] },
+    });
+  });
+
+  it("lets every function use the table's key only through DynamoDB (kms:ViaService)", () => {
+    const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
+    for (const f of app) {
+      const kms = f.statements.filter(
+        (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("kms:")),
+      );
+      const onDataKey = kms.filter((s) => JSON.stringify(s.Resource).includes("DataKey"));
+      expect(onDataKey, f.id).toHaveLength(1);
+      expect(JSON.stringify(onDataKey[0]!.Condition)).toMatch(/"kms:ViaService":\[.*dynamodb\./);
     }
   });
 
@@ -281,7 +349,10 @@ describe("least privilege", () => {
           Statement: Match.arrayWith([
             Match.objectLike({
               Principal: { Service: service },
-              Condition: Match.objectLike({ StringEquals: { "aws:SourceAccount": Match.anyValue() } }),
+              Condition: Match.objectLike({
+                StringEquals: { "aws:SourceAccount": Match.anyValue() },
+                ArnLike: { "aws:SourceArn": Match.anyValue() },
+              }),
             }),
           ]),
         },

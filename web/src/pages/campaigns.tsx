@@ -144,6 +144,7 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
         </a>
       </div>
       <ErrorBox error={error} />
+      <Variants t={t} campaign={c.campaign} />
       <h2>{t("audit")}</h2>
       {audit && (
         <>
@@ -164,5 +165,50 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
         </>
       )}
     </section>
+  );
+}
+
+interface VariantView {
+  id: string;
+  tiers: string[];
+  channel: string;
+  fallbackChannel?: string;
+  template: string;
+  fallbackTemplate?: string;
+  smsTemplateCode?: string;
+}
+
+/**
+ * What the approver approves, variant by variant: its tiers, channels and text, and for SMS the code
+ * under which the template is registered with the domestic vendor (AWS China), which sends that copy.
+ */
+function Variants({ t, campaign }: Pick<PageProps, "t"> & { campaign: Record<string, unknown> | undefined }) {
+  const variants = (campaign?.variants ?? []) as VariantView[];
+  if (!variants.length) return null;
+  const sms = (v: VariantView) => v.channel === "sms" || v.fallbackChannel === "sms";
+  // A list, not a table: the audit trail below is the page's one table.
+  return (
+    <>
+      <h2>{t("variants")}</h2>
+      <ul class="variants">
+        {variants.map((v) => (
+          <li key={v.id}>
+            <strong>{v.id}</strong> · {v.tiers.map((tier) => t.term(tier)).join(", ")} ·{" "}
+            {v.fallbackChannel ? `${v.channel} → ${v.fallbackChannel}` : v.channel}
+            <div>{v.fallbackTemplate ? `${v.template} / ${v.fallbackTemplate}` : v.template}</div>
+            {sms(v) && (
+              <div>
+                {t("smsTemplateCode")}:{" "}
+                {v.smsTemplateCode ? (
+                  <code data-testid={`sms-template-code-${v.id}`}>{v.smsTemplateCode}</code>
+                ) : (
+                  <span class="error">{t("noTemplateCode")}</span>
+                )}
+              </div>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
