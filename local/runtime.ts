@@ -14,6 +14,7 @@ import { localAuditAnchor } from "./audit-anchor.ts";
 import { LOCAL_AWS } from "./aws.ts";
 import { ensureTable, repairIndexes, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
+import { AWS_WORKFLOW_LIMITS, type WorkflowLimits } from "./sfn.ts";
 
 export const TABLE_NAME = "tiercast";
 
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   at?: Date;
   /** Overrides of the operator's tunables (which otherwise come from the environment, read by the root). */
   settings?: Partial<Tunables>;
+  /** Step Functions' quotas the launch workflow is held to (AWS's by default; lower in tests). */
+  workflowLimits?: Partial<WorkflowLimits>;
 }
 
 /** Where the messaging half (local/dispatch.ts) listens, once it has started. */
@@ -53,6 +56,8 @@ export interface Runtime {
   attachMessaging(messaging: LocalMessaging): App;
   stops: (() => Promise<void>)[];
   stop(): Promise<void>;
+  /** Step Functions' quotas (history events, payload bytes) every local execution is held to. */
+  workflowLimits: WorkflowLimits;
 }
 
 /**
@@ -134,6 +139,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       },
       stops,
       stop: stopAll,
+      workflowLimits: { ...AWS_WORKFLOW_LIMITS, ...options.workflowLimits },
     };
     return runtime;
   } catch (err) {
