@@ -155,15 +155,18 @@ export async function runStateMachine(
   options: RunOptions = {},
 ): Promise<unknown> {
   const limits = { ...AWS_WORKFLOW_LIMITS, ...options.limits };
-  const names = (options.names ??= new Set());
-  const machineArn = options.machineArn ?? "arn:aws:states:us-east-1:000000000000:stateMachine:tiercast-launch";
+  options.names ??= new Set();
+  const machineArn =
+    options.machineArn ?? "arn:aws:states:us-east-1:000000000000:stateMachine:tiercast-launch";
   const name = options.name ?? crypto.randomUUID();
   const tasks = taskStates(asl as Asl);
   const local: Record<string, TaskHandler> = {};
   const retryIntervals: Record<string, number> = {};
   for (const { name: state, resource } of tasks) {
     const handler =
-      resource === START_CHILD_SYNC ? (event: unknown) => startChild(event, handlers, options) : handlers[resource];
+      resource === START_CHILD_SYNC
+        ? (event: unknown) => startChild(event, handlers, options)
+        : handlers[resource];
     if (!handler) throw new Error(`no local handler for ${resource} (state ${state})`);
     local[state] = handler;
     if (options.retryIntervalMs !== undefined) retryIntervals[state] = options.retryIntervalMs;
@@ -191,7 +194,9 @@ export async function runStateMachine(
     execution.abort();
   };
   if (maxPayloadBytes > limits.payloadBytes)
-    throw new DataLimitExceededError(`execution input is ${maxPayloadBytes} bytes (limit ${limits.payloadBytes})`);
+    throw new DataLimitExceededError(
+      `execution input is ${maxPayloadBytes} bytes (limit ${limits.payloadBytes})`,
+    );
   const counting = (async () => {
     for await (const event of execution.eventLogs) {
       events += count(event as never);

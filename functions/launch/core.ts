@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { allocate, type DecideContext, decide, inSegment, prepare } from "#functions/campaign/decide.ts";
 import { bindLaunch, finishLaunch, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
@@ -25,7 +26,6 @@ import {
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
-import { createHash } from "node:crypto";
 import { batchGet, batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 

@@ -61,7 +61,12 @@ describe("the embedded interpreter counts history and payloads the way AWS does"
 
   it("fails an execution that passes the history limit", async () => {
     const executions: ExecutionRecord[] = [];
-    const run = runStateMachine(pageLoop, {}, { [FN]: pages(50) }, { executions, limits: { historyEvents: 100 } });
+    const run = runStateMachine(
+      pageLoop,
+      {},
+      { [FN]: pages(50) },
+      { executions, limits: { historyEvents: 100 } },
+    );
     await expect(run).rejects.toBeInstanceOf(HistoryLimitExceededError);
     await expect(run).rejects.toThrow(/passed 100 history events/);
     expect(executions[0]!.status).toBe("FAILED");
@@ -103,11 +108,16 @@ describe("the embedded interpreter counts history and payloads the way AWS does"
 
     it("runs the child with its own history, and returns its output", async () => {
       const executions: ExecutionRecord[] = [];
-      const out = await runStateMachine(parent("c-1"), {}, { [FN]: pages(100) }, {
-        executions,
-        machines: { [CHILD]: pageLoop },
-        limits: { historyEvents: 800 },
-      });
+      const out = await runStateMachine(
+        parent("c-1"),
+        {},
+        { [FN]: pages(100) },
+        {
+          executions,
+          machines: { [CHILD]: pageLoop },
+          limits: { historyEvents: 800 },
+        },
+      );
       expect(out).toEqual({ p: 100, done: true });
       const child = executions.find((e) => e.machine === CHILD)!;
       expect(child).toMatchObject({ name: "c-1", events: 1 + 100 * 7 + 3 });

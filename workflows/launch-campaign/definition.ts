@@ -35,7 +35,12 @@ function transientRetry(task: sfn.TaskStateBase) {
   return task;
 }
 
-function lambdaTask(scope: Construct, id: string, fn: IFunction, props: Partial<tasks.LambdaInvokeProps> = {}) {
+function lambdaTask(
+  scope: Construct,
+  id: string,
+  fn: IFunction,
+  props: Partial<tasks.LambdaInvokeProps> = {},
+) {
   return transientRetry(
     new tasks.LambdaInvoke(scope, id, {
       lambdaFunction: fn,

@@ -6,7 +6,9 @@ import { type LaunchFunctions, launchDefinition, shardDefinition } from "./defin
 
 export { LOCAL_ARN_PREFIX, LOCAL_SHARD_MACHINE_ARN };
 
-function render(build: (stack: Stack, fn: (name: keyof LaunchFunctions) => lambda.IFunction) => sfn.IChainable) {
+function render(
+  build: (stack: Stack, fn: (name: keyof LaunchFunctions) => lambda.IFunction) => sfn.IChainable,
+) {
   const stack = new Stack(new App(), "AslOnly");
   const fn = (name: keyof LaunchFunctions) =>
     lambda.Function.fromFunctionArn(stack, name, `${LOCAL_ARN_PREFIX}${name}`);
