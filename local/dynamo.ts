@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   ScanCommand,
+  UpdateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import { TiercastError } from "#platform/errors.ts";
 import { GSIS, TABLE_KEYS } from "#platform/table.ts";
@@ -78,7 +79,10 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
     try {
-      await client.send(new DescribeTableCommand({ TableName: tableName }));
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      // A data dir made before an index existed gets it now (customers written before it: re-import them).
+      const have = new Set((Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
+      for (const gsi of GSIS.filter((g) => !have.has(g.indexName))) await addIndex(client, tableName, gsi);
       return;
     } catch (err) {
       if ((err as Error).name !== "ResourceNotFoundException") throw err;
@@ -111,6 +115,36 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
     throw new TiercastError(`cannot prepare the local table: ${(err as Error).message}`);
   } finally {
     client.destroy();
+  }
+}
+
+async function addIndex(client: DynamoDBClient, tableName: string, gsi: (typeof GSIS)[number]) {
+  await client.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [gsi.partitionKey, gsi.sortKey].map((name) => ({
+        AttributeName: name,
+        AttributeType: "S",
+      })),
+      GlobalSecondaryIndexUpdates: [
+        {
+          Create: {
+            IndexName: gsi.indexName,
+            KeySchema: [
+              { AttributeName: gsi.partitionKey, KeyType: "HASH" },
+              { AttributeName: gsi.sortKey, KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: "ALL" },
+          },
+        },
+      ],
+    }),
+  );
+  for (let i = 0; i < 100; i++) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = Table?.GlobalSecondaryIndexes?.find((g) => g.IndexName === gsi.indexName);
+    if (index?.IndexStatus === "ACTIVE" && Table?.TableStatus === "ACTIVE") return;
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

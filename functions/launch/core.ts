@@ -2,11 +2,10 @@ import { createHash } from "node:crypto";
 import { allocate, type DecideContext, decide, inSegment, prepare } from "#functions/campaign/decide.ts";
 import { bindLaunch, finishLaunch, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
-import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
+import { contactStates, type ShardTask, segmentTasks, taskPage } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { dynamoAllocator } from "#functions/contact/claims.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
-import { tierPage } from "#functions/customers/store.ts";
 import {
   addCounters,
   counterItems,
@@ -105,7 +104,11 @@ export async function validateLaunch(
     at,
     run: runId(execution ?? `${campaign.campaignId}\n${at}`),
     pagesPerExecution: deps.config.pagesPerExecution,
-    tasks: shardTasks(campaign.segment.tiers, deps.config.shards),
+    tasks: segmentTasks(
+      campaign.segment,
+      deps.config.shards,
+      localDay(new Date(at), deps.config.quietHours.timeZone),
+    ),
   };
 }
 
@@ -142,11 +145,10 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const now = new Date(input.at);
   const ctx: DecideContext = prepare(campaign, deps.config, now, deps.secret);
   const { repo } = deps;
-  const page = await tierPage(
+  const page = await taskPage(
     repo,
     campaign.segment.scheme,
-    input.task.tier,
-    input.task.shard,
+    input.task,
     input.cursor || undefined,
     deps.config.pageSize,
   );
