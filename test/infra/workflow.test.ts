@@ -110,6 +110,18 @@ describe("workflow stack", () => {
     });
   });
 
+  it("lets DecidePage query the birthday index a care segment reads", () => {
+    workflow.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Resource: Match.arrayWith([{ "Fn::Join": ["", [Match.anyValue(), "/index/GSI4"]] }]),
+          }),
+        ]),
+      },
+    });
+  });
+
   it("deploys the state machine with tracing and full logging", () => {
     workflow.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       StateMachineType: "STANDARD",
