@@ -86,9 +86,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     const dynamo = await startDynamo(dataDir);
     stops.push(dynamo.stop);
-    await ensureTable(dynamo.endpoint, TABLE_NAME);
+    const missingIndexes = await ensureTable(dynamo.endpoint, TABLE_NAME);
+    if (missingIndexes.length)
+      logger.warn("this data dir predates some indexes; segments that use them page their tiers instead", {
+        missingIndexes,
+      });
     if (dynamo.dirty) {
-      const repaired = await repairIndexes(dynamo.endpoint, TABLE_NAME);
+      const repaired = await repairIndexes(dynamo.endpoint, TABLE_NAME, missingIndexes);
       if (repaired) logger.warn("store indexes repaired after an unclean stop", { repaired });
     }
     ddb = documentClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
@@ -98,6 +102,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...readTunables(LOCAL_DEFAULTS),
       ...options.settings,
       tableName: TABLE_NAME,
+      missingIndexes,
       config: options.config,
       secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
       queues: {},

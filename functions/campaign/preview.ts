@@ -75,7 +75,12 @@ export async function previewCampaign(
     }
   };
   // Pages stream through: decided, allocated and counted, then dropped. Only the hashed contacts stay.
-  const tasks = segmentTasks(campaign.segment, config.shards, localDay(now, config.quietHours.timeZone));
+  const tasks = segmentTasks(
+    campaign.segment,
+    config.shards,
+    localDay(now, config.quietHours.timeZone),
+    !repo.missingIndexes.has("GSI4"),
+  );
   await mapLimit(tasks, options.concurrency ?? 4, async (task) => {
     for await (const page of pagesOf(repo, campaign.segment.scheme, task, config.pageSize)) {
       const audience = page.filter((c) => inSegment(c, ctx));

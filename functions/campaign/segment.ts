@@ -27,8 +27,10 @@ export function segmentTasks(
   segment: { tiers: string[]; birthdayToday?: boolean | undefined },
   shards: number,
   today: string,
+  /** False on a table without the birthday index (an old embedded data dir): page the tiers instead. */
+  birthdayIndex = true,
 ): ShardTask[] {
-  if (!segment.birthdayToday) return shardTasks(segment.tiers, shards);
+  if (!segment.birthdayToday || !birthdayIndex) return shardTasks(segment.tiers, shards);
   const monthDay = today.slice(5);
   return Array.from({ length: shards }, (_, shard) => ({
     tier: `birthday${monthDay.replace("-", "")}`,

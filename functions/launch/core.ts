@@ -108,6 +108,7 @@ export async function validateLaunch(
       campaign.segment,
       deps.config.shards,
       localDay(new Date(at), deps.config.quietHours.timeZone),
+      !deps.repo.missingIndexes.has("GSI4"),
     ),
   };
 }

@@ -41,6 +41,11 @@ describe("care triggers read a sparse index (birthday month-day), not whole tier
     expect(read.map((c) => c.customerId).sort()).toEqual(born.map((c) => c.customerId).sort());
   }, 60_000);
 
+  it("pages the tiers instead on a table without the birthday index (an embedded data dir made before it)", () => {
+    const tasks = segmentTasks({ tiers: ["mass"], birthdayToday: true }, 4, "2027-03-01", false);
+    expect(tasks).toEqual(shardTasks(["mass"], 4));
+  });
+
   it("previews a birthday segment with the same audience as filtering its tiers", async () => {
     const campaign = parseCampaign(
       {
