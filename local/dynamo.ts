@@ -10,6 +10,7 @@ import {
   DynamoDBClient,
   PutItemCommand,
   ScanCommand,
+  UpdateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import { TiercastError } from "#platform/errors.ts";
 import { GSIS, TABLE_KEYS } from "#platform/table.ts";
@@ -74,12 +75,15 @@ export async function startDynamo(dataDir: string | undefined): Promise<LocalDyn
   };
 }
 
-export async function ensureTable(endpoint: string, tableName: string): Promise<void> {
+/** Creates the table when absent; returns the indexes an existing table lacks (dynalite cannot add one). */
+export async function ensureTable(endpoint: string, tableName: string): Promise<string[]> {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   try {
     try {
-      await client.send(new DescribeTableCommand({ TableName: tableName }));
-      return;
+      const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+      // A data dir made before an index existed gets it now (customers written before it: re-import them).
+      const have = new Set((Table?.GlobalSecondaryIndexes ?? []).map((g) => g.IndexName));
+      return GSIS.filter((g) => !have.has(g.indexName)).map((g) => g.indexName);
     } catch (err) {
       if ((err as Error).name !== "ResourceNotFoundException") throw err;
     }
@@ -107,6 +111,7 @@ export async function ensureTable(endpoint: string, tableName: string): Promise<
         })),
       }),
     );
+    return [];
   } catch (err) {
     throw new TiercastError(`cannot prepare the local table: ${(err as Error).message}`);
   } finally {
@@ -152,7 +157,11 @@ const canonical = (item: Item) =>
  * store (which rewrites its entries); an orphan entry is first taken over by the item, then dropped.
  * Returns how many items were repaired. Real DynamoDB needs none of this.
  */
-export async function repairIndexes(endpoint: string, tableName: string): Promise<number> {
+export async function repairIndexes(
+  endpoint: string,
+  tableName: string,
+  missing: string[] = [],
+): Promise<number> {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   const scan = async (indexName?: string) => {
     const items: Item[] = [];
@@ -170,7 +179,7 @@ export async function repairIndexes(endpoint: string, tableName: string): Promis
   try {
     const table = new Map((await scan()).map((i) => [keyOf(i), i]));
     let repaired = 0;
-    for (const gsi of GSIS) {
+    for (const gsi of GSIS.filter((g) => !missing.includes(g.indexName))) {
       const entries = new Map<string, Item[]>();
       for (const e of await scan(gsi.indexName)) entries.set(keyOf(e), [...(entries.get(keyOf(e)) ?? []), e]);
       const sameKey = (a: Item, b: Item) =>

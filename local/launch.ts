@@ -1,9 +1,13 @@
 import { launchHandlers } from "#functions/launch/handler.ts";
-import { LOCAL_ARN_PREFIX } from "#workflows/launch-campaign/arn.ts";
+import { LOCAL_ARN_PREFIX, LOCAL_SHARD_MACHINE_ARN } from "#workflows/launch-campaign/arn.ts";
 import asl from "#workflows/launch-campaign/launch-campaign.asl.json" with { type: "json" };
+import shardAsl from "#workflows/launch-campaign/launch-shard.asl.json" with { type: "json" };
 import { lambdaContext } from "./poller.ts";
 import type { Runtime } from "./runtime.ts";
-import { runStateMachine, type TaskHandler } from "./sfn.ts";
+import { type ExecutionRecord, runStateMachine, type TaskHandler } from "./sfn.ts";
+
+// Execution names are unique per state machine (as on AWS): taken names are kept per runtime.
+const takenNames = new WeakMap<Runtime, Set<string>>();
 
 type MiddyHandler = (event: never, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
 
@@ -14,7 +18,7 @@ type MiddyHandler = (event: never, context: ReturnType<typeof lambdaContext>) =>
 export async function runLaunchWorkflow(
   runtime: Runtime,
   input: { campaignId: string; at?: string },
-  options: { waitMs?: number } = {},
+  options: { waitMs?: number; executions?: ExecutionRecord[] } = {},
 ) {
   // The app as it is now: after the messaging half has started, the one with the queues.
   const handlers = launchHandlers(() => runtime.app);
@@ -43,9 +47,15 @@ export async function runLaunchWorkflow(
     [`${LOCAL_ARN_PREFIX}finalize`]: bind("finalize", handlers.finalize as unknown as MiddyHandler),
   };
   try {
+    const names = takenNames.get(runtime) ?? new Set<string>();
+    takenNames.set(runtime, names);
     return await runStateMachine(asl as Record<string, unknown>, input, tasks, {
       waitOverridesMs: { WaitForWorkers: options.waitMs ?? 100 },
       retryIntervalMs: 50,
+      machines: { [LOCAL_SHARD_MACHINE_ARN]: shardAsl as Record<string, unknown> },
+      names,
+      limits: runtime.workflowLimits,
+      ...(options.executions ? { executions: options.executions } : {}),
     });
   } catch (err) {
     // The workflow's failure branch has already recorded the summary on the campaign; report it.

@@ -14,6 +14,7 @@ import { localAuditAnchor } from "./audit-anchor.ts";
 import { LOCAL_AWS } from "./aws.ts";
 import { ensureTable, repairIndexes, startDynamo } from "./dynamo.ts";
 import { lockDataDir } from "./lock.ts";
+import { AWS_WORKFLOW_LIMITS, type WorkflowLimits } from "./sfn.ts";
 
 export const TABLE_NAME = "tiercast";
 
@@ -27,6 +28,8 @@ export interface RuntimeOptions {
   at?: Date;
   /** Overrides of the operator's tunables (which otherwise come from the environment, read by the root). */
   settings?: Partial<Tunables>;
+  /** Step Functions' quotas the launch workflow is held to (AWS's by default; lower in tests). */
+  workflowLimits?: Partial<WorkflowLimits>;
 }
 
 /** Where the messaging half (local/dispatch.ts) listens, once it has started. */
@@ -55,6 +58,8 @@ export interface Runtime {
   attachMessaging(messaging: LocalMessaging): App;
   stops: (() => Promise<void>)[];
   stop(): Promise<void>;
+  /** Step Functions' quotas (history events, payload bytes) every local execution is held to. */
+  workflowLimits: WorkflowLimits;
 }
 
 /**
@@ -83,9 +88,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
     const dynamo = await startDynamo(dataDir);
     stops.push(dynamo.stop);
-    await ensureTable(dynamo.endpoint, TABLE_NAME);
+    const missingIndexes = await ensureTable(dynamo.endpoint, TABLE_NAME);
+    if (missingIndexes.length)
+      logger.warn("this data dir predates some indexes; segments that use them page their tiers instead", {
+        missingIndexes,
+      });
     if (dynamo.dirty) {
-      const repaired = await repairIndexes(dynamo.endpoint, TABLE_NAME);
+      const repaired = await repairIndexes(dynamo.endpoint, TABLE_NAME, missingIndexes);
       if (repaired) logger.warn("store indexes repaired after an unclean stop", { repaired });
     }
     ddb = documentClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
@@ -95,6 +104,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...readTunables(LOCAL_DEFAULTS),
       ...options.settings,
       tableName: TABLE_NAME,
+      missingIndexes,
       config: options.config,
       secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
       queues: {},
@@ -136,6 +146,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       },
       stops,
       stop: stopAll,
+      workflowLimits: { ...AWS_WORKFLOW_LIMITS, ...options.workflowLimits },
     };
     return runtime;
   } catch (err) {

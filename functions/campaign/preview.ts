@@ -10,8 +10,9 @@ import {
   type RenderedMessage,
 } from "./decide.ts";
 import type { ResolvedCampaign } from "./schema.ts";
-import { contactStates, pagesOf, shardTasks } from "./segment.ts";
+import { contactStates, pagesOf, segmentTasks } from "./segment.ts";
 import { addDecision, emptySummary, type Summary } from "./summary.ts";
+import { localDay } from "./time.ts";
 
 export interface PreviewResult {
   campaignId: string;
@@ -74,7 +75,12 @@ export async function previewCampaign(
     }
   };
   // Pages stream through: decided, allocated and counted, then dropped. Only the hashed contacts stay.
-  const tasks = shardTasks(campaign.segment.tiers, config.shards);
+  const tasks = segmentTasks(
+    campaign.segment,
+    config.shards,
+    localDay(now, config.quietHours.timeZone),
+    !repo.missingIndexes.has("GSI4"),
+  );
   await mapLimit(tasks, options.concurrency ?? 4, async (task) => {
     for await (const page of pagesOf(repo, campaign.segment.scheme, task, config.pageSize)) {
       const audience = page.filter((c) => inSegment(c, ctx));

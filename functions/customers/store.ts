@@ -26,6 +26,12 @@ export function customerItem(customer: Customer, updatedAt: string): Item {
       ? { GSI2PK: key.tierPartition("card", cardTier, customer.shard), GSI2SK: customer.customerId }
       : {}),
     ...(customer.rmId ? { GSI3PK: bookPartition(customer.rmId), GSI3SK: customer.customerId } : {}),
+    ...(customer.birthday
+      ? {
+          GSI4PK: key.birthdayPartition(customer.birthday.slice(5), customer.shard),
+          GSI4SK: customer.customerId,
+        }
+      : {}),
   };
 }
 
@@ -41,6 +47,8 @@ export function itemToCustomer(item: Item): Customer {
     GSI2SK: _4,
     GSI3PK: _5,
     GSI3SK: _6,
+    GSI4PK: _7,
+    GSI4SK: _8,
     ...rest
   } = item;
   return rest as unknown as Customer;
@@ -79,6 +87,34 @@ export async function bookPage(repo: Repo, rmId: string, after: string | undefin
   );
   const customers = (out.Items ?? []).map(itemToCustomer);
   return { customers, next: out.LastEvaluatedKey ? String(out.LastEvaluatedKey.GSI3SK) : null };
+}
+
+/**
+ * One page of the customers born on a month-day (MM-DD) in one shard, whatever their tier (the segment
+ * filter checks the tier): the sparse care index, so a birthday segment never pages through whole tiers.
+ */
+export async function birthdayPage(
+  repo: Repo,
+  monthDay: string,
+  shard: number,
+  cursor: string | undefined,
+  limit: number,
+) {
+  const pk = key.birthdayPartition(monthDay, shard);
+  const out = await repo.ddb.send(
+    new QueryCommand({
+      TableName: repo.table,
+      IndexName: "GSI4",
+      KeyConditionExpression: "GSI4PK = :pk",
+      ExpressionAttributeValues: { ":pk": pk },
+      Limit: limit,
+      ...(cursor ? { ExclusiveStartKey: { GSI4PK: pk, GSI4SK: cursor, ...key.customer(cursor) } } : {}),
+    }),
+  );
+  return {
+    customers: (out.Items ?? []).map(itemToCustomer),
+    cursor: out.LastEvaluatedKey?.GSI4SK as string | undefined,
+  };
 }
 
 /** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */

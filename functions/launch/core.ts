@@ -1,11 +1,11 @@
+import { createHash } from "node:crypto";
 import { allocate, type DecideContext, decide, inSegment, prepare } from "#functions/campaign/decide.ts";
 import { bindLaunch, finishLaunch, launchDefinition, loadCampaign } from "#functions/campaign/record.ts";
 import { type Channel, parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
-import { contactStates, type ShardTask, shardTasks } from "#functions/campaign/segment.ts";
+import { contactStates, type ShardTask, segmentTasks, taskPage } from "#functions/campaign/segment.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { dynamoAllocator } from "#functions/contact/claims.ts";
 import { recordHoldout } from "#functions/contact/gate.ts";
-import { tierPage } from "#functions/customers/store.ts";
 import {
   addCounters,
   counterItems,
@@ -86,7 +86,13 @@ async function campaignFor(deps: LaunchDeps, campaignId: string): Promise<Resolv
  * Step 1: bind the launch to its version (the approved one), check it is valid now (config may have
  * changed since it was saved), and list the shard tasks. Pages and workers read only that version.
  */
-export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
+export async function validateLaunch(
+  event: LaunchInput | { launch: LaunchInput; execution?: string },
+  deps: LaunchDeps,
+) {
+  // The workflow passes its execution's name beside the launch input; the run id is made from it.
+  const input = "launch" in event ? event.launch : event;
+  const execution = "launch" in event ? event.execution : undefined;
   const at = input.at ?? deps.now().toISOString();
   const record = await loadCampaign(deps.repo, input.campaignId);
   if (record.status === "cancelled" || record.status === "paused")
@@ -96,17 +102,39 @@ export async function validateLaunch(input: LaunchInput, deps: LaunchDeps) {
   return {
     campaignId: campaign.campaignId,
     at,
-    tasks: shardTasks(campaign.segment.tiers, deps.config.shards),
+    run: runId(execution ?? `${campaign.campaignId}\n${at}`),
+    pagesPerExecution: deps.config.pagesPerExecution,
+    tasks: segmentTasks(
+      campaign.segment,
+      deps.config.shards,
+      localDay(new Date(at), deps.config.quietHours.timeZone),
+      !deps.repo.missingIndexes.has("GSI4"),
+    ),
   };
+}
+
+/**
+ * The prefix of this launch attempt's child execution names: execution names are unique per state
+ * machine (90 days on AWS), and a relaunch is a new parent execution, so its children get new names.
+ */
+export function runId(executionName: string): string {
+  return createHash("sha256").update(executionName).digest("hex").slice(0, 16);
 }
 
 export interface PageInput {
   campaignId: string;
   at: string;
   task: ShardTask;
+  /** Empty or absent: the task's first page. */
   cursor?: string;
   pages?: number;
   done?: boolean;
+  /** The launch attempt's run id (names the child executions); carried through. */
+  run?: string;
+  /** Pages this child execution may still decide; the parent starts the next child at 0. */
+  budget?: number;
+  /** The full budget of a child, for the next one; carried through. */
+  chunkBudget?: number;
 }
 
 /**
@@ -118,12 +146,11 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const now = new Date(input.at);
   const ctx: DecideContext = prepare(campaign, deps.config, now, deps.secret);
   const { repo } = deps;
-  const page = await tierPage(
+  const page = await taskPage(
     repo,
     campaign.segment.scheme,
-    input.task.tier,
-    input.task.shard,
-    input.cursor,
+    input.task,
+    input.cursor || undefined,
     deps.config.pageSize,
   );
   const audience = page.customers.filter((c) => inSegment(c, ctx));
@@ -166,6 +193,9 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
     cursor: page.cursor,
     pages: (input.pages ?? 0) + 1,
     done: !page.cursor,
+    ...(input.run === undefined ? {} : { run: input.run }),
+    ...(input.budget === undefined ? {} : { budget: input.budget - 1 }),
+    ...(input.chunkBudget === undefined ? {} : { chunkBudget: input.chunkBudget }),
   };
 }
 
@@ -197,6 +227,9 @@ async function recordTouches(repo: Repo, campaign: ResolvedCampaign, rows: Ledge
 
 export interface DispatchProgress {
   inFlight: number;
+  /** How many polls came before this one, and how long the workflow waits before the next. */
+  polls?: number;
+  waitSeconds?: number;
   signature?: string;
   since?: string;
   swept?: number;
@@ -211,6 +244,24 @@ export interface DispatchProgress {
  * send attempt had started become `unknown` and wait for a delivery receipt (never resent blindly).
  */
 export async function awaitDispatch(
+  input: LaunchInput & { dispatch?: DispatchProgress },
+  deps: LaunchDeps,
+): Promise<DispatchProgress> {
+  const polls = (input.dispatch?.polls ?? -1) + 1;
+  const progress = await dispatchProgress(input, deps);
+  return { ...progress, polls, waitSeconds: pollWaitSeconds(polls) };
+}
+
+/**
+ * The wait before the next poll: 10 s for the first 10 polls, then doubling every 10 polls up to 5
+ * minutes. A small campaign finishes within seconds of its last send; a 28-hour send polls ~360 times
+ * (~3,200 history events) instead of 10,000 times at a fixed 10 s.
+ */
+export function pollWaitSeconds(polls: number): number {
+  return Math.min(300, 10 * 2 ** Math.floor(polls / 10));
+}
+
+async function dispatchProgress(
   input: LaunchInput & { dispatch?: DispatchProgress },
   deps: LaunchDeps,
 ): Promise<DispatchProgress> {

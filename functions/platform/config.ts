@@ -120,6 +120,11 @@ export const TiercastConfig = z.object({
     })
     .default({ dailyTasksPerRm: 20, bookCap: 800 }),
   pageSize: z.number().int().min(10).max(5000).default(1000),
+  /**
+   * Pages one child execution of the launch decides before the next child continues from its cursor:
+   * 7 history events a page, so 2,000 keeps a child near 14,000 of Step Functions' 25,000.
+   */
+  pagesPerExecution: z.number().int().min(1).max(3000).default(2000),
   /** SMS replies to a salon invitation that register (any case, surrounding spaces ignored). */
   salon: z
     .object({ rsvpReplies: z.array(z.string().min(1).max(20)).min(1).default(["Y", "是"]) })

@@ -124,6 +124,8 @@ export interface Tunables {
 /** Everything the composition root needs; read from the environment on AWS, given directly by the embedded runtime. */
 export interface Settings extends Tunables {
   tableName: string;
+  /** Indexes the table lacks (an embedded data dir made before them: dynalite cannot add an index). */
+  missingIndexes?: string[];
   config: TiercastConfig;
   secret?: string;
   secretArn?: string;

@@ -98,6 +98,8 @@ export class Repo {
   constructor(
     readonly ddb: DynamoDBDocumentClient,
     readonly table: string,
+    /** Indexes this table lacks; readers fall back to what it has (see segmentTasks). */
+    readonly missingIndexes: ReadonlySet<string> = new Set(),
   ) {}
 
   async get<T = Item>(k: Item): Promise<T | undefined> {

@@ -11,6 +11,9 @@ export const GSIS = [
   { indexName: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
   // Sparse work index for ledger rows: DUE#<shard> / <dueAt>#… (deferred), INFLIGHT#<campaign>#<shard> / customerId.
   { indexName: "GSI3", partitionKey: "GSI3PK", sortKey: "GSI3SK" },
+  // Sparse care index on customers, write-sharded: BDAY#<MM-DD>#<shard> / customerId (only those with a birthday),
+  // so a birthday segment reads the day's customers instead of paging whole tiers and filtering.
+  { indexName: "GSI4", partitionKey: "GSI4PK", sortKey: "GSI4SK" },
 ] as const;
 
 export const key = {
@@ -18,6 +21,8 @@ export const key = {
   /** Opt-outs and recent marketing sends: kept apart from PROFILE so a re-import never erases them. */
   contactState: (customerId: string) => ({ PK: `CUST#${customerId}`, SK: "STATE" }),
   tierPartition: (scheme: string, tier: string, shard: number) => `TIER#${scheme}#${tier}#${shard}`,
+  /** Customers born on a month-day (MM-DD), write-sharded like the tier index. */
+  birthdayPartition: (monthDay: string, shard: number) => `BDAY#${monthDay}#${shard}`,
   campaign: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "META" }),
   campaignSummary: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "SUMMARY" }),
   /** Ledger rows are sharded like the tier index so a 1M-recipient campaign never writes one hot partition. */

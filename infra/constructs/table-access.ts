@@ -27,14 +27,15 @@ const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
 
 /**
  * What each function does to the table, read from its code: item actions, and the indexes it queries
- * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index).
+ * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index;
+ * GSI4 the sparse birthday index a care segment reads).
  * A function that starts using another command or index needs it added here (nothing else grants it).
  * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number); every other
  * writer is denied any write to AUDIT# keys.
  */
 export const TABLE_ACCESS = {
   validate: { actions: [...READ, ...WRITE], indexes: [] },
-  decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2"] },
+  decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2", "GSI4"] },
   awaitDispatch: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
   finalize: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
   worker: { actions: [...READ, ...WRITE], indexes: [] },
@@ -50,7 +51,7 @@ export const TABLE_ACCESS = {
   },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-    indexes: ["GSI1", "GSI2", "GSI3"],
+    indexes: ["GSI1", "GSI2", "GSI3", "GSI4"],
     appendsAudit: true,
   },
 } as const satisfies Record<

@@ -4,8 +4,12 @@ import { MAX_RECEIVE_COUNT } from "../stacks/messaging-stack.ts";
 
 /**
  * Scale and cost model of one campaign launch on AWS, computed from the settings the code and the
- * stacks really use (page size, shards, recipients per message, batch sizes, workflow poll interval).
- * Latencies and prices are stated assumptions (us-east-1 on-demand list prices), not measurements.
+ * stacks really use (page size, shards, pages per child execution, recipients per message, the poll
+ * back-off, worker pacing). History events per state are the embedded interpreter's count (local/sfn.ts,
+ * which counts the way AWS does; test/unit/scale.test.ts runs the committed ASL through it and checks
+ * these formulas). Store requests per send are the bench's measurement. Prices: us-east-1 list prices,
+ * checked 2026-12 (DynamoDB on-demand since its November 2024 cut: $0.625 per million write request
+ * units, $0.125 per million read request units).
  */
 export interface ScaleInput {
   customers: number;
@@ -16,71 +20,139 @@ export interface ScaleInput {
   sendShare: number;
   /** Customers per DecidePage call (config `pageSize`, default 1,000). */
   pageSize?: number;
+  /** Tiers in the segment (each tier × shard is one Map item). */
+  tiers?: number;
+  /** Store requests per recipient sent, measured by `tiercast bench` (storeRequestsPerSend). */
+  storeRequestsPerSend?: number;
 }
+
+/** Measured on this repository's embedded runtime (README "Benchmark": 4.72 at 1M, 4.73 at 100k). */
+export const MEASURED = {
+  storeRequestsPerSend: 4.72,
+  /** local/sfn.ts's count of the shard ASL: DecidePage (Lambda Task) 5 + MorePages? (Choice) 2. */
+  historyEventsPerPage: 7,
+};
 
 export const ASSUMPTIONS = {
   pageSeconds: 1.5, // one DecidePage invocation: query 1,000 customers, BatchGets, decide, BatchWrite, enqueue
-  firstSendSeconds: 2.5, // Validate + first page + SQS → Lambda pickup
-  workerMsPerRecipient: 60, // 6 DynamoDB operations + the provider call, per recipient
+  // Validate (0.3 s warm, ~1 s cold) + Map + child start (~0.3 s) + first page (1.5 s) + SQS → Lambda (~0.5 s) + send
+  firstSendSeconds: 3.6,
   lambdaGb: 1,
-  workflowPollSeconds: 30,
-  ledgerItemKb: 1.5,
+  /** A worker paces to 50 SMS/s (its share of the account's rate: concurrency = rate ÷ 50, workflow-stack.ts). */
+  workerMessagesPerSecond: 50,
+  /** Item sizes (KB) that set write units: every item below 1 KB costs 1 WRU, and so does each GSI entry. */
+  itemKb: { customer: 0.6, ledgerRow: 0.5, contactState: 0.3 },
   prices: {
-    writeRequestPerMillion: 1.25, // DynamoDB on-demand WRU
-    readRequestPerMillion: 0.25, // DynamoDB on-demand RRU
+    writeRequestPerMillion: 0.625, // DynamoDB on-demand WRU (us-east-1, since Nov 2024)
+    readRequestPerMillion: 0.125, // DynamoDB on-demand RRU
+    storageGbMonth: 0.25,
+    pitrGbMonth: 0.2,
     sfnTransitionPerMillion: 25,
     sqsRequestPerMillion: 0.4,
     lambdaGbSecond: 0.0000133334, // arm64
     lambdaRequestPerMillion: 0.2,
   },
+  /** Fixed monthly charges of one deployment (USD), whatever is sent. */
+  fixedMonthly: {
+    "CloudWatch alarms (13 × $0.10)": 1.3,
+    "CloudWatch dashboard": 3,
+    "WAF web ACL + 2 rules": 7,
+    "KMS key (receipts topic)": 1,
+    "Secrets Manager (2 secrets)": 0.8,
+    "release + scheduler functions every 5 min (17,280 invocations, ~2 s each)": 0.5,
+    "Step Functions: none while idle": 0,
+  },
 } as const;
+
+/** What AWS counts for a shard child execution that decides `pages` pages: start, pages, ChunkDone, end. */
+export function shardExecutionEvents(pages: number): number {
+  return 1 + MEASURED.historyEventsPerPage * pages + 2 + 1;
+}
+
+/** How many AwaitDispatch polls cover `seconds` under pollWaitSeconds' back-off (functions/launch/core.ts). */
+export function pollsFor(seconds: number): number {
+  let polls = 1;
+  let waited = 0;
+  while (waited < seconds) {
+    waited += Math.min(300, 10 * 2 ** Math.floor((polls - 1) / 10));
+    polls++;
+  }
+  return polls;
+}
+
+/**
+ * The parent execution: start; Validate (5); the Map (4, plus 2 per item); per chunk RunShard
+ * (startExecution.sync: 6) and ShardDone? (2), with NextChunk (2) between chunks and ShardDecided (2)
+ * after the last; per poll AwaitDispatch (5) and AllTerminal? (2), WaitForWorkers (2) between polls;
+ * Finalize (5), Launched (2), end.
+ */
+export function launchExecutionEvents(chunksPerTask: number[], polls: number): number {
+  const items = chunksPerTask.reduce((sum, c) => sum + 2 + 8 * c + 2 * (c - 1) + 2, 0);
+  return 1 + 5 + 4 + items + polls * 7 + (polls - 1) * 2 + 5 + 2 + 1;
+}
 
 export function scaleModel(input: ScaleInput): ScaleResult {
   const config = parseConfig(input.pageSize ? { pageSize: input.pageSize } : {});
   const a = ASSUMPTIONS;
+  const p = a.prices;
+  const tiers = input.tiers ?? 2;
   const audience = Math.round(input.customers * input.audienceShare);
   const sends = Math.round(audience * input.sendShare);
-  // Every customer of the segment's tiers is paged through, per tier and shard (2 tiers here).
-  const tiers = 2;
   const shardTasks = tiers * config.shards;
-  const pages = Math.ceil(audience / config.pageSize) + shardTasks; // + the last partial page of each task
+  // Every customer of the segment's tiers is paged through; the last page of each task is partial.
+  const pagesPerTask = Math.ceil(audience / shardTasks / config.pageSize);
+  const pages = pagesPerTask * shardTasks;
+  const chunksPerTask = Math.max(1, Math.ceil(pagesPerTask / config.pagesPerExecution));
   const messages = Math.ceil(sends / RECIPIENTS_PER_MESSAGE);
 
-  // Time: deciding runs 4 shard tasks at a time (the Map's MaxConcurrency); sending is capped by the provider.
+  // Time: deciding runs 4 tasks at a time (the Map's MaxConcurrency); sending is capped by the provider.
   const pageSeconds = (a.pageSeconds * config.pageSize) / 1000;
   const decideSeconds = (pages / 4) * pageSeconds;
-  const sendSeconds = sends / input.smsMps;
-  const totalSeconds = Math.max(decideSeconds, sendSeconds) + a.firstSendSeconds;
+  const timeAt = (mps: number) => Math.round(Math.max(decideSeconds, sends / mps) + a.firstSendSeconds);
+  const totalSeconds = timeAt(input.smsMps);
 
-  // DynamoDB: reads of the segment (eventually consistent, 4 KB units), contact states, ledger existence;
-  // writes of ledger rows and duplicate-contact claims; then per send a strongly consistent read of its
-  // row, customer and contact state (one BatchGet per message), three writes (cap slot, claim with the
-  // attempt, settle), and per message the funnel counters (about two items).
-  const readUnits =
-    Math.ceil(audience * 0.5) /* segment query, ~1 KB items */ +
-    audience /* contact state */ +
-    audience /* ledger check */ +
-    sends * 3 /* send-time BatchGet, strongly consistent: row, customer, state */;
-  const writeUnits =
-    audience * Math.ceil(a.ledgerItemKb) + sends /* contact claims */ + sends * 3 + messages * 2;
-  const peakWriteUnitsPerSecond = Math.round(
-    3.2 * input.smsMps + (config.pageSize * (Math.ceil(a.ledgerItemKb) + 1) * 4) / pageSeconds,
-  );
+  // History: the largest child decides pagesPerExecution pages (or the whole task when smaller).
+  const polls = pollsFor(totalSeconds);
+  const maxChildEvents = shardExecutionEvents(Math.min(pagesPerTask, config.pagesPerExecution));
+  const parentEvents = launchExecutionEvents(Array(shardTasks).fill(chunksPerTask), polls);
+  const chunks = chunksPerTask * shardTasks;
+  // Billed transitions: each state entered (a Map iteration's states included; the Map itself once).
+  const transitions = pages * 2 + chunks * 2 + chunks * 3 + polls * 3 + 8;
 
-  // Step Functions: per page DecidePage + Choice; per task Map iteration; the wait loop polls 3 states.
-  const transitions = pages * 2 + shardTasks * 2 + Math.ceil(totalSeconds / a.workflowPollSeconds) * 3 + 10;
-  const historyEvents = pages * 6 + shardTasks * 4 + Math.ceil(totalSeconds / a.workflowPollSeconds) * 8 + 20;
+  // DynamoDB write units per recipient sent, item by item (every item and index entry < 1 KB):
+  const writesPerSend = {
+    "ledger row put at decide": 1,
+    "its in-flight index entry": 1,
+    "duplicate-contact claim": 1,
+    "frequency-cap slot": 1,
+    "claim with the attempt": 1,
+    "settle (sent + message id)": 1,
+    "in-flight index entry removed": 1,
+    "SMS reply pointer (phone → row)": 1,
+    "funnel counters (sent, ~2 items per message of 10)": 0.2,
+    "receipt: event id put": 1,
+    "receipt: stage move on the row": 1,
+    "receipt: funnel counter (delivered)": 1,
+  };
+  const writeUnitsPerSend = Object.values(writesPerSend).reduce((s, n) => s + n, 0);
+  // Reads: decide reads each audience customer's page share (eventually consistent, 4 KB units), its
+  // contact state and ledger check (BatchGet, eventually consistent); a send reads row, customer and
+  // contact state in one consistent BatchGet (1 RRU each); a receipt reads its row (consistent).
+  const readUnitsPerAudience = (a.itemKb.customer / 4) * 0.5 + 0.5 + 0.5;
+  const readUnitsPerSend = 3 + 1;
+  const writeUnits = Math.round(sends * writeUnitsPerSend + (audience - sends) * 2); // non-sends: row + index
+  const readUnits = Math.round(audience * readUnitsPerAudience + sends * readUnitsPerSend);
+  const storeRequests = Math.round(sends * (input.storeRequestsPerSend ?? MEASURED.storeRequestsPerSend));
 
-  // SQS: SendMessageBatch carries 10 messages; receives and deletes in batches of 10 (plus retries, up to maxReceiveCount).
+  // SQS: one SendMessageBatch per 10 messages; receives and deletes in batches of 10.
   const sqsRequests = Math.ceil(messages / 10) * 3;
 
-  // Lambda
-  const gbSeconds = (pages * pageSeconds + (sends * a.workerMsPerRecipient) / 1000) * a.lambdaGb;
-  const invocations = pages + Math.ceil(messages / 10) + Math.ceil(totalSeconds / a.workflowPollSeconds) + 2;
-  // Workers needed to keep up with the provider: each recipient holds a worker for workerMsPerRecipient.
-  const workersNeeded = Math.ceil((input.smsMps * a.workerMsPerRecipient) / 1000 / RECIPIENTS_PER_MESSAGE);
+  // Lambda: deciding pages; workers paced to their share of the rate (duration = sends ÷ 50 per s);
+  // the poll loop; receipts (one event per send, batches of 10, ~20 ms each).
+  const workerSeconds = sends / a.workerMessagesPerSecond;
+  const gbSeconds = (pages * pageSeconds + workerSeconds + polls * 0.2 + (sends / 10) * 0.2) * a.lambdaGb;
+  const invocations = pages + Math.ceil(messages / 10) + polls + Math.ceil(sends / 10) + 2;
 
-  const p = a.prices;
   const cost = {
     dynamodb: (writeUnits / 1e6) * p.writeRequestPerMillion + (readUnits / 1e6) * p.readRequestPerMillion,
     stepFunctions: (transitions / 1e6) * p.sfnTransitionPerMillion,
@@ -88,23 +160,16 @@ export function scaleModel(input: ScaleInput): ScaleResult {
     lambda: gbSeconds * p.lambdaGbSecond + (invocations / 1e6) * p.lambdaRequestPerMillion,
   };
   const totalCost = cost.dynamodb + cost.stepFunctions + cost.sqs + cost.lambda;
-  // Keep one execution's history under 80% of Step Functions' 25,000 events: the page size that does it.
-  const fits = historyEvents <= 20_000;
-  const recommendedPageSize = fits
-    ? config.pageSize
-    : Math.min(
-        5_000,
-        Math.ceil(
-          (config.pageSize * (historyEvents - shardTasks * 4)) / (20_000 - shardTasks * 4 - 500) / 500,
-        ) * 500,
-      );
+  // Storage: customers (item + tier index entry), per month; ledger rows of one campaign for 90 days.
+  const storageGb = (input.customers * a.itemKb.customer * 2) / 1e6;
+  const fixed = Object.values(a.fixedMonthly as Record<string, number>).reduce((s, n) => s + n, 0);
+  const round2 = (n: number) => Math.round(n * 100) / 100;
   return {
-    fitsOneExecution: fits,
-    recommendedPageSize,
     input,
     settings: {
       pageSize: config.pageSize,
       shards: config.shards,
+      pagesPerExecution: config.pagesPerExecution,
       recipientsPerMessage: RECIPIENTS_PER_MESSAGE,
       maxReceiveCount: MAX_RECEIVE_COUNT,
     },
@@ -114,21 +179,37 @@ export function scaleModel(input: ScaleInput): ScaleResult {
     messages,
     timeToFirstMessageSeconds: a.firstSendSeconds,
     decideSeconds: Math.round(decideSeconds),
-    totalSeconds: Math.round(totalSeconds),
-    dynamodb: { readUnits, writeUnits, peakWriteUnitsPerSecond },
-    stepFunctions: { transitions, historyEvents, historyLimit: 25_000 },
+    totalSeconds,
+    secondsAt100Mps: timeAt(100),
+    secondsAt1000Mps: timeAt(1000),
+    dynamodb: { readUnits, writeUnits, writeUnitsPerSend, writesPerSend, storeRequests },
+    stepFunctions: {
+      transitions,
+      childExecutions: chunks,
+      maxEventsPerExecution: Math.max(maxChildEvents, parentEvents),
+      parentEvents,
+      maxChildEvents,
+      polls,
+      historyLimit: 25_000,
+    },
     sqsRequests,
-    lambda: { gbSeconds: Math.round(gbSeconds), invocations, workersNeeded },
-    costUsd: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, Math.round(v * 100) / 100])),
-    costPerMillionMessagesUsd: Math.round((totalCost / sends) * 1e6 * 100) / 100,
+    lambda: { gbSeconds: Math.round(gbSeconds), invocations },
+    costUsd: Object.fromEntries(Object.entries(cost).map(([k, v]) => [k, round2(v)])),
+    costPerMillionMessagesUsd: round2((totalCost / sends) * 1e6),
+    fixedMonthlyUsd: round2(fixed + storageGb * (p.storageGbMonth + p.pitrGbMonth)),
+    storageGb: Math.round(storageGb),
   };
 }
 
 export type ScaleResult = {
   input: ScaleInput;
-  fitsOneExecution: boolean;
-  recommendedPageSize: number;
-  settings: { pageSize: number; shards: number; recipientsPerMessage: number; maxReceiveCount: number };
+  settings: {
+    pageSize: number;
+    shards: number;
+    pagesPerExecution: number;
+    recipientsPerMessage: number;
+    maxReceiveCount: number;
+  };
   audience: number;
   sends: number;
   pages: number;
@@ -136,46 +217,76 @@ export type ScaleResult = {
   timeToFirstMessageSeconds: number;
   decideSeconds: number;
   totalSeconds: number;
-  dynamodb: { readUnits: number; writeUnits: number; peakWriteUnitsPerSecond: number };
-  stepFunctions: { transitions: number; historyEvents: number; historyLimit: number };
+  secondsAt100Mps: number;
+  secondsAt1000Mps: number;
+  dynamodb: {
+    readUnits: number;
+    writeUnits: number;
+    writeUnitsPerSend: number;
+    writesPerSend: Record<string, number>;
+    storeRequests: number;
+  };
+  stepFunctions: {
+    transitions: number;
+    childExecutions: number;
+    maxEventsPerExecution: number;
+    parentEvents: number;
+    maxChildEvents: number;
+    polls: number;
+    historyLimit: number;
+  };
   sqsRequests: number;
-  lambda: { gbSeconds: number; invocations: number; workersNeeded: number };
+  lambda: { gbSeconds: number; invocations: number };
   costUsd: Record<string, number>;
   costPerMillionMessagesUsd: number;
+  fixedMonthlyUsd: number;
+  storageGb: number;
 };
 
-export function scaleMarkdown(m: ScaleResult): string {
+export function scaleMarkdown(m: ScaleResult, at100M?: ScaleResult): string {
   const f = (n: number) => n.toLocaleString("en-US");
+  const h = (s: number) => `${f(s)} s (${(s / 3600).toFixed(1)} h)`;
+  const big = at100M
+    ? `
+At 100M customers (same shares): ${f(at100M.pages)} pages in ${f(at100M.stepFunctions.childExecutions)} child executions;
+the most history events in any execution is **${f(at100M.stepFunctions.maxEventsPerExecution)}** (parent ${f(at100M.stepFunctions.parentEvents)},
+largest child ${f(at100M.stepFunctions.maxChildEvents)}; limit 25,000); **$${at100M.costPerMillionMessagesUsd}** of AWS charges per million SMS.
+`
+    : "";
   return `# Scale and cost model
 
 Generated by \`npm run scale-model -- --customers ${m.input.customers} --sms-mps ${m.input.smsMps}\` from the code's real settings
-(page size ${m.settings.pageSize}, ${m.settings.shards} shards, ${m.settings.recipientsPerMessage} recipients per SQS message,
-maxReceiveCount ${m.settings.maxReceiveCount}). Latencies and prices are the assumptions in \`infra/scale/model.ts\`
-(us-east-1 on-demand list prices, arm64 Lambda); the provider's own SMS price is not included.
+(page size ${m.settings.pageSize}, ${m.settings.shards} shards, ${f(m.settings.pagesPerExecution)} pages per child execution,
+${m.settings.recipientsPerMessage} recipients per SQS message, maxReceiveCount ${m.settings.maxReceiveCount}). History events per state
+are those the embedded interpreter counts (local/sfn.ts); store requests per send are the bench's; latencies and prices
+are the assumptions in \`infra/scale/model.ts\` (us-east-1 list prices, arm64 Lambda); SMS fees are not included.
 
 | quantity | value |
 |---|---|
 | customers / audience / sends | ${f(m.input.customers)} / ${f(m.audience)} / ${f(m.sends)} |
-| decide pages (1 Lambda call each) | ${f(m.pages)} |
+| decide pages (1 Lambda call each) / child executions | ${f(m.pages)} / ${f(m.stepFunctions.childExecutions)} |
 | time to the first message | ~${m.timeToFirstMessageSeconds} s |
 | deciding the whole audience | ~${f(m.decideSeconds)} s |
-| total, at ${f(m.input.smsMps)} SMS/s | ~${f(m.totalSeconds)} s (${(m.totalSeconds / 3600).toFixed(1)} h) |
-| Step Functions transitions / history events | ${f(m.stepFunctions.transitions)} / ${f(m.stepFunctions.historyEvents)} (limit ${f(m.stepFunctions.historyLimit)}) |
+| total at ${f(m.input.smsMps)} SMS/s | ~${h(m.totalSeconds)} |
+| total at 100 / 1,000 SMS/s | ~${h(m.secondsAt100Mps)} / ~${h(m.secondsAt1000Mps)} |
+| history events: most in one execution (parent / largest child) | ${f(m.stepFunctions.maxEventsPerExecution)} (${f(m.stepFunctions.parentEvents)} / ${f(m.stepFunctions.maxChildEvents)}; limit ${f(m.stepFunctions.historyLimit)}) |
+| dispatch polls (back-off 10 s → 5 min) / state transitions | ${f(m.stepFunctions.polls)} / ${f(m.stepFunctions.transitions)} |
+| DynamoDB write units per send (itemized in the JSON) | ${m.dynamodb.writeUnitsPerSend} |
 | DynamoDB read / write request units | ${f(m.dynamodb.readUnits)} / ${f(m.dynamodb.writeUnits)} |
-| DynamoDB peak writes/s (spread over sharded keys) | ${f(m.dynamodb.peakWriteUnitsPerSecond)} |
+| store requests (measured ${MEASURED.storeRequestsPerSend} per send) | ${f(m.dynamodb.storeRequests)} |
 | SQS requests | ${f(m.sqsRequests)} |
-| Lambda GB-seconds / invocations / concurrent workers | ${f(m.lambda.gbSeconds)} / ${f(m.lambda.invocations)} / ${f(m.lambda.workersNeeded)} |
+| Lambda GB-seconds / invocations | ${f(m.lambda.gbSeconds)} / ${f(m.lambda.invocations)} |
 | cost: DynamoDB / Step Functions / SQS / Lambda (USD) | ${m.costUsd.dynamodb} / ${m.costUsd.stepFunctions} / ${m.costUsd.sqs} / ${m.costUsd.lambda} |
 | **AWS cost per million messages** | **$${m.costPerMillionMessagesUsd}** |
-
-${
-  m.fitsOneExecution
-    ? "The history stays under 80% of the 25,000-event limit because the workflow carries pages, not people."
-    : `**At this size one execution's history would pass 80% of the 25,000-event limit: launch it with \`pageSize\` ${f(m.recommendedPageSize)} (config), or split the segment across launches.** Pages, not people, keep it bounded; the page size sets the bound.`
-}
-The provider's rate bounds the total; DynamoDB writes dominate the cost (a send is three conditional
-writes, cap slot, claim and settle, the price of exactly once, plus the contact claim at decide time
-and its share of the funnel counters).
+| fixed monthly (alarms, dashboard, WAF, keys, schedules, ${f(m.storageGb)} GB of customers + PITR) | $${m.fixedMonthlyUsd} |
+${big}
+Every execution stays bounded whatever the bank's size: a child decides at most
+${f(m.settings.pagesPerExecution)} pages (7 events each: never more than ${f(shardExecutionEvents(m.settings.pagesPerExecution))} events), and the parent pays
+10–12 events per child and 9 per poll. The launch's 24-hour execution timeout, not its history,
+bounds the longest send: at 100 SMS/s that is ~8.6M recipients per launch.
+DynamoDB writes dominate the cost: a send is about ${m.dynamodb.writeUnitsPerSend} write units
+(ledger row and its index entry, the contact claim, cap slot, claim, settle, the reply pointer and the
+receipt's three writes), the price of exactly once and of counting recipients, not events.
 `;
 }
 
@@ -189,17 +300,22 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     return v;
   };
-  const model = scaleModel({
+  const input = {
     customers: arg("customers", 10_000_000),
     smsMps: arg("sms-mps", 500),
     audienceShare: arg("audience-share", 0.41),
     sendShare: arg("send-share", 0.65),
     pageSize: arg("page-size", 1000),
-  });
-  const md = scaleMarkdown(model);
+    storeRequestsPerSend: arg("store-requests-per-send", MEASURED.storeRequestsPerSend),
+  };
+  const model = scaleModel(input);
+  const at100M = scaleModel({ ...input, customers: 100_000_000 });
+  const md = scaleMarkdown(model, at100M);
   if (process.argv.includes("--write")) {
     const { writeFileSync } = await import("node:fs");
     writeFileSync(new URL("../../docs/scale.md", import.meta.url), md);
   }
-  process.stdout.write(process.argv.includes("--json") ? `${JSON.stringify(model, null, 2)}\n` : md);
+  process.stdout.write(
+    process.argv.includes("--json") ? `${JSON.stringify({ ...model, at100M }, null, 2)}\n` : md,
+  );
 }

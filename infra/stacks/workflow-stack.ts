@@ -12,7 +12,7 @@ import * as ssm from "aws-cdk-lib/aws-ssm";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Construct } from "constructs";
 import type { Channel } from "../../functions/campaign/schema.ts";
-import { launchDefinition } from "../../workflows/launch-campaign/definition.ts";
+import { launchDefinition, shardDefinition } from "../../workflows/launch-campaign/definition.ts";
 import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import {
@@ -39,6 +39,8 @@ const entry = (path: string) => fileURLToPath(new URL(`../../${path}`, import.me
 /** The launch state machine, its four steps, the channel workers, the receipts worker and the deferred-send releaser. */
 export class WorkflowStack extends Stack {
   readonly stateMachine: sfn.StateMachine;
+  /** The child workflow: one execution per chunk of pages of a tier×shard task. */
+  readonly shardMachine: sfn.StateMachine;
   readonly workers: Record<Channel, lambda.IFunction> = {} as Record<Channel, lambda.IFunction>;
   readonly functions: lambda.IFunction[] = [];
 
@@ -103,10 +105,22 @@ export class WorkflowStack extends Stack {
       retention: settings.logRetentionDays as logs.RetentionDays,
       removalPolicy: settings.removalPolicy,
     });
+    this.shardMachine = new sfn.StateMachine(this, "LaunchShard", {
+      stateMachineName: `tiercast-${settings.name}-launch-shard`,
+      definitionBody: sfn.DefinitionBody.fromChainable(shardDefinition(this, { decidePage })),
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      tracingEnabled: true,
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      timeout: Duration.hours(12),
+    });
     this.stateMachine = new sfn.StateMachine(this, "Launch", {
       stateMachineName: `tiercast-${settings.name}-launch`,
       definitionBody: sfn.DefinitionBody.fromChainable(
-        launchDefinition(this, { validate, decidePage, awaitDispatch, finalize }, { pollSeconds: 30 }),
+        launchDefinition(
+          this,
+          { validate, decidePage, awaitDispatch, finalize },
+          { shardMachine: this.shardMachine },
+        ),
       ),
       stateMachineType: sfn.StateMachineType.STANDARD,
       tracingEnabled: true,
@@ -114,6 +128,16 @@ export class WorkflowStack extends Stack {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       timeout: Duration.hours(24),
     });
+    acknowledge(
+      this.shardMachine.role,
+      `IAM5[Resource::<${this.getLogicalId(decidePage.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      "Step Functions' LambdaInvoke grant covers the function's versions and aliases.",
+    );
+    acknowledge(
+      this.shardMachine.role,
+      "IAM5[Resource::*]",
+      "X-Ray tracing actions do not support resource-level permissions.",
+    );
     for (const f of [validate, decidePage, awaitDispatch, finalize])
       acknowledge(
         this.stateMachine.role,

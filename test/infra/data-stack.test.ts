@@ -32,7 +32,12 @@ describe("data stack", () => {
       Properties: { GlobalSecondaryIndexes: { IndexName: string }[] };
       DeletionPolicy: string;
     };
-    expect(table.Properties.GlobalSecondaryIndexes.map((g) => g.IndexName)).toEqual(["GSI1", "GSI2", "GSI3"]);
+    expect(table.Properties.GlobalSecondaryIndexes.map((g) => g.IndexName)).toEqual([
+      "GSI1",
+      "GSI2",
+      "GSI3",
+      "GSI4",
+    ]);
     expect(table.DeletionPolicy).toBe("Retain");
   });
 

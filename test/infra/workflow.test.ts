@@ -4,7 +4,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { describe, expect, it } from "vitest";
 import { buildStacks } from "../../infra/stacks/index.ts";
 import { type AslState as State, unsupportedFeatures } from "../../workflows/launch-campaign/lint.ts";
-import { synthesizeLaunchAsl } from "../../workflows/launch-campaign/synth.ts";
+import { synthesizeLaunchAsl, synthesizeShardAsl } from "../../workflows/launch-campaign/synth.ts";
 import { testSettings } from "./settings.ts";
 
 const app = new App({ context: { "aws:cdk:bundling-stacks": [] } });
@@ -27,10 +27,15 @@ describe("launch workflow ASL", () => {
       ),
     );
     expect(committed).toEqual(asl);
+    const shard = JSON.parse(
+      readFileSync(new URL("../../workflows/launch-campaign/launch-shard.asl.json", import.meta.url), "utf8"),
+    );
+    expect(shard).toEqual(synthesizeShardAsl());
   });
 
-  it("uses only JSONPath, inline Map and direct Lambda tasks", () => {
+  it("uses only JSONPath, inline Map, direct Lambda tasks and child executions", () => {
     expect(unsupportedFeatures(asl)).toEqual([]);
+    expect(unsupportedFeatures(synthesizeShardAsl() as { States: Record<string, State> })).toEqual([]);
   });
 
   it("rejects a definition that uses what the interpreter lacks", () => {
@@ -54,13 +59,26 @@ describe("launch workflow ASL", () => {
     expect(result.isValid).toBe(true);
   });
 
-  it("maps over shard tasks with bounded concurrency and loops pages inside", () => {
+  it("maps over shard tasks with bounded concurrency, a child execution per chunk of pages", () => {
     const map = asl.States.DecideShards as State & { MaxConcurrency: number; ItemsPath: string };
     expect(map.Type).toBe("Map");
     expect(map.ItemsPath).toBe("$.tasks");
     expect(map.MaxConcurrency).toBe(4);
     expect(Object.keys(map.ItemProcessor!.States)).toEqual(
-      expect.arrayContaining(["DecidePage", "MorePages?"]),
+      expect.arrayContaining(["RunShard", "ShardDone?", "NextChunk"]),
+    );
+    const run = map.ItemProcessor!.States.RunShard as State & {
+      Resource: string;
+      Parameters: { "Name.$": string };
+    };
+    expect(run.Resource).toBe("arn:aws:states:::states:startExecution.sync:2");
+    // Unique per launch attempt (run id), task and chunk (the page it starts at).
+    expect(run.Parameters["Name.$"]).toBe(
+      "States.Format('{}-{}-{}-{}', $.run, $.task.tier, $.task.shard, $.pages)",
+    );
+    const shard = synthesizeShardAsl() as { States: Record<string, State> };
+    expect(Object.keys(shard.States)).toEqual(
+      expect.arrayContaining(["DecidePage", "MorePages?", "ChunkDone"]),
     );
   });
 
@@ -78,6 +96,32 @@ describe("launch workflow ASL", () => {
 });
 
 describe("workflow stack", () => {
+  it("deploys the launch and its shard workflow, and lets the launch start only that one", () => {
+    expect(Object.keys(workflow.findResources("AWS::StepFunctions::StateMachine"))).toHaveLength(2);
+    workflow.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: "states:StartExecution",
+            Resource: Match.objectLike({ Ref: Match.anyValue() }),
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("lets DecidePage query the birthday index a care segment reads", () => {
+    workflow.hasResourceProperties("AWS::IAM::Policy", {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Resource: Match.arrayWith([{ "Fn::Join": ["", [Match.anyValue(), "/index/GSI4"]] }]),
+          }),
+        ]),
+      },
+    });
+  });
+
   it("deploys the state machine with tracing and full logging", () => {
     workflow.hasResourceProperties("AWS::StepFunctions::StateMachine", {
       StateMachineType: "STANDARD",

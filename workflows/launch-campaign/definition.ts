@@ -11,6 +11,9 @@ export interface LaunchFunctions {
   finalize: IFunction;
 }
 
+/** The Task resource of a child execution the parent waits for (its output as JSON). */
+export const START_CHILD_SYNC = "arn:aws:states:::states:startExecution.sync:2";
+
 /** Errors worth retrying: Lambda's own transient failures and our throttling/contention errors. */
 const TRANSIENT = [
   "Lambda.ServiceException",
@@ -21,34 +24,72 @@ const TRANSIENT = [
   "ConditionContentionError",
 ];
 
+function transientRetry(task: sfn.TaskStateBase) {
+  task.addRetry({
+    errors: TRANSIENT,
+    interval: Duration.seconds(1),
+    backoffRate: 2,
+    maxAttempts: 6,
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}
+
+function lambdaTask(
+  scope: Construct,
+  id: string,
+  fn: IFunction,
+  props: Partial<tasks.LambdaInvokeProps> = {},
+) {
+  return transientRetry(
+    new tasks.LambdaInvoke(scope, id, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      ...props,
+    }),
+  );
+}
+
+/**
+ * The shard workflow: one child execution decides up to `budget` pages of one tier×shard task and
+ * returns its cursor. A page costs 7 history events (a Lambda Task's 5, the Choice's 2), so a budget
+ * of 2,000 pages keeps a child near 14,000 events whatever the bank's size; the parent starts the
+ * next child with the cursor (continue-as-new, one level down).
+ */
+export function shardDefinition(scope: Construct, fns: Pick<LaunchFunctions, "decidePage">) {
+  const decidePage = lambdaTask(scope, "DecidePage", fns.decidePage);
+  return decidePage.next(
+    new sfn.Choice(scope, "MorePages?")
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.booleanEquals("$.done", true),
+          sfn.Condition.numberLessThanEquals("$.budget", 0),
+        ),
+        new sfn.Succeed(scope, "ChunkDone"),
+      )
+      .otherwise(decidePage),
+  );
+}
+
 /**
  * The launch workflow. Payloads carry cursors and counts, never recipients: the Map runs over
- * tier×shard tasks (≤ tiers × shards items) and each iteration is a loop of pages of ≤1,000
- * customers, so a 1M-recipient launch is ~1,000 page calls, far below 25,000 history events.
- * JSONPath only, inline Map and payloadResponseOnly invokes, so the embedded interpreter runs
+ * tier×shard tasks (≤ tiers × shards items) and each iteration starts one child execution of the
+ * shard workflow per `budget` pages (2,000 by default), each named by the launch's run id, the task
+ * and the page it starts at: collision-free across tasks and chunks, and new for every launch attempt
+ * (the run id is a hash of this execution's name). A chunk costs the parent 8 events whatever its
+ * size, so 100M customers (100,000 pages) cost the parent ~1,600 events and no child more than
+ * ~14,000. The dispatch poll backs off (AwaitDispatch sets the wait), so a long send costs few events.
+ * JSONPath only, inline Map, Lambda and startExecution.sync tasks, so the embedded interpreter runs
  * exactly this ASL.
  */
 export function launchDefinition(
   scope: Construct,
   fns: LaunchFunctions,
-  options: { pollSeconds?: number } = {},
+  options: { shardMachine: sfn.IStateMachine },
 ) {
-  const invoke = (id: string, fn: IFunction, resultPath?: string) => {
-    const task = new tasks.LambdaInvoke(scope, id, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      ...(resultPath ? { resultPath } : {}),
-    });
-    task.addRetry({
-      errors: TRANSIENT,
-      interval: Duration.seconds(1),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: sfn.JitterType.FULL,
-    });
-    return task;
-  };
+  const invoke = (id: string, fn: IFunction, resultPath?: string) =>
+    lambdaTask(scope, id, fn, resultPath ? { resultPath } : {}) as tasks.LambdaInvoke;
 
   const failed = new sfn.Fail(scope, "LaunchFailed", {
     causePath: "$.error.Cause",
@@ -64,13 +105,59 @@ export function launchDefinition(
       { errors: ["States.ALL"], resultPath: "$.error" },
     );
 
-  const validate = catchAll(invoke("Validate", fns.validate));
+  // The execution's own name makes the run id: a relaunch is a new execution, so new child names.
+  const validate = catchAll(
+    lambdaTask(scope, "Validate", fns.validate, {
+      payload: sfn.TaskInput.fromObject({
+        "launch.$": "$",
+        "execution.$": "$$.Execution.Name",
+      }),
+    }) as tasks.LambdaInvoke,
+  );
 
-  const decidePage = invoke("DecidePage", fns.decidePage);
-  const pageLoop = decidePage.next(
-    new sfn.Choice(scope, "MorePages?")
-      .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(scope, "ShardDone"))
-      .otherwise(decidePage),
+  const runShard = transientRetry(
+    new tasks.StepFunctionsStartExecution(scope, "RunShard", {
+      stateMachine: options.shardMachine,
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      name: sfn.JsonPath.format(
+        "{}-{}-{}-{}",
+        sfn.JsonPath.stringAt("$.run"),
+        sfn.JsonPath.stringAt("$.task.tier"),
+        sfn.JsonPath.stringAt("$.task.shard"),
+        sfn.JsonPath.stringAt("$.pages"),
+      ),
+      input: sfn.TaskInput.fromObject({
+        "campaignId.$": "$.campaignId",
+        "at.$": "$.at",
+        "run.$": "$.run",
+        "task.$": "$.task",
+        "cursor.$": "$.cursor",
+        "pages.$": "$.pages",
+        "budget.$": "$.budget",
+        "chunkBudget.$": "$.budget",
+      }),
+      associateWithParent: true,
+      // The child's output (the last page's cursor and counts) is the iteration's state.
+      outputPath: "$.Output",
+    }),
+  );
+  // A chunk's child returns budget 0; the next child gets the full budget again (chunkBudget).
+  const shardLoop = runShard.next(
+    new sfn.Choice(scope, "ShardDone?")
+      .when(sfn.Condition.booleanEquals("$.done", true), new sfn.Succeed(scope, "ShardDecided"))
+      .otherwise(
+        new sfn.Pass(scope, "NextChunk", {
+          parameters: {
+            "campaignId.$": "$.campaignId",
+            "at.$": "$.at",
+            "run.$": "$.run",
+            "task.$": "$.task",
+            "cursor.$": "$.cursor",
+            "pages.$": "$.pages",
+            "budget.$": "$.chunkBudget",
+          },
+        }).next(runShard),
+      ),
   );
   const decideShards = new sfn.Map(scope, "DecideShards", {
     itemsPath: "$.tasks",
@@ -78,12 +165,16 @@ export function launchDefinition(
     itemSelector: {
       "campaignId.$": "$.campaignId",
       "at.$": "$.at",
+      "run.$": "$.run",
+      "budget.$": "$.pagesPerExecution",
       "task.$": "$$.Map.Item.Value",
+      cursor: "",
+      pages: 0,
     },
     resultSelector: { "pages.$": "$[*].pages" },
     resultPath: "$.decided",
   });
-  decideShards.itemProcessor(pageLoop);
+  decideShards.itemProcessor(shardLoop);
   decideShards.addCatch(
     new sfn.Pass(scope, "DecideShardsFailed", {
       parameters: { "campaignId.$": "$.campaignId", failed: true, "error.$": "$.error" },
@@ -95,8 +186,9 @@ export function launchDefinition(
   );
 
   const awaitDispatch = catchAll(invoke("AwaitDispatch", fns.awaitDispatch, "$.dispatch"));
+  // AwaitDispatch says how long to wait: short at first, backing off while a long send drains.
   const wait = new sfn.Wait(scope, "WaitForWorkers", {
-    time: sfn.WaitTime.duration(Duration.seconds(options.pollSeconds ?? 10)),
+    time: sfn.WaitTime.secondsPath("$.dispatch.waitSeconds"),
   });
   const finalize = catchAll(invoke("Finalize", fns.finalize));
 

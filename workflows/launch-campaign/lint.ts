@@ -12,7 +12,7 @@ function allStates(asl: { States: Record<string, AslState> }): [string, AslState
 
 /**
  * What the embedded interpreter cannot run (JSONata, Variables/Assign, Distributed Map, non-Lambda
- * tasks). The deployed workflow must not use it either, or the two runtimes would diverge.
+ * tasks other than a child execution). The deployed workflow must not use it either, or the two runtimes would diverge.
  */
 export function unsupportedFeatures(asl: {
   States: Record<string, AslState>;
@@ -26,8 +26,13 @@ export function unsupportedFeatures(asl: {
     if ("Arguments" in s || "Output" in s) problems.push(`${name}: JSONata fields`);
     if (s.ItemProcessor?.ProcessorConfig?.Mode === "DISTRIBUTED") problems.push(`${name}: Distributed Map`);
     if ("ItemReader" in s || "ResultWriter" in s) problems.push(`${name}: Distributed Map I/O`);
-    if (s.Type === "Task" && typeof s.Resource === "string" && !s.Resource.startsWith("arn:aws:lambda:"))
-      problems.push(`${name}: non-Lambda task ${s.Resource}`);
+    if (
+      s.Type === "Task" &&
+      typeof s.Resource === "string" &&
+      !s.Resource.startsWith("arn:aws:lambda:") &&
+      s.Resource !== "arn:aws:states:::states:startExecution.sync:2"
+    )
+      problems.push(`${name}: task ${s.Resource} (only Lambda and startExecution.sync:2 run locally)`);
   }
   return problems;
 }
