@@ -193,7 +193,10 @@ export function allowedVariables(playbook: Campaign["playbook"], channel: Channe
 export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCampaign {
   const parsed = Campaign.safeParse(raw);
   if (parsed.success) {
-    const problems = [...storeProblems(parsed.data), ...semanticProblems(parsed.data, config)];
+    const problems = [
+      ...storeProblems(parsed.data),
+      ...semanticProblems(withWinBack(parsed.data, config), config),
+    ];
     if (problems.length > 0) throw new CampaignValidationError(problems);
     return withDefaults(parsed.data, config);
   }
@@ -201,7 +204,7 @@ export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCam
   const problems = formatIssues(parsed.error.issues);
   const salvaged = salvage(raw, parsed.error.issues);
   if (salvaged) {
-    for (const problem of semanticProblems(salvaged, config))
+    for (const problem of semanticProblems(withWinBack(salvaged, config), config))
       if (!problems.includes(problem)) problems.push(problem);
   }
   throw new CampaignValidationError(problems);
@@ -302,12 +305,19 @@ function splitProblems(variants: readonly Variant[]): string[] {
   });
 }
 
-function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
+/** A win-back variant reaches lost customers: its threshold is the config's lostDays. */
+function withWinBack<T extends Pick<Campaign, "variants">>(campaign: T, config: TiercastConfig): T {
   return {
     ...campaign,
     variants: campaign.variants.map((v) =>
       v.winBack && v.minInactiveDays === undefined ? { ...v, minInactiveDays: config.lostDays } : v,
     ),
+  };
+}
+
+function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
+  return {
+    ...withWinBack(campaign, config),
     holdoutPercent: campaign.holdoutPercent ?? config.holdoutPercent,
     attributionDays: campaign.attributionDays ?? config.attributionDays,
     segment: {

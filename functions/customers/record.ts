@@ -97,14 +97,19 @@ const AumHistory = z.preprocess(
   },
   z
     .record(
-      z.string().regex(MONTH, { error: "months are YYYY-MM" }),
+      z.string(),
       z
         .number({ error: "each month's AUM must be a number" })
         .finite()
         .nonnegative({ error: "each month's AUM must be ≥ 0" })
         .max(1e15, { error: "each month's AUM is out of range" }),
     )
-    .refine((h) => Object.keys(h).length <= 120, "at most 120 months")
+    .superRefine((h, ctx) => {
+      for (const month of Object.keys(h))
+        if (!MONTH.test(month))
+          ctx.addIssue({ code: "custom", message: `"${month}" is not a month YYYY-MM` });
+      if (Object.keys(h).length > 120) ctx.addIssue({ code: "custom", message: "at most 120 months" });
+    })
     .optional(),
 );
 
