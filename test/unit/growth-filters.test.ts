@@ -242,25 +242,25 @@ describe("corporate class 1 by credit line (000:547)", () => {
 });
 
 describe("conversion on a later import", () => {
-  const after = (fields: Record<string, unknown>) => customer(fields);
+  const imported = (fields: Record<string, unknown>) => customer(fields);
   const tierUp = parseCampaign(growth({ tiers: ["potential"], nearNextTier: { withinPercent: 10 } }), config);
   it("tier-upgrade converts at a higher tier than at launch, not at the same one", () => {
-    expect(importConverts(tierUp, { tier: "potential" }, after({ aum: 50_000 }), config)).toBe(true);
-    expect(importConverts(tierUp, { tier: "potential" }, after({ aum: 49_999.99 }), config)).toBe(false);
+    expect(importConverts(tierUp, { tier: "potential" }, imported({ aum: 50_000 }), config)).toBe(true);
+    expect(importConverts(tierUp, { tier: "potential" }, imported({ aum: 49_999.99 }), config)).toBe(false);
   });
   it("a tier goal converts at that tier or above", () => {
     const c = { ...tierUp, goal: { kind: "tier" as const, tier: "key" } };
-    expect(importConverts(c, { tier: "potential" }, after({ aum: 299_999.99 }), config)).toBe(false);
-    expect(importConverts(c, { tier: "potential" }, after({ aum: 300_000 }), config)).toBe(true);
+    expect(importConverts(c, { tier: "potential" }, imported({ aum: 299_999.99 }), config)).toBe(false);
+    expect(importConverts(c, { tier: "potential" }, imported({ aum: 300_000 }), config)).toBe(true);
   });
   it("an AUM goal and asset-retention convert at the row's goalAum exactly", () => {
     const c = { ...tierUp, goal: { kind: "aum-growth" as const, percent: 10 } };
-    expect(importConverts(c, { tier: "potential", goalAum: 22_000 }, after({ aum: 22_000 }), config)).toBe(
+    expect(importConverts(c, { tier: "potential", goalAum: 22_000 }, imported({ aum: 22_000 }), config)).toBe(
       true,
     );
-    expect(importConverts(c, { tier: "potential", goalAum: 22_000 }, after({ aum: 21_999.99 }), config)).toBe(
-      false,
-    );
+    expect(
+      importConverts(c, { tier: "potential", goalAum: 22_000 }, imported({ aum: 21_999.99 }), config),
+    ).toBe(false);
     const decision = decide(customer({ aum: 20_000 }), undefined, prepare(c, config, NOON, SECRET));
     expect(decision.goalAum).toBe(22_000);
   });
@@ -272,15 +272,15 @@ describe("conversion on a later import", () => {
       },
       config,
     );
-    expect(importConverts(card, { tier: "silver" }, after({ aum: 120_000, cardTier: "gold" }), config)).toBe(
-      true,
-    );
     expect(
-      importConverts(card, { tier: "silver" }, after({ aum: 120_000, cardTier: "silver" }), config),
+      importConverts(card, { tier: "silver" }, imported({ aum: 120_000, cardTier: "gold" }), config),
+    ).toBe(true);
+    expect(
+      importConverts(card, { tier: "silver" }, imported({ aum: 120_000, cardTier: "silver" }), config),
     ).toBe(false);
   });
   it("a deposit goal never converts on an import", () => {
     const c = { ...tierUp, goal: { kind: "deposit" as const, atLeast: 10_000 } };
-    expect(importConverts(c, { tier: "potential" }, after({ aum: 500_000 }), config)).toBe(false);
+    expect(importConverts(c, { tier: "potential" }, imported({ aum: 500_000 }), config)).toBe(false);
   });
 });
