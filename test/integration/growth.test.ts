@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { previewCampaign } from "#functions/campaign/preview.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
+import { CustomerInput, toCustomer } from "#functions/customers/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
 import { importCustomers } from "#functions/usecases/customers.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { syntheticCustomers } from "#local/synthetic.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { localOperator } from "../../cli/context.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -134,5 +137,75 @@ describe("tier-upgrade: conversion on a later import", () => {
     expect((await readFunnel(runtime.repo, CAMPAIGN.campaignId)).total.converted).toBe(
       before.total.converted,
     );
+  });
+});
+
+describe("growth examples previewed on the synthetic bank (the launch's decide code)", () => {
+  const BANK_AT = new Date("2027-03-01T00:00:00Z");
+  const NOW = new Date("2027-03-01T02:00:00Z");
+  let bankRuntime: Runtime;
+  const raw = [...syntheticCustomers({ customers: 3_000, seed: 7, at: BANK_AT })];
+  beforeAll(async () => {
+    bankRuntime = await localBank(3_000, BANK_AT);
+  }, 120_000);
+  afterAll(async () => bankRuntime?.stop());
+  const preview = (name: string) =>
+    previewCampaign(
+      bankRuntime.repo,
+      readCampaignFile(`examples/${name}.json`, bankRuntime.config),
+      bankRuntime.config,
+      NOW,
+      bankRuntime.secret,
+    );
+  const customers = () => raw.map((r) => toCustomer(CustomerInput.parse(r), bankRuntime.config));
+
+  it("tier-upgrade: the audience is every retail customer at ≥ 90% of the next tier's bound (counted from the raw data)", async () => {
+    const next: Record<string, number> = { potential: 50_000, quality: 300_000, key: 1_000_000 };
+    const expected = customers().filter(
+      (c) =>
+        c.kind === "retail" &&
+        next[c.tier] !== undefined &&
+        Math.round(c.aum * 100) * 100 >= 90 * next[c.tier]! * 100,
+    ).length;
+    const p = await preview("tier-upgrade");
+    expect(expected).toBeGreaterThan(30);
+    expect(p.audience).toBe(expected);
+    expect(p.problems).toEqual([]);
+  });
+
+  it("asset-retention: quality and key customers down ≥ 20% since December, assessed C2 or above", async () => {
+    const expected = customers().filter((c) => {
+      const dec = c.aumHistory?.["2026-12"];
+      return (
+        c.kind === "retail" &&
+        (c.tier === "quality" || c.tier === "key") &&
+        dec !== undefined &&
+        c.aum <= dec * 0.8 + 1e-6 &&
+        ["C2", "C3", "C4", "C5"].includes(c.riskTolerance ?? "")
+      );
+    }).length;
+    const p = await preview("asset-retention");
+    expect(expected).toBeGreaterThan(5);
+    expect(p.audience).toBe(expected);
+  });
+
+  it("card-upgrade and cd-maturity find their customers", async () => {
+    const silverNoCard = customers().filter(
+      (c) =>
+        c.kind === "retail" &&
+        (c.cardTier ?? c.cardEligible) === "silver" &&
+        !c.products?.includes("CREDIT_CARD"),
+    ).length;
+    expect((await preview("card-upgrade")).audience).toBe(silverNoCard);
+    const maturing = customers().filter(
+      (c) =>
+        (c.tier === "key" || c.tier === "private") &&
+        c.cdMaturesAt !== undefined &&
+        (c.cdAmount ?? 0) >= 200_000 &&
+        c.cdMaturesAt >= "2027-03-01" &&
+        c.cdMaturesAt <= "2027-03-15",
+    ).length;
+    expect(maturing).toBeGreaterThan(0);
+    expect((await preview("cd-maturity")).audience).toBe(maturing);
   });
 });
