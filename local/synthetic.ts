@@ -227,3 +227,31 @@ export async function writeSyntheticBank(path: string, options: GenerateOptions)
   await once(out, "finish");
   return n;
 }
+
+/**
+ * The bank's next monthly export, as a delta: the customers in `aumOf` with their new AUM, every other
+ * field as before (an import is an upsert of whole records), streamed like the bank itself.
+ */
+export async function writeSyntheticDelta(
+  path: string,
+  options: GenerateOptions,
+  aumOf: ReadonlyMap<string, number>,
+): Promise<number> {
+  const out = createWriteStream(path, { encoding: "utf8" });
+  let n = 0;
+  let buffer = "";
+  for (const record of syntheticCustomers(options)) {
+    const aum = aumOf.get(String(record.customerId));
+    if (aum === undefined) continue;
+    const { aumHistory: _history, ...rest } = record;
+    buffer += `${JSON.stringify({ ...rest, aum })}\n`;
+    n++;
+    if (buffer.length > 1 << 16) {
+      if (!out.write(buffer)) await once(out, "drain");
+      buffer = "";
+    }
+  }
+  out.end(buffer);
+  await once(out, "finish");
+  return n;
+}
