@@ -75,8 +75,11 @@ export async function upsertCustomers(
     repo.table,
     [...byId.keys()].map(key.customer),
     options.concurrency ?? 4,
+    false,
+    // What the merge and the change need, not the whole profile.
+    ["customerId", "kind", "tier", "aum", "cardTier", "cardEligible", "aumHistory"],
   );
-  const before = new Map(stored.map((item) => [String(item.customerId), itemToCustomer(item)]));
+  const before = new Map(stored.map((item) => [String(item.customerId), item as unknown as Customer]));
   const changes: CustomerChange[] = [];
   const merged = [...byId.values()].map((customer) => {
     const old = before.get(customer.customerId);
