@@ -29,7 +29,8 @@ export async function importCustomers(
     },
     onProgress: options.onProgress,
   });
-  report.converted = conversions.converted;
+  // Only when there is something to say: the import's JSON is unchanged for banks without growth campaigns.
+  if (conversions.converted > 0) report.converted = conversions.converted;
   await appendAudit(deps, {
     entity: "import",
     entityId: updatedAt.slice(0, 10),
@@ -39,7 +40,7 @@ export async function importCustomers(
     after: {
       imported: report.imported,
       rejected: report.rejected.length,
-      converted: report.converted,
+      ...(report.converted ? { converted: report.converted } : {}),
       ...(options.source ? { source: options.source } : {}),
     },
   });
