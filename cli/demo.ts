@@ -6,7 +6,8 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import type { TaskOutcome } from "#functions/tasks/store.ts";
 import { operatorLaunch } from "#functions/usecases/campaigns.ts";
 import { completeTaskAs, listTasksAs } from "#functions/usecases/tasks.ts";
-import { writeSyntheticBank } from "#local/synthetic.ts";
+import { writeSyntheticBank, writeSyntheticDelta } from "#local/synthetic.ts";
+import { unitDraw } from "#platform/hash.ts";
 import { readCampaignFile } from "./campaign-file.ts";
 import { localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import { funnelText, ledgerRowsOf, simulate } from "./funnel.ts";
@@ -25,6 +26,9 @@ const DAY1_LATE = "2027-02-26T15:30:00.000Z"; // Fri 23:30
 const DAY2 = "2027-02-27T02:00:00.000Z"; // Sat 10:00
 const WAVE1 = "2027-03-01T02:00:00.000Z"; // salon wave 1 (key)
 const WAVE2 = "2027-03-04T02:00:00.000Z"; // salon wave 2 (quality)
+const MONTH_LATER = "2027-03-25T02:00:00.000Z"; // Thu 10:00: the March export, 27 days after the upgrade SMS
+/** Simulated: who reaches the next tier by the March export, with the SMS and without (a true effect of +10 pp). */
+const UPGRADE_RATE = { sent: 0.3, holdout: 0.2 };
 const PILOT_BRANCHES = ["BR001", "BR002", "BR003", "BR004"];
 /** A pilot holds out more than the 5% default, so its uplift is measurable at pilot size. */
 const PILOT_HOLDOUT = 20;
@@ -65,6 +69,10 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     const maintenance = pilot("examples/key-maintenance.json");
     const salon = pilot("examples/salon-invite.json");
     const referral = pilot("examples/referral-drive.json");
+    const upgrade = parseCampaign(
+      { ...pilot("examples/tier-upgrade.json"), holdoutPercent: PILOT_HOLDOUT },
+      runtime.config,
+    );
 
     section(
       `2. Preview the dormant reactivation (pilot branches ${PILOT_BRANCHES.join(", ")}): who gets what, and why`,
@@ -90,6 +98,7 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     results.push(await launch(dormant, DAY1));
     results.push(await launch(maintenance, DAY1));
     results.push(await launch(salon, DAY1));
+    results.push(await launch(upgrade, DAY1));
     setClock(DAY1_LATE);
     const late = parseCampaign({ ...referral, campaignId: "referral-2027-spring" }, runtime.config);
     results.push(await launch(late, DAY1_LATE));
@@ -98,7 +107,7 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
         ["campaign", "launched (Shanghai)", "sent", "deferred", "excluded", "holdout", "failed"],
         results.map((r, i) => [
           r.campaignId,
-          ["Fri 10:00", "Fri 10:00", "Fri 10:00", "Fri 23:30"][i]!,
+          ["Fri 10:00", "Fri 10:00", "Fri 10:00", "Fri 10:00", "Fri 23:30"][i]!,
           fmt(r.sent),
           fmt(r.deferred),
           fmt(r.excluded),
@@ -127,7 +136,7 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     section("What went out, per tier and channel");
     const sentBy = new Map<string, Map<string, number>>();
     const channels = ["sms", "email", "rm-task"];
-    for (const c of [dormant, maintenance, salon, late])
+    for (const c of [dormant, maintenance, salon, upgrade, late])
       for await (const row of ledgerRowsOf(runtime, c.campaignId)) {
         if (row.decision !== "sent" || !row.channel) continue;
         const t = sentBy.get(row.tier) ?? new Map<string, number>();
@@ -190,6 +199,27 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
       ]);
     }
     say(table(["campaign", "eligible", "sent", "delivered", "responded", "converted"], others));
+
+    section("6. A month passes: the March export moves some customers up a tier");
+    setClock(MONTH_LATER);
+    // Simulated customers: a share of the near-threshold recipients reach the next tier, more of those
+    // who got the SMS than of the holdout. The bank's export then carries their new AUM.
+    const retail = runtime.config.tierSchemes.retail!.tiers;
+    const moves = new Map<string, number>();
+    for await (const row of ledgerRowsOf(runtime, upgrade.campaignId)) {
+      if (row.decision !== "sent" && !row.holdout) continue;
+      const rate = row.holdout ? UPGRADE_RATE.holdout : UPGRADE_RATE.sent;
+      if (unitDraw(upgrade.campaignId, row.customerId, "demo-upgrade") >= rate) continue;
+      const next = retail[retail.findIndex((t) => t.name === row.tier) + 1];
+      if (next) moves.set(row.customerId, Math.round(next.min * 1.02));
+    }
+    const march = join(runtime.dataDir!, "bank-2027-03.jsonl");
+    await writeSyntheticDelta(march, { customers, seed: 42, at: start }, moves);
+    const second = await importFile(runtime, march, now());
+    say(
+      `Imported the March export (${fmt(second.imported)} customers whose assets moved): ${fmt(second.converted ?? 0)} recipients of ${upgrade.campaignId} now a tier up converted (SMS and holdout alike).\n`,
+    );
+    say(funnelText(await readFunnel(runtime.repo, upgrade.campaignId)));
 
     section("Where to look");
     say(`SMS the gateway accepted:   ${join(runtime.dataDir!, "sms-sink.jsonl")}`);

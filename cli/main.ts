@@ -94,7 +94,9 @@ export function buildProgram(): Command {
       );
       const { seconds, ...out } = report;
       emit(options, out, () => {
-        const lines = [`imported ${fmt(out.imported)} customers, rejected ${fmt(out.rejected.length)} lines`];
+        const lines = [
+          `imported ${fmt(out.imported)} customers, rejected ${fmt(out.rejected.length)} lines${out.converted ? `; ${fmt(out.converted)} growth-campaign recipients converted` : ""}`,
+        ];
         for (const r of out.rejected.slice(0, 20)) lines.push(`  line ${r.line}: ${r.error}`);
         if (out.rejected.length > 20)
           lines.push(`  … and ${out.rejected.length - 20} more (use --json for all)`);

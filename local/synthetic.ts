@@ -49,6 +49,9 @@ export function* syntheticCustomers({
   at,
 }: GenerateOptions): Generator<Record<string, unknown>> {
   const r = rng(seed);
+  // The growth attributes draw from their own stream, so the rest of the bank is what it always was.
+  const g = rng(seed ^ 0x5bd1e995);
+  const month = localMonth(at);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
   const pickChar = (xs: string): string => xs[Math.floor(r() * xs.length)]!;
   const logUniform = (lo: number, hi: number) =>
@@ -139,9 +142,73 @@ export function* syntheticCustomers({
       if (i > 10 && r() < 0.03)
         record.referredBy = `C${String(1 + Math.floor(r() * i)).padStart(Math.max(7, width), "0")}`;
     }
+    Object.assign(
+      record,
+      growthAttributes(g, aum, corporate, month, record.birthday as string | undefined, at),
+    );
     for (const k of Object.keys(record)) if (record[k] === undefined) delete record[k];
     yield record;
   }
+}
+
+const localMonth = (at: Date) => new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 7);
+const monthBefore = (month: string, n: number) => {
+  const i = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 - n;
+  return `${Math.floor(i / 12)}-${String((i % 12) + 1).padStart(2, "0")}`;
+};
+const RISK = ["C1", "C2", "C3", "C4", "C5"] as const;
+
+/**
+ * Tags, products, risk tolerance, a large CD and three months of AUM history (the seeds' groups,
+ * 002:28-52): payroll, mortgage, parent-child, POS merchants, Gen Z; most balances drift a few percent
+ * a month, one in eight fell by a fifth or more (asset retention's audience).
+ */
+function growthAttributes(
+  g: () => number,
+  aum: number,
+  corporate: boolean,
+  month: string,
+  birthday: string | undefined,
+  at: Date,
+): Record<string, unknown> {
+  const tags: string[] = [];
+  const products = ["DEPOSIT"];
+  if (corporate) {
+    if (g() < 0.3) tags.push("pos-merchant");
+    if (g() < 0.5) products.push("PAYROLL_AGENCY");
+    const out: Record<string, unknown> = { tags, products };
+    // A target credit line for one in five firms; the largest reach class 1 by it (000:547).
+    if (g() < 0.2) out.creditLine = Math.round(aum * (1 + g() * 3));
+    return out;
+  }
+  if (g() < 0.25) tags.push("payroll");
+  if (g() < 0.1) {
+    tags.push("mortgage");
+    products.push("MORTGAGE");
+  }
+  if (g() < 0.15) tags.push("parent-child");
+  if (birthday && Number(birthday.slice(0, 4)) >= 1997) tags.push("genz");
+  if (g() < 0.4) products.push("CREDIT_CARD");
+  if (g() < 0.3) products.push("FUND");
+  if (g() < 0.25) products.push("WEALTH");
+  if (g() < 0.1) products.push("INSURANCE");
+  const out: Record<string, unknown> = { tags, products };
+  if (g() < 0.8) out.riskTolerance = RISK[Math.min(4, Math.floor(g() * 5))];
+  if (aum >= 200_000 && g() < 0.3) {
+    products.push("LARGE_CD");
+    out.cdAmount = Math.round(aum * (0.3 + g() * 0.5));
+    out.cdMaturesAt = new Date(at.getTime() + Math.floor(g() * 180) * 86_400_000).toISOString().slice(0, 10);
+  }
+  // Monthly drift, back from today: most ±3%, one in eight fell ≥ 20% over the three months.
+  const fell = g() < 0.125;
+  const history: Record<string, number> = {};
+  let level = aum;
+  for (let k = 1; k <= 3; k++) {
+    level = fell ? level * (1.08 + g() * 0.06) : level * (0.97 + g() * 0.06);
+    history[monthBefore(month, k)] = Math.round(level * 100) / 100;
+  }
+  out.aumHistory = history;
+  return out;
 }
 
 export async function writeSyntheticBank(path: string, options: GenerateOptions): Promise<number> {
@@ -150,6 +217,34 @@ export async function writeSyntheticBank(path: string, options: GenerateOptions)
   let buffer = "";
   for (const record of syntheticCustomers(options)) {
     buffer += `${JSON.stringify(record)}\n`;
+    n++;
+    if (buffer.length > 1 << 16) {
+      if (!out.write(buffer)) await once(out, "drain");
+      buffer = "";
+    }
+  }
+  out.end(buffer);
+  await once(out, "finish");
+  return n;
+}
+
+/**
+ * The bank's next monthly export, as a delta: the customers in `aumOf` with their new AUM, every other
+ * field as before (an import is an upsert of whole records), streamed like the bank itself.
+ */
+export async function writeSyntheticDelta(
+  path: string,
+  options: GenerateOptions,
+  aumOf: ReadonlyMap<string, number>,
+): Promise<number> {
+  const out = createWriteStream(path, { encoding: "utf8" });
+  let n = 0;
+  let buffer = "";
+  for (const record of syntheticCustomers(options)) {
+    const aum = aumOf.get(String(record.customerId));
+    if (aum === undefined) continue;
+    const { aumHistory: _history, ...rest } = record;
+    buffer += `${JSON.stringify({ ...rest, aum })}\n`;
     n++;
     if (buffer.length > 1 << 16) {
       if (!out.write(buffer)) await once(out, "drain");

@@ -1,14 +1,24 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, timingSafeEqual } from "node:crypto";
 import {
+  addMonths,
+  ageOn,
   type Customer,
   daysInactive,
   isDormant,
+  type LifecycleThresholds,
   lifecycleStage,
+  lifecycleThresholds,
   tierInScheme,
 } from "#functions/customers/record.ts";
-import type { TiercastConfig } from "#platform/config.ts";
+import type { TiercastConfig, TierDef } from "#platform/config.ts";
 import { unitDraw } from "#platform/hash.ts";
-import { type Channel, type ResolvedCampaign, splitGroups, type Variant } from "./schema.ts";
+import {
+  type Channel,
+  IMPORT_PLAYBOOKS,
+  type ResolvedCampaign,
+  splitGroups,
+  type Variant,
+} from "./schema.ts";
 import {
   type CompiledTemplate,
   compileTemplate,
@@ -57,6 +67,9 @@ export interface Decision {
   branchId?: string;
   message?: RenderedMessage;
   referralCode?: string;
+  /** Growth playbooks and goals: the AUM at the decision, and the AUM an import must show to convert. */
+  aum?: number;
+  goalAum?: number;
 }
 
 interface PreparedVariant {
@@ -89,6 +102,12 @@ export interface DecideContext {
   nowInWindow: boolean;
   nextWindow: Date;
   waveAt: Map<string, string>;
+  /** The decision's local day (YYYY-MM-DD) and month in the bank's time zone. */
+  today: string;
+  month: string;
+  lifecycle: LifecycleThresholds;
+  /** The segment scheme's tiers, lowest first (for nearNextTier and the tier-upgrade variables). */
+  schemeTiers: TierDef[];
 }
 
 export function prepare(
@@ -144,7 +163,93 @@ export function prepare(
     nowInWindow: inWindow(now, config.quietHours),
     nextWindow: nextWindowStart(now, config.quietHours),
     waveAt,
+    today: localDay(now, config.quietHours.timeZone),
+    month: localDay(now, config.quietHours.timeZone).slice(0, 7),
+    lifecycle: lifecycleThresholds(config),
+    schemeTiers: config.tierSchemes[campaign.segment.scheme]?.tiers ?? [],
   };
+}
+
+const fen = (amount: number) => Math.round(amount * 100);
+
+/** The tier above the customer's in the segment's scheme, or undefined at the top. */
+export function nextTierOf(customer: Customer, ctx: DecideContext): TierDef | undefined {
+  const tier = tierInScheme(customer, ctx.campaign.segment.scheme);
+  const i = ctx.schemeTiers.findIndex((t) => t.name === tier);
+  return i < 0 ? undefined : ctx.schemeTiers[i + 1];
+}
+
+/** AUM at least (100 − p)% of the next tier's lower bound, compared exactly in fen. */
+export function nearNextTier(customer: Customer, ctx: DecideContext, withinPercent: number): boolean {
+  const next = nextTierOf(customer, ctx);
+  if (!next) return false;
+  return fen(customer.aum) * 100 >= (100 - withinPercent) * fen(next.min);
+}
+
+/** AUM change in percent from the snapshot `months` before this month, or undefined without it. */
+export function aumChangePercent(customer: Customer, month: string, months: number): number | undefined {
+  const then = customer.aumHistory?.[addMonths(month, -months)];
+  if (then === undefined) return undefined;
+  if (then === 0) return customer.aum > 0 ? Number.POSITIVE_INFINITY : 0;
+  return ((fen(customer.aum) - fen(then)) / fen(then)) * 100;
+}
+
+const RISK_RANK = { C1: 1, C2: 2, C3: 3, C4: 4, C5: 5 } as const;
+
+function matchesSet(
+  held: readonly string[] | undefined,
+  f: { all?: string[]; any?: string[]; none?: string[] },
+) {
+  const have = new Set(held ?? []);
+  if (f.all && !f.all.every((x) => have.has(x))) return false;
+  if (f.any && !f.any.some((x) => have.has(x))) return false;
+  if (f.none?.some((x) => have.has(x))) return false;
+  return true;
+}
+
+/** The growth filters of a segment (tags, products, age, nearNextTier, AUM change, risk, CD maturity). */
+function inGrowthSegment(customer: Customer, ctx: DecideContext): boolean {
+  const segment = ctx.campaign.segment;
+  if (segment.tags && !matchesSet(customer.tags, segment.tags)) return false;
+  if (segment.products && !matchesSet(customer.products, segment.products)) return false;
+  if (segment.age) {
+    const age = ageOn(customer.birthday, ctx.today);
+    if (age === undefined) return false;
+    if (segment.age.min !== undefined && age < segment.age.min) return false;
+    if (segment.age.max !== undefined && age > segment.age.max) return false;
+  }
+  if (segment.nearNextTier && !nearNextTier(customer, ctx, segment.nearNextTier.withinPercent)) return false;
+  if (segment.aumChange) {
+    const change = aumChangePercent(customer, ctx.month, segment.aumChange.months);
+    if (change === undefined) return false;
+    // A hair of float slack so −10.00% computed from fen is not judged −10.0000001%.
+    const eps = 1e-9;
+    if (segment.aumChange.minPercent !== undefined && change < segment.aumChange.minPercent - eps)
+      return false;
+    if (segment.aumChange.maxPercent !== undefined && change > segment.aumChange.maxPercent + eps)
+      return false;
+  }
+  if (segment.riskMatch) {
+    const level = Number(segment.riskMatch.productRisk.slice(1));
+    if (!customer.riskTolerance || RISK_RANK[customer.riskTolerance] < level) return false;
+  }
+  if (segment.cdMaturingWithinDays !== undefined) {
+    if (!customer.cdMaturesAt || customer.cdAmount === undefined) return false;
+    if (fen(customer.cdAmount) < fen(ctx.config.largeCdMin)) return false;
+    const days =
+      (Date.parse(`${customer.cdMaturesAt}T00:00:00Z`) - Date.parse(`${ctx.today}T00:00:00Z`)) / 86_400_000;
+    if (days < 0 || days > segment.cdMaturingWithinDays) return false;
+  }
+  return true;
+}
+
+/** The AUM an import must show for the campaign's AUM-based conversion, when it has one. */
+function goalAumOf(customer: Customer, ctx: DecideContext): number | undefined {
+  const { goal, playbook, segment } = ctx.campaign;
+  if (goal?.kind === "aum-growth") return Math.round(fen(customer.aum) * (1 + goal.percent / 100)) / 100;
+  if (!goal && playbook === "asset-retention" && segment.aumChange)
+    return customer.aumHistory?.[addMonths(ctx.month, -segment.aumChange.months)];
+  return undefined;
 }
 
 /** Segment filters decide who is in the audience at all (not an exclusion). */
@@ -153,10 +258,7 @@ export function inSegment(customer: Customer, ctx: DecideContext): boolean {
   const tier = tierInScheme(customer, segment.scheme);
   if (tier === undefined || !segment.tiers.includes(tier)) return false;
   if (segment.dormantDays !== undefined && !isDormant(customer, ctx.now, segment.dormantDays)) return false;
-  if (
-    segment.lifecycle &&
-    !segment.lifecycle.includes(lifecycleStage(customer, ctx.now, ctx.config.dormantDays))
-  )
+  if (segment.lifecycle && !segment.lifecycle.includes(lifecycleStage(customer, ctx.now, ctx.lifecycle)))
     return false;
   if (segment.branches && !segment.branches.includes(customer.branchId ?? "")) return false;
   if (segment.rmIds && !segment.rmIds.includes(customer.rmId ?? "")) return false;
@@ -165,12 +267,8 @@ export function inSegment(customer: Customer, ctx: DecideContext): boolean {
     const since = ctx.now.getTime() - opened;
     if (!(since >= 0 && since <= segment.openedWithinHours * 3_600_000)) return false;
   }
-  if (
-    segment.birthdayToday &&
-    customer.birthday?.slice(5) !== localDay(ctx.now, ctx.config.quietHours.timeZone).slice(5)
-  )
-    return false;
-  return true;
+  if (segment.birthdayToday && customer.birthday?.slice(5) !== ctx.today.slice(5)) return false;
+  return inGrowthSegment(customer, ctx);
 }
 
 export const MARKETING_CHANNELS = new Set<Channel>(["sms", "email"]);
@@ -364,6 +462,14 @@ function variables(c: Customer, ctx: DecideContext, variant: Variant): Record<st
     link: variant.url
       ? `${ctx.config.tracking.baseUrl}/t/c/${trackingToken(ctx.secret, campaign.campaignId, c.customerId)}`
       : undefined,
+    nextTier: nextTierOf(c, ctx)?.name,
+    gap: (() => {
+      const next = nextTierOf(c, ctx);
+      return next ? ((fen(next.min) - fen(c.aum)) / 100).toFixed(2) : undefined;
+    })(),
+    eligibleCard: c.cardEligible,
+    cdMaturesAt: c.cdMaturesAt,
+    cdAmount: c.cdAmount === undefined ? undefined : String(c.cdAmount),
     referralCode:
       campaign.playbook === "referral-drive"
         ? referralCode(ctx.secret, campaign.campaignId, c.customerId)
@@ -476,7 +582,7 @@ export function decide(c: Customer, state: ContactState | undefined, ctx: Decide
   if (capReached(state, channel, sendAt, ctx))
     return { ...base, decision: "excluded", reason: "frequency_capped", variant, channel };
   if (isHoldout(ctx.campaign.campaignId, c.customerId, ctx.campaign.holdoutPercent))
-    return { ...base, decision: "holdout", variant, channel, rmId: c.rmId };
+    return withGrowth({ ...base, decision: "holdout", variant, channel, rmId: c.rmId }, c, ctx);
 
   const message = renderMessage(c, chosen, ctx, prepared.variant);
   if ("missing" in message)
@@ -493,6 +599,16 @@ export function decide(c: Customer, state: ContactState | undefined, ctx: Decide
   if (decision.decision === "deferred") decision.dueAt = sendAt.toISOString();
   if (ctx.campaign.playbook === "referral-drive")
     decision.referralCode = referralCode(ctx.secret, ctx.campaign.campaignId, c.customerId);
+  return withGrowth(decision, c, ctx);
+}
+
+/** Treated and held out alike carry what an import-based conversion compares with. */
+function withGrowth(decision: Decision, c: Customer, ctx: DecideContext): Decision {
+  const goalAum = goalAumOf(c, ctx);
+  if (goalAum === undefined && !ctx.campaign.goal && !IMPORT_PLAYBOOKS.has(ctx.campaign.playbook))
+    return decision;
+  decision.aum = c.aum;
+  if (goalAum !== undefined) decision.goalAum = goalAum;
   return decision;
 }
 

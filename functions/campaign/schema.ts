@@ -10,10 +10,81 @@ export const PLAYBOOKS = [
   "salon-invite",
   "referral-drive",
   "key-maintenance",
+  "tier-upgrade",
+  "asset-retention",
+  "card-upgrade",
+  "cd-maturity",
 ] as const;
+/** Playbooks that convert on a later import (the customer's record moved), not on an event. */
+export const IMPORT_PLAYBOOKS = new Set<string>(["tier-upgrade", "asset-retention", "card-upgrade"]);
 export const CHANNELS = ["sms", "email", "rm-task"] as const;
 export type Channel = (typeof CHANNELS)[number];
-export const LIFECYCLE = ["intro", "growth", "maturity", "decline"] as const;
+export const LIFECYCLE = ["intro", "growth", "maturity", "decline", "lost"] as const;
+export const RISK_LEVELS = ["R1", "R2", "R3", "R4", "R5"] as const;
+
+const Names = z.array(z.string().min(1).max(64)).max(100);
+/** Tags or products: all of `all`, at least one of `any`, none of `none`. */
+const SetFilter = z
+  .object({ all: Names.optional(), any: Names.optional(), none: Names.optional() })
+  .refine((f) => f.all || f.any || f.none, "give all, any or none");
+
+export const Segment = z.object({
+  scheme: z.string().min(1),
+  tiers: z.array(z.string().min(1)).min(1, "name at least one tier"),
+  dormantDays: z.number().int().min(1).optional(),
+  lifecycle: z.array(z.enum(LIFECYCLE)).optional(),
+  branches: z.array(z.string().min(1)).optional(),
+  rmIds: z.array(z.string().min(1)).optional(),
+  /** Care trigger: accounts opened in the last N hours (the new-customer thank-you within 24 h). */
+  openedWithinHours: z.number().int().min(1).max(720).optional(),
+  /** Care trigger: customers whose birthday is today in the bank's time zone. */
+  birthdayToday: z.boolean().optional(),
+  tags: SetFilter.optional(),
+  products: SetFilter.optional(),
+  /** Whole years from `birthday` at the decision's instant (bank's time zone), both ends inclusive. */
+  age: z
+    .object({
+      min: z.number().int().min(0).max(150).optional(),
+      max: z.number().int().min(0).max(150).optional(),
+    })
+    .refine((a) => a.min !== undefined || a.max !== undefined, "give min or max")
+    .refine((a) => a.min === undefined || a.max === undefined || a.min <= a.max, "min must be ≤ max")
+    .optional(),
+  /** AUM at least (100 − p)% of the next tier's lower bound in the segment's scheme (the top tier has none). */
+  nearNextTier: z.object({ withinPercent: z.number().gt(0, "more than 0").max(100) }).optional(),
+  /**
+   * AUM now against the snapshot `months` months before this month (the AUM history): the change in
+   * percent must lie in [minPercent, maxPercent]. Without that month's snapshot a customer is not in.
+   */
+  aumChange: z
+    .object({
+      months: z.number().int().min(1).max(23),
+      minPercent: z.number().min(-100).optional(),
+      maxPercent: z.number().min(-100).optional(),
+    })
+    .refine((a) => a.minPercent !== undefined || a.maxPercent !== undefined, "give minPercent or maxPercent")
+    .refine(
+      (a) => a.minPercent === undefined || a.maxPercent === undefined || a.minPercent <= a.maxPercent,
+      "minPercent must be ≤ maxPercent",
+    )
+    .optional(),
+  /** Suitability (000:601): a product of risk level Rn suits customers assessed Cn or above; unassessed are not in. */
+  riskMatch: z.object({ productRisk: z.enum(RISK_LEVELS) }).optional(),
+  /** Large-CD maturity reminders (003:23): a large CD (≥ config largeCdMin) maturing within N days. */
+  cdMaturingWithinDays: z.number().int().min(0).max(366).optional(),
+});
+export type Segment = z.infer<typeof Segment>;
+
+/** Per-campaign conversion goal; it replaces the playbook's own rule. */
+export const Goal = z.discriminatedUnion("kind", [
+  /** A deposit event of at least `atLeast` CNY. */
+  z.object({ kind: z.literal("deposit"), atLeast: Money }),
+  /** An import shows the customer in `tier` (or above) of the segment's scheme. */
+  z.object({ kind: z.literal("tier"), tier: z.string().min(1) }),
+  /** An import shows AUM at least `percent`% above the AUM at launch. */
+  z.object({ kind: z.literal("aum-growth"), percent: z.number().gt(0).max(10_000) }),
+]);
+export type Goal = z.infer<typeof Goal>;
 
 export const Variant = z.object({
   id: z
@@ -46,6 +117,8 @@ export const Variant = z.object({
     .optional(),
   /** Only customers inactive at least this long take this variant (win-back vs reactivation). */
   minInactiveDays: z.number().int().min(0).optional(),
+  /** Win-back: only lost customers (inactive ≥ config lostDays) take it; sets minInactiveDays from the config. */
+  winBack: z.boolean().optional(),
   /**
    * A/B split: variants that share a tier (at the same `minInactiveDays`) divide its customers in
    * proportion to their weights, by a hash of campaign and customer. Required on each of them.
@@ -80,23 +153,13 @@ export const Campaign = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "1-64 letters, digits, - or _"),
   name: z.string().min(1).max(200).optional(),
   playbook: z.enum(PLAYBOOKS),
-  segment: z.object({
-    scheme: z.string().min(1),
-    tiers: z.array(z.string().min(1)).min(1, "name at least one tier"),
-    dormantDays: z.number().int().min(1).optional(),
-    lifecycle: z.array(z.enum(LIFECYCLE)).optional(),
-    branches: z.array(z.string().min(1)).optional(),
-    rmIds: z.array(z.string().min(1)).optional(),
-    /** Care trigger: accounts opened in the last N hours (the new-customer thank-you within 24 h). */
-    openedWithinHours: z.number().int().min(1).max(720).optional(),
-    /** Care trigger: customers whose birthday is today in the bank's time zone. */
-    birthdayToday: z.boolean().optional(),
-  }),
+  segment: Segment,
   variants: z.array(Variant).min(1, "at least one variant"),
   holdoutPercent: z.number().min(0).max(50).optional(),
   attributionDays: z.number().int().min(1).max(365).optional(),
   event: SalonEvent.optional(),
   referral: z.object({ minDeposit: Money, reward: z.string().min(1).max(200) }).optional(),
+  goal: Goal.optional(),
 });
 export type Campaign = z.infer<typeof Campaign>;
 
@@ -108,6 +171,10 @@ const PLAYBOOK_VARIABLES: Record<Campaign["playbook"], string[]> = {
   "salon-invite": ["eventName", "eventTime", "venue"],
   "referral-drive": ["referralCode", "reward", "minDeposit"],
   "key-maintenance": ["rmId"],
+  "tier-upgrade": ["nextTier", "gap"],
+  "asset-retention": [],
+  "card-upgrade": ["eligibleCard"],
+  "cd-maturity": ["cdMaturesAt", "cdAmount"],
 };
 const COMMON_VARIABLES = ["name", "tier", "branchId", "offer", "campaignName", "link"];
 
@@ -126,7 +193,10 @@ export function allowedVariables(playbook: Campaign["playbook"], channel: Channe
 export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCampaign {
   const parsed = Campaign.safeParse(raw);
   if (parsed.success) {
-    const problems = [...storeProblems(parsed.data), ...semanticProblems(parsed.data, config)];
+    const problems = [
+      ...storeProblems(parsed.data),
+      ...semanticProblems(withWinBack(parsed.data, config), config),
+    ];
     if (problems.length > 0) throw new CampaignValidationError(problems);
     return withDefaults(parsed.data, config);
   }
@@ -134,7 +204,7 @@ export function parseCampaign(raw: unknown, config: TiercastConfig): ResolvedCam
   const problems = formatIssues(parsed.error.issues);
   const salvaged = salvage(raw, parsed.error.issues);
   if (salvaged) {
-    for (const problem of semanticProblems(salvaged, config))
+    for (const problem of semanticProblems(withWinBack(salvaged, config), config))
       if (!problems.includes(problem)) problems.push(problem);
   }
   throw new CampaignValidationError(problems);
@@ -235,9 +305,19 @@ function splitProblems(variants: readonly Variant[]): string[] {
   });
 }
 
-function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
+/** A win-back variant reaches lost customers: its threshold is the config's lostDays. */
+function withWinBack<T extends Pick<Campaign, "variants">>(campaign: T, config: TiercastConfig): T {
   return {
     ...campaign,
+    variants: campaign.variants.map((v) =>
+      v.winBack && v.minInactiveDays === undefined ? { ...v, minInactiveDays: config.lostDays } : v,
+    ),
+  };
+}
+
+function withDefaults(campaign: Campaign, config: TiercastConfig): ResolvedCampaign {
+  return {
+    ...withWinBack(campaign, config),
     holdoutPercent: campaign.holdoutPercent ?? config.holdoutPercent,
     attributionDays: campaign.attributionDays ?? config.attributionDays,
     segment: {
@@ -329,7 +409,43 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
         problems.push(`event.waves.${i}.at: must be before the event starts`);
     });
   }
+  problems.push(...growthProblems(campaign, config));
   if (campaign.playbook === "referral-drive" && !campaign.referral)
     problems.push("referral: required for the referral-drive playbook");
+  return problems;
+}
+
+/** The growth playbooks' segments and goals must be able to find and convert someone. */
+function growthProblems(campaign: Campaign, config: TiercastConfig): string[] {
+  const problems: string[] = [];
+  const { segment, playbook, goal } = campaign;
+  const scheme = config.tierSchemes[segment.scheme];
+  campaign.variants.forEach((v, i) => {
+    if (v.winBack && v.minInactiveDays !== undefined && v.minInactiveDays !== config.lostDays)
+      problems.push(
+        `variants.${i}.winBack: a win-back variant takes minInactiveDays from lostDays (${config.lostDays}); drop one of them`,
+      );
+  });
+  if (scheme && segment.nearNextTier) {
+    const top = scheme.tiers.at(-1)!.name;
+    if (segment.tiers.length === 1 && segment.tiers[0] === top)
+      problems.push(
+        `segment.nearNextTier: "${top}" is the top tier of ${segment.scheme}: it has no next tier`,
+      );
+  }
+  if (playbook === "tier-upgrade" && scheme && segment.tiers.every((t) => t === scheme.tiers.at(-1)?.name))
+    problems.push(
+      "segment.tiers: tier-upgrade needs a tier below the top one (there is nothing to upgrade to)",
+    );
+  if (playbook === "card-upgrade" && segment.scheme !== "card")
+    problems.push('segment.scheme: card-upgrade segments by the "card" scheme (the card held)');
+  if (playbook === "asset-retention" && !segment.aumChange)
+    problems.push(
+      'segment.aumChange: required for asset-retention (whose AUM fell, e.g. {"months": 3, "maxPercent": -10}); it converts when AUM is back at that month\'s level',
+    );
+  if (playbook === "cd-maturity" && segment.cdMaturingWithinDays === undefined)
+    problems.push("segment.cdMaturingWithinDays: required for the cd-maturity playbook");
+  if (goal?.kind === "tier" && scheme && !scheme.tiers.some((t) => t.name === goal.tier))
+    problems.push(`goal.tier: unknown tier "${goal.tier}" in scheme ${segment.scheme}`);
   return problems;
 }

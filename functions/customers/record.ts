@@ -71,6 +71,48 @@ const List = (maxItems: number, maxChars: number) =>
       .optional(),
   );
 
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** The months to keep of a customer's AUM history (two years: enough for any year-on-year change). */
+export const AUM_HISTORY_MONTHS = 24;
+/**
+ * A bank's AUM history in an import: JSONL `{"2027-01": 45000, …}` or `[{"month","aum"}]`; CSV
+ * `2027-01:45000|2027-02:47000`. Each month's value is money like `aum`.
+ */
+const AumHistory = z.preprocess(
+  (v) => {
+    if (typeof v === "string") {
+      if (!v.trim()) return undefined;
+      return Object.fromEntries(
+        v.split("|").map((part) => {
+          const [month = "", amount = ""] = part.split(":").map((x) => x.trim());
+          return [month, amount === "" ? Number.NaN : Number(amount)];
+        }),
+      );
+    }
+    if (Array.isArray(v))
+      return Object.fromEntries(
+        v.map((e) => [String((e as { month?: unknown })?.month ?? ""), (e as { aum?: unknown })?.aum]),
+      );
+    return emptyToUndefined(v);
+  },
+  z
+    .record(
+      z.string(),
+      z
+        .number({ error: "each month's AUM must be a number" })
+        .finite()
+        .nonnegative({ error: "each month's AUM must be ≥ 0" })
+        .max(1e15, { error: "each month's AUM is out of range" }),
+    )
+    .superRefine((h, ctx) => {
+      for (const month of Object.keys(h))
+        if (!MONTH.test(month))
+          ctx.addIssue({ code: "custom", message: `"${month}" is not a month YYYY-MM` });
+      if (Object.keys(h).length > 120) ctx.addIssue({ code: "custom", message: "at most 120 months" });
+    })
+    .optional(),
+);
+
 /** CONTRACT.md's customer record as it arrives in an import. Unknown fields are ignored. */
 export const CustomerInput = z.object({
   customerId: z.preprocess(
@@ -105,6 +147,11 @@ export const CustomerInput = z.object({
     (v) => (typeof v === "string" ? v.trim().toUpperCase() || undefined : emptyToUndefined(v)),
     z.enum(["C1", "C2", "C3", "C4", "C5"], { error: "must be C1, C2, C3, C4 or C5" }).optional(),
   ),
+  /** Monthly AUM before this import (from the bank's warehouse); each import adds its own month. */
+  aumHistory: AumHistory,
+  /** The customer's large certificate of deposit (大额存单): when it matures and its amount (003:23). */
+  cdMaturesAt: DateOnly,
+  cdAmount: OptionalMoney,
 });
 export type CustomerInput = z.infer<typeof CustomerInput>;
 
@@ -131,8 +178,12 @@ export interface Customer {
   tags?: string[];
   products?: string[];
   riskTolerance?: "C1" | "C2" | "C3" | "C4" | "C5";
-  /** Corporate: the target credit line, CNY. */
+  /** Corporate: the target credit line, CNY (class 1 at ≥ the top class's bound, 000:547). */
   creditLine?: number;
+  /** AUM per month `YYYY-MM` (bank's time zone), the last import of each month; at most 24 months. */
+  aumHistory?: Record<string, number>;
+  cdMaturesAt?: string;
+  cdAmount?: number;
   /** Primary tier in the kind's scheme (retail AUM or corporate class). */
   tier: string;
   /** Card-scheme tier this customer qualifies for by assets (for upgrade nudges); retail only. */
@@ -179,13 +230,18 @@ export function toCustomer(input: CustomerInput, config: TiercastConfig): Custom
   const kind = input.kind ?? "retail";
   const aum = input.aum ?? 0;
   const scheme = config.tierSchemes[PRIMARY_SCHEME[kind]]!;
+  let tier = tierFor(scheme, aum, input.familyAum);
+  // 000:547 (DOMAIN.md corrections): class 1 is deposits ≥ 2亿 or a target credit line ≥ 2亿 (not a sum).
+  const top = scheme.tiers.at(-1)!;
+  if (kind === "corporate" && input.creditLine !== undefined && cents(input.creditLine) >= cents(top.min))
+    tier = top.name;
   const phone = normalizePhone(input.phone);
   const email = normalizeEmail(input.email);
   const customer: Customer = {
     customerId: input.customerId,
     kind,
     aum,
-    tier: tierFor(scheme, aum, input.familyAum),
+    tier,
     riskFlag: input.riskFlag ?? false,
     consentSms: input.consentSms ?? false,
     consentEmail: input.consentEmail ?? false,
@@ -207,6 +263,9 @@ export function toCustomer(input: CustomerInput, config: TiercastConfig): Custom
     products: input.products,
     riskTolerance: input.riskTolerance,
     creditLine: input.creditLine,
+    aumHistory: input.aumHistory ? trimHistory(input.aumHistory) : undefined,
+    cdMaturesAt: input.cdMaturesAt,
+    cdAmount: input.cdAmount,
     phoneInvalid: input.phone && !phone ? true : undefined,
     emailInvalid: input.email && !email ? true : undefined,
     cardEligible:
@@ -240,18 +299,66 @@ export function isDormant(
   return daysInactive(customer, now) >= dormantDays;
 }
 
-export type LifecycleStage = "intro" | "growth" | "maturity" | "decline";
-/** 引入/成长/成熟/衰退 (004:51): new accounts are intro, young are growth, inactive are decline. */
+export type LifecycleStage = "intro" | "growth" | "maturity" | "decline" | "lost";
+export interface LifecycleThresholds {
+  introDays: number;
+  growthDays: number;
+  declineDays: number;
+  lostDays: number;
+}
+/**
+ * 引入/成长/成熟/衰退 (004:51), then lost: inactive `lostDays` is lost, inactive `declineDays` is decline;
+ * otherwise by the account's age, intro before `introDays`, growth before `growthDays`, then maturity.
+ */
 export function lifecycleStage(
   customer: Pick<Customer, "lastTransactionAt" | "openedAt">,
   now: Date,
-  dormantDays: number,
+  t: LifecycleThresholds,
 ): LifecycleStage {
-  if (daysInactive(customer, now) >= Math.ceil(dormantDays / 2)) return "decline";
+  const inactive = daysInactive(customer, now);
+  if (inactive >= t.lostDays) return "lost";
+  if (inactive >= t.declineDays) return "decline";
   const ageDays = customer.openedAt
     ? (now.getTime() - Date.parse(customer.openedAt)) / DAY_MS
     : Number.POSITIVE_INFINITY;
-  if (ageDays < 90) return "intro";
-  if (ageDays < 365) return "growth";
+  if (ageDays < t.introDays) return "intro";
+  if (ageDays < t.growthDays) return "growth";
   return "maturity";
+}
+
+export const lifecycleThresholds = (config: TiercastConfig): LifecycleThresholds => ({
+  ...config.lifecycle,
+  lostDays: config.lostDays,
+});
+
+/** The newest `AUM_HISTORY_MONTHS` months of a history. */
+export function trimHistory(history: Record<string, number>): Record<string, number> {
+  const months = Object.keys(history).sort().slice(-AUM_HISTORY_MONTHS);
+  return Object.fromEntries(months.map((m) => [m, history[m]!]));
+}
+
+/** `YYYY-MM` shifted by `delta` months. */
+export function addMonths(month: string, delta: number): string {
+  const index = Number(month.slice(0, 4)) * 12 + Number(month.slice(5, 7)) - 1 + delta;
+  return `${String(Math.floor(index / 12)).padStart(4, "0")}-${String((index % 12) + 1).padStart(2, "0")}`;
+}
+
+/**
+ * The history an upsert keeps: what was stored, what the file brought, and this import's month at the
+ * record's AUM (the last import of a month is its snapshot).
+ */
+export function mergeHistory(
+  stored: Record<string, number> | undefined,
+  imported: Record<string, number> | undefined,
+  month: string,
+  aum: number,
+): Record<string, number> {
+  return trimHistory({ ...stored, ...imported, [month]: aum });
+}
+
+/** Whole years of age on local day `today` (YYYY-MM-DD), or undefined without a birthday. */
+export function ageOn(birthday: string | undefined, today: string): number | undefined {
+  if (!birthday) return undefined;
+  const years = Number(today.slice(0, 4)) - Number(birthday.slice(0, 4));
+  return today.slice(5) >= birthday.slice(5) ? years : years - 1;
 }

@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { Customer } from "#functions/customers/record.ts";
+import { type Customer, mergeHistory } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, type Item, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
@@ -59,6 +59,64 @@ export function putCustomers(repo: Repo, customers: Customer[], updatedAt: strin
   const byId = new Map(customers.map((c) => [c.customerId, c]));
   const requests = [...byId.values()].map((c) => ({ PutRequest: { Item: customerItem(c, updatedAt) } }));
   return batchWrite(repo.ddb, repo.table, requests, concurrency);
+}
+
+/** What an upsert changed that a growth conversion may depend on: the stored record before, the new one after. */
+export interface CustomerChange {
+  before: Pick<Customer, "customerId" | "kind" | "tier" | "aum" | "cardTier" | "cardEligible">;
+  after: Customer;
+}
+
+/**
+ * The import's upsert: reads what is stored (in pages of 100), keeps its AUM history and adds this
+ * import's month (`month`, YYYY-MM in the bank's time zone) at the new AUM, then writes the records.
+ * Returns the customers that were already stored and whose tier, card or AUM moved.
+ */
+export async function upsertCustomers(
+  repo: Repo,
+  customers: Customer[],
+  options: { updatedAt: string; month: string; concurrency?: number },
+): Promise<CustomerChange[]> {
+  const byId = new Map(customers.map((c) => [c.customerId, c]));
+  const stored = await batchGet(
+    repo.ddb,
+    repo.table,
+    [...byId.keys()].map(key.customer),
+    options.concurrency ?? 4,
+    false,
+    // What the merge and the change need, not the whole profile.
+    ["customerId", "kind", "tier", "aum", "cardTier", "cardEligible", "aumHistory"],
+  );
+  const before = new Map(stored.map((item) => [String(item.customerId), item as unknown as Customer]));
+  const changes: CustomerChange[] = [];
+  const merged = [...byId.values()].map((customer) => {
+    const old = before.get(customer.customerId);
+    const next: Customer = {
+      ...customer,
+      aumHistory: mergeHistory(old?.aumHistory, customer.aumHistory, options.month, customer.aum),
+    };
+    if (
+      old &&
+      (old.tier !== next.tier ||
+        old.aum !== next.aum ||
+        old.cardTier !== next.cardTier ||
+        old.cardEligible !== next.cardEligible)
+    )
+      changes.push({
+        before: {
+          customerId: old.customerId,
+          kind: old.kind,
+          tier: old.tier,
+          aum: old.aum,
+          cardTier: old.cardTier,
+          cardEligible: old.cardEligible,
+        },
+        after: next,
+      });
+    return next;
+  });
+  await putCustomers(repo, merged, options.updatedAt, options.concurrency);
+  return changes;
 }
 
 export async function getCustomer(repo: Repo, customerId: string): Promise<Customer | undefined> {

@@ -75,7 +75,19 @@ const CONVERTS: Record<Campaign["playbook"], (e: Event) => boolean> = {
   "salon-invite": (e) => e.type === "attended",
   "key-maintenance": (e) => e.type === "replied",
   "referral-drive": () => false, // converts through a referee's funded account (see referral path)
+  // These convert on a later import (functions/growth/conversions.ts), not on an event.
+  "tier-upgrade": () => false,
+  "asset-retention": () => false,
+  "card-upgrade": () => false,
+  // A maturity reminder converts when the customer deposits (renews or re-invests) after it.
+  "cd-maturity": (e) => e.type === "deposit",
 };
+
+/** The campaign's goal replaces its playbook's rule: "deposit ≥ X" converts on such a deposit. */
+function converts(campaign: Campaign, e: Event): boolean {
+  if (!campaign.goal) return CONVERTS[campaign.playbook](e);
+  return campaign.goal.kind === "deposit" && e.type === "deposit" && (e.amount ?? 0) >= campaign.goal.atLeast;
+}
 
 const REFUSAL = /^\s*(R|TD|T|N|退订|拒收)\s*$/i;
 
@@ -189,9 +201,9 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
-    const converts = record && row.channel !== "rm-task" && CONVERTS[record.campaign.playbook](event);
-    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId);
-    return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
+    const converted = record && row.channel !== "rm-task" && converts(record.campaign, event);
+    await advanceStage(deps.repo, row, converted ? "converted" : stage!, at, {}, event.eventId);
+    return { status: "accepted", attributedTo: campaignId, stage: converted ? "converted" : stage };
   }
 
   if (event.type === "rsvp_cancelled") {
@@ -221,7 +233,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     const credited = await creditReferrer(deps, event);
     if (credited) return { status: "accepted", attributedTo: credited, stage: "converted" };
   }
-  const record = await lastTouch(deps, event, (c) => CONVERTS[c.campaign.playbook](event));
+  const record = await lastTouch(deps, event, (c) => converts(c.campaign, event));
   if (!record) return { status: "accepted" };
   const row = await ledgerRow(deps, record.campaignId, event.customerId);
   if (!row || (!row.holdout && row.decision !== "sent" && row.decision !== "unknown"))

@@ -8,6 +8,8 @@ import type { SourceRecord } from "./parse.ts";
 export interface ImportReport {
   imported: number;
   rejected: { line: number; error: string }[];
+  /** Recipients of growth campaigns (tier-upgrade, asset-retention, card-upgrade, goals) this import converted. */
+  converted?: number;
 }
 
 export interface ImportOptions {

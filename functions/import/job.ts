@@ -1,7 +1,9 @@
 import { Readable } from "node:stream";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { confineToBranch } from "#functions/access/scope.ts";
-import { putCustomers } from "#functions/customers/store.ts";
+import { localDay } from "#functions/campaign/time.ts";
+import { upsertCustomers } from "#functions/customers/store.ts";
+import { importConversions } from "#functions/growth/conversions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
 import { hash32 } from "#platform/hash.ts";
@@ -306,11 +308,16 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
   };
 
   const updatedAt = now();
+  const month = localDay(new Date(updatedAt), options.config.quietHours.timeZone).slice(0, 7);
+  const conversions = importConversions(deps.repo, options.config, new Date(updatedAt));
   try {
     await importRecords(untilTimeIsShort(), {
       config: options.config,
       batchSize: options.batchSize,
-      write: (customers) => putCustomers(deps.repo, customers, updatedAt, 2),
+      write: async (customers) => {
+        const changes = await upsertCustomers(deps.repo, customers, { updatedAt, month, concurrency: 2 });
+        await conversions.apply(changes);
+      },
       onRejected: (r) => pending.push(r),
       onStored: checkpoint,
     });

@@ -62,6 +62,9 @@ export interface LedgerRow {
   rmId?: string;
   branchId?: string;
   referralCode?: string;
+  /** Growth playbooks and goals: the AUM at the decision, and the AUM an import must show to convert. */
+  aum?: number;
+  goalAum?: number;
   retryable?: boolean;
   GSI3PK?: string;
   GSI3SK?: string;
@@ -146,6 +149,8 @@ export function rowFromDecision(d: Decision, campaignId: string, decidedAt: stri
     rmId: d.rmId,
     branchId: d.branchId,
     referralCode: d.referralCode,
+    aum: d.aum,
+    goalAum: d.goalAum,
     holdout: d.decision === "holdout" ? true : undefined,
     enqueuedAt: state === "queued" ? decidedAt : undefined,
   };

@@ -64,8 +64,24 @@ export const TiercastConfig = z.object({
       perRollingWindow: z.number().int().min(0).default(4),
     })
     .default({ perChannelPerDay: 1, rollingDays: 30, perRollingWindow: 4 }),
+  /** Dormant after this many days without a transaction (000:211-215): dormant-reactivation's default segment. */
   dormantDays: z.number().int().min(1).default(180),
+  /** Lost after this many days without a transaction: win-back variants (`"winBack": true`) and the `lost` stage. */
   lostDays: z.number().int().min(1).default(365),
+  /**
+   * Lifecycle stages 引入/成长/成熟/衰退 (004:51), then lost: intro while the account is younger than
+   * `introDays`, growth while younger than `growthDays`, maturity after; decline once inactive
+   * `declineDays` (before dormancy), lost once inactive `lostDays`.
+   */
+  lifecycle: z
+    .object({
+      introDays: z.number().int().min(1).default(90),
+      growthDays: z.number().int().min(1).default(365),
+      declineDays: z.number().int().min(1).default(90),
+    })
+    .default({ introDays: 90, growthDays: 365, declineDays: 90 }),
+  /** A large certificate of deposit (大额存单): at least this amount (CNY), for maturity reminders (003:23). */
+  largeCdMin: z.number().finite().nonnegative().default(200_000),
   holdoutPercent: z.number().min(0).max(50).default(5),
   attributionDays: z.number().int().min(1).max(365).default(30),
   riskFlagExcluded: z.boolean().default(true),
@@ -132,6 +148,25 @@ export const TiercastConfig = z.object({
 });
 export type TiercastConfig = z.infer<typeof TiercastConfig>;
 
+/** The lifecycle thresholds must be in order, or a stage could never be reached: every problem is listed. */
+function lifecycleProblems(config: TiercastConfig): string[] {
+  const { introDays, growthDays, declineDays } = config.lifecycle;
+  const problems: string[] = [];
+  if (introDays >= growthDays)
+    problems.push(
+      `lifecycle.introDays: ${introDays} must be less than lifecycle.growthDays (${growthDays}), or no account is ever in growth`,
+    );
+  if (declineDays > config.dormantDays)
+    problems.push(
+      `lifecycle.declineDays: ${declineDays} must be at most dormantDays (${config.dormantDays}): decline comes before dormancy`,
+    );
+  if (config.dormantDays >= config.lostDays)
+    problems.push(
+      `lostDays: ${config.lostDays} must be more than dormantDays (${config.dormantDays}): a lost customer is dormant first`,
+    );
+  return problems;
+}
+
 /** DOMAIN.md: lower bound inclusive, upper exclusive. Amounts in CNY. */
 export const DEFAULT_SCHEMES: Record<string, TierScheme> = {
   retail: {
@@ -175,6 +210,8 @@ export function parseConfig(raw: unknown, source = "config"): TiercastConfig {
   const result = TiercastConfig.safeParse(raw ?? {});
   if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues));
   const config = result.data;
+  const problems = lifecycleProblems(config);
+  if (problems.length > 0) throw new ConfigError(source, problems);
   for (const kind of ["retail", "corporate"] as const) {
     if (!config.tierSchemes[PRIMARY_SCHEME[kind]])
       throw new ConfigError(source, [`tierSchemes.${kind}: the ${kind} scheme is required`]);

@@ -73,7 +73,15 @@ export async function batchGet(
   keys: Item[],
   concurrency = 4,
   consistent = false,
+  /** Only these top-level attributes (names are aliased, so reserved words are fine). */
+  attributes?: readonly string[],
 ) {
+  const projection = attributes?.length
+    ? {
+        ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(", "),
+        ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#p${i}`, a])),
+      }
+    : {};
   const chunks: Item[][] = [];
   for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
   const found: Item[] = [];
@@ -84,7 +92,9 @@ export async function batchGet(
       if (attempt > 12) throw new Error(`BatchGet: ${pending.length} keys still unprocessed after retries`);
       const out = await ddb.send(
         new BatchGetCommand({
-          RequestItems: { [table]: { Keys: pending, ConsistentRead: consistent || undefined } },
+          RequestItems: {
+            [table]: { Keys: pending, ConsistentRead: consistent || undefined, ...projection },
+          },
         }),
       );
       found.push(...((out.Responses?.[table] as Item[] | undefined) ?? []));

@@ -1,9 +1,11 @@
 import { assertHeadOffice, assertInScope, confineToBranch } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
+import { localDay } from "#functions/campaign/time.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
-import { getCustomer, putCustomers } from "#functions/customers/store.ts";
+import { getCustomer, upsertCustomers } from "#functions/customers/store.ts";
 import { ingestRecords } from "#functions/events/core.ts";
+import { importConversions } from "#functions/growth/conversions.ts";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
 import { NotFoundError } from "#platform/errors.ts";
@@ -15,12 +17,20 @@ export async function importCustomers(
   records: AsyncIterable<SourceRecord>,
   options: { source?: string; onProgress?: (done: { imported: number; rejected: number }) => void } = {},
 ): Promise<ImportReport> {
-  const updatedAt = deps.now().toISOString();
-  const report = await importRecords(confineToBranch(deps.repo, actor.branchId, records), {
+  const now = deps.now();
+  const updatedAt = now.toISOString();
+  const month = localDay(now, deps.config.quietHours.timeZone).slice(0, 7);
+  const conversions = importConversions(deps.repo, deps.config, now);
+  const report: ImportReport = await importRecords(confineToBranch(deps.repo, actor.branchId, records), {
     config: deps.config,
-    write: (customers) => putCustomers(deps.repo, customers, updatedAt, 2),
+    write: async (customers) => {
+      const changes = await upsertCustomers(deps.repo, customers, { updatedAt, month, concurrency: 2 });
+      await conversions.apply(changes);
+    },
     onProgress: options.onProgress,
   });
+  // Only when there is something to say: the import's JSON is unchanged for banks without growth campaigns.
+  if (conversions.converted > 0) report.converted = conversions.converted;
   await appendAudit(deps, {
     entity: "import",
     entityId: updatedAt.slice(0, 10),
@@ -30,6 +40,7 @@ export async function importCustomers(
     after: {
       imported: report.imported,
       rejected: report.rejected.length,
+      ...(report.converted ? { converted: report.converted } : {}),
       ...(options.source ? { source: options.source } : {}),
     },
   });

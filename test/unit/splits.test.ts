@@ -191,7 +191,16 @@ describe("overlapping variants without weights are refused, never silently dropp
   });
 
   it("accepts the example campaigns as they are", () => {
-    for (const name of ["dormant-reactivation", "salon-invite", "referral-drive", "key-maintenance"])
+    for (const name of [
+      "dormant-reactivation",
+      "salon-invite",
+      "referral-drive",
+      "key-maintenance",
+      "tier-upgrade",
+      "asset-retention",
+      "card-upgrade",
+      "cd-maturity",
+    ])
       expect(() =>
         parseCampaign(JSON.parse(readFileSync(`examples/${name}.json`, "utf8")), config),
       ).not.toThrow();

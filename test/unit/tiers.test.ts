@@ -3,6 +3,7 @@ import {
   CustomerInput,
   isDormant,
   lifecycleStage,
+  lifecycleThresholds,
   normalizePhone,
   tierFor,
   toCustomer,
@@ -136,17 +137,18 @@ describe("dormancy and lifecycle at an instant", () => {
     expect(isDormant({ openedAt: "2020-01-01" }, now, 180)).toBe(true);
   });
   it("derives lifecycle stages", () => {
+    const T = lifecycleThresholds(parseConfig({}));
     expect(
-      lifecycleStage({ openedAt: "2026-12-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, 180),
+      lifecycleStage({ openedAt: "2026-12-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, T),
     ).toBe("intro");
     expect(
-      lifecycleStage({ openedAt: "2026-05-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, 180),
+      lifecycleStage({ openedAt: "2026-05-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, T),
     ).toBe("growth");
     expect(
-      lifecycleStage({ openedAt: "2015-05-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, 180),
+      lifecycleStage({ openedAt: "2015-05-01", lastTransactionAt: "2026-12-30T00:00:00Z" }, now, T),
     ).toBe("maturity");
     expect(
-      lifecycleStage({ openedAt: "2015-05-01", lastTransactionAt: "2026-08-01T00:00:00Z" }, now, 180),
+      lifecycleStage({ openedAt: "2015-05-01", lastTransactionAt: "2026-08-01T00:00:00Z" }, now, T),
     ).toBe("decline");
   });
 });
