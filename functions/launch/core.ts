@@ -10,6 +10,7 @@ import {
   addCounters,
   counterItems,
   counterSk,
+  perfSk,
   parseCounterSk,
   stageIncrements,
   TIME_ZONE,
@@ -148,7 +149,11 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const queued = new Map<Channel, RecipientRef[]>();
   for (const row of rows) {
     bump(counterSk(row, day, "targeted"));
-    if (row.stage >= stageIndex("eligible")) bump(counterSk(row, day, "eligible"));
+    bump(perfSk(row, day, "targeted"));
+    if (row.stage >= stageIndex("eligible")) {
+      bump(counterSk(row, day, "eligible"));
+      bump(perfSk(row, day, "eligible"));
+    }
     if (row.decision === "queued" && row.channel) {
       const list = queued.get(row.channel) ?? [];
       list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });
