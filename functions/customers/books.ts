@@ -62,7 +62,8 @@ export function planBooks(input: BookPlanInput) {
     if (!c) refuse(`no customer "${claim.customerId}"`);
     else if (input.branchId && c.branchId !== input.branchId)
       refuse(`customer ${claim.customerId} is not a customer of branch ${input.branchId}`);
-    else if (c.rmId === claim.rmId) refuse(`customer ${claim.customerId} is already in the book of ${claim.rmId}`);
+    else if (c.rmId === claim.rmId)
+      refuse(`customer ${claim.customerId} is already in the book of ${claim.rmId}`);
     else if (c.rmId) refuse(`customer ${claim.customerId} keeps RM ${c.rmId} (rule A)`);
     else if (taken.has(claim.customerId)) {
       const first = taken.get(claim.customerId)!;
@@ -98,7 +99,8 @@ export function planBooks(input: BookPlanInput) {
       continue;
     }
     const rmId = open.reduce((best, r) =>
-      (books.get(r) ?? 0) < (books.get(best) ?? 0) || ((books.get(r) ?? 0) === (books.get(best) ?? 0) && r < best)
+      (books.get(r) ?? 0) < (books.get(best) ?? 0) ||
+      ((books.get(r) ?? 0) === (books.get(best) ?? 0) && r < best)
         ? r
         : best,
     );

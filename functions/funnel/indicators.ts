@@ -240,8 +240,7 @@ export function cascade(input: IndicatorPlanInput, books: BookSize[]): Indicator
 }
 
 const partition = (period: string, stage: string) => `INDICATOR#${period}#${stage}`;
-const orgSk = (n: Pick<IndicatorNode, "branchId" | "rmId">) =>
-  `ORG#${n.branchId ?? "*"}#${n.rmId ?? "*"}`;
+const orgSk = (n: Pick<IndicatorNode, "branchId" | "rmId">) => `ORG#${n.branchId ?? "*"}#${n.rmId ?? "*"}`;
 
 export interface IndicatorPlan {
   period: string;
@@ -338,7 +337,11 @@ export function indicatorProgress(plan: IndicatorPlan, counts: Iterable<StageCou
     }
   }
   const orgKey = (n: IndicatorNode) =>
-    n.level === "bank" ? "bank" : n.level === "branch" ? `branch#${n.branchId}` : `rm#${n.branchId}#${n.rmId}`;
+    n.level === "bank"
+      ? "bank"
+      : n.level === "branch"
+        ? `branch#${n.branchId}`
+        : `rm#${n.branchId}#${n.rmId}`;
   const out: NodeProgress[] = [];
   const pct = (a: number, t: number) => (t ? Math.round((a / t) * 1000) / 10 : 0);
   for (const n of plan.nodes) {
@@ -349,19 +352,43 @@ export function indicatorProgress(plan: IndicatorPlan, counts: Iterable<StageCou
       ...(n.rmId ? { rmId: n.rmId } : {}),
     };
     const q = actual.get(`${o}|${plan.period}`) ?? 0;
-    out.push({ ...who, period: plan.period, from: qFrom, to: qTo, target: n.quarter, actual: q, progress: pct(q, n.quarter) });
+    out.push({
+      ...who,
+      period: plan.period,
+      from: qFrom,
+      to: qTo,
+      target: n.quarter,
+      actual: q,
+      progress: pct(q, n.quarter),
+    });
     for (const c of calendar) {
       const [mFrom, mTo] = periodRange(c.month);
       const m = actual.get(`${o}|${c.month}`) ?? 0;
       const mt = n.months[c.month] ?? 0;
-      out.push({ ...who, period: c.month, from: mFrom, to: mTo, target: mt, actual: m, progress: pct(m, mt) });
+      out.push({
+        ...who,
+        period: c.month,
+        from: mFrom,
+        to: mTo,
+        target: mt,
+        actual: m,
+        progress: pct(m, mt),
+      });
       for (const w of c.weeks) {
         const [wFrom, wTo] = periodRange(w.week);
         const from = wFrom < mFrom ? mFrom : wFrom;
         const to = wTo > mTo ? mTo : wTo;
         const a = actual.get(`${o}|${c.month}/${w.week}`) ?? 0;
         const t = n.weeks[c.month]?.[w.week] ?? 0;
-        out.push({ ...who, period: `${c.month}/${w.week}`, from, to, target: t, actual: a, progress: pct(a, t) });
+        out.push({
+          ...who,
+          period: `${c.month}/${w.week}`,
+          from,
+          to,
+          target: t,
+          actual: a,
+          progress: pct(a, t),
+        });
       }
     }
   }

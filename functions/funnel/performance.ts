@@ -90,12 +90,7 @@ export function foldPerformance(counts: Iterable<PerfCount>, q: PerformanceQuery
   return { rows, total: toRow(q.branchId ?? "(all)", q.rmId, t, h) };
 }
 
-function toRow(
-  branchId: string,
-  rmId: string | undefined,
-  t: StageCounts,
-  h: StageCounts,
-): PerformanceRow {
+function toRow(branchId: string, rmId: string | undefined, t: StageCounts, h: StageCounts): PerformanceRow {
   // Holdout rows count at targeted and eligible too: the audience is both groups (as in readFunnel).
   const holdout = h.eligible;
   const base = t.eligible;

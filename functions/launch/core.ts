@@ -10,8 +10,8 @@ import {
   addCounters,
   counterItems,
   counterSk,
-  perfSk,
   parseCounterSk,
+  perfSk,
   stageIncrements,
   TIME_ZONE,
 } from "#functions/funnel/counters.ts";

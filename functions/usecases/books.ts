@@ -79,7 +79,8 @@ export async function assignBooksAs(deps: UseCaseDeps, actor: Actor, options: As
     for await (const r of options.claims) {
       const customerId = typeof r.value?.customerId === "string" ? r.value.customerId.trim() : "";
       const rmId = typeof r.value?.rmId === "string" ? r.value.rmId.trim() : "";
-      if (!r.value) badLines.push({ line: r.line, customerId: "", rmId: "", error: r.error ?? "not a record" });
+      if (!r.value)
+        badLines.push({ line: r.line, customerId: "", rmId: "", error: r.error ?? "not a record" });
       else if (!customerId || !rmId)
         badLines.push({ line: r.line, customerId, rmId, error: "a claim needs customerId and rmId" });
       else claims.push({ line: r.line, customerId, rmId });

@@ -1,6 +1,7 @@
 import { assertHeadOffice, assertInScope, rmIdOf } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
+import { loadCampaign } from "#functions/campaign/record.ts";
 import { bookSizes } from "#functions/customers/reports.ts";
 import {
   cascade,
@@ -14,7 +15,6 @@ import {
 import { type PerformanceQuery, perfCounts, readPerformance } from "#functions/funnel/performance.ts";
 import { periodRange } from "#functions/funnel/targets.ts";
 import { ForbiddenError, NotFoundError } from "#platform/errors.ts";
-import { loadCampaign } from "#functions/campaign/record.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /**
@@ -105,10 +105,10 @@ export async function indicatorAs(
 ) {
   const scope = scoped(actor, q);
   const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
-  if (!plan) throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
+  if (!plan)
+    throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
   const counts = [];
-  for await (const c of perfCounts(deps.repo))
-    if (c.stage === plan.stage && !c.holdout) counts.push(c);
+  for await (const c of perfCounts(deps.repo)) if (c.stage === plan.stage && !c.holdout) counts.push(c);
   const rows = indicatorProgress(plan, counts).filter((r) => {
     if (scope.branchId && r.branchId !== scope.branchId) return false;
     if (scope.rmId && r.rmId !== scope.rmId) return false;
