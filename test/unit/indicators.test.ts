@@ -36,8 +36,8 @@ describe("controlledRounding", () => {
     const rows = [1, 1, 1, 997];
     const cols = [334, 333, 333];
     const cells = controlledRounding(rows, cols);
-    rows.forEach((r, i) => expect(sum(cells[i]!)).toBe(r));
-    cols.forEach((c, j) => expect(sum(cells.map((row) => row[j]!))).toBe(c));
+    expect(cells.map(sum)).toEqual(rows);
+    expect(cols.map((_, j) => sum(cells.map((row) => row[j]!)))).toEqual(cols);
     expect(cells.flat().every((n) => n >= 0)).toBe(true);
   });
 });
