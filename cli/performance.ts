@@ -90,9 +90,11 @@ export function addPerformanceCommands(program: Command, globals: (cmd: Command)
     .command("indicators")
     .description(
       "the bank's quarterly indicators (指标), cascaded to months, weeks, branches and RMs, with progress",
-    )
-    // Not requiredOption: commander would then ask it of `indicators set` too.
-    .option("--period <quarter>", "the quarter (2027Q1)")
+    );
+  indicators
+    .command("show")
+    .description("an indicator's cascade with progress from the counters")
+    .requiredOption("--period <quarter>", "the quarter (2027Q1)")
     .option("--stage <stage>", "the funnel stage the indicator counts", "converted")
     .option("--branch <branchId>", "only this branch's figures")
     .option("--rm <rmId>", "only this RM's figures")
@@ -102,11 +104,10 @@ export function addPerformanceCommands(program: Command, globals: (cmd: Command)
     )
     .action(
       async (
-        o: { period?: string; stage: string; branch?: string; rm?: string; level?: "bank"; grain?: "month" },
+        o: { period: string; stage: string; branch?: string; rm?: string; level?: "bank"; grain?: "month" },
         cmd: Command,
       ) => {
         const options = globals(cmd);
-        if (!o.period) throw new UsageError("missing required option '--period <quarter>'");
         const period = o.period;
         const report = await withRuntime(options, (runtime, now) =>
           lib.indicatorAs(useCaseDeps(runtime, now), localOperator(), {
@@ -155,7 +156,7 @@ export function addPerformanceCommands(program: Command, globals: (cmd: Command)
           period: o.period,
           stage: o.stage as never,
           // Checked with the other fields, so every problem is reported at once.
-          value: Number(o.value),
+          value: /^\d+$/.test(o.value) ? Number(o.value) : (o.value as never),
           split: o.split as never,
         }),
       );
