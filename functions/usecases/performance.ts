@@ -6,6 +6,7 @@ import { bookSizes } from "#functions/customers/reports.ts";
 import {
   cascade,
   type IndicatorPlanInput,
+  IndicatorValidationError,
   indicatorProgress,
   loadIndicatorPlan,
   type NodeProgress,
@@ -14,6 +15,7 @@ import {
 } from "#functions/funnel/indicators.ts";
 import { type PerformanceQuery, perfCounts, readPerformance } from "#functions/funnel/performance.ts";
 import { periodRange } from "#functions/funnel/targets.ts";
+import { STAGES } from "#functions/ledger/rows.ts";
 import { ForbiddenError, NotFoundError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
@@ -104,6 +106,12 @@ export async function indicatorAs(
   },
 ) {
   const scope = scoped(actor, q);
+  const problems = [];
+  if (!/^\d{4}Q[1-4]$/.test(q.period))
+    problems.push(`period must be a quarter (2027Q1), got "${q.period.slice(0, 40)}"`);
+  if (!(STAGES as readonly string[]).includes(q.stage))
+    problems.push(`stage must be one of ${STAGES.join(", ")}, got "${q.stage.slice(0, 40)}"`);
+  if (problems.length) throw new IndicatorValidationError(problems);
   const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
   if (!plan)
     throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
