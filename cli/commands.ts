@@ -14,11 +14,14 @@ export {
 } from "#functions/customers/reports.ts";
 export { salonStatus } from "#functions/events/salon.ts";
 export { readFunnel } from "#functions/funnel/core.ts";
+export { performanceCsv } from "#functions/funnel/performance.ts";
 export { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
 export { REWARD_COLUMNS } from "#functions/referrals/rewards.ts";
 export { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
+export { assignBooksAs } from "#functions/usecases/books.ts";
 export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
+export { indicatorAs, performanceAs, setIndicatorAs } from "#functions/usecases/performance.ts";
 export { importStaffAs, planReportAs, runPlanAs } from "#functions/usecases/plans.ts";
 export { listRewardsAs, payRewardAs } from "#functions/usecases/rewards.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";

@@ -9,6 +9,7 @@ import { InputError, NotFoundError, UsageError } from "#platform/errors.ts";
 import { lib, loadCommands, localOperator, parseAt, useCaseDeps, withRuntime } from "./context.ts";
 import type { SourceOptions } from "./import.ts";
 import { emit, failureMessage, fmt, type GlobalOptions, progressEnabled, table, ticker } from "./output.ts";
+import { addPerformanceCommands } from "./performance.ts";
 import { addSurfaceCommands } from "./surfaces.ts";
 
 function intArg(name: string, min = 1) {
@@ -553,6 +554,7 @@ export function buildProgram(): Command {
     );
 
   addSurfaceCommands(program, globals);
+  addPerformanceCommands(program, globals);
   return program;
 }
 

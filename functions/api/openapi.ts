@@ -160,6 +160,25 @@ const REWARD_EXAMPLE = {
   status: "due",
 };
 
+const PERF_ROW_EXAMPLE = {
+  branchId: "BR001",
+  rmId: "RM0001",
+  targeted: 449,
+  eligible: 329,
+  sent: 329,
+  delivered: 316,
+  engaged: 81,
+  responded: 44,
+  converted: 31,
+  holdout: 22,
+  holdoutConverted: 0,
+  conversionRate: 0.094225,
+  holdoutConversionRate: 0,
+  uplift: 0.094225,
+  upliftCi95: [-0.056871, 0.130641],
+  incrementalConversions: 31,
+};
+
 const OPERATIONS: Record<string, OperationDoc> = {
   "GET /api/health": {
     tag: "Meta",
@@ -736,6 +755,146 @@ const OPERATIONS: Record<string, OperationDoc> = {
       409: "reward_paid: paid already with another reference",
     },
     requestExample: { reference: "S-1" },
+  },
+  "GET /api/performance": {
+    tag: "Results",
+    description:
+      "The funnel and the uplift against the holdout by branch (`by=branch`, default) or by RM (`by=rm`), of one campaign (`campaign=`) or of every campaign, from the performance counters (the ledger row's branch and RM at decision, counted per day). `period=` (quarter, month or ISO week) keeps the stage moves of those days. A branch user sees only their branch (another is 403); an RM only their own figures. `format=csv` is the export.",
+    ok: {
+      200: {
+        description: "the performance rows and their total",
+        schema: R.PerformanceReport,
+        example: {
+          by: "rm",
+          campaignId: "dormant-2027q1",
+          branchId: "BR001",
+          rows: [PERF_ROW_EXAMPLE],
+          total: { ...PERF_ROW_EXAMPLE, rmId: undefined },
+          method: "performance counters per branch × RM × day × stage",
+        },
+      },
+    },
+    csv: {
+      rows: "RFC 4180 rows: branchId, rmId, the seven stages, holdout, holdoutConverted, the rates, uplift and its interval, incremental conversions",
+      example:
+        "branchId,rmId,targeted,eligible,sent,delivered,engaged,responded,converted,holdout,holdoutConverted,conversionRate,holdoutConversionRate,uplift,upliftLow,upliftHigh,incrementalConversions\nBR001,RM0001,449,329,329,316,81,44,31,22,0,0.094225,0,0.094225,-0.056871,0.130641,31\n",
+      filename: "performance-by-rm.csv",
+    },
+    errors: {
+      400: "bad_input: by not branch or rm, a period that is not a quarter, month or ISO week",
+      403: "other_branch: another branch's performance; other_rm: an RM asking for another RM's",
+      404: "not_found: no such campaign",
+    },
+  },
+  "GET /api/indicators/{period}/{stage}": {
+    tag: "Results",
+    description:
+      "The bank's indicator for a quarter and a funnel stage, cascaded quarter → month → week and bank → branch → RM, each figure with its progress from the performance counters (the treated group's stage moves on the figure's days). A week across two months has a part in each (`2027-03/2027-W13`). A branch user sees their branch's figures; an RM their own.",
+    ok: {
+      200: {
+        description: "the cascade with progress",
+        schema: R.IndicatorProgress,
+        example: {
+          period: "2027Q1",
+          stage: "converted",
+          value: 1000,
+          split: "customers",
+          setAt: "2027-01-04T02:00:00.000Z",
+          rows: [
+            {
+              level: "branch",
+              branchId: "BR001",
+              period: "2027-03",
+              from: "2027-03-01",
+              to: "2027-03-31",
+              target: 218,
+              actual: 57,
+              progress: 26.1,
+            },
+          ],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: level or grain not one of theirs",
+      403: "other_branch: another branch's figures; other_rm: another RM's",
+      404: "not_found: no indicator set for the quarter and stage",
+    },
+  },
+  "PUT /api/indicators/{period}/{stage}": {
+    tag: "Results",
+    description:
+      "Sets the bank's indicator for a quarter (head office) and cascades it: months take equal thirds, weeks the days they hold of each month, branches and RMs their share of customers (`split: customers`, default) or equal shares, every split by largest remainder so each level adds up exactly to the one above. Replaces the quarter's cascade; audited. Every problem is listed at once.",
+    ok: {
+      200: {
+        description: "the whole cascade",
+        schema: R.IndicatorPlan,
+        example: {
+          period: "2027Q1",
+          stage: "converted",
+          value: 1000,
+          split: "equal",
+          setAt: "2027-01-04T02:00:00.000Z",
+          setBy: "ada",
+          nodes: [
+            {
+              level: "bank",
+              quarter: 1000,
+              months: { "2027-01": 334, "2027-02": 333, "2027-03": 333 },
+              weeks: { "2027-01": { "2026-W53": 33, "2027-W01": 75 } },
+            },
+          ],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: the period not a quarter, an unknown stage, a value not a positive integer, an unknown split, no customers to split over",
+      403: "other_branch: a branch user cannot set the bank's indicator",
+    },
+    requestExample: { value: 1000, split: "customers" },
+  },
+  "POST /api/books/assign": {
+    tag: "Tasks",
+    description:
+      "RM book rules A–D (000:640): A every customer with an RM keeps them; B the RMs' claims (`claims`), each refused with its reason and place (already another RM's, another branch's RM, a full book); C the unclaimed customers of `tiers` (default potential and quality), highest tier first, each to the RM of their branch with the smallest book; D no claim or assignment takes a book past `cap` (default rm.bookCap). Then the customers still without an RM (no RM in the branch, or every book full) and the RMs over the cap. A branch manager's run is their branch's. `dryRun` writes nothing; a run is audited.",
+    ok: {
+      200: {
+        description: "what the rules did",
+        schema: R.BooksAssignment,
+        example: {
+          cap: 800,
+          tiers: ["quality", "potential"],
+          dryRun: false,
+          customers: 1502,
+          kept: 1400,
+          claimed: 1,
+          assigned: 100,
+          written: 101,
+          skipped: 0,
+          rejected: [
+            {
+              line: 2,
+              customerId: "C0000417",
+              rmId: "rm018",
+              error: "customer C0000417 keeps RM rm017 (rule A)",
+            },
+          ],
+          unassigned: 1,
+          unassignedByTier: { potential: 1 },
+          unassignedCustomers: [
+            { customerId: "NEW-9", tier: "potential", branchId: "BR009", reason: "no_rm_in_branch" },
+          ],
+          overCap: [],
+          byRm: [{ rmId: "rm017", claimed: 1, assigned: 50, book: 751 }],
+          assignments: [{ customerId: "NEW-1", rmId: "rm017", rule: "B", tier: "quality", line: 1 }],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: a tier that is not a retail tier",
+      403: "forbidden: an RM cannot assign books",
+    },
+    requestExample: { claims: [{ customerId: "NEW-1", rmId: "rm017" }], dryRun: true },
   },
 };
 

@@ -531,3 +531,113 @@ export const Reward = z
   .meta({ id: "Reward" });
 
 export const RewardList = z.object({ rewards: z.array(Reward) }).meta({ id: "RewardList" });
+
+// Branch and RM performance, the bank's cascaded indicators, the book rules (issues 18, 19).
+const PerformanceRow = StageCounts.extend({
+  branchId: z.string().describe("`(none)`: recipients without a branch"),
+  rmId: z.string().optional().describe("with by=rm; `(none)`: recipients without an RM"),
+  holdout: Count,
+  holdoutConverted: Count,
+  conversionRate: z.number(),
+  holdoutConversionRate: z.number(),
+  uplift: z.number(),
+  upliftCi95: z.tuple([z.number(), z.number()]),
+  incrementalConversions: z.number().int(),
+}).meta({ id: "PerformanceRow" });
+
+export const PerformanceReport = z
+  .object({
+    by: z.enum(["branch", "rm"]),
+    campaignId: z.string().optional(),
+    branchId: z.string().optional(),
+    rmId: z.string().optional(),
+    from: z.string().optional().describe("first local day counted (YYYY-MM-DD)"),
+    to: z.string().optional().describe("last local day counted"),
+    rows: z.array(PerformanceRow),
+    total: PerformanceRow,
+    method: z.string(),
+  })
+  .meta({ id: "PerformanceReport" });
+
+const IndicatorLevel = z.enum(["bank", "branch", "rm"]);
+
+export const IndicatorProgress = z
+  .object({
+    period: z.string().describe("the quarter"),
+    stage: z.enum(STAGES),
+    value: Count,
+    split: z.enum(["customers", "equal"]),
+    setAt: Instant,
+    rows: z.array(
+      z.object({
+        level: IndicatorLevel,
+        branchId: z.string().optional(),
+        rmId: z.string().optional(),
+        period: z.string().describe("2027Q1, 2027-03, or a month's part of an ISO week: 2027-03/2027-W13"),
+        from: z.string(),
+        to: z.string(),
+        target: Count,
+        actual: Count,
+        progress: z.number().describe("percent of the target"),
+      }),
+    ),
+  })
+  .meta({ id: "IndicatorProgress" });
+
+export const IndicatorPlan = z
+  .object({
+    period: z.string(),
+    stage: z.enum(STAGES),
+    value: Count,
+    split: z.enum(["customers", "equal"]),
+    setAt: Instant,
+    setBy: z.string(),
+    nodes: z.array(
+      z.object({
+        level: IndicatorLevel,
+        branchId: z.string().optional(),
+        rmId: z.string().optional(),
+        quarter: Count,
+        months: z.record(z.string(), Count),
+        weeks: z.record(z.string(), z.record(z.string(), Count)),
+      }),
+    ),
+  })
+  .meta({ id: "IndicatorPlan" });
+
+export const BooksAssignment = z
+  .object({
+    cap: Count,
+    tiers: z.array(z.string()).describe("the tiers that must have an RM, highest first"),
+    dryRun: z.boolean(),
+    branchId: z.string().optional(),
+    customers: Count,
+    kept: Count.describe("rule A: customers who keep their RM"),
+    claimed: Count.describe("rule B"),
+    assigned: Count.describe("rule C"),
+    written: Count,
+    skipped: Count.describe("given an RM meanwhile (an import): kept as it was"),
+    rejected: z.array(z.object({ line: Count, customerId: z.string(), rmId: z.string(), error: z.string() })),
+    unassigned: Count,
+    unassignedByTier: z.record(z.string(), Count),
+    unassignedCustomers: z.array(
+      z.object({
+        customerId: z.string(),
+        tier: z.string(),
+        branchId: z.string(),
+        reason: z.enum(["no_rm_in_branch", "all_rms_at_cap"]),
+      }),
+    ),
+    overCap: z.array(z.object({ rmId: z.string(), customers: Count, over: Count })),
+    byRm: z.array(z.object({ rmId: z.string(), claimed: Count, assigned: Count, book: Count })),
+    assignments: z.array(
+      z.object({
+        customerId: z.string(),
+        rmId: z.string(),
+        rule: z.enum(["B", "C"]),
+        tier: z.string(),
+        line: Count.optional(),
+      }),
+    ),
+  })
+  .meta({ id: "BooksAssignment" });

@@ -40,6 +40,7 @@ import { shardOf } from "#platform/hash.ts";
 import { batchGet } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
+import { performanceRoutes } from "./performance.ts";
 import { rewardRoutes } from "./rewards.ts";
 import { scheduleRoutes } from "./schedules.ts";
 import { taskRoutes } from "./tasks.ts";
@@ -532,4 +533,5 @@ export const ROUTES: AnyRoute[] = [
   ...scheduleRoutes,
   ...taskRoutes,
   ...rewardRoutes,
+  ...performanceRoutes,
 ];

@@ -18,7 +18,9 @@ export type AuditEntity =
   | "customer"
   | "task"
   | "reward"
-  | "plan";
+  | "plan"
+  | "indicator"
+  | "books";
 
 export interface AuditActor {
   userId: string;

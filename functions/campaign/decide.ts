@@ -539,7 +539,8 @@ export function renderMessage(
  */
 export function decide(c: Customer, state: ContactState | undefined, ctx: DecideContext): Decision {
   const tier = tierInScheme(c, ctx.campaign.segment.scheme) ?? c.tier;
-  const base = { customerId: c.customerId, shard: c.shard, tier, branchId: c.branchId };
+  // The RM on every decision (excluded too): branch and RM performance count the whole audience.
+  const base = { customerId: c.customerId, shard: c.shard, tier, branchId: c.branchId, rmId: c.rmId };
   // Order: the variant is drawn first and the holdout last, from two independent draws. The holdout
   // draw reads only (campaignId, customerId), so adding, removing or re-weighting variants never moves
   // anyone in or out of the control group, and the split's draw adds "variant", so the holdout takes

@@ -172,3 +172,19 @@ export async function booksReport(
     unassignedCustomers: unassigned.sort((a, b) => a.customerId.localeCompare(b.customerId)),
   };
 }
+
+/** Customers per branch and RM (no RM: `rmId` undefined), over the primary schemes: what indicators split by. */
+export async function bookSizes(runtime: Store, options: { branch?: string } = {}) {
+  const sizes = new Map<string, { branchId: string; rmId?: string; customers: number }>();
+  for (const scheme of Object.values(PRIMARY_SCHEME)) {
+    const tiers = runtime.config.tierSchemes[scheme]?.tiers.map((t) => t.name) ?? [];
+    for await (const c of customersOf(runtime, scheme, tiers)) {
+      if (!c.branchId || (options.branch && c.branchId !== options.branch)) continue;
+      const k = `${c.branchId}\u0000${c.rmId ?? ""}`;
+      const s = sizes.get(k) ?? { branchId: c.branchId, ...(c.rmId ? { rmId: c.rmId } : {}), customers: 0 };
+      s.customers++;
+      sizes.set(k, s);
+    }
+  }
+  return [...sizes.values()];
+}

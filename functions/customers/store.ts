@@ -1,7 +1,7 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type Customer, mergeHistory } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { batchGet, batchWrite, type Item, mapLimit, type Repo } from "#platform/repo.ts";
+import { batchGet, batchWrite, conditional, type Item, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 // The customer record's owner: its item shape (tier, card and RM-book indexes) and its reads and writes.
@@ -252,5 +252,36 @@ export async function eraseProfile(repo: Repo, customerId: string, now: Date): P
       ExpressionAttributeNames: { "#name": "name" },
       ExpressionAttributeValues: { ":f": false, ":now": now.toISOString() },
     }),
+  );
+}
+
+/**
+ * Puts a customer in an RM's book (000:640 rules B and C) if they still have no RM: conditional, so an
+ * import or another run that gave them one meanwhile wins and this assignment is skipped (false). The
+ * book index moves with the RM.
+ */
+export async function assignRm(
+  repo: Repo,
+  customerId: string,
+  rmId: string,
+  assigned: { at: string; rule: string },
+): Promise<boolean> {
+  return conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: key.customer(customerId),
+        UpdateExpression:
+          "SET rmId = :rm, GSI3PK = :book, GSI3SK = :id, rmAssignedAt = :at, rmAssignedBy = :rule",
+        ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(rmId)",
+        ExpressionAttributeValues: {
+          ":rm": rmId,
+          ":book": bookPartition(rmId),
+          ":id": customerId,
+          ":at": assigned.at,
+          ":rule": assigned.rule,
+        },
+      }),
+    ),
   );
 }

@@ -17,6 +17,29 @@ export function counterSk(
   return `C#${row.tier}#${row.variant ?? "-"}#${row.channel ?? "-"}#${day}#${stage}#${row.holdout ? "H" : "T"}`;
 }
 
+/**
+ * Performance counter key (branch and RM performance, issue 19): one item per campaign × branch × RM ×
+ * day × stage × group, in partitions of their own (PERF#…), so the campaign funnel's reads do not grow
+ * with the number of RMs. The branch and RM are the ledger row's: the customer's when decided.
+ */
+export function perfSk(row: Pick<LedgerRow, "branchId" | "rmId" | "holdout">, day: string, stage: Stage) {
+  return `P#${dim(row.branchId)}#${dim(row.rmId)}#${day}#${stage}#${row.holdout ? "H" : "T"}`;
+}
+// Ids may hold '#': encoded so the key splits back exactly; "-" is "none".
+const dim = (v: string | undefined) => (v ? encodeURIComponent(v) : "-");
+const undim = (v: string | undefined) => (!v || v === "-" ? undefined : decodeURIComponent(v));
+
+export function parsePerfSk(sk: string) {
+  const [, branch, rm, day, stage, group] = sk.split("#");
+  return {
+    branchId: undim(branch),
+    rmId: undim(rm),
+    day: day!,
+    stage: stage as Stage,
+    holdout: group === "H",
+  };
+}
+
 export function parseCounterSk(sk: string) {
   const [, tier, variant, channel, day, stage, group] = sk.split("#");
   return {
@@ -42,13 +65,24 @@ export async function* counterItems(repo: Repo, campaignId: string) {
   for (let part = 0; part < FUNNEL_PARTS; part++) yield* repo.queryAll(key.funnelPartition(campaignId, part));
 }
 
+/** Every performance counter item of a campaign (by branch and RM), over its parts. */
+export async function* perfItems(repo: Repo, campaignId: string) {
+  for (let part = 0; part < FUNNEL_PARTS; part++) yield* repo.queryAll(key.perfPartition(campaignId, part));
+}
+
+/** Adds increments: funnel keys (C#…) to the funnel's parts, performance keys (P#…) to theirs. */
 export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
   await Promise.all(
     [...increments].map(([sk, n]) =>
       repo.ddb.send(
         new UpdateCommand({
           TableName: repo.table,
-          Key: { PK: key.funnelPartition(campaignId, randomInt(FUNNEL_PARTS)), SK: sk },
+          Key: {
+            PK: sk.startsWith("P#")
+              ? key.perfPartition(campaignId, randomInt(FUNNEL_PARTS))
+              : key.funnelPartition(campaignId, randomInt(FUNNEL_PARTS)),
+            SK: sk,
+          },
           UpdateExpression: "ADD #n :n",
           ExpressionAttributeNames: { "#n": "n" },
           ExpressionAttributeValues: { ":n": n },
@@ -96,6 +130,9 @@ export async function countStages(repo: Repo, row: LedgerRow, from: number, to: 
 export function stageIncrements(row: LedgerRow, from: number, to: number, at: Date) {
   const increments = new Map<string, number>();
   const day = localDay(at, TIME_ZONE);
-  for (let i = from + 1; i <= to; i++) increments.set(counterSk(row, day, STAGES[i]!), 1);
+  for (let i = from + 1; i <= to; i++) {
+    increments.set(counterSk(row, day, STAGES[i]!), 1);
+    increments.set(perfSk(row, day, STAGES[i]!), 1);
+  }
   return increments;
 }

@@ -11,6 +11,7 @@ import {
   counterItems,
   counterSk,
   parseCounterSk,
+  perfSk,
   stageIncrements,
   TIME_ZONE,
 } from "#functions/funnel/counters.ts";
@@ -175,7 +176,11 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const queued = new Map<Channel, RecipientRef[]>();
   for (const row of rows) {
     bump(counterSk(row, day, "targeted"));
-    if (row.stage >= stageIndex("eligible")) bump(counterSk(row, day, "eligible"));
+    bump(perfSk(row, day, "targeted"));
+    if (row.stage >= stageIndex("eligible")) {
+      bump(counterSk(row, day, "eligible"));
+      bump(perfSk(row, day, "eligible"));
+    }
     if (row.decision === "queued" && row.channel) {
       const list = queued.get(row.channel) ?? [];
       list.push({ customerId: row.customerId, shard: row.shard, tier: row.tier });

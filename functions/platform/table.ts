@@ -37,6 +37,8 @@ export const key = {
   /** A campaign's counters, write-sharded over FUNNEL_PARTS partitions (part undefined: the pre-sharding one). */
   funnelPartition: (campaignId: string, part?: number) =>
     part === undefined ? `FUNNEL#${campaignId}` : `FUNNEL#${campaignId}#${part}`,
+  /** A campaign's branch × RM performance counters, write-sharded like the funnel's. */
+  perfPartition: (campaignId: string, part: number) => `PERF#${campaignId}#${part}`,
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */

@@ -162,6 +162,18 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
     path: `/api/rewards/${campaignOf(owner, "launched")}/${owner === "ho" ? "HO-1" : "BR1-1"}/pay`,
     body: { reference: "intruder" },
   }),
+  // The bank's indicator is head office's alone.
+  "PUT /api/indicators/{period}/{stage}": () => ({
+    path: "/api/indicators/2027Q1/converted",
+    body: { value: 100 },
+  }),
+  // A branch's run of the book rules claims the other owner's customer: refused by line, nothing assigned.
+  "POST /api/books/assign": (owner) => ({
+    path: "/api/books/assign",
+    body: { claims: [{ customerId: owner === "ho" ? "HO-1" : "BR1-1", rmId: "br2-rm" }] },
+    refusedInBody: (json) =>
+      expect(json).toMatchObject({ written: 0, assignments: [], rejected: [{ line: 1 }] }),
+  }),
 };
 
 const taskOf = (owner: Owner) => taskIdOf(campaignOf(owner, "launched"), owner === "ho" ? "HO-1" : "BR1-1");

@@ -544,6 +544,34 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await get(`/api/book?rm=${rmId}`, tokens.ann)).status).toBe(403);
   });
 
+  it("branch and RM performance, the cascaded indicators and the book rules (CSV, 400, 403, 404)", async () => {
+    const rmId = Object.keys(fieldTokens).find((u) => !u.startsWith("oa-"))!;
+    const rm = fieldTokens[rmId]!;
+    const bm = fieldTokens["oa-bm"]!;
+    expect((await get("/api/performance?by=rm", tokens.ann)).json.by).toBe("rm");
+    expect((await get("/api/performance?format=csv", bm)).status).toBe(200);
+    expect((await get("/api/performance", rm)).status).toBe(200);
+    expect((await get("/api/performance?by=tier", tokens.ann)).status).toBe(400);
+    expect((await get("/api/performance?branch=BR999", bm)).json.error).toBe("other_branch");
+    expect((await get("/api/performance?campaign=no-such", tokens.ann)).status).toBe(404);
+
+    const put = (path: string, token: string, body: unknown) => call("PUT", path, { token, body });
+    expect((await put("/api/indicators/2027Q1/converted", tokens.ada, { value: 1000 })).json.value).toBe(
+      1000,
+    );
+    expect((await put("/api/indicators/2027Q1/converted", tokens.ada, { value: 0 })).status).toBe(400);
+    expect((await put("/api/indicators/2027Q1/converted", bm, { value: 10 })).status).toBe(403);
+    expect((await get("/api/indicators/2027Q1/converted?grain=month", bm)).status).toBe(200);
+    expect((await get("/api/indicators/2027Q1/converted?level=town", bm)).status).toBe(400);
+    expect((await get("/api/indicators/2027Q1/converted?branch=BR999", bm)).json.error).toBe("other_branch");
+    expect((await get("/api/indicators/2027Q2/converted", tokens.ann)).status).toBe(404);
+
+    const assign = (token: string, body: unknown) => call("POST", "/api/books/assign", { token, body });
+    expect((await assign(bm, { dryRun: true })).json.dryRun).toBe(true);
+    expect((await assign(tokens.ada, { tiers: ["gold"], dryRun: true })).status).toBe(400);
+    expect((await assign(rm, {})).status).toBe(403);
+  });
+
   it("referral rewards: list (JSON, CSV), pay once (409 reward_paid, 404, 403)", async () => {
     const drive = "referral-2027-spring";
     await launchCampaign(

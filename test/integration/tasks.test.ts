@@ -277,6 +277,11 @@ describe("RM tasks", () => {
         method: "GET",
         path: `/api/customers/${mate[1][0]!.customerId}/decisions`,
       }),
+      "GET /api/performance": () => ({ method: "GET", path: `/api/performance?rm=${mate[0]}` }),
+      "GET /api/indicators/{period}/{stage}": () => ({
+        method: "GET",
+        path: `/api/indicators/2027Q1/converted?rm=${mate[0]}`,
+      }),
     };
     const SELF_ONLY = new Set(["GET /api/me"]);
 

@@ -8,6 +8,7 @@ import { Builder } from "./pages/builder.tsx";
 import { CampaignDetail, CampaignList } from "./pages/campaigns.tsx";
 import { FunnelPage } from "./pages/funnel.tsx";
 import { Lookup } from "./pages/lookup.tsx";
+import { BooksPage, IndicatorsPage, PerformancePage } from "./pages/performance.tsx";
 import { Schedules } from "./pages/schedules.tsx";
 import { TaskDetail, TaskList } from "./pages/tasks.tsx";
 import "./styles.css";
@@ -131,12 +132,20 @@ function App() {
         <SignIn t={t} onDone={setMe} {...(sso ? { sso } : {})} {...(failure ? { failure } : {})} />
       </main>
     );
-  const [, section, id] = hash.replace(/^#/, "").split("/");
+  const [, section, id, sub] = hash.replace(/^#/, "").split("/");
   const props: PageProps = { t, me, go };
   // The RM's workbench is their whole console; admins see it beside the marketing pages.
   const field = me.role === "rm" || me.role === "branch_manager";
+  // Performance and indicators for everyone (in their scope); books for those who run the rules.
+  const perfNav: [string, string][] = [
+    ["#/performance", t("performance")],
+    ["#/indicators", t("indicators")],
+    ...(me.role === "admin" || me.role === "branch_manager"
+      ? ([["#/books", t("books")]] as [string, string][])
+      : []),
+  ];
   const nav: [string, string][] = field
-    ? [["#/tasks", t("tasks")]]
+    ? [["#/tasks", t("tasks")], ...perfNav]
     : [
         ["#/campaigns", t("campaigns")],
         ["#/new", t("newCampaign")],
@@ -145,9 +154,21 @@ function App() {
         ["#/lookup", t("lookup")],
         ["#/schedules", t("schedules")],
         ...(me.role === "admin" ? ([["#/tasks", t("tasks")]] as [string, string][]) : []),
+        ...perfNav,
       ];
   let page: JSX.Element;
   if (section === "task" && id) page = <TaskDetail {...props} taskId={decodeURIComponent(id)} />;
+  else if (section === "performance")
+    page = (
+      <PerformancePage
+        {...props}
+        {...(id ? { branchId: decodeURIComponent(id) } : {})}
+        {...(sub ? { rmId: decodeURIComponent(sub) } : {})}
+      />
+    );
+  else if (section === "indicators") page = <IndicatorsPage {...props} />;
+  else if (section === "books" && (me.role === "admin" || me.role === "branch_manager"))
+    page = <BooksPage {...props} />;
   else if (field || section === "tasks") page = <TaskList {...props} />;
   else if (section === "new") page = <Builder {...props} />;
   else if (section === "edit" && id) page = <Builder {...props} campaignId={decodeURIComponent(id)} />;

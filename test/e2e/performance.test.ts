@@ -1,0 +1,121 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addUser } from "#functions/access/users.ts";
+import { getCustomer, putCustomers } from "#functions/customers/store.ts";
+import type { Runtime } from "#local/runtime.ts";
+import { type LocalServer, startServe } from "#local/serve.ts";
+import { readCampaignFile } from "../../cli/campaign-file.ts";
+import { launchCampaign } from "../../cli/launch.ts";
+import { customer } from "../fixtures/campaigns.ts";
+import { localBank, setClock } from "../integration/bank.ts";
+import { launchChromium } from "./browser.ts";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const SHOTS = join(ROOT, "test-artifacts", "e2e");
+const AT = "2027-03-01T02:00:00.000Z";
+
+let runtime: Runtime;
+let server: LocalServer;
+let browser: Browser;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const { build } = await import("vite");
+  await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "error" });
+  // 12,000 customers: branches BR001 and BR002.
+  runtime = await localBank(8_000, new Date("2027-02-28T00:00:00Z"));
+  setClock(runtime, AT);
+  await launchCampaign(
+    runtime,
+    readCampaignFile("examples/dormant-reactivation.json", runtime.config),
+    new Date(AT),
+  );
+  await putCustomers(
+    runtime.repo,
+    [customer({ customerId: "NEW-E2E", aum: 100_000, rmId: undefined, branchId: "BR001" })],
+    AT,
+  );
+  for (const u of [
+    { userId: "ada", role: "admin" as const },
+    { userId: "bm1", role: "branch_manager" as const, branchId: "BR001" },
+  ])
+    tokens[u.userId] = (await addUser(runtime.repo, u, new Date(AT))).token;
+  server = await startServe(runtime, { schedulerMs: 0 });
+  browser = await launchChromium();
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await runtime?.stop();
+});
+
+async function signIn(page: Page, token: string, hash: string) {
+  await page.goto(`${server.url}/${hash}`);
+  await page.getByLabel("Access token").fill(token);
+  await page.keyboard.press("Enter");
+}
+
+describe("branch and RM performance, indicators and books in the console", () => {
+  it("shows a branch manager their branch's RMs, one RM's page, and only their branch", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+    await context.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await signIn(page, tokens.bm1!, "#/performance");
+    await page.getByRole("heading", { name: "Branch & RM performance · BR001" }).waitFor();
+    const rmLinks = page.locator("tbody a[href^='#/performance/BR001/']");
+    await rmLinks.first().waitFor();
+    expect(await rmLinks.count()).toBeGreaterThan(3);
+    expect(await page.locator("tbody a[href^='#/performance/BR002']").count()).toBe(0);
+    await page.screenshot({ path: join(SHOTS, "performance-branch-BR001.png"), fullPage: true });
+    const first = String(await rmLinks.first().textContent());
+    await rmLinks.first().click();
+    await page.getByRole("heading", { name: `Branch & RM performance · BR001 · ${first}` }).waitFor();
+    // One RM's row and the total (the console's CSP allows no evaluated strings).
+    await expect.poll(() => page.locator("tbody tr").count(), { timeout: 20_000 }).toBe(2);
+    // Another branch's page is refused by the API, and the console says so.
+    await page.goto(`${server.url}/#/performance/BR002`);
+    await page.getByRole("alert").waitFor();
+    expect(await page.getByRole("alert").textContent()).toContain("BR002");
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("lets head office set an indicator and see it cascaded; a branch manager runs the book rules", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+    await context.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    await signIn(page, tokens.ada!, "#/indicators");
+    await page.getByRole("heading", { name: "Indicators" }).waitFor();
+    await page.getByLabel("Quarter").fill("2027Q1");
+    await page.getByLabel("Quarter").press("Tab");
+    await page.getByLabel("Target").fill("1000");
+    await page.getByRole("button", { name: "Set and cascade" }).click();
+    const bankMarch = page.locator("tbody tr", { hasText: "2027-03" }).filter({ hasText: "bank" });
+    await bankMarch.first().waitFor();
+    expect(await bankMarch.first().textContent()).toContain("333");
+    await page.screenshot({ path: join(SHOTS, "indicators-2027Q1.png"), fullPage: true });
+    await context.close();
+
+    const bm = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
+    await bm.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
+    const p2 = await bm.newPage();
+    p2.setDefaultTimeout(20_000);
+    await signIn(p2, tokens.bm1!, "#/books");
+    await p2.getByRole("heading", { name: "Books" }).waitFor();
+    await p2.getByText("NEW-E2E").waitFor();
+    await p2.getByLabel("preview only, write nothing").uncheck();
+    await p2.getByRole("button", { name: "Run rules A–D" }).click();
+    await p2.locator("[data-books-result]").waitFor();
+    await p2.screenshot({ path: join(SHOTS, "books-BR001.png"), fullPage: true });
+    expect((await getCustomer(runtime.repo, "NEW-E2E"))!.rmId).toMatch(/^RM/);
+    await bm.close();
+  }, 60_000);
+});
