@@ -14,6 +14,8 @@ import {
   type StatusFilter,
   type Task,
   type TaskOutcome,
+  type TaskScope,
+  taskPage,
   tasksOfBranch,
   tasksOfRm,
 } from "#functions/tasks/store.ts";
@@ -61,6 +63,56 @@ export async function listTasksAs(
   if (options.rmId) return inBranch(actor, await tasksOfRm(deps.repo, options.rmId, status));
   if (actor.branchId) return tasksOfBranch(deps.repo, actor.branchId, status);
   return allTasks(deps.repo, deps.config.shards, status);
+}
+
+/**
+ * One page of the tasks an actor may see (the same scope as listTasksAs), narrowed to the open ones past
+ * due (`overdue`) or to those due by a moment (`dueBy`), and the cursor of the next page.
+ */
+export async function taskPageAs(
+  deps: UseCaseDeps,
+  actor: Actor,
+  options: {
+    rmId?: string;
+    status?: StatusFilter;
+    dueBy?: string;
+    overdue?: boolean;
+    cursor?: string;
+    limit: number;
+  },
+): Promise<{ tasks: Task[]; next?: string }> {
+  let status = options.status ?? "open";
+  let dueBy = options.dueBy;
+  if (options.overdue) {
+    if (status === "done") throw new InputError("overdue: only open tasks are overdue (status open or all)");
+    status = "open";
+    // Past due: due strictly before now (a task due this millisecond is not late yet).
+    const now = new Date(deps.now().getTime() - 1).toISOString();
+    dueBy = dueBy && dueBy < now ? dueBy : now;
+  }
+  let scope: TaskScope;
+  if (actor.role === "rm") {
+    const own = rmIdOf(actor);
+    if (options.rmId && options.rmId !== own)
+      throw new ForbiddenError(`RM ${own} cannot list the tasks of RM ${options.rmId}`, "other_rm");
+    scope = { rmId: own };
+  } else if (options.rmId) scope = { rmId: options.rmId };
+  else if (actor.branchId) scope = { branchId: actor.branchId };
+  else scope = { all: true };
+  const page = await taskPage(
+    deps.repo,
+    scope,
+    { status, ...(dueBy ? { dueBy } : {}) },
+    {
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+      limit: options.limit,
+      shards: deps.config.shards,
+    },
+  );
+  return {
+    tasks: "rmId" in scope ? inBranch(actor, page.tasks) : page.tasks,
+    ...(page.next ? { next: page.next } : {}),
+  };
 }
 
 // An RM's partition can hold tasks of customers of several branches (a handover across branches is
