@@ -11,6 +11,7 @@ import {
   completeTaskAs,
   handoverAs,
   reassignTaskAs,
+  rmsOfBranchAs,
   taskInScope,
   taskPageAs,
   taskView,
@@ -132,6 +133,18 @@ export const taskRoutes: AnyRoute[] = [
     body: ReassignBody,
     async handle({ actor, params, body, deps }) {
       return handoverAs(deps, actor, params.rmId!, (body as z.infer<typeof ReassignBody>).to);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/rms",
+    summary:
+      "The branch's RMs (rm users, and whoever holds an open task there) with their open and overdue task counts",
+    roles: MANAGERS,
+    query: { branch: "a branch (head office)" },
+    async handle({ actor, query, deps }) {
+      if (query.branch) assertInScope(actor, `branch ${query.branch}'s RMs`, query.branch);
+      return rmsOfBranchAs(deps, actor, query.branch);
     },
   }),
   route({

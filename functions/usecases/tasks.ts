@@ -1,5 +1,5 @@
 import { assertRmScope, rmIdOf } from "#functions/access/scope.ts";
-import { type Actor, findUser } from "#functions/access/users.ts";
+import { type Actor, findUser, listUsers } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { findCampaign } from "#functions/campaign/record.ts";
 import { markPhoneWrong } from "#functions/contact/gate.ts";
@@ -243,4 +243,44 @@ export async function handoverAs(deps: UseCaseDeps, actor: Actor, fromRmId: stri
   const moved: string[] = [];
   for (const task of open) moved.push((await reassignTaskAs(deps, actor, task.taskId, toRmId)).taskId);
   return { from: fromRmId, to: toRmId, moved: moved.length, taskIds: moved };
+}
+
+/**
+ * The branch manager's view of the branch's RMs: every `rm` user of the branch (head office: of the bank,
+ * or of `branch`) and every RM holding an open task there, with their open and overdue task counts.
+ */
+export async function rmsOfBranchAs(deps: UseCaseDeps, actor: Actor, branch?: string) {
+  if (actor.role === "rm") throw new ForbiddenError("an RM cannot list the branch's RMs", "forbidden");
+  const branchId = actor.branchId ?? branch;
+  const users = (await listUsers(deps.repo)).filter(
+    (u) => u.role === "rm" && (!branchId || u.branchId === branchId),
+  );
+  const open = branchId
+    ? await tasksOfBranch(deps.repo, branchId, "open")
+    : await allTasks(deps.repo, deps.config.shards, "open");
+  const now = deps.now().toISOString();
+  const rms = new Map<
+    string,
+    { rmId: string; branchId: string | null; user: boolean; open: number; overdue: number }
+  >();
+  for (const u of users)
+    rms.set(rmIdOf(u), { rmId: rmIdOf(u), branchId: u.branchId ?? null, user: true, open: 0, overdue: 0 });
+  for (const t of open) {
+    const rm = rms.get(t.rmId) ?? {
+      rmId: t.rmId,
+      branchId: t.branchId ?? null,
+      user: false,
+      open: 0,
+      overdue: 0,
+    };
+    rm.open++;
+    if (t.dueAt < now) rm.overdue++;
+    rms.set(t.rmId, rm);
+  }
+  return {
+    branchId: branchId ?? null,
+    rms: [...rms.values()].sort(
+      (a, b) => b.overdue - a.overdue || b.open - a.open || a.rmId.localeCompare(b.rmId),
+    ),
+  };
 }
