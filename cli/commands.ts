@@ -19,6 +19,7 @@ export { targetProgress, validateTarget } from "#functions/funnel/targets.ts";
 export { REWARD_COLUMNS } from "#functions/referrals/rewards.ts";
 export { listSchedules, validateSchedule } from "#functions/schedules/core.ts";
 export { assignBooksAs } from "#functions/usecases/books.ts";
+export { dueByOf } from "#functions/tasks/provider.ts";
 export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
 export { indicatorAs, performanceAs, setIndicatorAs } from "#functions/usecases/performance.ts";
@@ -26,7 +27,7 @@ export { importStaffAs, planReportAs, runPlanAs } from "#functions/usecases/plan
 export { listRewardsAs, payRewardAs } from "#functions/usecases/rewards.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";
 export { setCampaignTarget } from "#functions/usecases/targets.ts";
-export { completeTaskAs, handoverAs, listTasksAs, taskView } from "#functions/usecases/tasks.ts";
+export { completeTaskAs, handoverAs, listTasksAs, taskPageAs, taskView } from "#functions/usecases/tasks.ts";
 export { addUserAs } from "#functions/usecases/users.ts";
 export { localAuditAnchor } from "#local/audit-anchor.ts";
 export { startRuntime } from "#local/runtime.ts";

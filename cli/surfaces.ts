@@ -29,32 +29,84 @@ function addTaskCommands(program: Command, globals: (cmd: Command) => GlobalOpti
     .addOption(
       new Option("--status <status>", "open, done or all").choices(["open", "done", "all"]).default("open"),
     )
-    .action(async (o: { rm?: string; status: "open" | "done" | "all" }, cmd: Command) => {
-      const options = globals(cmd);
-      const rows = await withRuntime(options, (runtime, now) =>
-        lib.listTasksAs(useCaseDeps(runtime, now), localOperator(), {
-          ...(o.rm ? { rmId: o.rm } : {}),
-          status: o.status,
-        }),
-      );
-      const views = rows.map(lib.taskView);
-      emit(options, { tasks: views }, () =>
-        table(
-          ["task", "RM", "customer", "tier", "priority", "due", "status", "attempts", "outcome"],
-          views.map((t) => [
-            t.taskId,
-            t.rmId,
-            t.customerId,
-            t.context.tier,
-            t.priority,
-            t.dueAt,
-            t.status,
-            t.attempts,
-            t.outcome ?? "",
-          ]),
-        ),
-      );
-    });
+    .option(
+      "--due <date>",
+      "only tasks due by the end of this day (YYYY-MM-DD, bank time) or this ISO instant",
+    )
+    .option("--overdue", "only open tasks past due")
+    .option("--limit <n>", "a page of at most n tasks (1-1000), with the next page's cursor as next")
+    .option("--cursor <cursor>", "continue from a page's next")
+    .action(
+      async (
+        o: {
+          rm?: string;
+          status: "open" | "done" | "all";
+          due?: string;
+          overdue?: boolean;
+          limit?: string;
+          cursor?: string;
+        },
+        cmd: Command,
+      ) => {
+        const options = globals(cmd);
+        const limit = o.limit === undefined ? undefined : Number(o.limit);
+        if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000))
+          throw new UsageError("--limit: an integer from 1 to 1000");
+        const paged = limit !== undefined || o.cursor !== undefined;
+        const page = await withRuntime(options, async (runtime, now) => {
+          const deps = useCaseDeps(runtime, now);
+          let dueBy: string | undefined;
+          try {
+            dueBy = o.due === undefined ? undefined : lib.dueByOf(o.due, runtime.config.quietHours.timeZone);
+          } catch (err) {
+            throw new UsageError(`--${(err as Error).message}`);
+          }
+          const filter = {
+            ...(o.rm ? { rmId: o.rm } : {}),
+            status: o.status,
+            ...(dueBy ? { dueBy } : {}),
+            ...(o.overdue ? { overdue: true } : {}),
+          };
+          if (paged)
+            return lib.taskPageAs(deps, localOperator(), {
+              ...filter,
+              ...(o.cursor ? { cursor: o.cursor } : {}),
+              limit: limit ?? 500,
+            });
+          // Every task, page by page (CONTRACT.md: `tasks list` lists them all).
+          const all: Awaited<ReturnType<typeof lib.taskPageAs>>["tasks"] = [];
+          let cursor: string | undefined;
+          do {
+            const p = await lib.taskPageAs(deps, localOperator(), {
+              ...filter,
+              ...(cursor ? { cursor } : {}),
+              limit: 1000,
+            });
+            all.push(...p.tasks);
+            cursor = p.next;
+          } while (cursor);
+          return { tasks: all };
+        });
+        const rows = page.tasks;
+        const views = rows.map(lib.taskView);
+        emit(options, paged ? { tasks: views, next: page.next ?? null } : { tasks: views }, () =>
+          table(
+            ["task", "RM", "customer", "tier", "priority", "due", "status", "attempts", "outcome"],
+            views.map((t) => [
+              t.taskId,
+              t.rmId,
+              t.customerId,
+              t.context.tier,
+              t.priority,
+              t.dueAt,
+              t.status,
+              t.attempts,
+              t.outcome ?? "",
+            ]),
+          ),
+        );
+      },
+    );
   tasks
     .command("complete")
     .description("record a call: no_answer logs an attempt and keeps the task open; the others close it")

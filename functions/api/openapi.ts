@@ -541,14 +541,34 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "GET /api/tasks": {
     tag: "Tasks",
     description:
-      "RM call tasks, due first: an RM sees their own, a branch manager their branch's (one RM's with `rm=`), head office every task. `status=open` (default), `done` or `all`; `overdue=true`: open and past due.",
+      "RM call tasks, due first, a page at a time: an RM sees their own, a branch manager their branch's (one RM's with `rm=`), head office every task (shard by shard, due first within each). `status=open` (default), `done` or `all`; `overdue=true`: open and past due; `due=YYYY-MM-DD` (by the end of that day, bank time) or an ISO instant: due at or before it. `limit` (1-1000, default 500) and `cursor` (the previous page's `next`).",
     ok: {
-      200: { description: "the tasks", schema: R.TaskList, example: { tasks: [TASK_EXAMPLE] } },
+      200: {
+        description: "a page of tasks",
+        schema: R.TaskList,
+        example: { tasks: [TASK_EXAMPLE], next: null },
+      },
     },
     errors: {
-      400: "bad_input: status not open, done or all",
+      400: "bad_input: status not open, done or all; a bad due, overdue, limit or cursor",
       403: "other_rm: an RM asking for another RM's tasks",
     },
+  },
+  "GET /api/rms": {
+    tag: "Tasks",
+    description:
+      "The branch manager's view of the branch's RMs: every `rm` user of the branch and every RM holding an open task there, with their open and overdue counts (most overdue first). Head office: the bank's, or one branch's with `branch=`.",
+    ok: {
+      200: {
+        description: "the branch's RMs",
+        schema: R.RmList,
+        example: {
+          branchId: "BR001",
+          rms: [{ rmId: "rm017", branchId: "BR001", user: true, open: 12, overdue: 3 }],
+        },
+      },
+    },
+    errors: { 403: "other_branch: another branch's RMs" },
   },
   "GET /api/tasks/{taskId}": {
     tag: "Tasks",

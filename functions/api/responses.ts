@@ -438,7 +438,32 @@ export const Task = z
   })
   .meta({ id: "Task" });
 
-export const TaskList = z.object({ tasks: z.array(Task) }).meta({ id: "TaskList" });
+export const TaskList = z
+  .object({
+    tasks: z.array(Task),
+    next: z
+      .string()
+      .nullable()
+      .describe("the cursor of the next page (pass as cursor=); null on the last page"),
+  })
+  .meta({ id: "TaskList" });
+
+export const RmList = z
+  .object({
+    branchId: z.string().nullable().describe("the branch listed; null for the whole bank (head office)"),
+    rms: z.array(
+      z.object({
+        rmId: z.string(),
+        branchId: z.string().nullable(),
+        user: z
+          .boolean()
+          .describe("an rm user of the console (false: named only on tasks, e.g. an RM who left)"),
+        open: Count,
+        overdue: Count.describe("open and past due"),
+      }),
+    ),
+  })
+  .meta({ id: "RmList" });
 
 export const TaskDetail = Task.extend({
   customer: z

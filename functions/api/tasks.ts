@@ -4,14 +4,16 @@ import type { Role } from "#functions/access/users.ts";
 import { maskContact } from "#functions/campaign/preview.ts";
 import { booksReport } from "#functions/customers/reports.ts";
 import { bookPage, getCustomer } from "#functions/customers/store.ts";
+import { dueByOf } from "#functions/tasks/provider.ts";
 import { OUTCOMES } from "#functions/tasks/store.ts";
 import { planReportAs } from "#functions/usecases/plans.ts";
 import {
   completeTaskAs,
   handoverAs,
-  listTasksAs,
   reassignTaskAs,
+  rmsOfBranchAs,
   taskInScope,
+  taskPageAs,
   taskView,
 } from "#functions/usecases/tasks.ts";
 import { ForbiddenError, InputError } from "#platform/errors.ts";
@@ -41,22 +43,32 @@ export const taskRoutes: AnyRoute[] = [
   route({
     method: "GET",
     path: "/api/tasks",
-    summary: "RM tasks, due first: an RM's own, a branch manager's branch, head office all (?rm=, ?status=)",
+    summary:
+      "RM tasks, due first, a page at a time: an RM's own, a branch manager's branch, head office all (?rm=, ?status=, ?due=, ?overdue=)",
     roles: TASK_ROLES,
     query: {
       rm: "one RM's tasks",
       status: "open (default), done or all",
-      overdue: "true: open and past due",
+      due: "YYYY-MM-DD (due by the end of that day, bank time) or an ISO instant (due at or before it)",
+      overdue: "true: only open tasks past due",
+      cursor: "from the previous page's next",
+      limit: "1-1000 (default 500)",
     },
     async handle({ actor, query, deps }) {
-      const tasks = await listTasksAs(deps, actor, {
+      const limit = query.limit === undefined ? 500 : Number(query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new InputError("limit must be an integer from 1 to 1000");
+      if (query.overdue !== undefined && query.overdue !== "true" && query.overdue !== "false")
+        throw new InputError(`overdue must be true or false, got "${query.overdue}"`);
+      const page = await taskPageAs(deps, actor, {
         ...(query.rm ? { rmId: query.rm } : {}),
         status: statusOf(query.status),
+        ...(query.due ? { dueBy: dueByOf(query.due, deps.config.quietHours.timeZone) } : {}),
+        overdue: query.overdue === "true",
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+        limit,
       });
-      const now = deps.now().toISOString();
-      const shown =
-        query.overdue === "true" ? tasks.filter((t) => t.status === "open" && t.dueAt < now) : tasks;
-      return { tasks: shown.map(taskView) };
+      return { tasks: page.tasks.map(taskView), next: page.next ?? null };
     },
   }),
   route({
@@ -121,6 +133,18 @@ export const taskRoutes: AnyRoute[] = [
     body: ReassignBody,
     async handle({ actor, params, body, deps }) {
       return handoverAs(deps, actor, params.rmId!, (body as z.infer<typeof ReassignBody>).to);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/rms",
+    summary:
+      "The branch's RMs (rm users, and whoever holds an open task there) with their open and overdue task counts",
+    roles: MANAGERS,
+    query: { branch: "a branch (head office)" },
+    async handle({ actor, query, deps }) {
+      if (query.branch) assertInScope(actor, `branch ${query.branch}'s RMs`, query.branch);
+      return rmsOfBranchAs(deps, actor, query.branch);
     },
   }),
   route({

@@ -5,7 +5,7 @@ import type { Customer } from "#functions/customers/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import type { Provider } from "#functions/dispatch/core.ts";
 import { PRIMARY_SCHEME, type TiercastConfig } from "#platform/config.ts";
-import { ProviderRetryableError } from "#platform/errors.ts";
+import { InputError, ProviderRetryableError } from "#platform/errors.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { createTask, type Task, type TaskContext, type TaskPriority, taskIdOf } from "./store.ts";
@@ -14,6 +14,20 @@ import { createTask, type Task, type TaskContext, type TaskPriority, taskIdOf } 
 export function endOfLocalDay(at: Date, timeZone: string): string {
   const { date, offsetMs } = localTime(at, timeZone);
   return new Date(Date.parse(`${date}T23:59:59.999Z`) - offsetMs).toISOString();
+}
+
+/** `due`: a day (due by its end in the bank's zone) or an instant; anything else is the client's error. */
+export function dueByOf(value: string, timeZone: string): string {
+  const noon = new Date(`${value}T12:00:00Z`);
+  if (
+    /^\d{4}-\d{2}-\d{2}$/.test(value) &&
+    !Number.isNaN(noon.getTime()) &&
+    noon.toISOString().startsWith(value)
+  )
+    return endOfLocalDay(noon, timeZone);
+  if (/^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value)))
+    return new Date(value).toISOString();
+  throw new InputError(`due must be a date (YYYY-MM-DD) or an ISO instant, got "${value}"`);
 }
 
 /** The tier's place in its scheme: the two highest tiers are high priority, the next normal, the rest low. */

@@ -1,5 +1,5 @@
 import { PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { ConflictError } from "#platform/errors.ts";
+import { ConflictError, InputError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import { batchGet, conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 
@@ -164,6 +164,103 @@ export const tasksOfRm = (repo: Repo, rmId: string, status: StatusFilter) =>
 /** A branch's tasks, every RM of it (one partition). */
 export const tasksOfBranch = (repo: Repo, branchId: string, status: StatusFilter) =>
   queryIndex(repo, "GSI2", branchPartition(branchId), status);
+
+/** What a page of tasks may be narrowed to: due by a moment (`dueBy`), or only the open ones past due. */
+export interface TaskFilter {
+  status: StatusFilter;
+  /** ISO instant: only tasks due at or before it. */
+  dueBy?: string;
+}
+
+/** One stretch of one index partition a listing walks: the sort-key range of one status. */
+interface Phase {
+  index: "GSI1" | "GSI2" | "GSI3";
+  pk: string;
+  from: string;
+  to: string;
+}
+
+export type TaskScope = { rmId: string } | { branchId: string } | { all: true };
+
+function phasesOf(scope: TaskScope, filter: TaskFilter, shards: number): Phase[] {
+  const parts: Pick<Phase, "index" | "pk">[] =
+    "rmId" in scope
+      ? [{ index: "GSI3", pk: rmPartition(scope.rmId) }]
+      : "branchId" in scope
+        ? [{ index: "GSI2", pk: branchPartition(scope.branchId) }]
+        : Array.from({ length: shards }, (_, s) => ({ index: "GSI1" as const, pk: allPartition(s) }));
+  const statuses: TaskStatus[] = filter.status === "all" ? ["open", "done"] : [filter.status];
+  // '~' sorts after every character of an ISO date and a task id: the end of a status's range.
+  const to = (status: TaskStatus) => (filter.dueBy ? `${status}#${filter.dueBy}#~` : `${status}#~`);
+  return parts.flatMap((part) => statuses.map((st) => ({ ...part, from: `${st}#`, to: to(st) })));
+}
+
+const encodeCursor = (phase: number, sk: string) =>
+  Buffer.from(JSON.stringify([phase, sk]), "utf8").toString("base64url");
+
+function decodeCursor(cursor: string, phases: number): { phase: number; sk: string } {
+  try {
+    const [phase, sk] = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as [unknown, unknown];
+    if (
+      Number.isInteger(phase) &&
+      (phase as number) >= 0 &&
+      (phase as number) < phases &&
+      typeof sk === "string"
+    )
+      return { phase: phase as number, sk };
+  } catch {}
+  throw new InputError("cursor: not a cursor this listing gave (use the `next` of the previous page)");
+}
+
+/**
+ * One page of tasks, due first within each partition (head office's shards in turn), and the cursor of
+ * the next page (undefined at the end). The cursor names the partition and the last sort key, so a page
+ * continues exactly where the last one stopped, whatever was closed or added meanwhile.
+ */
+export async function taskPage(
+  repo: Repo,
+  scope: TaskScope,
+  filter: TaskFilter,
+  options: { cursor?: string; limit: number; shards: number },
+): Promise<{ tasks: Task[]; next?: string }> {
+  const phases = phasesOf(scope, filter, options.shards);
+  let { phase, sk } = options.cursor ? decodeCursor(options.cursor, phases.length) : { phase: 0, sk: "" };
+  const tasks: Task[] = [];
+  while (phase < phases.length) {
+    const p = phases[phase]!;
+    const start = sk
+      ? {
+          PK: `TASK#${sk.split("#").slice(2).join("#")}`,
+          SK: "TASK",
+          [`${p.index}PK`]: p.pk,
+          [`${p.index}SK`]: sk,
+        }
+      : undefined;
+    const out = await repo.ddb.send(
+      new QueryCommand({
+        TableName: repo.table,
+        IndexName: p.index,
+        KeyConditionExpression: `${p.index}PK = :pk AND ${p.index}SK BETWEEN :from AND :to`,
+        ExpressionAttributeValues: { ":pk": p.pk, ":from": p.from, ":to": p.to },
+        ExclusiveStartKey: start,
+        Limit: options.limit - tasks.length,
+      }),
+    );
+    for (const item of out.Items ?? []) tasks.push(strip(item));
+    const last = out.Items?.at(-1);
+    if (out.LastEvaluatedKey && last) sk = String(last[`${p.index}SK`]);
+    else {
+      phase++;
+      sk = "";
+    }
+    if (tasks.length >= options.limit) {
+      if (phase >= phases.length) return { tasks };
+      // The next page starts where this one stopped (or at the next partition's beginning).
+      return { tasks, next: encodeCursor(phase, sk) };
+    }
+  }
+  return { tasks };
+}
 
 /** Every task of the bank (head office): the shards in turn, then due first. */
 export async function allTasks(repo: Repo, shards: number, status: StatusFilter): Promise<Task[]> {

@@ -1,5 +1,5 @@
 import { assertRmScope, rmIdOf } from "#functions/access/scope.ts";
-import { type Actor, findUser } from "#functions/access/users.ts";
+import { type Actor, findUser, listUsers } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { findCampaign } from "#functions/campaign/record.ts";
 import { markPhoneWrong } from "#functions/contact/gate.ts";
@@ -14,6 +14,8 @@ import {
   type StatusFilter,
   type Task,
   type TaskOutcome,
+  type TaskScope,
+  taskPage,
   tasksOfBranch,
   tasksOfRm,
 } from "#functions/tasks/store.ts";
@@ -61,6 +63,56 @@ export async function listTasksAs(
   if (options.rmId) return inBranch(actor, await tasksOfRm(deps.repo, options.rmId, status));
   if (actor.branchId) return tasksOfBranch(deps.repo, actor.branchId, status);
   return allTasks(deps.repo, deps.config.shards, status);
+}
+
+/**
+ * One page of the tasks an actor may see (the same scope as listTasksAs), narrowed to the open ones past
+ * due (`overdue`) or to those due by a moment (`dueBy`), and the cursor of the next page.
+ */
+export async function taskPageAs(
+  deps: UseCaseDeps,
+  actor: Actor,
+  options: {
+    rmId?: string;
+    status?: StatusFilter;
+    dueBy?: string;
+    overdue?: boolean;
+    cursor?: string;
+    limit: number;
+  },
+): Promise<{ tasks: Task[]; next?: string }> {
+  let status = options.status ?? "open";
+  let dueBy = options.dueBy;
+  if (options.overdue) {
+    if (status === "done") throw new InputError("overdue: only open tasks are overdue (status open or all)");
+    status = "open";
+    // Past due: due strictly before now (a task due this millisecond is not late yet).
+    const now = new Date(deps.now().getTime() - 1).toISOString();
+    dueBy = dueBy && dueBy < now ? dueBy : now;
+  }
+  let scope: TaskScope;
+  if (actor.role === "rm") {
+    const own = rmIdOf(actor);
+    if (options.rmId && options.rmId !== own)
+      throw new ForbiddenError(`RM ${own} cannot list the tasks of RM ${options.rmId}`, "other_rm");
+    scope = { rmId: own };
+  } else if (options.rmId) scope = { rmId: options.rmId };
+  else if (actor.branchId) scope = { branchId: actor.branchId };
+  else scope = { all: true };
+  const page = await taskPage(
+    deps.repo,
+    scope,
+    { status, ...(dueBy ? { dueBy } : {}) },
+    {
+      ...(options.cursor ? { cursor: options.cursor } : {}),
+      limit: options.limit,
+      shards: deps.config.shards,
+    },
+  );
+  return {
+    tasks: "rmId" in scope ? inBranch(actor, page.tasks) : page.tasks,
+    ...(page.next ? { next: page.next } : {}),
+  };
 }
 
 // An RM's partition can hold tasks of customers of several branches (a handover across branches is
@@ -191,4 +243,44 @@ export async function handoverAs(deps: UseCaseDeps, actor: Actor, fromRmId: stri
   const moved: string[] = [];
   for (const task of open) moved.push((await reassignTaskAs(deps, actor, task.taskId, toRmId)).taskId);
   return { from: fromRmId, to: toRmId, moved: moved.length, taskIds: moved };
+}
+
+/**
+ * The branch manager's view of the branch's RMs: every `rm` user of the branch (head office: of the bank,
+ * or of `branch`) and every RM holding an open task there, with their open and overdue task counts.
+ */
+export async function rmsOfBranchAs(deps: UseCaseDeps, actor: Actor, branch?: string) {
+  if (actor.role === "rm") throw new ForbiddenError("an RM cannot list the branch's RMs", "forbidden");
+  const branchId = actor.branchId ?? branch;
+  const users = (await listUsers(deps.repo)).filter(
+    (u) => u.role === "rm" && (!branchId || u.branchId === branchId),
+  );
+  const open = branchId
+    ? await tasksOfBranch(deps.repo, branchId, "open")
+    : await allTasks(deps.repo, deps.config.shards, "open");
+  const now = deps.now().toISOString();
+  const rms = new Map<
+    string,
+    { rmId: string; branchId: string | null; user: boolean; open: number; overdue: number }
+  >();
+  for (const u of users)
+    rms.set(rmIdOf(u), { rmId: rmIdOf(u), branchId: u.branchId ?? null, user: true, open: 0, overdue: 0 });
+  for (const t of open) {
+    const rm = rms.get(t.rmId) ?? {
+      rmId: t.rmId,
+      branchId: t.branchId ?? null,
+      user: false,
+      open: 0,
+      overdue: 0,
+    };
+    rm.open++;
+    if (t.dueAt < now) rm.overdue++;
+    rms.set(t.rmId, rm);
+  }
+  return {
+    branchId: branchId ?? null,
+    rms: [...rms.values()].sort(
+      (a, b) => b.overdue - a.overdue || b.open - a.open || a.rmId.localeCompare(b.rmId),
+    ),
+  };
 }

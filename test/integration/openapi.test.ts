@@ -529,6 +529,17 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await get("/api/books?branch=BR999", bm)).json.error).toBe("other_branch");
     expect((await get("/api/books", rm)).status).toBe(403);
 
+    const rms = await get("/api/rms", bm);
+    expect(rms.status).toBe(200);
+    expect((rms.json.rms as { rmId: string }[]).map((r) => r.rmId)).toContain("oa-rm2");
+    expect((await get("/api/rms?branch=BR999", bm)).json.error).toBe("other_branch");
+    expect((await get("/api/rms", rm)).status).toBe(403);
+    const page = await get("/api/tasks?status=all&limit=1", bm);
+    expect((page.json.tasks as unknown[]).length).toBe(1);
+    expect(typeof page.json.next).toBe("string");
+    expect((await get(`/api/tasks?limit=1&status=all&cursor=${page.json.next}`, bm)).status).toBe(200);
+    expect((await get("/api/tasks?cursor=x", bm)).status).toBe(400);
+
     expect((await get("/api/plans/2027-03", bm)).json.month).toBe("2027-03");
     expect((await get("/api/plans/2027-13", bm)).status).toBe(400);
     expect((await get("/api/plans/2027-03?branch=BR999", bm)).json.error).toBe("other_branch");

@@ -305,6 +305,44 @@ describe("RM tasks", () => {
       expect(await getTask(runtime.repo, mate[1][0]!.taskId)).toEqual(before);
     });
 
+    it("refuses an RM every other route of the router by role (403 forbidden), enumerated, changing nothing", async () => {
+      const closed = API_ROUTES.filter(
+        (r) => r.roles !== "public" && !(r.roles as readonly string[]).includes("rm"),
+      );
+      // The branch manager's and head office's task routes are among them.
+      expect(closed.map((r) => `${r.method} ${r.path}`)).toEqual(
+        expect.arrayContaining([
+          "GET /api/rms",
+          "POST /api/tasks/{taskId}/reassign",
+          "POST /api/rms/{rmId}/handover",
+          "GET /api/books",
+          "GET /api/plans/{month}",
+          "GET /api/uncontactable",
+        ]),
+      );
+      const before = await getTask(runtime.repo, mate[1][0]!.taskId);
+      const failures: string[] = [];
+      for (const r of closed) {
+        // Aimed at the other RM's records wherever the path names one.
+        const path = r.path
+          .replace("{taskId}", encodeURIComponent(mate[1][0]!.taskId))
+          .replace("{rmId}", mate[0])
+          .replace("{customerId}", mate[1][0]!.customerId)
+          .replace("{month}", "2027-03")
+          .replace(/\{\w+\}/g, "x");
+        const res = await call(
+          r.method,
+          path,
+          tokens[rm[0]]!,
+          r.method === "GET" ? undefined : { to: rm[0] },
+        );
+        if (res.status !== 403 || res.json.error !== "forbidden")
+          failures.push(`${r.method} ${r.path}: ${res.status} ${JSON.stringify(res.json)}`);
+      }
+      expect(failures).toEqual([]);
+      expect(await getTask(runtime.repo, mate[1][0]!.taskId)).toEqual(before);
+    });
+
     it("keeps the marketing surfaces closed to an RM", async () => {
       expect((await call("GET", "/api/campaigns", tokens[rm[0]]!)).status).toBe(403);
       expect((await call("GET", "/api/tasks", tokens.ann!)).status).toBe(403);

@@ -6,6 +6,7 @@ import { type Lang, type T, translator } from "./i18n.ts";
 import { Approvals } from "./pages/approvals.tsx";
 import { Builder } from "./pages/builder.tsx";
 import { CampaignDetail, CampaignList } from "./pages/campaigns.tsx";
+import { BranchDesk, PlansPage, RewardsPage } from "./pages/desk.tsx";
 import { FunnelPage } from "./pages/funnel.tsx";
 import { Lookup } from "./pages/lookup.tsx";
 import { BooksPage, IndicatorsPage, PerformancePage } from "./pages/performance.tsx";
@@ -134,7 +135,8 @@ function App() {
     );
   const [, section, id, sub] = hash.replace(/^#/, "").split("/");
   const props: PageProps = { t, me, go };
-  // The RM's workbench is their whole console; admins see it beside the marketing pages.
+  // The RM's workbench is their whole console; the branch manager adds the branch's desk and the contact
+  // plan; head office's admin sees them beside the marketing pages, with the referral rewards.
   const field = me.role === "rm" || me.role === "branch_manager";
   // Performance and indicators for everyone (in their scope); books for those who run the rules.
   const perfNav: [string, string][] = [
@@ -144,8 +146,19 @@ function App() {
       ? ([["#/books", t("books")]] as [string, string][])
       : []),
   ];
+  const manager = me.role === "branch_manager" || me.role === "admin";
+  const rewardsRole = me.role === "marketer" || me.role === "analyst" || me.role === "admin";
+  const deskNav: [string, string][] = [
+    ["#/tasks", t("tasks")],
+    ...(manager
+      ? ([
+          ["#/branch", t("branchDesk")],
+          ["#/plans", t("contactPlan")],
+        ] as [string, string][])
+      : []),
+  ];
   const nav: [string, string][] = field
-    ? [["#/tasks", t("tasks")], ...perfNav]
+    ? [...deskNav, ...perfNav]
     : [
         ["#/campaigns", t("campaigns")],
         ["#/new", t("newCampaign")],
@@ -153,11 +166,16 @@ function App() {
         ["#/funnel", t("funnel")],
         ["#/lookup", t("lookup")],
         ["#/schedules", t("schedules")],
-        ...(me.role === "admin" ? ([["#/tasks", t("tasks")]] as [string, string][]) : []),
+        ...(rewardsRole ? ([["#/rewards", t("rewards")]] as [string, string][]) : []),
+        ...(me.role === "admin" ? deskNav : []),
         ...perfNav,
       ];
   let page: JSX.Element;
   if (section === "task" && id) page = <TaskDetail {...props} taskId={decodeURIComponent(id)} />;
+  else if (section === "branch" && manager) page = <BranchDesk {...props} />;
+  else if (section === "plans" && manager)
+    page = <PlansPage {...props} {...(id ? { month: decodeURIComponent(id) } : {})} />;
+  else if (section === "rewards" && rewardsRole) page = <RewardsPage {...props} />;
   else if (section === "performance")
     page = (
       <PerformancePage

@@ -32,6 +32,8 @@ interface TaskRow {
   customer?: { name: string | null; phone: string | null } | null;
 }
 
+const PAGE = 50;
+
 const taskHref = (id: string) => `#/task/${encodeURIComponent(id)}`;
 
 function band(t: PageProps["t"], b: TaskRow["context"]["aumBand"]) {
@@ -44,15 +46,35 @@ function band(t: PageProps["t"], b: TaskRow["context"]["aumBand"]) {
 export function TaskList({ t, me }: PageProps) {
   const [status, setStatus] = useState<"open" | "done" | "all">("open");
   const [overdue, setOverdue] = useState(false);
+  const [due, setDue] = useState("");
   const [rows, setRows] = useState<TaskRow[]>();
+  const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
+  // A page at a time (an RM may hold hundreds): "load more" follows the API's cursor.
+  const query = `/api/tasks?status=${status}&limit=${PAGE}${overdue ? "&overdue=true" : ""}${/^\d{4}-\d{2}-\d{2}$/.test(due) ? `&due=${due}` : ""}`;
+  const fetchPage = (cursor?: string) =>
+    api<{ tasks: TaskRow[]; next: string | null }>(
+      "GET",
+      `${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
   useEffect(() => {
     setRows(undefined);
-    api<{ tasks: TaskRow[] }>("GET", `/api/tasks?status=${status}${overdue ? "&overdue=true" : ""}`).then(
-      (r) => setRows(r.tasks),
-      setError,
-    );
-  }, [status, overdue]);
+    setError(undefined);
+    fetchPage().then((r) => {
+      setRows(r.tasks);
+      setNext(r.next);
+    }, setError);
+  }, [query]);
+  const more = async () => {
+    if (!next) return;
+    try {
+      const r = await fetchPage(next);
+      setRows([...(rows ?? []), ...r.tasks]);
+      setNext(r.next);
+    } catch (err) {
+      setError(err);
+    }
+  };
   const now = Date.now();
   return (
     <section>
@@ -66,7 +88,9 @@ export function TaskList({ t, me }: PageProps) {
       <label>
         <input type="checkbox" checked={overdue} onChange={(e) => setOverdue(e.currentTarget.checked)} />{" "}
         {t("overdueOnly")}
-      </label>
+      </label>{" "}
+      <label for="tdue">{t("dueBy")}</label>{" "}
+      <input id="tdue" type="date" value={due} onInput={(e) => setDue(e.currentTarget.value)} />
       <ErrorBox error={error} />
       {rows && rows.length === 0 && <p>{t("noTasks")}</p>}
       <ul class="tasks">
@@ -87,6 +111,11 @@ export function TaskList({ t, me }: PageProps) {
           </li>
         ))}
       </ul>
+      {next && (
+        <button type="button" class="secondary more" onClick={() => void more()}>
+          {t("more")}
+        </button>
+      )}
     </section>
   );
 }
