@@ -71,7 +71,12 @@ export const CampaignSummary = z
     branchId: z.string().nullable().describe("the branch that owns it; null: head office"),
     approval: Stamp.nullable().describe("the approval of the current version, if any"),
     updatedAt: Instant,
-    summary: DecisionCounts.nullable().describe("after a launch: recipients per decision"),
+    summary: DecisionCounts.nullable().describe(
+      "after a launch: recipients per decision when the launch ended (deferred ones are sent later)",
+    ),
+    sent: Count.nullable().describe(
+      "sent so far, from the funnel's counters: sends released later by tick included (null before a launch)",
+    ),
   })
   .meta({ id: "CampaignSummary" });
 
@@ -139,6 +144,26 @@ export const Preview = z
     problems: z.array(z.string()).describe("what would go wrong (a variable without a value, …)"),
   })
   .meta({ id: "Preview" });
+
+export const CampaignChanges = z
+  .object({
+    campaignId: z.string(),
+    version: z.number().int().min(1),
+    lastApproved: z
+      .object({ version: z.number().int().min(1), by: z.string(), at: Instant })
+      .nullable()
+      .describe("the version last approved (null: never approved)"),
+    changes: z
+      .array(
+        z.object({
+          path: z.string().describe("the field, e.g. variants[A].template or segment.tiers"),
+          before: z.unknown().optional().describe("absent: the field is new"),
+          after: z.unknown().optional().describe("absent: the field was removed"),
+        }),
+      )
+      .describe("every field that differs from the last approved version (none when it is that version)"),
+  })
+  .meta({ id: "CampaignChanges" });
 
 export const AuditEntry = z
   .object({

@@ -159,3 +159,16 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
       "absolute uplift = treated − holdout conversion rate; 95% CI by Newcombe's hybrid score (Wilson) method; total stratified by tier audience",
   };
 }
+
+/**
+ * A campaign's treated recipients per stage so far, from the same counters as the funnel (a send
+ * released later by `tick` counts when it goes out): what a campaign list shows as "sent".
+ */
+export async function stageTotals(repo: Repo, campaignId: string): Promise<StageCounts> {
+  const totals = emptyStages();
+  for await (const item of counterItems(repo, campaignId)) {
+    const c = parseCounterSk(String(item.SK));
+    if (!c.holdout) totals[c.stage] += Number(item.n ?? 0);
+  }
+  return totals;
+}

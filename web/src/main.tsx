@@ -135,11 +135,13 @@ function App() {
   const props: PageProps = { t, me, go };
   // The RM's workbench is their whole console; admins see it beside the marketing pages.
   const field = me.role === "rm" || me.role === "branch_manager";
+  // Only makers build campaigns: an approver or analyst gets no builder, and a typed-in link says why.
+  const maker = me.role === "marketer" || me.role === "admin";
   const nav: [string, string][] = field
     ? [["#/tasks", t("tasks")]]
     : [
         ["#/campaigns", t("campaigns")],
-        ["#/new", t("newCampaign")],
+        ...(maker ? ([["#/new", t("newCampaign")]] as [string, string][]) : []),
         ["#/approvals", t("approvals")],
         ["#/funnel", t("funnel")],
         ["#/lookup", t("lookup")],
@@ -149,6 +151,12 @@ function App() {
   let page: JSX.Element;
   if (section === "task" && id) page = <TaskDetail {...props} taskId={decodeURIComponent(id)} />;
   else if (field || section === "tasks") page = <TaskList {...props} />;
+  else if ((section === "new" || section === "edit") && !maker)
+    page = (
+      <p role="alert" class="error">
+        {t("makersOnly")}
+      </p>
+    );
   else if (section === "new") page = <Builder {...props} />;
   else if (section === "edit" && id) page = <Builder {...props} campaignId={decodeURIComponent(id)} />;
   else if (section === "campaign" && id)
