@@ -218,8 +218,9 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       // The marketer edits the approved text (approval dropped) and submits again.
       await signInAs("mia");
       await page.goto(`${server.url}/#/edit/${id}`);
+      // The stored definition has loaded (the form starts from a blank one) before anything is typed.
+      await expect.poll(() => page.getByLabel(say("活动编号", "Campaign ID")).inputValue()).toBe(id);
       const template = page.getByLabel(say("模板", "Template"));
-      await expect.poll(async () => (await template.inputValue()).length).toBeGreaterThan(0);
       await template.fill("{{name|客户}}您好，春季专属礼遇已为您预留。");
       await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
       await page.getByRole("button", { name: say("提交审批", "Submit") }).click();
@@ -290,7 +291,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.goto(`${server.url}/#/funnel`);
       // The picker names campaigns, not only ids.
       const option = page.locator("#fc option", { hasText: `Web journey ${lang} ${width}` });
-      expect(await option.count()).toBe(1);
+      await expect.poll(() => option.count()).toBe(1);
       await page.locator("#fc").selectOption(id);
       const sent = page.getByTestId("total-sent");
       await expect

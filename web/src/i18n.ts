@@ -111,6 +111,7 @@ const STRINGS = {
     "{n} sends were deferred at launch (quiet hours or a later wave): they go out by themselves, and Sent counts them as they do",
   ],
   smsCost: ["短信费用", "SMS cost"],
+  smsMessages: ["短信人数", "SMS recipients"],
   sendsAt: ["发送时间", "sends at"],
   changes: ["与上次批准版本的差异", "Changes since the last approved version"],
   firstApproval: ["首次审批：此前没有批准过的版本", "First approval: no version was approved before"],

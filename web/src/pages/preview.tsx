@@ -92,8 +92,8 @@ export function PreviewSummary({
         />
       )}
       <p data-testid="preview-cost">
-        {t("smsCost")}: {fmt(preview.sms.messages)} · {t("parts")} {fmt(preview.sms.parts)} · ¥
-        {preview.sms.estimatedCost.toFixed(2)}
+        {t("smsCost")} ¥{preview.sms.estimatedCost.toFixed(2)} · {t("smsMessages")}{" "}
+        {fmt(preview.sms.messages)} · {t("parts")} {fmt(preview.sms.parts)}
       </p>
       <h3>{t("samples")}</h3>
       {(variants.length > 0
