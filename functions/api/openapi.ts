@@ -80,6 +80,7 @@ const SUMMARY_EXAMPLE = {
   approval: null,
   updatedAt: "2027-03-01T02:00:00.000Z",
   summary: null,
+  sent: null,
 };
 const LEDGER_ROW_EXAMPLE = {
   customerId: "C0000102",

@@ -336,6 +336,27 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await shot("06-audit");
     });
 
+    it("a marketer schedules the campaign, reads the cron in words, disables and deletes it", async () => {
+      await signInAs("mia");
+      await page.goto(`${server.url}/#/schedules`);
+      const sid = `s-${lang}-${width}`;
+      await page.locator("#sid").fill(sid);
+      await page.locator("#scamp").fill(id);
+      await page.locator("#scron").fill("30 7 * * 1-5");
+      await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
+      const words = page.getByTestId(`cron-${sid}`);
+      await expect
+        .poll(() => words.textContent())
+        .toBe(say("每周一至周五 07:30", "every Monday–Friday at 07:30"));
+      await page.getByRole("button", { name: `${say("停用", "Disable")} ${sid}` }).click();
+      await page.getByRole("button", { name: `${say("启用", "Enable")} ${sid}` }).waitFor();
+      await shot("07-schedules");
+      await page.getByRole("button", { name: `${say("删除", "Delete")} ${sid}` }).click();
+      await page.getByText(say("确定删除此计划", "Delete this schedule?")).waitFor();
+      await page.getByRole("button", { name: say("确认", "Confirm"), exact: true }).click();
+      await expect.poll(() => words.count()).toBe(0);
+    });
+
     it("switching the language relabels the page", async () => {
       await page.getByRole("button", { name: say("English", "中文") }).click();
       await page.getByRole("link", { name: say("Campaigns", "活动"), exact: true }).waitFor();

@@ -121,6 +121,7 @@ const STRINGS = {
   after: ["新值", "After"],
   review: ["审批内容", "Review"],
   cronReadable: ["含义", "Meaning"],
+  holidaysOnly: ["仅节假日运行", "Holidays only"],
   enabled: ["启用", "Enabled"],
   disable: ["停用", "Disable"],
   enable: ["启用", "Enable"],
