@@ -3,7 +3,7 @@ import { type CampaignRecord, loadCampaign } from "#functions/campaign/record.ts
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { readContact, recordOptOut } from "#functions/contact/gate.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { advanceStage } from "#functions/funnel/counters.ts";
+import { advanceStage, TIME_ZONE } from "#functions/funnel/counters.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
@@ -60,6 +60,9 @@ export interface EventDeps {
   config?: TiercastConfig;
   secret?: string;
 }
+
+/** The bank's zone, whose calendar days the funnel counts in (the default when no config is given). */
+const zoneOf = (deps: EventDeps) => deps.config?.quietHours.timeZone ?? TIME_ZONE;
 
 const ENGAGEMENT_STAGE: Partial<Record<Event["type"], Stage>> = {
   delivered: "delivered",
@@ -190,7 +193,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
     const converts = record && row.channel !== "rm-task" && CONVERTS[record.campaign.playbook](event);
-    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId);
+    await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId, zoneOf(deps));
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
   }
 
@@ -226,7 +229,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
   const row = await ledgerRow(deps, record.campaignId, event.customerId);
   if (!row || (!row.holdout && row.decision !== "sent" && row.decision !== "unknown"))
     return { status: "accepted" };
-  await advanceStage(deps.repo, row, "converted", at, {}, event.eventId);
+  await advanceStage(deps.repo, row, "converted", at, {}, event.eventId, zoneOf(deps));
   return { status: "accepted", attributedTo: record.campaignId, stage: "converted" };
 }
 
@@ -264,7 +267,15 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (!row?.sentAt && row?.decision !== "sent") return undefined;
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
-  const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at), {}, event.eventId);
+  const advanced = await advanceStage(
+    deps.repo,
+    row,
+    "converted",
+    new Date(event.at),
+    {},
+    event.eventId,
+    zoneOf(deps),
+  );
   await recordReward(deps.repo, {
     campaignId: link.campaignId,
     referrerId: link.referrerId,
