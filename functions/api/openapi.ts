@@ -321,7 +321,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "GET /api/campaigns/{campaignId}/funnel": {
     tag: "Results",
     description:
-      "Funnel per tier, variant, channel and day; uplift against the holdout with its 95% interval; targets with progress.",
+      "Funnel per tier, variant, channel and day (cumulative stages); unique events as they happened (opens, clicks, replies) side by side; uplift against the holdout with its 95% interval; targets with progress.",
     ok: { 200: { description: "the funnel", schema: R.Funnel } },
     errors: ABSENT,
   },

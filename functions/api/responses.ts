@@ -209,6 +209,10 @@ export const TargetProgress = z
   })
   .meta({ id: "TargetProgress" });
 
+const UniqueCounts = z
+  .object({ opened: Count, clicked: Count, replied: Count })
+  .meta({ id: "UniqueEventCounts" });
+
 export const Funnel = z
   .object({
     campaignId: z.string(),
@@ -254,6 +258,15 @@ export const Funnel = z
       ),
     byChannel: z.record(z.string(), StageCounts).describe("`-`: recipients decided without a channel"),
     byDay: z.record(z.string(), StageCounts),
+    unique: z
+      .object({
+        total: UniqueCounts,
+        byTier: z.record(z.string(), UniqueCounts),
+        byDay: z.record(z.string(), UniqueCounts),
+      })
+      .describe(
+        "unique events as they happened, beside the cumulative stages: recipients who opened, clicked or replied at least once (a conversion without a click is no click here)",
+      ),
     method: z.string(),
     status: z.enum(CAMPAIGN_STATUSES),
     targets: z.array(TargetProgress),

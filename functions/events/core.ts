@@ -4,6 +4,7 @@ import type { Campaign } from "#functions/campaign/schema.ts";
 import { readContact, recordOptOut } from "#functions/contact/gate.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import { advanceStage, TIME_ZONE } from "#functions/funnel/counters.ts";
+import { countUnique, isUniqueEvent } from "#functions/funnel/unique.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
@@ -193,6 +194,9 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
     const converts = record && row.channel !== "rm-task" && CONVERTS[record.campaign.playbook](event);
+    // Beside the cumulative stage: the recipient's first open, click or reply, as it happened.
+    if (isUniqueEvent(event.type))
+      await countUnique(deps.repo, row, event.type, at, event.eventId, zoneOf(deps));
     await advanceStage(deps.repo, row, converts ? "converted" : stage!, at, {}, event.eventId, zoneOf(deps));
     return { status: "accepted", attributedTo: campaignId, stage: converts ? "converted" : stage };
   }

@@ -32,6 +32,13 @@ export const key = {
   /** A campaign's counters, write-sharded over FUNNEL_PARTS partitions (part undefined: the pre-sharding one). */
   funnelPartition: (campaignId: string, part?: number) =>
     part === undefined ? `FUNNEL#${campaignId}` : `FUNNEL#${campaignId}#${part}`,
+  /** A campaign's unique-event counters (opens, clicks, replies as they happened), write-sharded likewise. */
+  uniquePartition: (campaignId: string, part: number) => `FUNNELU#${campaignId}#${part}`,
+  /** That a recipient's first event of a kind was counted (one per campaign, recipient and kind). */
+  uniqueMark: (campaignId: string, customerId: string, type: string) => ({
+    PK: `UNIQUE#${campaignId}#${customerId}`,
+    SK: type,
+  }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */

@@ -18,6 +18,9 @@ const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai
 /** The evening a marketer builds and launches at: inside quiet hours (22:00–08:00), so every send waits. */
 const EVENING = "2027-03-01T14:20:00.000Z"; // 22:20 Asia/Shanghai
 const DAY = 86_400_000;
+/** Waits on the page with room for a loaded machine (the dry runs behind a review take seconds there). */
+const poll = <T>(fn: () => Promise<T> | T, options: { timeout?: number; interval?: number } = {}) =>
+  expect.poll(fn, { timeout: 30_000, interval: 200, ...options });
 
 /** The journey runs in each language at the desktop and the phone width. */
 const RUNS = [
@@ -134,7 +137,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       });`,
       });
       page = await context.newPage();
-      page.setDefaultTimeout(20_000);
+      page.setDefaultTimeout(30_000);
       page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
     });
     afterAll(async () => {
@@ -150,9 +153,9 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.getByRole("checkbox", { name: say("优质", "quality"), exact: true }).check();
       await page.getByLabel(say("层级", "Tiers"), { exact: true }).last().fill("potential, quality");
       const audience = page.getByTestId("preview-audience");
-      await expect
-        .poll(async () => (await audience.textContent()) ?? "")
-        .toMatch(new RegExp(`${say("目标人数", "Audience")} [1-9]`));
+      await poll(async () => (await audience.textContent()) ?? "").toMatch(
+        new RegExp(`${say("目标人数", "Audience")} [1-9]`),
+      );
       // At 22:20 nobody is reachable now; the preview counts the deferred sends and says when they go.
       expect(await audience.textContent()).toMatch(
         new RegExp(`${say("可触达", "Eligible")} 0 · ${say("延后发送", "Deferred")} [1-9]`),
@@ -164,7 +167,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       const heads = await page.locator(".preview th").allTextContents();
       expect(heads.filter((h) => h.includes("%"))).toEqual([]);
       expect(heads).toContain(say("对照组人数", "Holdout"));
-      await expect.poll(() => page.locator(".sample").count()).toBeGreaterThan(0);
+      await poll(() => page.locator(".sample").count()).toBeGreaterThan(0);
       // Codes reach the reader in the chosen language: a tier and an exclusion reason.
       await page
         .getByRole("cell", { name: say("潜力", "potential"), exact: true })
@@ -193,7 +196,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.goto(`${server.url}/#/approvals`);
       // Everything to decide on: rendered samples per variant, counts per tier and reason, cost.
       await review.getByText(say("首次审批", "First approval")).waitFor();
-      await expect.poll(() => review.locator(".sample[data-variant=A]").count()).toBeGreaterThan(0);
+      await poll(() => review.locator(".sample[data-variant=A]").count()).toBeGreaterThan(0);
       expect(await review.locator(".sample[data-variant=A] p").first().textContent()).toContain("您好");
       await review
         .getByRole("cell", { name: say("未授权营销", "no marketing consent"), exact: true })
@@ -219,7 +222,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await signInAs("mia");
       await page.goto(`${server.url}/#/edit/${id}`);
       // The stored definition has loaded (the form starts from a blank one) before anything is typed.
-      await expect.poll(() => page.getByLabel(say("活动编号", "Campaign ID")).inputValue()).toBe(id);
+      await poll(() => page.getByLabel(say("活动编号", "Campaign ID")).inputValue()).toBe(id);
       const template = page.getByLabel(say("模板", "Template"));
       await template.fill("{{name|客户}}您好，春季专属礼遇已为您预留。");
       await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
@@ -236,9 +239,9 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await changes.getByText("variants[A].template").waitFor();
       expect(await changes.locator("ins").first().textContent()).toContain("春季专属礼遇");
       expect(await changes.textContent()).toContain("v1");
-      await expect
-        .poll(() => review.locator(".sample[data-variant=A] p").first().textContent())
-        .toContain("春季专属礼遇");
+      await poll(() => review.locator(".sample[data-variant=A] p").first().textContent()).toContain(
+        "春季专属礼遇",
+      );
       await shot("04b-review-diff");
       await page.getByRole("button", { name: `${say("批准", "Approve")} ${id}` }).click();
       await confirm.click();
@@ -260,7 +263,7 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
         });
         return ((await res.json()) as { status?: string }).status;
       };
-      await expect.poll(status, { timeout: 120_000, interval: 250 }).toBe("launched");
+      await poll(status, { timeout: 120_000, interval: 250 }).toBe("launched");
       await page.reload();
       await page.getByTestId("launch-deferred").waitFor();
       expect(await page.getByTestId("launch-deferred").textContent()).toMatch(/[1-9]/);
@@ -276,9 +279,9 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       const ticked = await tick(runtime);
       expect(ticked.sent).toBeGreaterThan(0);
       await page.reload();
-      await expect
-        .poll(async () => Number((await page.getByTestId(`sent-${id}`).textContent())?.replaceAll(",", "")))
-        .toBe(ticked.sent);
+      await poll(async () =>
+        Number((await page.getByTestId(`sent-${id}`).textContent())?.replaceAll(",", "")),
+      ).toBe(ticked.sent);
       await shot("05c-list-after-tick");
     });
 
@@ -291,24 +294,27 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.goto(`${server.url}/#/funnel`);
       // The picker names campaigns, not only ids.
       const option = page.locator("#fc option", { hasText: `Web journey ${lang} ${width}` });
-      await expect.poll(() => option.count()).toBe(1);
+      await poll(() => option.count()).toBe(1);
       await page.locator("#fc").selectOption(id);
       const sent = page.getByTestId("total-sent");
-      await expect
-        .poll(async () => Number((await sent.textContent())?.replaceAll(",", "")), { timeout: 30_000 })
-        .toBeGreaterThan(0);
+      await poll(async () => Number((await sent.textContent())?.replaceAll(",", "")), {
+        timeout: 30_000,
+      }).toBeGreaterThan(0);
       await page.getByRole("img", { name: say("提升", "Uplift") }).waitFor();
+      // Unique events as they happened sit beside the cumulative stages.
+      await page.getByRole("columnheader", { name: say("独立点击", "Unique clicks") }).waitFor();
+      await page.getByTestId("unique-clicked").waitFor();
       expect(await page.getByTestId("uplift-axis").textContent()).toContain(say("个百分点", "pp"));
       expect(await page.getByTestId("uplift-legend").textContent()).toContain(say("置信区间", "interval"));
       const legend = page.locator(".u-legend");
-      await expect.poll(() => legend.textContent()).toContain(say("已发送", "sent"));
+      await poll(() => legend.textContent()).toContain(say("已发送", "sent"));
       expect(await page.locator(".u-axis").count()).toBeGreaterThan(1);
       await shot("05-funnel");
       // The chart's legend follows the language switch.
       await page.getByRole("button", { name: say("English", "中文") }).click();
-      await expect.poll(() => legend.textContent()).toContain(say("sent", "已发送"));
+      await poll(() => legend.textContent()).toContain(say("sent", "已发送"));
       await page.getByRole("button", { name: say("中文", "English") }).click();
-      await expect.poll(() => legend.textContent()).toContain(say("已发送", "sent"));
+      await poll(() => legend.textContent()).toContain(say("已发送", "sent"));
       // Export: the whole ledger as one CSV file, a row per recipient decision.
       const [download] = await Promise.all([
         page.waitForEvent("download"),
@@ -345,16 +351,14 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.locator("#scron").fill("30 7 * * 1-5");
       await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
       const words = page.getByTestId(`cron-${sid}`);
-      await expect
-        .poll(() => words.textContent())
-        .toBe(say("每周一至周五 07:30", "every Monday–Friday at 07:30"));
+      await poll(() => words.textContent()).toBe(say("每周一至周五 07:30", "every Monday–Friday at 07:30"));
       await page.getByRole("button", { name: `${say("停用", "Disable")} ${sid}` }).click();
       await page.getByRole("button", { name: `${say("启用", "Enable")} ${sid}` }).waitFor();
       await shot("07-schedules");
       await page.getByRole("button", { name: `${say("删除", "Delete")} ${sid}` }).click();
       await page.getByText(say("确定删除此计划", "Delete this schedule?")).waitFor();
       await page.getByRole("button", { name: say("确认", "Confirm"), exact: true }).click();
-      await expect.poll(() => words.count()).toBe(0);
+      await poll(() => words.count()).toBe(0);
     });
 
     it("switching the language relabels the page", async () => {

@@ -5,7 +5,7 @@ import { readFunnel } from "#functions/funnel/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
-import { ingestFile } from "../../cli/funnel.ts";
+import { funnelText, ingestFile } from "../../cli/funnel.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { tempDir } from "../helpers.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -60,5 +60,37 @@ describe("funnel day buckets in the bank's time zone", () => {
     const after = await readFunnel(runtime.repo, "dormant-2027q1");
     expect(Object.keys(after.byDay)).toEqual(["2027-03-01"]);
     expect(after.byDay["2027-03-01"]!.delivered - launched.byDay["2027-03-01"]!.delivered).toBe(3);
+  });
+
+  it("counts unique opens, clicks and replies as they happened, beside the cumulative stages", async () => {
+    const sent = (await ledgerRows(runtime, "dormant-2027q1")).filter((r) => r.decision === "sent");
+    const [a, b, c] = sent.slice(3, 6).map((r) => r.customerId);
+    const at = "2027-03-01T18:00:00Z"; // 13:00 in New York on the 1st
+    const ev = (eventId: string, type: string, customerId: string) =>
+      JSON.stringify({ eventId, type, customerId, campaignId: "dormant-2027q1", at });
+    const file = join(tempDir(), "unique.jsonl");
+    writeFileSync(
+      file,
+      `${[
+        ev("u1", "opened", a!),
+        ev("u2", "opened", a!), // a second open of the same recipient: one unique open
+        ev("u3", "clicked", a!),
+        ev("u4", "transaction", b!), // converted without ever clicking
+        ev("u5", "replied", c!),
+      ].join("\n")}\n`,
+    );
+    const before = await readFunnel(runtime.repo, "dormant-2027q1");
+    expect(before.unique.total).toEqual({ opened: 0, clicked: 0, replied: 0 });
+    expect((await ingestFile(runtime, file)).accepted).toBe(5);
+    const after = await readFunnel(runtime.repo, "dormant-2027q1");
+    expect(after.unique.total).toEqual({ opened: 1, clicked: 1, replied: 1 });
+    expect(after.unique.byDay).toEqual({ "2027-03-01": { opened: 1, clicked: 1, replied: 1 } });
+    // The cumulative stage counts the conversion as engaged too; the unique clicks do not.
+    expect(after.total.engaged - before.total.engaged).toBe(3);
+    expect(after.total.converted - before.total.converted).toBe(1);
+    // A replay changes neither.
+    expect((await ingestFile(runtime, file)).duplicates).toBe(5);
+    expect((await readFunnel(runtime.repo, "dormant-2027q1")).unique).toEqual(after.unique);
+    expect(funnelText(after)).toMatch(/u\.opened +u\.clicked +u\.replied/);
   });
 });

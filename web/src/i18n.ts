@@ -128,9 +128,9 @@ const STRINGS = {
   remove: ["删除", "Delete"],
   confirmRemove: ["删除后不能恢复，确定删除此计划？", "Delete this schedule? This cannot be undone."],
   uniqueEvents: ["独立事件（按实际发生）", "Unique events (as they happened)"],
-  opens: ["打开", "Opens"],
-  clicks: ["点击", "Clicks"],
-  replies: ["回复", "Replies"],
+  opens: ["独立打开", "Unique opens"],
+  clicks: ["独立点击", "Unique clicks"],
+  replies: ["独立回复", "Unique replies"],
   cumulative: ["累计阶段", "Cumulative stages"],
   makersOnly: [
     "只有营销人员和管理员可以新建或编辑活动。",

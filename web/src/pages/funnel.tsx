@@ -18,6 +18,9 @@ interface TierFunnel extends Counts {
   incrementalConversions: number;
 }
 
+type Unique = { opened: number; clicked: number; replied: number };
+const UNIQUE = ["opened", "clicked", "replied"] as const;
+
 interface Funnel {
   campaignId: string;
   status: string;
@@ -29,6 +32,7 @@ interface Funnel {
   };
   byTier: Record<string, TierFunnel>;
   byDay: Record<string, Counts>;
+  unique?: { total: Unique; byTier: Record<string, Unique> };
   method: string;
   targets: { period: string; tier: string; stage: string; value: number; actual: number; progress: number }[];
 }
@@ -176,17 +180,30 @@ export function FunnelPage({ t, go, campaignId }: PageProps & { campaignId?: str
         <>
           <h2>{funnel.campaignId}</h2>
           <Table
-            caption={t("funnel")}
-            head={[t("tier"), ...STAGES.map((s) => t.stage(s)), t("holdoutCount")]}
+            caption={`${t("funnel")}: ${t("cumulative")} | ${t("uniqueEvents")}`}
+            head={[
+              t("tier"),
+              ...STAGES.map((s) => t.stage(s)),
+              ...UNIQUE.map((u) => (
+                <span class="unique-head">
+                  {t(u === "opened" ? "opens" : u === "clicked" ? "clicks" : "replies")}
+                </span>
+              )),
+              t("holdoutCount"),
+            ]}
             rows={[
               ...tiers.map(([tier, f]) => [
                 t.term(tier),
                 ...STAGES.map((s) => <Bar n={f[s]} of={f.targeted} />),
+                ...UNIQUE.map((u) => fmt(funnel.unique?.byTier[tier]?.[u] ?? 0)),
                 fmt(f.holdout),
               ]),
               [
                 <strong>Σ</strong>,
                 ...STAGES.map((s) => <strong data-testid={`total-${s}`}>{fmt(funnel.total[s])}</strong>),
+                ...UNIQUE.map((u) => (
+                  <strong data-testid={`unique-${u}`}>{fmt(funnel.unique?.total[u] ?? 0)}</strong>
+                )),
                 fmt(funnel.total.holdout),
               ],
             ]}
