@@ -58,7 +58,8 @@ function UpliftBars({
   const span = hi - lo || 1;
   const x = (v: number) => 110 + ((v - lo) / span) * 340;
   const bottom = rows.length * 28 + 8;
-  const ticks = [...new Set([lo, 0, hi])];
+  // Ticks at the ends and at zero, zero left out when it would print over an end's label.
+  const ticks = [lo, hi, ...(Math.min(x(0) - x(lo), x(hi) - x(0)) >= 60 ? [0] : [])];
   return (
     <svg viewBox={`0 0 580 ${bottom + 56}`} role="img" aria-label={label} class="uplift">
       <line x1={x(0)} x2={x(0)} y1="0" y2={bottom} class="zero" />
@@ -76,7 +77,7 @@ function UpliftBars({
       ))}
       <g class="axis" data-testid="uplift-axis">
         <line x1={x(lo)} x2={x(hi)} y1={bottom} y2={bottom} />
-        {ticks.map((v) => (
+        {[...new Set(ticks)].map((v) => (
           <g key={v}>
             <line x1={x(v)} x2={x(v)} y1={bottom} y2={bottom + 5} />
             <text x={x(v)} y={bottom + 18} text-anchor="middle">
@@ -90,8 +91,8 @@ function UpliftBars({
         <text x="14" y="0">
           {t("upliftPoint")}
         </text>
-        <line x1="150" x2="180" y1="-4" y2="-4" class="ci" />
-        <text x="188" y="0">
+        <line x1="230" x2="260" y1="-4" y2="-4" class="ci" />
+        <text x="268" y="0">
           {t("ci95")}
         </text>
       </g>
