@@ -54,4 +54,29 @@ describe("launch reports what this invocation did beside the campaign's totals (
       /^This launch: sent 0, deferred 0, failed 0 \(already launched: nothing new; the table is the campaign's totals\)$/m,
     );
   });
+
+  it("targets set reports every problem of the target at once (exit 2), nothing stored", async () => {
+    const bad = await cli(
+      [
+        "targets",
+        "set",
+        "referral-2027-spring",
+        "--period",
+        "2027Q5",
+        "--stage",
+        "clicked",
+        "--value",
+        "-3",
+        "--json",
+      ],
+      { dataDir },
+    );
+    expect(bad.code).toBe(2);
+    const message = (bad.json() as { message: string }).message;
+    expect(message).toMatch(/period/);
+    expect(message).toMatch(/stage/);
+    expect(message).toMatch(/value/);
+    const listed = await cli(["targets", "referral-2027-spring", "--json"], { dataDir });
+    expect((listed.json() as { targets: unknown[] }).targets).toEqual([]);
+  });
 });
