@@ -156,10 +156,15 @@ async function compareCounters(runtime: Runtime, campaignId: string) {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 
+const UNIQUE_COLUMNS = ["opened", "clicked", "replied"] as const;
+
 export function funnelText(f: Funnel): string {
+  const unique = (counts: Record<string, number> | undefined) =>
+    UNIQUE_COLUMNS.map((k) => fmt(counts?.[k] ?? 0));
   const rows = Object.entries(f.byTier).map(([tier, t]) => [
     tier,
     ...STAGES.map((s) => fmt(t[s])),
+    ...unique(f.unique?.byTier[tier]),
     fmt(t.holdout),
     pct(t.conversionRate),
     pct(t.holdoutConversionRate),
@@ -168,6 +173,7 @@ export function funnelText(f: Funnel): string {
   rows.push([
     "total",
     ...STAGES.map((s) => fmt(f.total[s])),
+    ...unique(f.unique?.total),
     fmt(f.total.holdout),
     "",
     "",
@@ -206,7 +212,19 @@ export function funnelText(f: Funnel): string {
   return [
     `Funnel of ${f.campaignId}`,
     "",
-    table(["tier", ...STAGES, "holdout", "conv", "holdout conv", "uplift (95% CI)"], rows),
+    table(
+      [
+        "tier",
+        ...STAGES,
+        ...UNIQUE_COLUMNS.map((k) => `u.${k}`),
+        "holdout",
+        "conv",
+        "holdout conv",
+        "uplift (95% CI)",
+      ],
+      rows,
+    ),
+    "Stages are cumulative (converted counts as engaged); u.opened, u.clicked, u.replied are unique events as they happened.",
     ...splits,
     "",
     `Incremental conversions: ${fmt(f.total.incrementalConversions)}. ${f.method}.`,

@@ -6,6 +6,7 @@ import {
 import { saveCampaign } from "#functions/campaign/record.ts";
 import type { ResolvedCampaign } from "#functions/campaign/schema.ts";
 import { awaitDispatch, type DispatchProgress, type LaunchDeps } from "#functions/launch/core.ts";
+import { ledgerStates } from "#functions/ledger/reads.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
@@ -29,7 +30,20 @@ export interface LaunchResult {
   holdout: number;
   unknown: number;
   byTier: Record<string, Record<string, number>>;
+  /** What this invocation did (CONTRACT.md): a relaunch of a finished campaign shows 0 here. */
+  thisLaunch: { sent: number; deferred: number; failed: number };
   error?: string;
+}
+
+type Counted = LaunchResult["thisLaunch"];
+
+/** The campaign's ledger rows per decision now (sent, deferred, failed), over every shard. */
+async function decisionCounts(runtime: Runtime, campaignId: string): Promise<Counted> {
+  const counts: Counted = { sent: 0, deferred: 0, failed: 0 };
+  for (let shard = 0; shard < runtime.config.shards; shard++)
+    for await (const { decision } of ledgerStates(runtime.repo, campaignId, shard))
+      if (decision in counts) counts[decision as keyof Counted]++;
+  return counts;
 }
 
 export async function launchCampaign(
@@ -40,6 +54,7 @@ export async function launchCampaign(
 ) {
   await saveCampaign(runtime.repo, campaign, now);
   await startDispatch(runtime, options);
+  const before = await decisionCounts(runtime, campaign.campaignId);
   const out = (await runLaunchWorkflow(runtime, {
     campaignId: campaign.campaignId,
     at: now.toISOString(),
@@ -54,8 +69,14 @@ export async function launchCampaign(
     holdout: out.holdout ?? 0,
     unknown: out.unknown ?? 0,
     byTier: out.byTier ?? {},
+    thisLaunch: { sent: 0, deferred: 0, failed: 0 },
     ...(out.error ? { error: out.error } : {}),
   };
+  // What this run added: rows that became sent, deferred or failed since it started (a deferred row
+  // this run sent counts as sent, not as a negative deferral).
+  const after = await decisionCounts(runtime, campaign.campaignId);
+  for (const k of ["sent", "deferred", "failed"] as const)
+    result.thisLaunch[k] = Math.max(0, after[k] - before[k]);
   return result;
 }
 
@@ -63,9 +84,13 @@ export function launchText(r: LaunchResult): string {
   const states = ["sent", "deferred", "failed", "unknown", "excluded", "holdout"];
   const rows = Object.entries(r.byTier).map(([tier, t]) => [tier, ...states.map((s) => fmt(t[s] ?? 0))]);
   rows.push(["total", ...states.map((s) => fmt((r as unknown as Record<string, number>)[s] ?? 0))]);
+  const mine = r.thisLaunch;
+  const nothing = mine.sent + mine.deferred + mine.failed === 0 && r.sent + r.deferred + r.failed > 0;
   return [
     `Launch of ${r.campaignId}: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+    `This launch: sent ${fmt(mine.sent)}, deferred ${fmt(mine.deferred)}, failed ${fmt(mine.failed)}${nothing ? " (already launched: nothing new; the table is the campaign's totals)" : ""}`,
     "",
+    "Campaign totals:",
     table(["tier", ...states], rows),
   ].join("\n");
 }

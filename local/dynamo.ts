@@ -10,7 +10,6 @@ import {
   DynamoDBClient,
   PutItemCommand,
   ScanCommand,
-  UpdateTableCommand,
 } from "@aws-sdk/client-dynamodb";
 import { TiercastError } from "#platform/errors.ts";
 import { GSIS, TABLE_KEYS } from "#platform/table.ts";

@@ -80,6 +80,7 @@ const SUMMARY_EXAMPLE = {
   approval: null,
   updatedAt: "2027-03-01T02:00:00.000Z",
   summary: null,
+  sent: null,
 };
 const LEDGER_ROW_EXAMPLE = {
   customerId: "C0000102",
@@ -275,6 +276,26 @@ const OPERATIONS: Record<string, OperationDoc> = {
     ok: { 200: { description: "the preview", schema: R.Preview } },
     errors: ABSENT,
   },
+  "GET /api/campaigns/{campaignId}/changes": {
+    tag: "Campaigns",
+    description:
+      "The approver's diff: every field of the current version that differs from the version last approved (from the audit trail), with its value before and after.",
+    ok: {
+      200: {
+        description: "the changes",
+        schema: R.CampaignChanges,
+        example: {
+          campaignId: "dormant-2027q1",
+          version: 3,
+          lastApproved: { version: 2, by: "ari", at: "2027-03-01T02:00:00.000Z" },
+          changes: [
+            { path: "variants[A].template", before: "{{name}}您好", after: "{{name}}您好，欢迎回来" },
+          ],
+        },
+      },
+    },
+    errors: ABSENT,
+  },
   "POST /api/campaigns/{campaignId}/submit": transition(
     "submit",
     "Submits a draft (or a rejected campaign) for approval.",
@@ -319,7 +340,7 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "GET /api/campaigns/{campaignId}/funnel": {
     tag: "Results",
     description:
-      "Funnel per tier, variant, channel and day; uplift against the holdout with its 95% interval; targets with progress.",
+      "Funnel per tier, variant, channel and day (cumulative stages); unique events as they happened (opens, clicks, replies) side by side; uplift against the holdout with its 95% interval; targets with progress.",
     ok: { 200: { description: "the funnel", schema: R.Funnel } },
     errors: ABSENT,
   },

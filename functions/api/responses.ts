@@ -71,7 +71,12 @@ export const CampaignSummary = z
     branchId: z.string().nullable().describe("the branch that owns it; null: head office"),
     approval: Stamp.nullable().describe("the approval of the current version, if any"),
     updatedAt: Instant,
-    summary: DecisionCounts.nullable().describe("after a launch: recipients per decision"),
+    summary: DecisionCounts.nullable().describe(
+      "after a launch: recipients per decision when the launch ended (deferred ones are sent later)",
+    ),
+    sent: Count.nullable().describe(
+      "sent so far, from the funnel's counters: sends released later by tick included (null before a launch)",
+    ),
   })
   .meta({ id: "CampaignSummary" });
 
@@ -140,6 +145,26 @@ export const Preview = z
   })
   .meta({ id: "Preview" });
 
+export const CampaignChanges = z
+  .object({
+    campaignId: z.string(),
+    version: z.number().int().min(1),
+    lastApproved: z
+      .object({ version: z.number().int().min(1), by: z.string(), at: Instant })
+      .nullable()
+      .describe("the version last approved (null: never approved)"),
+    changes: z
+      .array(
+        z.object({
+          path: z.string().describe("the field, e.g. variants[A].template or segment.tiers"),
+          before: z.unknown().optional().describe("absent: the field is new"),
+          after: z.unknown().optional().describe("absent: the field was removed"),
+        }),
+      )
+      .describe("every field that differs from the last approved version (none when it is that version)"),
+  })
+  .meta({ id: "CampaignChanges" });
+
 export const AuditEntry = z
   .object({
     entity: z.enum(["campaign", "schedule", "user", "import", "events", "target", "customer"]),
@@ -183,6 +208,10 @@ export const TargetProgress = z
     progress: z.number().min(0).describe("percent of the value reached"),
   })
   .meta({ id: "TargetProgress" });
+
+const UniqueCounts = z
+  .object({ opened: Count, clicked: Count, replied: Count })
+  .meta({ id: "UniqueEventCounts" });
 
 export const Funnel = z
   .object({
@@ -229,6 +258,15 @@ export const Funnel = z
       ),
     byChannel: z.record(z.string(), StageCounts).describe("`-`: recipients decided without a channel"),
     byDay: z.record(z.string(), StageCounts),
+    unique: z
+      .object({
+        total: UniqueCounts,
+        byTier: z.record(z.string(), UniqueCounts),
+        byDay: z.record(z.string(), UniqueCounts),
+      })
+      .describe(
+        "unique events as they happened, beside the cumulative stages: recipients who opened, clicked or replied at least once (a conversion without a click is no click here)",
+      ),
     method: z.string(),
     status: z.enum(CAMPAIGN_STATUSES),
     targets: z.array(TargetProgress),

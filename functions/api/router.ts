@@ -124,7 +124,8 @@ export async function handleApi(req: ApiRequest, deps: ApiDeps): Promise<ApiResp
       if (!route.roles.includes(actor.role))
         return json(403, {
           error: "forbidden",
-          message: `the ${actor.role} role cannot ${route.summary.toLowerCase()} (allowed: ${route.roles.join(", ")})`,
+          // The summary's own parenthesis (a reference for the API's readers) is not for this message.
+          message: `the ${actor.role} role cannot ${route.summary.replace(/\s*\(.*\)\s*$/, "").toLowerCase()} (allowed: ${route.roles.join(", ")})`,
         });
     }
     let body: unknown;

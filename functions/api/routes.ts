@@ -15,7 +15,7 @@ import { Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
 import { uncontactable } from "#functions/customers/reports.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { readFunnel } from "#functions/funnel/core.ts";
+import { readFunnel, stageTotals } from "#functions/funnel/core.ts";
 import { targetProgress } from "#functions/funnel/targets.ts";
 import { parseEncoding } from "#functions/import/encoding.ts";
 import { importJobProgress } from "#functions/import/job.ts";
@@ -24,6 +24,7 @@ import { readXlsx } from "#functions/import/xlsx.ts";
 import { csvLine, exportRow, LEDGER_COLUMNS, type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import {
   campaignAudit,
+  campaignChanges,
   campaignFromBody,
   campaignInScope,
   createCampaign,
@@ -37,7 +38,7 @@ import { addUserAs } from "#functions/usecases/users.ts";
 import { csvRow } from "#platform/csv.ts";
 import { InputError, NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
-import { batchGet } from "#platform/repo.ts";
+import { batchGet, mapLimit } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
 import { performanceRoutes } from "./performance.ts";
@@ -62,7 +63,7 @@ const ACTION_ROLES: Record<CampaignAction, readonly Role[]> = {
   cancel: MAKERS,
 };
 
-const summaryOf = (r: CampaignRecord) => ({
+const summaryOf = (r: CampaignRecord, sent: number | null = null) => ({
   campaignId: r.campaignId,
   name: r.campaign.name ?? r.campaignId,
   playbook: r.campaign.playbook,
@@ -74,7 +75,12 @@ const summaryOf = (r: CampaignRecord) => ({
   approval: r.approval ?? null,
   updatedAt: r.updatedAt,
   summary: r.summary ?? null,
+  sent,
 });
+
+/** Sent so far (tick's later releases included): from the funnel counters, once a launch has begun. */
+const sentSoFar = async (deps: ApiDeps, r: CampaignRecord) =>
+  r.launchedAt || r.summary ? (await stageTotals(deps.repo, r.campaignId)).sent : null;
 
 /** The records of a streamed body: JSONL by default, CSV or .xlsx by `?format=`, the encoding sniffed or `?encoding=`. */
 function bodyRecords(
@@ -220,7 +226,8 @@ export const ROUTES: AnyRoute[] = [
       const records = (items as unknown as CampaignRecord[]).sort((a, b) =>
         b.updatedAt.localeCompare(a.updatedAt),
       );
-      return { campaigns: records.map(summaryOf) };
+      const sent = await mapLimit(records, 8, (r) => sentSoFar(deps, r));
+      return { campaigns: records.map((r, i) => summaryOf(r, sent[i])) };
     },
   }),
   route({
@@ -241,7 +248,7 @@ export const ROUTES: AnyRoute[] = [
     roles: ANYONE,
     async handle({ actor, params, deps }) {
       const record = await campaignInScope(deps, actor, params.campaignId!);
-      return { ...summaryOf(record), campaign: record.campaign };
+      return { ...summaryOf(record, await sentSoFar(deps, record)), campaign: record.campaign };
     },
   }),
   route({
@@ -276,6 +283,15 @@ export const ROUTES: AnyRoute[] = [
       const record = await campaignInScope(deps, actor, params.campaignId!);
       const campaign = parseCampaign(record.campaign, deps.config);
       return previewCampaign(deps.repo, campaign, deps.config, deps.now(), deps.secret);
+    },
+  }),
+  route({
+    method: "GET",
+    path: "/api/campaigns/{campaignId}/changes",
+    summary: "What changed since the version last approved, field by field",
+    roles: ANYONE,
+    async handle({ actor, params, deps }) {
+      return campaignChanges(deps, actor, params.campaignId!);
     },
   }),
   ...CAMPAIGN_ACTIONS.map((a) => route(actionRoute(a))),

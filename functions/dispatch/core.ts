@@ -266,7 +266,7 @@ export async function sendOne(
       stage: Math.max(sentStage, row.stage),
     });
     if (row.stage < sentStage) {
-      const increments = stageIncrements(row, row.stage, sentStage, sentAt);
+      const increments = stageIncrements(row, row.stage, sentStage, sentAt, deps.config.quietHours.timeZone);
       if (counters) for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
       else await addCounters(repo, campaignId, increments);
     }

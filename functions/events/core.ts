@@ -3,7 +3,8 @@ import { type CampaignRecord, loadCampaign } from "#functions/campaign/record.ts
 import type { Campaign } from "#functions/campaign/schema.ts";
 import { readContact, recordOptOut } from "#functions/contact/gate.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { advanceStage } from "#functions/funnel/counters.ts";
+import { advanceStage, TIME_ZONE } from "#functions/funnel/counters.ts";
+import { countUnique, isUniqueEvent } from "#functions/funnel/unique.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import type { LedgerRow, Stage } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
@@ -60,6 +61,9 @@ export interface EventDeps {
   config?: TiercastConfig;
   secret?: string;
 }
+
+/** The bank's zone, whose calendar days the funnel counts in (the default when no config is given). */
+const zoneOf = (deps: EventDeps) => deps.config?.quietHours.timeZone ?? TIME_ZONE;
 
 const ENGAGEMENT_STAGE: Partial<Record<Event["type"], Stage>> = {
   delivered: "delivered",
@@ -202,7 +206,10 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
     const converted = record && row.channel !== "rm-task" && converts(record.campaign, event);
-    await advanceStage(deps.repo, row, converted ? "converted" : stage!, at, {}, event.eventId);
+    // Beside the cumulative stage: the recipient's first open, click or reply, as it happened.
+    if (isUniqueEvent(event.type))
+      await countUnique(deps.repo, row, event.type, at, event.eventId, zoneOf(deps));
+    await advanceStage(deps.repo, row, converted ? "converted" : stage!, at, {}, event.eventId, zoneOf(deps));
     return { status: "accepted", attributedTo: campaignId, stage: converted ? "converted" : stage };
   }
 
@@ -238,7 +245,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
   const row = await ledgerRow(deps, record.campaignId, event.customerId);
   if (!row || (!row.holdout && row.decision !== "sent" && row.decision !== "unknown"))
     return { status: "accepted" };
-  await advanceStage(deps.repo, row, "converted", at, {}, event.eventId);
+  await advanceStage(deps.repo, row, "converted", at, {}, event.eventId, zoneOf(deps));
   return { status: "accepted", attributedTo: record.campaignId, stage: "converted" };
 }
 
@@ -276,7 +283,15 @@ async function creditReferrer(deps: EventDeps, event: Event): Promise<string | u
   if (!row?.sentAt && row?.decision !== "sent") return undefined;
   if (Date.parse(event.at) - Date.parse(row.sentAt ?? row.at) > (record.campaign.attributionDays ?? 30) * DAY)
     return undefined;
-  const advanced = await advanceStage(deps.repo, row, "converted", new Date(event.at), {}, event.eventId);
+  const advanced = await advanceStage(
+    deps.repo,
+    row,
+    "converted",
+    new Date(event.at),
+    {},
+    event.eventId,
+    zoneOf(deps),
+  );
   await recordReward(deps.repo, {
     campaignId: link.campaignId,
     referrerId: link.referrerId,

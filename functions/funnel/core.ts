@@ -2,6 +2,7 @@ import { counterItems, parseCounterSk } from "#functions/funnel/counters.ts";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import type { Repo } from "#platform/repo.ts";
 import { newcombeDiff, stratifiedUplift } from "./stats.ts";
+import { readUnique } from "./unique.ts";
 
 export type StageCounts = Record<Stage, number>;
 
@@ -44,6 +45,11 @@ export interface Funnel {
   variantUplift: Record<string, Record<string, VariantUplift>>;
   byChannel: Record<string, StageCounts>;
   byDay: Record<string, StageCounts>;
+  /**
+   * Unique events as they happened (not cumulative): recipients who opened, clicked or replied at
+   * least once, in total, per tier and per day.
+   */
+  unique: Awaited<ReturnType<typeof readUnique>>;
   method: string;
 }
 
@@ -155,7 +161,21 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
     variantUplift,
     byChannel,
     byDay,
+    unique: await readUnique(repo, campaignId),
     method:
       "absolute uplift = treated − holdout conversion rate; 95% CI by Newcombe's hybrid score (Wilson) method; total stratified by tier audience",
   };
+}
+
+/**
+ * A campaign's treated recipients per stage so far, from the same counters as the funnel (a send
+ * released later by `tick` counts when it goes out): what a campaign list shows as "sent".
+ */
+export async function stageTotals(repo: Repo, campaignId: string): Promise<StageCounts> {
+  const totals = emptyStages();
+  for await (const item of counterItems(repo, campaignId)) {
+    const c = parseCounterSk(String(item.SK));
+    if (!c.holdout) totals[c.stage] += Number(item.n ?? 0);
+  }
+  return totals;
 }

@@ -6,6 +6,10 @@ import { advanceRowStage, clearPendingCount, pendingCount } from "#functions/led
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
+/**
+ * The zone of the funnel's day buckets when a caller has no config at hand. Callers pass the bank's
+ * zone (config.quietHours.timeZone): a day is the bank's calendar day.
+ */
 export const TIME_ZONE = "Asia/Shanghai";
 
 /** Counter key: one item per campaign × tier × variant × channel × day × stage (× holdout group). */
@@ -104,32 +108,41 @@ export async function advanceStage(
   extra: Record<string, unknown> = {},
   /** The event moving it: a retry of that event completes counts a cut-short first try still owed. */
   opId?: string,
+  /** The bank's zone, whose calendar day the counts fall on. */
+  timeZone = TIME_ZONE,
 ) {
   const target = stageIndex(stage);
   const op = opId ? { id: opId, at: at.toISOString() } : undefined;
   const previous = await advanceRowStage(repo, row, target, extra, op);
   if (previous !== undefined) {
-    await countStages(repo, row, previous, target, at);
+    await countStages(repo, row, previous, target, at, timeZone);
     if (opId) await clearPendingCount(repo, row, opId);
     return true;
   }
   if (!opId) return false;
   const owed = await pendingCount(repo, row, opId);
   if (!owed) return false;
-  await countStages(repo, owed.row, owed.from, owed.to, new Date(owed.at));
+  await countStages(repo, owed.row, owed.from, owed.to, new Date(owed.at), timeZone);
   await clearPendingCount(repo, row, opId);
   return true;
 }
 
 /** Counts a row's move from stage `from` to `to`: every stage passed on the way counts once (a click implies a delivery). */
-export async function countStages(repo: Repo, row: LedgerRow, from: number, to: number, at: Date) {
-  await addCounters(repo, row.campaignId, stageIncrements(row, from, to, at));
+export async function countStages(
+  repo: Repo,
+  row: LedgerRow,
+  from: number,
+  to: number,
+  at: Date,
+  timeZone = TIME_ZONE,
+) {
+  await addCounters(repo, row.campaignId, stageIncrements(row, from, to, at, timeZone));
 }
 
 /** The counter increments of a row's move from stage `from` to `to`. */
-export function stageIncrements(row: LedgerRow, from: number, to: number, at: Date) {
+export function stageIncrements(row: LedgerRow, from: number, to: number, at: Date, timeZone = TIME_ZONE) {
   const increments = new Map<string, number>();
-  const day = localDay(at, TIME_ZONE);
+  const day = localDay(at, timeZone);
   for (let i = from + 1; i <= to; i++) {
     increments.set(counterSk(row, day, STAGES[i]!), 1);
     increments.set(perfSk(row, day, STAGES[i]!), 1);

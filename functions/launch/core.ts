@@ -13,7 +13,6 @@ import {
   parseCounterSk,
   perfSk,
   stageIncrements,
-  TIME_ZONE,
 } from "#functions/funnel/counters.ts";
 import { firstInFlight, ledgerStates, rowsInIndex } from "#functions/ledger/reads.ts";
 import {
@@ -170,7 +169,7 @@ export async function decidePage(input: PageInput, deps: LaunchDeps): Promise<Pa
   const rows = decisions.map((d) => rowFromDecision(d, campaign.campaignId, decidedAt));
   await ledger.putRows(repo, rows);
 
-  const day = localDay(now, TIME_ZONE);
+  const day = localDay(now, deps.config.quietHours.timeZone);
   const increments = new Map<string, number>();
   const bump = (sk: string) => increments.set(sk, (increments.get(sk) ?? 0) + 1);
   const queued = new Map<Channel, RecipientRef[]>();
@@ -388,7 +387,11 @@ export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promis
     const sent = stageIndex("sent");
     const moved = await ledger.reconcileSent(repo, row, found.messageId, Math.max(sent, row.stage), now);
     if (moved && row.stage < sent)
-      await addCounters(repo, row.campaignId, stageIncrements(row, row.stage, sent, new Date(attempted)));
+      await addCounters(
+        repo,
+        row.campaignId,
+        stageIncrements(row, row.stage, sent, new Date(attempted), deps.config.quietHours.timeZone),
+      );
     return { outcome: "settled" };
   }
   if (found && !found.received) {

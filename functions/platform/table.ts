@@ -39,6 +39,13 @@ export const key = {
     part === undefined ? `FUNNEL#${campaignId}` : `FUNNEL#${campaignId}#${part}`,
   /** A campaign's branch × RM performance counters, write-sharded like the funnel's. */
   perfPartition: (campaignId: string, part: number) => `PERF#${campaignId}#${part}`,
+  /** A campaign's unique-event counters (opens, clicks, replies as they happened), write-sharded likewise. */
+  uniquePartition: (campaignId: string, part: number) => `FUNNELU#${campaignId}#${part}`,
+  /** That a recipient's first event of a kind was counted (one per campaign, recipient and kind). */
+  uniqueMark: (campaignId: string, customerId: string, type: string) => ({
+    PK: `UNIQUE#${campaignId}#${customerId}`,
+    SK: type,
+  }),
   referralCode: (code: string) => ({ PK: `REFCODE#${code}`, SK: "CODE" }),
   seat: (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" }),
   /** A release page's intent: the rows it is about to enqueue, until they are enqueued. */

@@ -86,7 +86,18 @@ export function parseCron(source: string): Cron {
 
 const MINUTE = 60_000;
 
-/** The first firing strictly after `after`. */
+/** The earliest instant whose wall time in `timeZone` is `wall` ("local time as if UTC"), if any. */
+function instantOf(wall: number, timeZone: string): number | undefined {
+  const offsets = new Set(
+    [wall - 43_200_000, wall + 43_200_000].map((near) => localTime(new Date(near), timeZone).offsetMs),
+  );
+  const found = [...offsets]
+    .map((o) => wall - o)
+    .filter((at) => localTime(new Date(at), timeZone).offsetMs === wall - at);
+  return found.length ? Math.min(...found) : undefined;
+}
+
+/** The first firing strictly after `after`, in the zone's wall time on the day it fires. */
 export function nextRun(cron: Cron, after: Date, timeZone = "Asia/Shanghai"): Date {
   const offset = localTime(after, timeZone).offsetMs;
   // Work in "local time as if UTC", then shift back.
@@ -112,7 +123,15 @@ export function nextRun(cron: Cron, after: Date, timeZone = "Asia/Shanghai"): Da
       t += MINUTE;
       continue;
     }
-    return new Date(t - offset);
+    // The instant of this wall time, with the zone's offset at that instant (not at `after`: a
+    // daylight-saving change may lie between). A wall time the change skips does not fire; one it
+    // repeats fires at its first occurrence only.
+    const at = instantOf(t, timeZone);
+    if (at === undefined || at <= after.getTime()) {
+      t += MINUTE;
+      continue;
+    }
+    return new Date(at);
   }
   throw new CronError([`"${cron.source}" never fires (e.g. 31 February)`]);
 }

@@ -1,6 +1,7 @@
 import { assertInScope } from "#functions/access/scope.ts";
 import type { Actor } from "#functions/access/users.ts";
 import { appendAudit, readAudit } from "#functions/audit/store.ts";
+import { changesSinceApproval } from "#functions/campaign/changes.ts";
 import {
   applyTransition,
   type CampaignAction,
@@ -187,4 +188,19 @@ export async function operatorLaunch<T>(
 export async function campaignAudit(deps: UseCaseDeps, actor: Actor, campaignId: string) {
   await campaignInScope(deps, actor, campaignId);
   return readAudit(deps, "campaign", campaignId);
+}
+
+/** What changed since the version last approved: the approver sees the edit, not only the result. */
+export async function campaignChanges(deps: UseCaseDeps, actor: Actor, campaignId: string) {
+  const record = await campaignInScope(deps, actor, campaignId);
+  const { entries } = await readAudit(deps, "campaign", campaignId);
+  const approvals = entries
+    .filter((e) => e.action === "approve")
+    .map((e) => ({
+      version: Number((e.after as { version?: number } | undefined)?.version),
+      by: e.actor.userId,
+      at: e.at,
+    }))
+    .filter((a) => Number.isInteger(a.version));
+  return changesSinceApproval(deps.repo, record, approvals);
 }

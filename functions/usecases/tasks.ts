@@ -193,7 +193,7 @@ async function applyOutcome(deps: UseCaseDeps, task: Task, at: string) {
   // Declining is an answer (responded), never the conversion.
   const stage =
     CONTACT_OUTCOMES.has(task.outcome) && playbook === "key-maintenance" ? "converted" : "responded";
-  await advanceStage(deps.repo, row, stage, new Date(at));
+  await advanceStage(deps.repo, row, stage, new Date(at), {}, undefined, deps.config.quietHours.timeZone);
 }
 
 /**

@@ -218,6 +218,35 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await act("oa-self", "cancel", tokens.ada)).json.status).toBe("cancelled");
     expect((await act("oa-self", "cancel", tokens.ada)).status).toBe(409);
 
+    // The approver's diff: nothing before a first approval; after an edit, the field that changed.
+    await call("POST", "/api/campaigns", { token: tokens.mia, body: linked("oa-diff") });
+    expect((await get("/api/campaigns/oa-diff/changes", tokens.ari)).json.lastApproved).toBeNull();
+    await act("oa-diff", "submit", tokens.mia);
+    await act("oa-diff", "approve", tokens.ari);
+    const edited = linked("oa-diff");
+    edited.variants[0]!.template = "{{name|客户}}您好，欢迎回来 {{link}}";
+    await call("PUT", "/api/campaigns/oa-diff", { token: tokens.mia, body: edited });
+    const diff = await get("/api/campaigns/oa-diff/changes", tokens.ari);
+    expect(diff.status).toBe(200);
+    expect(diff.json).toMatchObject({
+      version: 2,
+      lastApproved: { version: 1, by: "ari" },
+      changes: [
+        {
+          path: "variants[A].template",
+          before: "{{name|客户}}您好，点此领取 {{link}}",
+          after: "{{name|客户}}您好，欢迎回来 {{link}}",
+        },
+      ],
+    });
+    expect((await get("/api/campaigns/no-such/changes", tokens.ari)).status).toBe(404);
+    // A role refused says what it cannot do and who can, with no reference to a document.
+    const refused = await call("POST", "/api/campaigns", { token: tokens.ann, body: linked("oa-ann") });
+    expect(refused.status).toBe(403);
+    expect(refused.json.message).toBe(
+      "the analyst role cannot create a draft campaign (allowed: marketer, admin)",
+    );
+
     // An email campaign, so there is an unsubscribe link and an open pixel to follow below.
     await call("POST", "/api/campaigns", { token: tokens.mia, body: emailed("oa-mail") });
     await act("oa-mail", "submit", tokens.mia);

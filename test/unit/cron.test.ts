@@ -4,6 +4,28 @@ import { type CronError, nextRun, parseCron, toEventBridge } from "#functions/sc
 
 const next = (cron: string, after: string) => nextRun(parseCron(cron), new Date(after)).toISOString();
 
+describe("cron in a zone with daylight saving (America/New_York)", () => {
+  const ny = (cron: string, after: string) =>
+    nextRun(parseCron(cron), new Date(after), "America/New_York").toISOString();
+
+  it("fires at 10:00 local on either side of a change: 14:00Z in summer, 15:00Z in winter", () => {
+    // From a winter instant (EST, −5) to a summer firing (EDT, −4), and back.
+    expect(ny("0 10 * * *", "2027-03-13T16:00:00Z")).toBe("2027-03-14T14:00:00.000Z");
+    expect(ny("0 10 * * *", "2027-07-01T12:00:00Z")).toBe("2027-07-01T14:00:00.000Z");
+    expect(ny("0 10 * * *", "2027-11-06T15:00:00Z")).toBe("2027-11-07T15:00:00.000Z");
+    expect(ny("0 10 1 * *", "2027-02-15T00:00:00Z")).toBe("2027-03-01T15:00:00.000Z");
+    expect(ny("0 10 1 * *", "2027-03-02T00:00:00Z")).toBe("2027-04-01T14:00:00.000Z");
+  });
+
+  it("skips a wall time the spring change removes, and fires once in the hour the autumn change repeats", () => {
+    // 2027-03-14 02:30 does not exist in New York: the next 02:30 is the day after.
+    expect(ny("30 2 * * *", "2027-03-14T05:00:00Z")).toBe("2027-03-15T06:30:00.000Z");
+    // 2027-11-07 01:30 happens twice (EDT, then EST): the first, then the next day's.
+    expect(ny("30 1 * * *", "2027-11-07T04:00:00Z")).toBe("2027-11-07T05:30:00.000Z");
+    expect(ny("30 1 * * *", "2027-11-07T05:30:00Z")).toBe("2027-11-08T06:30:00.000Z");
+  });
+});
+
 describe("cron in Asia/Shanghai", () => {
   it("fires monthly at 10:00 local on the 1st (02:00 UTC)", () => {
     expect(next("0 10 1 * *", "2027-03-01T02:00:00Z")).toBe("2027-04-01T02:00:00.000Z");

@@ -63,7 +63,7 @@ const STRINGS = {
   audit: ["审计记录", "Audit trail"],
   intact: ["哈希链完整", "hash chain intact"],
   broken: ["哈希链被破坏", "hash chain BROKEN"],
-  uplift: ["提升 (95% 置信区间)", "Uplift (95% CI)"],
+  uplift: ["提升 (百分点, 95% 置信区间)", "Uplift (pp, 95% CI)"],
   byDay: ["按日趋势", "By day"],
   targets: ["目标与实际", "Targets vs actuals"],
   export: ["导出台账 CSV", "Export ledger CSV"],
@@ -135,7 +135,6 @@ const STRINGS = {
   dueBy: ["截止日期不晚于", "Due by"],
   branchDesk: ["网点管理", "Branch desk"],
   branchRms: ["本网点客户经理", "The branch's RMs"],
-  rm: ["客户经理", "RM"],
   openTasks: ["待办任务", "Open tasks"],
   overdueTasks: ["逾期任务", "Overdue"],
   notAUser: ["非系统用户", "not a user"],
@@ -155,7 +154,6 @@ const STRINGS = {
   noPlan: ["本月没有走访计划", "No contact plan for this month"],
   class: ["客户类别", "Class"],
   role: ["岗位", "Role"],
-  branch: ["网点", "Branch"],
   required: ["应走访", "Required"],
   doneCount: ["已完成", "Done"],
   missing: ["未完成", "Missing"],
@@ -170,6 +168,48 @@ const STRINGS = {
   confirmPay: ["确认该奖励已由银行结算发放？", "Has the bank's settlement paid this reward?"],
   settlementRef: ["结算凭证号", "Settlement reference"],
   paid: ["已发放", "Paid"],
+  deferredCount: ["延后发送", "Deferred"],
+  deferredNotice: [
+    "{n} 人处于免打扰时段或等待波次，将从 {at} 起发送（不会丢弃）",
+    "{n} sends are deferred (quiet hours or a later wave) and go out from {at}; none is dropped",
+  ],
+  deferredAfterLaunch: [
+    "发布时有 {n} 条延后发送（免打扰时段或等待波次），到时自动发出，已发送数随之更新",
+    "{n} sends were deferred at launch (quiet hours or a later wave): they go out by themselves, and Sent counts them as they do",
+  ],
+  smsCost: ["短信费用", "SMS cost"],
+  smsMessages: ["短信人数", "SMS recipients"],
+  sendsAt: ["发送时间", "sends at"],
+  changes: ["与上次批准版本的差异", "Changes since the last approved version"],
+  firstApproval: ["首次审批：此前没有批准过的版本", "First approval: no version was approved before"],
+  noChanges: ["与已批准版本相同", "Same as the approved version"],
+  field: ["字段", "Field"],
+  before: ["原值", "Before"],
+  after: ["新值", "After"],
+  review: ["审批内容", "Review"],
+  cronReadable: ["含义", "Meaning"],
+  holidaysOnly: ["仅节假日运行", "Holidays only"],
+  enabled: ["启用", "Enabled"],
+  disable: ["停用", "Disable"],
+  enable: ["启用", "Enable"],
+  remove: ["删除", "Delete"],
+  confirmRemove: ["删除后不能恢复，确定删除此计划？", "Delete this schedule? This cannot be undone."],
+  uniqueEvents: ["独立事件（按实际发生）", "Unique events (as they happened)"],
+  opens: ["独立打开", "Unique opens"],
+  clicks: ["独立点击", "Unique clicks"],
+  replies: ["独立回复", "Unique replies"],
+  cumulative: ["累计阶段", "Cumulative stages"],
+  makersOnly: [
+    "只有营销人员和管理员可以新建或编辑活动。",
+    "Only marketers and admins can create or edit campaigns.",
+  ],
+  pp: ["个百分点", "pp"],
+  upliftPoint: ["提升（实验组−对照组）", "uplift (treated − holdout)"],
+  ci95: ["95% 置信区间", "95% interval"],
+  day: ["日期", "Day"],
+  recipients: ["人数", "Recipients"],
+  legendTreated: ["实验组", "treated"],
+  legendControl: ["对照组", "holdout"],
 } as const;
 
 export type Key = keyof typeof STRINGS;
@@ -251,6 +291,19 @@ export const TERMS: Record<string, [string, string]> = {
   sms: ["短信", "SMS"],
   email: ["邮件", "email"],
   "rm-task": ["客户经理任务", "RM task"],
+};
+
+/** Server errors by code, in the chosen language; the server's own message is English detail. */
+export const ERRORS: Record<string, [string, string]> = {
+  forbidden: ["你的角色无权执行此操作", "Your role may not do this"],
+  unauthorized: ["未登录或令牌无效，请重新登录", "Not signed in or the token is invalid: sign in again"],
+  not_found: ["找不到该记录", "Not found"],
+  invalid_transition: ["当前状态下不能执行此操作", "Not possible in the campaign's current status"],
+  self_approval: ["不能批准自己创建或提交的活动", "You cannot approve a campaign you created or submitted"],
+  other_branch: ["这是其他分行的记录", "This belongs to another branch"],
+  invalid_campaign: ["活动定义有误，请按以下各项修改", "The campaign has problems: fix each one below"],
+  conflict: ["记录已被他人修改，请刷新后重试", "Changed meanwhile: reload and try again"],
+  too_large: ["内容过大", "Too large"],
 };
 
 /** The bank's zone: schedules run and quiet hours are judged in it, so the console shows times in it too. */

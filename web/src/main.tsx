@@ -157,11 +157,13 @@ function App() {
         ] as [string, string][])
       : []),
   ];
+  // Only makers build campaigns: an approver or analyst gets no builder, and a typed-in link says why.
+  const maker = me.role === "marketer" || me.role === "admin";
   const nav: [string, string][] = field
     ? [...deskNav, ...perfNav]
     : [
         ["#/campaigns", t("campaigns")],
-        ["#/new", t("newCampaign")],
+        ...(maker ? ([["#/new", t("newCampaign")]] as [string, string][]) : []),
         ["#/approvals", t("approvals")],
         ["#/funnel", t("funnel")],
         ["#/lookup", t("lookup")],
@@ -188,6 +190,12 @@ function App() {
   else if (section === "books" && (me.role === "admin" || me.role === "branch_manager"))
     page = <BooksPage {...props} />;
   else if (field || section === "tasks") page = <TaskList {...props} />;
+  else if ((section === "new" || section === "edit") && !maker)
+    page = (
+      <p role="alert" class="error">
+        {t("makersOnly")}
+      </p>
+    );
   else if (section === "new") page = <Builder {...props} />;
   else if (section === "edit" && id) page = <Builder {...props} campaignId={decodeURIComponent(id)} />;
   else if (section === "campaign" && id)

@@ -1,7 +1,97 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
+import type { T } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
 import { type CampaignSummary, ConfirmButton, ErrorBox, Table } from "./common.tsx";
+import { type Preview, PreviewSummary } from "./preview.tsx";
+
+interface Changes {
+  version: number;
+  lastApproved: { version: number; by: string; at: string } | null;
+  changes: { path: string; before?: unknown; after?: unknown }[];
+}
+
+const shown = (v: unknown) => (v === undefined ? "∅" : typeof v === "string" ? v : JSON.stringify(v));
+
+/** What changed since the version last approved, field by field (the approver sees the edit itself). */
+function ChangeList({ t, changes }: { t: T; changes: Changes }) {
+  if (!changes.lastApproved) return <p data-testid="changes">{t("firstApproval")}</p>;
+  const since = `v${changes.lastApproved.version} (${changes.lastApproved.by}, ${t.date(changes.lastApproved.at)}) → v${changes.version}`;
+  if (changes.changes.length === 0)
+    return (
+      <p data-testid="changes">
+        {since}: {t("noChanges")}
+      </p>
+    );
+  return (
+    <div data-testid="changes">
+      <p>{since}</p>
+      <Table
+        head={[t("field"), t("before"), t("after")]}
+        rows={changes.changes.map((c) => [
+          <code>{c.path}</code>,
+          <del>{shown(c.before)}</del>,
+          <ins>{shown(c.after)}</ins>,
+        ])}
+      />
+    </div>
+  );
+}
+
+/** One campaign waiting for a decision, with everything a checker needs to decide it. */
+function Review({
+  t,
+  c,
+  canDecide,
+  decide,
+}: {
+  t: T;
+  c: CampaignSummary;
+  canDecide: boolean;
+  decide: (id: string, action: "approve" | "reject", note?: string) => void;
+}) {
+  const [preview, setPreview] = useState<Preview>();
+  const [changes, setChanges] = useState<Changes>();
+  const [error, setError] = useState<unknown>();
+  const base = `/api/campaigns/${encodeURIComponent(c.campaignId)}`;
+  useEffect(() => {
+    api<Preview>("GET", `${base}/preview`).then(setPreview, setError);
+    api<Changes>("GET", `${base}/changes`).then(setChanges, setError);
+  }, [c.campaignId, c.version]);
+  return (
+    <article class="review" aria-label={`${t("review")} ${c.campaignId}`}>
+      <h2>
+        <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a> {c.name}
+      </h2>
+      <p>
+        {t.term(c.playbook)} · {t("version")} {c.version} · {t("by")} {c.createdBy ?? ""}
+      </p>
+      <ErrorBox error={error} />
+      <h3>{t("changes")}</h3>
+      {changes && <ChangeList t={t} changes={changes} />}
+      <h3>{t("preview")}</h3>
+      {preview && <PreviewSummary t={t} preview={preview} samplesPerVariant={2} />}
+      {canDecide && (
+        <div class="actions">
+          <ConfirmButton
+            t={t}
+            label={`${t("approve")} ${c.campaignId}`}
+            question={t("confirmApprove")}
+            onConfirm={() => decide(c.campaignId, "approve")}
+          />
+          <ConfirmButton
+            t={t}
+            label={`${t("reject")} ${c.campaignId}`}
+            question={t("confirmReject")}
+            reasonLabel={t("rejectReason")}
+            danger
+            onConfirm={(note) => decide(c.campaignId, "reject", note)}
+          />
+        </div>
+      )}
+    </article>
+  );
+}
 
 export function Approvals({ t, me }: PageProps) {
   const [rows, setRows] = useState<CampaignSummary[]>();
@@ -29,38 +119,9 @@ export function Approvals({ t, me }: PageProps) {
       <h1>{t("approvals")}</h1>
       <ErrorBox error={error} />
       {rows && rows.length === 0 && <p>{t("nothingToApprove")}</p>}
-      {rows && rows.length > 0 && (
-        <Table
-          head={[t("campaignId"), t("name"), t("playbook"), t("version"), t("by"), ""]}
-          rows={rows.map((c) => [
-            <a href={`#/campaign/${encodeURIComponent(c.campaignId)}`}>{c.campaignId}</a>,
-            c.name,
-            t.term(c.playbook),
-            c.version,
-            c.createdBy ?? "",
-            canDecide ? (
-              <span class="actions">
-                <ConfirmButton
-                  t={t}
-                  label={`${t("approve")} ${c.campaignId}`}
-                  question={t("confirmApprove")}
-                  onConfirm={() => decide(c.campaignId, "approve")}
-                />
-                <ConfirmButton
-                  t={t}
-                  label={`${t("reject")} ${c.campaignId}`}
-                  question={t("confirmReject")}
-                  reasonLabel={t("rejectReason")}
-                  danger
-                  onConfirm={(note) => decide(c.campaignId, "reject", note)}
-                />
-              </span>
-            ) : (
-              ""
-            ),
-          ])}
-        />
-      )}
+      {rows?.map((c) => (
+        <Review key={c.campaignId} t={t} c={c} canDecide={canDecide} decide={decide} />
+      ))}
     </section>
   );
 }

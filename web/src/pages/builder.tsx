@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api.ts";
 import type { PageProps } from "../main.tsx";
-import { ErrorBox, fmt, Table } from "./common.tsx";
+import { ErrorBox } from "./common.tsx";
+import { type Preview, PreviewSummary } from "./preview.tsx";
 
 const PLAYBOOKS = ["dormant-reactivation", "salon-invite", "referral-drive", "key-maintenance"];
 const TIERS = ["mass", "potential", "quality", "key", "private"];
@@ -27,22 +28,6 @@ interface Form {
   holdoutPercent: string;
   variants: VariantForm[];
   extra: string;
-}
-
-interface Preview {
-  audience: number;
-  eligible: number;
-  holdout: number;
-  deferred: number;
-  excluded: Record<string, number>;
-  byTier: Record<string, { audience: number; eligible: number; holdout: number; excluded: number }>;
-  sms: { messages: number; parts: number; estimatedCost: number };
-  samples: {
-    variant: string;
-    channel: string;
-    tier: string;
-    message: { to: string; text?: string; subject?: string; html?: string; parts?: number };
-  }[];
 }
 
 const EMPTY: Form = {
@@ -345,47 +330,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
       <aside aria-live="polite" aria-labelledby="preview-title" class="preview">
         <h2 id="preview-title">{t("preview")}</h2>
         <ErrorBox error={problems} />
-        {preview && !problems && (
-          <>
-            <p class="big" data-testid="preview-audience">
-              {t("audience")} {fmt(preview.audience)} · {t("eligible")} {fmt(preview.eligible)} ·{" "}
-              {t("holdoutCount")} {fmt(preview.holdout)}
-            </p>
-            <Table
-              caption={t("tiers")}
-              head={[t("tier"), t("audience"), t("eligible"), t("holdoutCount"), t("excluded")]}
-              rows={Object.entries(preview.byTier).map(([tier, r]) => [
-                t.term(tier),
-                fmt(r.audience),
-                fmt(r.eligible),
-                fmt(r.holdout),
-                fmt(r.excluded),
-              ])}
-            />
-            <Table
-              caption={t("reasons")}
-              head={[t("reason"), t("count")]}
-              rows={Object.entries(preview.excluded).map(([reason, n]) => [t.term(reason), fmt(n)])}
-            />
-            <h3>{t("samples")}</h3>
-            {preview.samples.slice(0, 4).map((s, i) => (
-              <figure key={i} class="sample">
-                <figcaption>
-                  {s.variant} · {t.term(s.channel)} · {t.term(s.tier)} · {s.message.to}
-                  {s.message.parts ? ` · ${t("parts")} ${s.message.parts}` : ""}
-                </figcaption>
-                <p>
-                  {s.message.subject ? `${s.message.subject} — ` : ""}
-                  {s.message.text ?? s.message.html?.replace(/<[^>]+>/g, " ")}
-                </p>
-              </figure>
-            ))}
-            <p>
-              SMS: {fmt(preview.sms.messages)} · {t("parts")} {fmt(preview.sms.parts)} · ¥
-              {preview.sms.estimatedCost.toFixed(2)}
-            </p>
-          </>
-        )}
+        {preview && !problems && <PreviewSummary t={t} preview={preview} samplesPerVariant={2} />}
       </aside>
     </section>
   );

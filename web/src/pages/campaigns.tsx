@@ -34,7 +34,7 @@ export function CampaignList({ t }: PageProps) {
             c.tiers.map(t.term).join(", "),
             <Status status={c.status} t={t} />,
             c.version,
-            fmt(c.summary?.sent ?? ""),
+            <span data-testid={`sent-${c.campaignId}`}>{fmt(c.sent ?? "")}</span>,
           ])}
         />
       )}
@@ -145,6 +145,18 @@ export function CampaignDetail({ t, me, go, campaignId }: PageProps & { campaign
       </div>
       <ErrorBox error={error} />
       <Variants t={t} campaign={c.campaign} />
+      {c.summary && (
+        <p data-testid="launch-progress">
+          {t("sentCount")} {fmt(c.sent ?? 0)}
+          {c.summary.failed ? ` · ${t.term("failed")} ${fmt(c.summary.failed)}` : ""}
+          {c.summary.holdout ? ` · ${t("holdoutCount")} ${fmt(c.summary.holdout)}` : ""}
+        </p>
+      )}
+      {(c.summary?.deferred ?? 0) > 0 && (
+        <p class="notice" data-testid="launch-deferred">
+          {t("deferredAfterLaunch").replace("{n}", fmt(c.summary!.deferred))}
+        </p>
+      )}
       <h2>{t("audit")}</h2>
       {audit && (
         <>

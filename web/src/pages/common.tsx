@@ -1,14 +1,28 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { RequestError } from "../api.ts";
-import type { T } from "../i18n.ts";
+import { ERRORS, type T } from "../i18n.ts";
 
+/**
+ * A failed request in the chosen language (the page's `lang`, set by the app): a known error code by
+ * its translation, the server's English message beside it only in English; an unknown code as sent.
+ */
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
   const problems = error instanceof RequestError ? error.body.problems : undefined;
+  const zh = document.documentElement.lang !== "en";
+  const known = error instanceof RequestError ? ERRORS[error.body.error] : undefined;
+  const message = error instanceof Error ? error.message : String(error);
   return (
-    <div role="alert" class="error">
-      <p>{error instanceof Error ? error.message : String(error)}</p>
+    <div role="alert" class="error" data-code={error instanceof RequestError ? error.body.error : undefined}>
+      {known ? (
+        <p>
+          {known[zh ? 0 : 1]}
+          {zh ? "" : `: ${message}`}
+        </p>
+      ) : (
+        <p>{message}</p>
+      )}
       {problems && (
         <ul>
           {problems.map((p) => (
@@ -76,6 +90,8 @@ export interface CampaignSummary {
   approval: { version: number; by: string; at: string } | null;
   updatedAt: string;
   summary: Record<string, number> | null;
+  /** Sent so far, sends released later by tick included. */
+  sent: number | null;
   campaign?: Record<string, unknown>;
 }
 

@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.ts";
+import { describeCron } from "../cron.ts";
 import type { PageProps } from "../main.tsx";
-import { ErrorBox, Table } from "./common.tsx";
+import { ConfirmButton, ErrorBox, Table } from "./common.tsx";
 
 interface ScheduleRow {
   scheduleId: string;
@@ -38,6 +39,27 @@ export function Schedules({ t, me }: PageProps) {
       setError(err);
     }
   };
+  const act = async (run: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await run();
+      await load();
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const path = (r: ScheduleRow) => `/api/schedules/${encodeURIComponent(r.scheduleId)}`;
+  /** Disable or enable: the same schedule written again with the flag turned. */
+  const toggle = (r: ScheduleRow) =>
+    act(() =>
+      api("PUT", path(r), {
+        campaignId: r.campaignId,
+        cron: r.cron,
+        holidaysOnly: r.holidaysOnly,
+        enabled: !r.enabled,
+      }),
+    );
+  const maker = me.role === "marketer" || me.role === "admin";
   const field = (k: "scheduleId" | "campaignId" | "cron") => (e: Event) =>
     setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
   return (
@@ -45,17 +67,44 @@ export function Schedules({ t, me }: PageProps) {
       <h1>{t("schedules")}</h1>
       {rows && (
         <Table
-          head={["id", t("campaignId"), t("cron"), t("nextRun"), t("lastRun")]}
+          head={[
+            "id",
+            t("campaignId"),
+            t("cron"),
+            t("cronReadable"),
+            t("enabled"),
+            t("nextRun"),
+            t("lastRun"),
+            "",
+          ]}
           rows={rows.map((r) => [
             r.scheduleId,
             r.campaignId,
             <code>{r.cron}</code>,
-            t.date(r.nextRunAt),
+            <span data-testid={`cron-${r.scheduleId}`}>{describeCron(r.cron, t.lang)}</span>,
+            r.enabled ? "✓" : "✗",
+            r.enabled ? t.date(r.nextRunAt) : "—",
             r.lastCampaignId ?? "",
+            maker ? (
+              <span class="actions">
+                <button type="button" class="secondary" onClick={() => toggle(r)}>
+                  {`${t(r.enabled ? "disable" : "enable")} ${r.scheduleId}`}
+                </button>
+                <ConfirmButton
+                  t={t}
+                  danger
+                  label={`${t("remove")} ${r.scheduleId}`}
+                  question={t("confirmRemove")}
+                  onConfirm={() => act(() => api("DELETE", path(r)))}
+                />
+              </span>
+            ) : (
+              ""
+            ),
           ])}
         />
       )}
-      {(me.role === "marketer" || me.role === "admin") && (
+      {maker && (
         <form class="grid" onSubmit={save}>
           <label for="sid">id</label>
           <input id="sid" value={form.scheduleId} onInput={field("scheduleId")} required />
@@ -63,7 +112,7 @@ export function Schedules({ t, me }: PageProps) {
           <input id="scamp" value={form.campaignId} onInput={field("campaignId")} required />
           <label for="scron">{t("cron")}</label>
           <input id="scron" value={form.cron} onInput={field("cron")} required />
-          <label for="shol">holidays only</label>
+          <label for="shol">{t("holidaysOnly")}</label>
           <input
             id="shol"
             type="checkbox"
