@@ -197,9 +197,9 @@ const OPERATIONS: Record<string, OperationDoc> = {
     description: "Who the token belongs to: user id, role and (for a branch user) branch.",
     ok: {
       200: {
-        description: "the user",
-        schema: R.Actor,
-        example: { userId: "bob", role: "marketer", branchId: "BR001" },
+        description: "the user, and the bank's time zone",
+        schema: R.Me,
+        example: { userId: "bob", role: "marketer", branchId: "BR001", timeZone: "Asia/Shanghai" },
       },
     },
   },

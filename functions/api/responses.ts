@@ -46,6 +46,11 @@ export const Actor = z
   })
   .meta({ id: "User" });
 
+/** The signed-in user, with the bank's time zone the console shows dates in. */
+export const Me = Actor.extend({
+  timeZone: z.string().describe("the bank's IANA time zone (quietHours.timeZone): dates are shown in it"),
+}).meta({ id: "Me" });
+
 const Stamp = z.object({
   version: z.number().int().min(1).describe("the campaign version it covers"),
   by: z.string(),

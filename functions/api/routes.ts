@@ -207,7 +207,8 @@ export const ROUTES: AnyRoute[] = [
     path: "/api/me",
     summary: "The signed-in user",
     roles: [...ANYONE, ...FIELD],
-    handle: async ({ actor }) => actor,
+    // With the bank's zone: the console shows every date in it, as schedules and quiet hours are judged.
+    handle: async ({ actor, deps }) => ({ ...actor, timeZone: deps.config.quietHours.timeZone }),
   }),
   route({
     method: "GET",

@@ -136,7 +136,11 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
   });
 
   it("who am I, and 401 without a valid token", async () => {
-    expect((await get("/api/me", tokens.bob)).json).toMatchObject({ userId: "bob", branchId: "BR001" });
+    expect((await get("/api/me", tokens.bob)).json).toMatchObject({
+      userId: "bob",
+      branchId: "BR001",
+      timeZone: "Asia/Shanghai",
+    });
     expect((await get("/api/me")).status).toBe(401);
     expect((await get("/api/campaigns", "tc_forgedforgedforgedforgedforged")).status).toBe(401);
   });

@@ -306,14 +306,17 @@ export const ERRORS: Record<string, [string, string]> = {
   too_large: ["内容过大", "Too large"],
 };
 
-/** The bank's zone: schedules run and quiet hours are judged in it, so the console shows times in it too. */
+/**
+ * The bank's zone until the server has said which (`GET /api/me` carries the configured one): schedules
+ * run and quiet hours are judged in it, so the console shows times in it too.
+ */
 export const BANK_TIME_ZONE = "Asia/Shanghai";
 
-export function translator(lang: Lang) {
+export function translator(lang: Lang, timeZone = BANK_TIME_ZONE) {
   const i = lang === "zh" ? 0 : 1;
   // An explicit locale: the browser's default can be a tag Intl rejects (`en-US@posix` under LANG=C).
   const dates = new Intl.DateTimeFormat(lang === "zh" ? "zh-CN" : "en-GB", {
-    timeZone: BANK_TIME_ZONE,
+    timeZone,
     dateStyle: "medium",
     timeStyle: "short",
   });

@@ -18,6 +18,8 @@ export interface Me {
   userId: string;
   role: "marketer" | "approver" | "analyst" | "admin" | "rm" | "branch_manager";
   branchId?: string;
+  /** The bank's zone (its quiet hours' zone): every date is shown in it. */
+  timeZone?: string;
 }
 
 export interface PageProps {
@@ -101,7 +103,7 @@ function App() {
   const [me, setMe] = useState<Me | undefined>();
   const [checked, setChecked] = useState(false);
   const hash = useHash();
-  const t = translator(lang);
+  const t = translator(lang, me?.timeZone);
   useEffect(() => {
     document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
     localStorage.setItem("tiercast.lang", lang);
