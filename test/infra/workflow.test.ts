@@ -251,7 +251,13 @@ describe("api stack", () => {
         Statement: Match.arrayWith([
           Match.objectLike({
             Effect: "Deny",
-            Action: ["dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
+            Action: Match.arrayWith([
+              "dynamodb:UpdateItem",
+              "dynamodb:DeleteItem",
+              "dynamodb:BatchWriteItem",
+              "dynamodb:PartiQLUpdate",
+              "dynamodb:PartiQLDelete",
+            ]),
             Condition: { "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } },
           }),
         ]),
