@@ -6,7 +6,8 @@ import { readUnique } from "./unique.ts";
 
 export type StageCounts = Record<Stage, number>;
 
-export interface TierFunnel extends StageCounts {
+/** A treated group's conversion against its holdout (a tier's, a branch's or an RM's). */
+export interface UpliftFigures {
   holdout: number;
   holdoutConverted: number;
   conversionRate: number;
@@ -15,6 +16,8 @@ export interface TierFunnel extends StageCounts {
   upliftCi95: [number, number];
   incrementalConversions: number;
 }
+
+export interface TierFunnel extends StageCounts, UpliftFigures {}
 
 /** One variant in one tier against the tier's holdout (the split never reads the holdout draw). */
 export interface VariantUplift {

@@ -3,21 +3,13 @@ import { parsePerfSk, perfItems } from "#functions/funnel/counters.ts";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import { csvRow } from "#platform/csv.ts";
 import type { Repo } from "#platform/repo.ts";
+import type { StageCounts, UpliftFigures } from "./core.ts";
 import { newcombeDiff } from "./stats.ts";
 
-type StageCounts = Record<Stage, number>;
-
 /** One branch (or one RM of a branch): its funnel, and its treated conversion against its holdout. */
-export interface PerformanceRow extends StageCounts {
+export interface PerformanceRow extends StageCounts, UpliftFigures {
   branchId: string;
   rmId?: string;
-  holdout: number;
-  holdoutConverted: number;
-  conversionRate: number;
-  holdoutConversionRate: number;
-  uplift: number;
-  upliftCi95: [number, number];
-  incrementalConversions: number;
 }
 
 export interface PerformanceQuery {
