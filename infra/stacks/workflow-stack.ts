@@ -149,6 +149,13 @@ export class WorkflowStack extends Stack {
       "IAM5[Resource::*]",
       "X-Ray tracing actions do not support resource-level permissions.",
     );
+    // startExecution.sync:2 describes and stops the children it starts: executions of the shard machine only.
+    const shardName = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${this.getLogicalId(this.shardMachine.node.defaultChild as sfn.CfnStateMachine)}"}]}]}`;
+    acknowledge(
+      this.stateMachine.role,
+      `IAM5[Resource::arn:<AWS::Partition>:states:${nagRegion(this)}:<AWS::AccountId>:execution:${shardName}*]`,
+      "The parent describes and stops only the shard machine's executions, whose names it chooses at run time.",
+    );
     // One worker per channel; its concurrency is tied to what the provider accepts.
     const rates: Record<Channel, number> = {
       sms: settings.smsRatePerSecond,
