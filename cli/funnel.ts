@@ -7,7 +7,9 @@ import {
   counterItems,
   counterSk,
   parseCounterSk,
-  TIME_ZONE,
+  parsePerfSk,
+  perfItems,
+  perfSk,
 } from "#functions/funnel/counters.ts";
 import { type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import type { Runtime } from "#local/runtime.ts";
@@ -76,9 +78,11 @@ export async function simulate(runtime: Runtime, campaignId: string, seed: numbe
 }
 
 /**
- * Recomputes the funnel counters from ledger rows and compares them with the live counters. With
- * `repair`, each difference is added to the campaign's launch-day bucket (a crash between a row's
- * settle and its counter write leaves counters short; the ledger is the truth), and compared again.
+ * Recomputes the funnel counters and the branch/RM performance counters (PERF#…) from ledger rows and
+ * compares them with the live ones. With `repair`, each difference is added to the campaign's
+ * launch-day bucket (a crash between a row's settle and its counter write leaves counters short; a
+ * campaign launched before the performance counters existed has none; the ledger is the truth), and
+ * compared again. A repaired count lands on the launch day: totals are exact, day windows approximate.
  */
 export async function rebuild(
   runtime: Runtime,
@@ -94,62 +98,71 @@ export async function rebuild(
   const { keyed, ...result } = await compareCounters(runtime, campaignId);
   if (!options.repair || result.matches) return result;
   const record = await loadCampaign(runtime.repo, campaignId);
-  const day = localDay(new Date(record.launchedAt ?? record.createdAt), TIME_ZONE);
+  const day = localDay(new Date(record.launchedAt ?? record.createdAt), runtime.config.quietHours.timeZone);
   const increments = new Map<string, number>();
-  for (const d of keyed) {
-    const [tier, variant, channel, , stage, group] = d.key.split("#");
-    const sk = counterSk(
-      {
-        tier: tier!,
-        variant: variant === "-" ? undefined : variant,
-        channel: channel === "-" ? undefined : (channel as never),
-        holdout: group === "H",
-      },
-      day,
-      stage as (typeof STAGES)[number],
-    );
-    increments.set(sk, d.ledger - d.live);
-  }
+  for (const d of keyed) increments.set(d.at(day), d.ledger - d.live);
   await addCounters(runtime.repo, campaignId, increments);
   const { keyed: _left, ...after } = await compareCounters(runtime, campaignId);
   return { ...after, repaired: increments.size };
 }
 
+/** A counter's identity with its day left out ("*"): what the ledger can be compared on. */
+interface Dims {
+  /** The day-less key. */
+  k: string;
+  /** The live key of this counter on one day. */
+  at: (day: string) => string;
+}
+
+function funnelDims(row: Parameters<typeof counterSk>[0], stage: (typeof STAGES)[number]): Dims {
+  return { k: counterSk(row, "*", stage), at: (day) => counterSk(row, day, stage) };
+}
+
+function perfDims(row: Parameters<typeof perfSk>[0], stage: (typeof STAGES)[number]): Dims {
+  return { k: perfSk(row, "*", stage), at: (day) => perfSk(row, day, stage) };
+}
+
 async function compareCounters(runtime: Runtime, campaignId: string) {
   await loadCampaign(runtime.repo, campaignId);
   const fromLedger = new Map<string, number>();
+  const dims = new Map<string, Dims>();
+  const count = (into: Map<string, number>, d: Dims, n: number) => {
+    into.set(d.k, (into.get(d.k) ?? 0) + n);
+    dims.set(d.k, d);
+  };
   for await (const row of ledgerRowsOf(runtime, campaignId)) {
     for (let i = 0; i <= row.stage; i++) {
-      const k = counterSk(row, "*", STAGES[i]!);
-      fromLedger.set(k, (fromLedger.get(k) ?? 0) + 1);
+      count(fromLedger, funnelDims(row, STAGES[i]!), 1);
+      count(fromLedger, perfDims(row, STAGES[i]!), 1);
     }
   }
   const live = new Map<string, number>();
   for await (const item of counterItems(runtime.repo, campaignId)) {
     const c = parseCounterSk(String(item.SK));
-    const k = counterSk(
-      {
-        tier: c.tier,
-        variant: c.variant === "-" ? undefined : c.variant,
-        channel: c.channel === "-" ? undefined : (c.channel as never),
-        holdout: c.holdout,
-      },
-      "*",
-      c.stage,
-    );
-    live.set(k, (live.get(k) ?? 0) + Number(item.n ?? 0));
+    const row = {
+      tier: c.tier,
+      variant: c.variant === "-" ? undefined : c.variant,
+      channel: c.channel === "-" ? undefined : (c.channel as never),
+      holdout: c.holdout,
+    };
+    count(live, funnelDims(row, c.stage), Number(item.n ?? 0));
   }
-  const differences: { counter: string; live: number; ledger: number; key: string }[] = [];
+  for await (const item of perfItems(runtime.repo, campaignId)) {
+    const c = parsePerfSk(String(item.SK));
+    count(live, perfDims(c, c.stage), Number(item.n ?? 0));
+  }
+  const differences: { counter: string; live: number; ledger: number; at: (day: string) => string }[] = [];
   for (const k of new Set([...fromLedger.keys(), ...live.keys()])) {
     const a = live.get(k) ?? 0;
     const b = fromLedger.get(k) ?? 0;
-    if (a !== b) differences.push({ counter: k.replace("#*#", "#"), live: a, ledger: b, key: k.slice(2) });
+    if (a !== b)
+      differences.push({ counter: k.replace("#*#", "#"), live: a, ledger: b, at: dims.get(k)!.at });
   }
   return {
     campaignId,
     counters: fromLedger.size,
     matches: differences.length === 0,
-    differences: differences.map(({ key: _k, ...d }) => d),
+    differences: differences.map(({ at: _a, ...d }) => d),
     keyed: differences,
   };
 }

@@ -332,7 +332,9 @@ export function buildProgram(): Command {
 
   program
     .command("rebuild")
-    .description("recompute the funnel counters from the ledger and compare with the live ones")
+    .description(
+      "recompute the funnel and the branch/RM performance counters from the ledger and compare with the live ones",
+    )
     .argument("<campaignId>")
     .option(
       "--repair",

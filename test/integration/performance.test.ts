@@ -1,3 +1,4 @@
+import { DeleteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser, type NewUser } from "#functions/access/users.ts";
 import { readAudit } from "#functions/audit/store.ts";
@@ -6,10 +7,12 @@ import { booksReport } from "#functions/customers/reports.ts";
 import { getCustomer, putCustomers } from "#functions/customers/store.ts";
 import { ingestEvent } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
+import { parsePerfSk, perfItems, perfSk } from "#functions/funnel/counters.ts";
 import { type LedgerRow, STAGES } from "#functions/ledger/rows.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
+import { rebuild } from "../../cli/funnel.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { customer, dormantCampaign } from "../fixtures/campaigns.ts";
 import { ledgerRows, localBank, setClock } from "./bank.ts";
@@ -307,5 +310,54 @@ describe("branch and RM performance, cascaded indicators, book rules", () => {
       reason: "all_rms_at_cap",
     });
     expect(out.overCap.length).toBeGreaterThan(10);
+  });
+
+  it("funnel rebuild --repair puts back deleted and skewed performance counters, exactly, from the ledger", async () => {
+    // A campaign launched before the performance counters existed has none: delete most, skew one.
+    const items: Record<string, unknown>[] = [];
+    for await (const item of perfItems(runtime.repo, CAMPAIGN)) items.push(item);
+    expect(items.length).toBeGreaterThan(50);
+    const [skewed, ...rest] = items;
+    for (const item of rest.filter((_, i) => i % 4 !== 0))
+      await runtime.repo.ddb.send(
+        new DeleteCommand({ TableName: runtime.repo.table, Key: { PK: item.PK, SK: item.SK } }),
+      );
+    await runtime.repo.ddb.send(
+      new UpdateCommand({
+        TableName: runtime.repo.table,
+        Key: { PK: skewed!.PK, SK: skewed!.SK },
+        UpdateExpression: "ADD #n :n",
+        ExpressionAttributeNames: { "#n": "n" },
+        ExpressionAttributeValues: { ":n": 7 },
+      }),
+    );
+    const before = await call("GET", `/api/performance?by=rm&campaign=${CAMPAIGN}`, tokens.ada);
+    expect((before.json as { total: { targeted: number } }).total.targeted).not.toBe(rows.length);
+
+    const checked = await rebuild(runtime, CAMPAIGN);
+    expect(checked.matches).toBe(false);
+    // Only performance counters differ: the funnel's own are intact.
+    expect(checked.differences.length).toBeGreaterThan(0);
+    expect(checked.differences.every((d) => d.counter.startsWith("P#"))).toBe(true);
+    const { branchId, rmId, stage, holdout } = parsePerfSk(String(skewed!.SK));
+    const skewedKey = perfSk({ branchId, rmId, holdout }, "*", stage).replace("#*#", "#");
+    expect(checked.differences.find((d) => d.counter === skewedKey)).toMatchObject({
+      live: expect.any(Number),
+      ledger: expect.any(Number),
+    });
+
+    const repaired = await rebuild(runtime, CAMPAIGN, { repair: true });
+    expect(repaired).toMatchObject({ matches: true, differences: [] });
+    expect(repaired.repaired).toBe(checked.differences.length);
+    const res = await call("GET", `/api/performance?by=rm&campaign=${CAMPAIGN}`, tokens.ada);
+    const report = res.json as unknown as { rows: Record<string, unknown>[]; total: Record<string, number> };
+    const expected = fold("rm");
+    expect(report.rows.length).toBe(expected.size);
+    for (const r of report.rows) expect(r).toMatchObject(expected.get(`${r.branchId}/${r.rmId}`)!);
+    expect(report.total.targeted).toBe(rows.length);
+    const funnel = await readFunnel(runtime.repo, CAMPAIGN);
+    for (const s of STAGES) expect(report.total[s]).toBe(funnel.total[s]);
+    // A second rebuild finds nothing to repair.
+    expect((await rebuild(runtime, CAMPAIGN)).matches).toBe(true);
   });
 });
