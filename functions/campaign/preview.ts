@@ -9,34 +9,13 @@ import {
   prepare,
   type RenderedMessage,
 } from "./decide.ts";
+import type { PreviewResult } from "./preview-result.ts";
 import type { ResolvedCampaign } from "./schema.ts";
 import { contactStates, pagesOf, segmentTasks } from "./segment.ts";
-import { addDecision, emptySummary, type Summary } from "./summary.ts";
+import { addDecision, emptySummary } from "./summary.ts";
 import { localDay } from "./time.ts";
 
-export interface PreviewResult {
-  campaignId: string;
-  audience: number;
-  eligible: number;
-  deferred: number;
-  holdout: number;
-  excluded: Record<string, number>;
-  byTier: Record<
-    string,
-    {
-      audience: number;
-      eligible: number;
-      deferred: number;
-      holdout: number;
-      excluded: number;
-      excludedBy: Record<string, number>;
-    }
-  >;
-  byVariant: Summary["byVariant"];
-  sms: { messages: number; parts: number; estimatedCost: number; currency: "CNY" };
-  samples: { variant: string; channel: string; tier: string; message: RenderedMessage; dueAt?: string }[];
-  problems: string[];
-}
+export type { PreviewResult } from "./preview-result.ts";
 
 /**
  * Decides every audience member exactly as a launch would, and writes nothing. Shard tasks run in a

@@ -1,34 +1,12 @@
+import type { PreviewResult } from "../../../functions/campaign/preview-result.ts";
 import type { T } from "../i18n.ts";
 import { fmt, Table } from "./common.tsx";
 
-/** The dry run the API answers (POST /api/preview, GET /api/campaigns/{id}/preview). */
-export interface Preview {
-  audience: number;
-  eligible: number;
-  holdout: number;
-  deferred: number;
-  excluded: Record<string, number>;
-  byTier: Record<
-    string,
-    {
-      audience: number;
-      eligible: number;
-      deferred: number;
-      holdout: number;
-      excluded: number;
-      excludedBy?: Record<string, number>;
-    }
-  >;
-  byVariant?: Record<string, { channel: string; eligible: number; deferred: number; smsParts: number }>;
-  sms: { messages: number; parts: number; estimatedCost: number };
-  samples: {
-    variant: string;
-    channel: string;
-    tier: string;
-    dueAt?: string;
-    message: { to: string; text?: string; subject?: string; html?: string; parts?: number };
-  }[];
-}
+/**
+ * The dry run the API answers: the API's own type, from a types-only module with no imports that
+ * both tsconfigs compile (a type import is erased from the bundle).
+ */
+export type Preview = PreviewResult;
 
 /** When the first deferred send goes out: the earliest due time among the samples that wait. */
 export function firstDue(p: Preview): string | undefined {
