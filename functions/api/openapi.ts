@@ -194,12 +194,20 @@ const OPERATIONS: Record<string, OperationDoc> = {
   },
   "GET /api/me": {
     tag: "Meta",
-    description: "Who the token belongs to: user id, role and (for a branch user) branch.",
+    description:
+      "Who the token belongs to: user id, role and (for a branch user) branch; and what the console needs of the bank's config (time zone, tier schemes, large-CD threshold).",
     ok: {
       200: {
-        description: "the user, and the bank's time zone",
+        description: "the user, the bank's time zone, tier schemes and large-CD threshold",
         schema: R.Me,
-        example: { userId: "bob", role: "marketer", branchId: "BR001", timeZone: "Asia/Shanghai" },
+        example: {
+          userId: "bob",
+          role: "marketer",
+          branchId: "BR001",
+          timeZone: "Asia/Shanghai",
+          tierSchemes: { retail: ["mass", "potential", "quality", "key", "private"] },
+          largeCdMin: 200000,
+        },
       },
     },
   },

@@ -49,6 +49,16 @@ export const Actor = z
 /** The signed-in user, with the bank's time zone the console shows dates in. */
 export const Me = Actor.extend({
   timeZone: z.string().describe("the bank's IANA time zone (quietHours.timeZone): dates are shown in it"),
+  tierSchemes: z
+    .record(z.string(), z.array(z.string()))
+    .describe(
+      "the bank's tier schemes, each with its tier names lowest first (the builder's scheme and tiers)",
+    ),
+  largeCdMin: z
+    .number()
+    .describe(
+      "the bank's large-CD threshold in CNY (config largeCdMin): cdMaturingWithinDays counts CDs of at least this",
+    ),
 }).meta({ id: "Me" });
 
 const Stamp = z.object({

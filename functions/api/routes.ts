@@ -208,7 +208,15 @@ export const ROUTES: AnyRoute[] = [
     summary: "The signed-in user",
     roles: [...ANYONE, ...FIELD],
     // With the bank's zone: the console shows every date in it, as schedules and quiet hours are judged.
-    handle: async ({ actor, deps }) => ({ ...actor, timeZone: deps.config.quietHours.timeZone }),
+    // With the tier schemes and the large-CD threshold: the builder offers the bank's own tiers.
+    handle: async ({ actor, deps }) => ({
+      ...actor,
+      timeZone: deps.config.quietHours.timeZone,
+      tierSchemes: Object.fromEntries(
+        Object.entries(deps.config.tierSchemes).map(([name, s]) => [name, s.tiers.map((t) => t.name)]),
+      ),
+      largeCdMin: deps.config.largeCdMin,
+    }),
   }),
   route({
     method: "GET",

@@ -20,6 +20,10 @@ export interface Me {
   branchId?: string;
   /** The bank's zone (its quiet hours' zone): every date is shown in it. */
   timeZone?: string;
+  /** The bank's tier schemes, tier names lowest first: the builder's scheme and tier choices. */
+  tierSchemes?: Record<string, string[]>;
+  /** The bank's large-CD threshold (CNY): what cdMaturingWithinDays counts. */
+  largeCdMin?: number;
 }
 
 export interface PageProps {

@@ -1,12 +1,62 @@
+import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { api } from "../api.ts";
+import { api, RequestError } from "../api.ts";
+import type { T } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
 import { ErrorBox } from "./common.tsx";
 import { type Preview, PreviewSummary } from "./preview.tsx";
 
-const PLAYBOOKS = ["dormant-reactivation", "salon-invite", "referral-drive", "key-maintenance"];
-const TIERS = ["mass", "potential", "quality", "key", "private"];
+const PLAYBOOKS = [
+  "dormant-reactivation",
+  "salon-invite",
+  "referral-drive",
+  "key-maintenance",
+  "tier-upgrade",
+  "asset-retention",
+  "card-upgrade",
+  "cd-maturity",
+];
+/** The retail scheme's tiers, until GET /api/me has said which schemes the bank has. */
+const RETAIL = ["mass", "potential", "quality", "key", "private"];
 const CHANNELS = ["sms", "email", "rm-task"];
+const RISK_LEVELS = ["R1", "R2", "R3", "R4", "R5"];
+const GOALS = ["", "deposit", "tier", "aum-growth"] as const;
+type GoalKind = (typeof GOALS)[number];
+
+/** The growth filters of a segment (CONTRACT.md), as the form holds them: text, "" for unset. */
+interface Filters {
+  tagsAll: string;
+  tagsAny: string;
+  tagsNone: string;
+  productsAll: string;
+  productsAny: string;
+  productsNone: string;
+  ageMin: string;
+  ageMax: string;
+  nearNextTier: string;
+  aumMonths: string;
+  aumMin: string;
+  aumMax: string;
+  riskMatch: string;
+  cdMaturingWithinDays: string;
+}
+
+const NO_FILTERS: Filters = {
+  tagsAll: "",
+  tagsAny: "",
+  tagsNone: "",
+  productsAll: "",
+  productsAny: "",
+  productsNone: "",
+  ageMin: "",
+  ageMax: "",
+  nearNextTier: "",
+  aumMonths: "",
+  aumMin: "",
+  aumMax: "",
+  riskMatch: "",
+  cdMaturingWithinDays: "",
+};
 
 interface VariantForm {
   id: string;
@@ -23,8 +73,16 @@ interface Form {
   campaignId: string;
   name: string;
   playbook: string;
+  scheme: string;
   tiers: string[];
   dormantDays: string;
+  filters: Filters;
+  /** Segment fields the form has no field for (lifecycle, branches, rmIds…): kept as they were. */
+  segmentRest: Record<string, unknown>;
+  goalKind: GoalKind;
+  /** deposit: the amount; aum-growth: the percent. */
+  goalValue: string;
+  goalTier: string;
   holdoutPercent: string;
   variants: VariantForm[];
   extra: string;
@@ -34,8 +92,14 @@ const EMPTY: Form = {
   campaignId: "",
   name: "",
   playbook: "dormant-reactivation",
+  scheme: "retail",
   tiers: ["potential"],
   dormantDays: "180",
+  filters: NO_FILTERS,
+  segmentRest: {},
+  goalKind: "",
+  goalValue: "",
+  goalTier: "",
   holdoutPercent: "5",
   variants: [
     {
@@ -51,17 +115,58 @@ const EMPTY: Form = {
   extra: "",
 };
 
+const list = (s: string) => s.split(/[\s,，]+/).filter(Boolean);
+/** A number field: left out when empty; anything else goes as typed, for the API to judge. */
+const num = (s: string) => (s.trim() === "" ? undefined : Number(s));
+const defined = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+
+function setFilter(all: string, any: string, none: string) {
+  const f = defined({
+    all: list(all).length ? list(all) : undefined,
+    any: list(any).length ? list(any) : undefined,
+    none: list(none).length ? list(none) : undefined,
+  });
+  return Object.keys(f).length ? f : undefined;
+}
+
+/** The segment's growth filters from the form; an empty field sets nothing. */
+function filtersOf(f: Filters): Record<string, unknown> {
+  const age = defined({ min: num(f.ageMin), max: num(f.ageMax) });
+  const aum = defined({ months: num(f.aumMonths), minPercent: num(f.aumMin), maxPercent: num(f.aumMax) });
+  return defined({
+    tags: setFilter(f.tagsAll, f.tagsAny, f.tagsNone),
+    products: setFilter(f.productsAll, f.productsAny, f.productsNone),
+    age: Object.keys(age).length ? age : undefined,
+    nearNextTier: f.nearNextTier.trim() ? { withinPercent: Number(f.nearNextTier) } : undefined,
+    aumChange: Object.keys(aum).length ? aum : undefined,
+    riskMatch: f.riskMatch ? { productRisk: f.riskMatch } : undefined,
+    cdMaturingWithinDays: num(f.cdMaturingWithinDays),
+  });
+}
+
+function goalOf(f: Form): Record<string, unknown> | undefined {
+  if (f.goalKind === "deposit") return { kind: "deposit", atLeast: num(f.goalValue) };
+  if (f.goalKind === "aum-growth") return { kind: "aum-growth", percent: num(f.goalValue) };
+  if (f.goalKind === "tier") return { kind: "tier", tier: f.goalTier };
+  return undefined;
+}
+
 function toCampaign(f: Form): Record<string, unknown> {
   const extra = f.extra.trim() ? (JSON.parse(f.extra) as Record<string, unknown>) : {};
+  const goal = goalOf(f);
   return {
     campaignId: f.campaignId,
     ...(f.name ? { name: f.name } : {}),
     playbook: f.playbook,
     segment: {
-      scheme: "retail",
+      ...f.segmentRest,
+      scheme: f.scheme,
       tiers: f.tiers,
       ...(f.dormantDays ? { dormantDays: Number(f.dormantDays) } : {}),
+      ...filtersOf(f.filters),
     },
+    ...(goal ? { goal } : {}),
     variants: f.variants.map((v) => ({
       id: v.id,
       tiers: v.tiers.split(/[\s,]+/).filter(Boolean),
@@ -76,6 +181,20 @@ function toCampaign(f: Form): Record<string, unknown> {
   };
 }
 
+interface SegmentIn {
+  scheme?: string;
+  tiers: string[];
+  dormantDays?: number;
+  tags?: { all?: string[]; any?: string[]; none?: string[] };
+  products?: { all?: string[]; any?: string[]; none?: string[] };
+  age?: { min?: number; max?: number };
+  nearNextTier?: { withinPercent: number };
+  aumChange?: { months: number; minPercent?: number; maxPercent?: number };
+  riskMatch?: { productRisk: string };
+  cdMaturingWithinDays?: number;
+  [rest: string]: unknown;
+}
+
 function fromCampaign(c: Record<string, unknown>): Form {
   const {
     campaignId,
@@ -84,13 +203,15 @@ function fromCampaign(c: Record<string, unknown>): Form {
     segment,
     variants,
     holdoutPercent,
+    goal,
     attributionDays: _a,
     ...rest
   } = c as {
     campaignId: string;
     name?: string;
     playbook: string;
-    segment: { tiers: string[]; dormantDays?: number };
+    segment: SegmentIn;
+    goal?: { kind: GoalKind; atLeast?: number; tier?: string; percent?: number };
     variants: {
       id: string;
       tiers: string[];
@@ -103,12 +224,48 @@ function fromCampaign(c: Record<string, unknown>): Form {
     holdoutPercent?: number;
     attributionDays?: number;
   };
+  const {
+    scheme,
+    tiers,
+    dormantDays,
+    tags,
+    products,
+    age,
+    nearNextTier,
+    aumChange,
+    riskMatch,
+    cdMaturingWithinDays,
+    ...segmentRest
+  } = segment;
+  const str = (n: number | undefined) => (n === undefined ? "" : String(n));
+  const join = (names: string[] | undefined) => (names ?? []).join(", ");
   return {
     campaignId,
     name: name ?? "",
     playbook,
-    tiers: segment.tiers,
-    dormantDays: segment.dormantDays ? String(segment.dormantDays) : "",
+    scheme: scheme ?? "retail",
+    tiers,
+    dormantDays: dormantDays ? String(dormantDays) : "",
+    filters: {
+      tagsAll: join(tags?.all),
+      tagsAny: join(tags?.any),
+      tagsNone: join(tags?.none),
+      productsAll: join(products?.all),
+      productsAny: join(products?.any),
+      productsNone: join(products?.none),
+      ageMin: str(age?.min),
+      ageMax: str(age?.max),
+      nearNextTier: str(nearNextTier?.withinPercent),
+      aumMonths: str(aumChange?.months),
+      aumMin: str(aumChange?.minPercent),
+      aumMax: str(aumChange?.maxPercent),
+      riskMatch: riskMatch?.productRisk ?? "",
+      cdMaturingWithinDays: str(cdMaturingWithinDays),
+    },
+    segmentRest,
+    goalKind: goal?.kind ?? "",
+    goalValue: str(goal?.kind === "deposit" ? goal.atLeast : goal?.percent),
+    goalTier: goal?.tier ?? "",
     holdoutPercent: holdoutPercent === undefined ? "" : String(holdoutPercent),
     variants: variants.map((v) => ({
       ...v,
@@ -121,7 +278,210 @@ function fromCampaign(c: Record<string, unknown>): Form {
   };
 }
 
-export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string }) {
+/**
+ * The API's problems ("segment.age.min: …") that belong to one field: its path or any path under it.
+ * The form validates nothing itself: every check is the API's, shown beside the field it is about.
+ */
+export function problemsAt(error: unknown, path: string, exact = false): string[] {
+  if (!(error instanceof RequestError)) return [];
+  return (error.body.problems ?? []).flatMap((p) => {
+    const at = p.indexOf(": ");
+    const where = at < 0 ? "" : p.slice(0, at);
+    const message = p.slice(at + 2);
+    if (where === path) return [message];
+    // Under the field: the rest of the path stays ("withinPercent: more than 0").
+    if (!exact && where.startsWith(`${path}.`)) return [`${where.slice(path.length + 1)}: ${message}`];
+    return [];
+  });
+}
+
+/** A field's problems, under it; the field points at them (aria-describedby) and is marked invalid. */
+function FieldError({ id, messages }: { id: string; messages: string[] }) {
+  if (messages.length === 0) return null;
+  return (
+    <p class="field-error" id={`${id}-error`} data-testid={`error-${id}`}>
+      {messages.join("; ")}
+    </p>
+  );
+}
+
+/** The props a field takes from its problems. */
+const invalid = (id: string, messages: string[]) =>
+  messages.length ? { "aria-invalid": true as const, "aria-describedby": `${id}-error` } : {};
+
+function Field({
+  id,
+  label,
+  messages,
+  hint,
+  children,
+}: {
+  id: string;
+  label: string;
+  messages: string[];
+  hint?: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <>
+      <label for={id}>
+        {label}
+        {hint && <span class="hint"> {hint}</span>}
+      </label>
+      {children}
+      <FieldError id={id} messages={messages} />
+    </>
+  );
+}
+
+/** The segment's growth filters and the campaign's goal (issue 19). */
+function GrowthFields({
+  t,
+  form,
+  set,
+  error,
+  schemeTiers,
+  largeCdMin,
+}: {
+  t: T;
+  form: Form;
+  set: (patch: Partial<Form>) => void;
+  error: unknown;
+  schemeTiers: string[];
+  largeCdMin?: number;
+}) {
+  const f = form.filters;
+  const setF = (patch: Partial<Filters>) => set({ filters: { ...f, ...patch } });
+  const text = (id: string, key: keyof Filters, label: string, path: string, hint?: string) => {
+    const messages = problemsAt(error, path);
+    return (
+      <Field id={id} label={label} messages={messages} hint={hint}>
+        <input
+          id={id}
+          value={f[key]}
+          onInput={(e) => setF({ [key]: e.currentTarget.value })}
+          {...invalid(id, messages)}
+        />
+      </Field>
+    );
+  };
+  const number = (id: string, key: keyof Filters, label: string, path: string, hint?: string) => {
+    const messages = problemsAt(error, path);
+    return (
+      <Field id={id} label={label} messages={messages} hint={hint}>
+        <input
+          id={id}
+          type="number"
+          value={f[key]}
+          onInput={(e) => setF({ [key]: e.currentTarget.value })}
+          {...invalid(id, messages)}
+        />
+      </Field>
+    );
+  };
+  const riskMessages = problemsAt(error, "segment.riskMatch");
+  // The goal's own problems (a wrong kind), and those of its amount or tier, each under its field.
+  const goalMessages = [...problemsAt(error, "goal", true), ...problemsAt(error, "goal.kind")];
+  const goalValueMessages = [...problemsAt(error, "goal.atLeast"), ...problemsAt(error, "goal.percent")];
+  const goalTierMessages = problemsAt(error, "goal.tier");
+  return (
+    <>
+      <fieldset class="grid filters">
+        <legend>{t("segmentFilters")}</legend>
+        {text("f-tags-all", "tagsAll", t("tagsAll"), "segment.tags.all", t("listHint"))}
+        {text("f-tags-any", "tagsAny", t("tagsAny"), "segment.tags.any")}
+        {text("f-tags-none", "tagsNone", t("tagsNone"), "segment.tags.none")}
+        <FieldError id="f-tags" messages={problemsAt(error, "segment.tags", true)} />
+        {text("f-products-all", "productsAll", t("productsAll"), "segment.products.all", t("listHint"))}
+        {text("f-products-any", "productsAny", t("productsAny"), "segment.products.any")}
+        {text("f-products-none", "productsNone", t("productsNone"), "segment.products.none")}
+        <FieldError id="f-products" messages={problemsAt(error, "segment.products", true)} />
+        {number("f-age-min", "ageMin", t("ageMin"), "segment.age.min")}
+        {number("f-age-max", "ageMax", t("ageMax"), "segment.age.max")}
+        <FieldError id="f-age" messages={problemsAt(error, "segment.age", true)} />
+        {number("f-near", "nearNextTier", t("nearNextTier"), "segment.nearNextTier")}
+        {number("f-aum-months", "aumMonths", t("aumMonths"), "segment.aumChange.months")}
+        {number("f-aum-min", "aumMin", t("aumMin"), "segment.aumChange.minPercent")}
+        {number("f-aum-max", "aumMax", t("aumMax"), "segment.aumChange.maxPercent")}
+        <FieldError id="f-aum" messages={problemsAt(error, "segment.aumChange", true)} />
+        <Field id="f-risk" label={t("riskMatch")} messages={riskMessages}>
+          <select
+            id="f-risk"
+            value={f.riskMatch}
+            onChange={(e) => setF({ riskMatch: e.currentTarget.value })}
+            {...invalid("f-risk", riskMessages)}
+          >
+            <option value="">—</option>
+            {RISK_LEVELS.map((r) => (
+              <option key={r} value={r}>
+                {r}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {number(
+          "f-cd",
+          "cdMaturingWithinDays",
+          t("cdMaturingWithinDays"),
+          "segment.cdMaturingWithinDays",
+          largeCdMin === undefined
+            ? undefined
+            : t("largeCdHint").replace("{n}", largeCdMin.toLocaleString("en-US")),
+        )}
+      </fieldset>
+      <fieldset class="grid goal">
+        <legend>{t("goal")}</legend>
+        <Field id="g-kind" label={t("goalKind")} messages={goalMessages}>
+          <select
+            id="g-kind"
+            value={form.goalKind}
+            onChange={(e) => set({ goalKind: e.currentTarget.value as GoalKind })}
+          >
+            {GOALS.map((g) => (
+              <option key={g} value={g}>
+                {t.term(g ? `goal:${g}` : "goal:none")}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {(form.goalKind === "deposit" || form.goalKind === "aum-growth") && (
+          <Field
+            id="g-value"
+            label={form.goalKind === "deposit" ? t("goalAmount") : t("goalPercent")}
+            messages={goalValueMessages}
+          >
+            <input
+              id="g-value"
+              type="number"
+              value={form.goalValue}
+              onInput={(e) => set({ goalValue: e.currentTarget.value })}
+              {...invalid("g-value", goalValueMessages)}
+            />
+          </Field>
+        )}
+        {form.goalKind === "tier" && (
+          <Field id="g-tier" label={t("goalTier")} messages={goalTierMessages}>
+            <select
+              id="g-tier"
+              value={form.goalTier}
+              onChange={(e) => set({ goalTier: e.currentTarget.value })}
+              {...invalid("g-tier", goalTierMessages)}
+            >
+              <option value="">—</option>
+              {schemeTiers.map((tier) => (
+                <option key={tier} value={tier}>
+                  {t.term(tier)}
+                </option>
+              ))}
+            </select>
+          </Field>
+        )}
+      </fieldset>
+    </>
+  );
+}
+
+export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: string }) {
   const [form, setForm] = useState<Form>(EMPTY);
   const [preview, setPreview] = useState<Preview>();
   const [problems, setProblems] = useState<unknown>();
@@ -149,6 +509,11 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
   }, [form]);
 
   const set = (patch: Partial<Form>) => setForm({ ...form, ...patch });
+  const schemes = me.tierSchemes ?? { retail: RETAIL };
+  const schemeTiers = schemes[form.scheme] ?? [];
+  // The problems the API gave for this form: the save's, else the live preview's.
+  const error = saveError ?? problems;
+  const at = (path: string) => problemsAt(error, path);
   const setVariant = (i: number, patch: Partial<VariantForm>) =>
     set({ variants: form.variants.map((v, j) => (i === j ? { ...v, ...patch } : v)) });
   const save = async (e: Event) => {
@@ -187,9 +552,24 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               </option>
             ))}
           </select>
+          <FieldError id="pb" messages={at("playbook")} />
+          <label for="scheme">{t("scheme")}</label>
+          <select
+            id="scheme"
+            value={form.scheme}
+            onChange={(e) => set({ scheme: e.currentTarget.value, tiers: [] })}
+            {...invalid("scheme", at("segment.scheme"))}
+          >
+            {Object.keys(schemes).map((name) => (
+              <option key={name} value={name}>
+                {t.term(name)}
+              </option>
+            ))}
+          </select>
+          <FieldError id="scheme" messages={at("segment.scheme")} />
           <span id="tiers-label">{t("tiers")}</span>
           <fieldset aria-labelledby="tiers-label" class="checks">
-            {TIERS.map((tier) => (
+            {schemeTiers.map((tier) => (
               <label key={tier}>
                 <input
                   type="checkbox"
@@ -206,6 +586,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               </label>
             ))}
           </fieldset>
+          <FieldError id="tiers" messages={at("segment.tiers")} />
           <label for="dd">dormantDays</label>
           <input
             id="dd"
@@ -223,7 +604,16 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
             value={form.holdoutPercent}
             onInput={(e) => set({ holdoutPercent: e.currentTarget.value })}
           />
+          <FieldError id="ho" messages={at("holdoutPercent")} />
         </div>
+        <GrowthFields
+          t={t}
+          form={form}
+          set={set}
+          error={error}
+          schemeTiers={schemeTiers}
+          largeCdMin={me.largeCdMin}
+        />
         {form.variants.map((v, i) => (
           <fieldset key={i} class="variant grid">
             <legend>
@@ -241,6 +631,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               value={v.tiers}
               onInput={(e) => setVariant(i, { tiers: e.currentTarget.value })}
             />
+            <FieldError id={`vt${i}`} messages={at(`variants.${i}.tiers`)} />
             <label for={`vc${i}`}>{t("channel")}</label>
             <select
               id={`vc${i}`}
@@ -270,6 +661,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               value={v.template}
               onInput={(e) => setVariant(i, { template: e.currentTarget.value })}
             />
+            <FieldError id={`vtp${i}`} messages={at(`variants.${i}.template`)} />
             <label for={`vu${i}`}>{t("landing")}</label>
             <input
               id={`vu${i}`}
@@ -286,6 +678,7 @@ export function Builder({ t, go, campaignId }: PageProps & { campaignId?: string
               value={v.weight}
               onInput={(e) => setVariant(i, { weight: e.currentTarget.value })}
             />
+            <FieldError id={`vw${i}`} messages={at(`variants.${i}.weight`)} />
           </fieldset>
         ))}
         <div class="actions">
