@@ -2,7 +2,12 @@ import { randomInt } from "node:crypto";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { localDay } from "#functions/campaign/time.ts";
 import { type LedgerRow, STAGES, type Stage, stageIndex } from "#functions/ledger/rows.ts";
-import { advanceRowStage, clearPendingCount, pendingCount } from "#functions/ledger/transitions.ts";
+import {
+  advanceRowStage,
+  clearPendingCount,
+  narrowPendingCount,
+  pendingCount,
+} from "#functions/ledger/transitions.ts";
 import type { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
@@ -115,16 +120,39 @@ export async function advanceStage(
   const op = opId ? { id: opId, at: at.toISOString() } : undefined;
   const previous = await advanceRowStage(repo, row, target, extra, op);
   if (previous !== undefined) {
-    await countStages(repo, row, previous, target, at, timeZone);
-    if (opId) await clearPendingCount(repo, row, opId);
+    if (!opId) {
+      await countStages(repo, row, previous, target, at, timeZone);
+      return true;
+    }
+    await addOwed(repo, row, opId, stageIncrements(row, previous, target, at, timeZone));
+    await clearPendingCount(repo, row, opId);
     return true;
   }
   if (!opId) return false;
   const owed = await pendingCount(repo, row, opId);
   if (!owed) return false;
-  await countStages(repo, owed.row, owed.from, owed.to, new Date(owed.at), timeZone);
+  const increments = stageIncrements(owed.row, owed.from, owed.to, new Date(owed.at), timeZone);
+  if (owed.owed) for (const sk of [...increments.keys()]) if (!owed.owed.includes(sk)) increments.delete(sk);
+  await addOwed(repo, row, opId, increments);
   await clearPendingCount(repo, row, opId);
   return true;
+}
+
+/**
+ * An operation's counter increments, each its own write: when some fail (one partition throttled) the
+ * operation's marker is narrowed to the failed keys before the error goes up, so the retry adds only
+ * those (the funnel's and the performance counters' partitions fail apart). Should the narrowing
+ * itself fail, the marker still owes the whole move, and a retry adds the written keys again.
+ */
+async function addOwed(repo: Repo, row: LedgerRow, opId: string, increments: Map<string, number>) {
+  const entries = [...increments];
+  const results = await Promise.allSettled(
+    entries.map((entry) => addCounters(repo, row.campaignId, new Map([entry]))),
+  );
+  const failed = entries.filter((_, i) => results[i]!.status === "rejected").map(([sk]) => sk);
+  if (failed.length === 0) return;
+  await narrowPendingCount(repo, row, opId, failed);
+  throw (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
 }
 
 /** Counts a row's move from stage `from` to `to`: every stage passed on the way counts once (a click implies a delivery). */

@@ -414,17 +414,37 @@ export async function advanceRowStage(
 
 const pendingAttr = (opId: string) => `pc#${opId}`;
 
-/** The counts an operation's move owes and has not yet added (a move cut short), if any. */
+/**
+ * The counts an operation's move owes and has not yet added (a move cut short), if any. `owed`, when
+ * set, names the only counter keys still owed: the others of the move were added before it was cut.
+ */
 export async function pendingCount(
   repo: Repo,
   row: Key,
   opId: string,
-): Promise<{ row: LedgerRow; from: number; to: number; at: string } | undefined> {
+): Promise<{ row: LedgerRow; from: number; to: number; at: string; owed?: string[] } | undefined> {
   const current = await readRowByKey(repo, row);
   const pending = (current as unknown as Record<string, unknown> | undefined)?.[pendingAttr(opId)] as
-    | { from: number; to: number; at: string }
+    | { from: number; to: number; at: string; owed?: string[] }
     | undefined;
   return current && pending ? { row: current, ...pending } : undefined;
+}
+
+/**
+ * Part of an operation's counts are added, part failed (one partition throttled): the marker keeps
+ * only the keys still owed, so a retry adds those and never again the ones already in.
+ */
+export function narrowPendingCount(repo: Repo, row: Key, opId: string, owed: string[]) {
+  return move(
+    repo,
+    row,
+    "SET #pc.owed = :owed",
+    "attribute_exists(#pc)",
+    { ":owed": owed },
+    {
+      "#pc": pendingAttr(opId),
+    },
+  );
 }
 
 /** The operation's counts are added: its marker goes. */
