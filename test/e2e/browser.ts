@@ -117,9 +117,9 @@ const alive = (pid: number) => {
  * taken over.
  */
 export async function buildConsole(): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
   const want = sourcesHash();
   if (built() === want && existsSync(join(DIST, "index.html"))) return;
-  mkdirSync(join(ROOT, "test-artifacts"), { recursive: true });
   for (;;) {
     try {
       mkdirSync(LOCK);

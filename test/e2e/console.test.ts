@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,12 +8,16 @@ import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { tick } from "../../cli/launch.ts";
 import { localBank, setClock } from "../integration/bank.ts";
-import { launchChromium } from "./browser.ts";
+import {
+  buildConsole,
+  launchChromium,
+  newContext,
+  newPage,
+  SHOTS,
+  shot as shotOf,
+  signIn,
+} from "./browser.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-artifacts", "e2e");
-/** A CJK web font from npm, so the screenshots show Chinese on a machine without CJK fonts. */
-const FONTS = join(ROOT, "node_modules", "@fontsource", "noto-sans-sc");
 const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai
 /** The evening a marketer builds and launches at: inside quiet hours (22:00–08:00), so every send waits. */
 const EVENING = "2027-03-01T14:20:00.000Z"; // 22:20 Asia/Shanghai
@@ -36,13 +40,7 @@ let browser: Browser;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  // The console under test is built from the working tree, not a stale dist.
-  const { build } = await import("vite");
-  await build({
-    configFile: join(ROOT, "web", "vite.config.ts"),
-    logLevel: "error",
-  });
+  await buildConsole();
   runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
   setClock(runtime, AT);
   await startDispatch(runtime);
@@ -71,74 +69,20 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
     let page: Page;
     const pageErrors: string[] = [];
 
-    async function shot(name: string) {
-      // Layout first, so the glyphs on the page have asked for their font subsets before we wait on them.
-      await page.evaluate("(document.body.getBoundingClientRect(), document.fonts.ready).then(() => true)");
-      // Nothing may push the page wider than the window (a wide table scrolls inside itself).
-      const overflow = Number(
-        await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
-      );
-      expect(
-        overflow,
-        `${name} at ${width} px is ${overflow} px too wide: ${overflow > 0 ? await wideElements() : ""}`,
-      ).toBeLessThanOrEqual(0);
-      await page.screenshot({ path: join(SHOTS, `${lang}-${width}-${name}.png`), fullPage: true });
-    }
-
-    /** The elements that reach past the window's right edge, for the message of a failed width check. */
-    async function wideElements() {
-      return page.evaluate(`[...document.querySelectorAll("body *")]
-        .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
-        .slice(0, 5)
-        .map((e) => e.tagName.toLowerCase() + (e.className ? "." + e.className : ""))
-        .join(", ")`);
-    }
+    /** A screenshot, once nothing pushes the page wider than the window (a wide table scrolls inside itself). */
+    const shot = (name: string) => shotOf(page, `${lang}-${width}-${name}`);
 
     /** Signs in with the keyboard only: Tab to the token field, type, Enter. */
-    async function signInAs(user: string) {
-      await page.goto(`${server.url}/#/campaigns`);
-      const signOut = page.getByRole("button", { name: say("退出", "Sign out") });
-      if (await signOut.isVisible().catch(() => false)) {
-        await signOut.click();
-        await page.reload(); // focus starts at the top of the document again
-      }
-      await page.getByLabel(say("访问令牌", "Access token")).waitFor();
-      await page.keyboard.press("Tab"); // skip link
-      await page.keyboard.press("Tab"); // token field
-      await page.keyboard.type(tokens[user]!);
-      await page.keyboard.press("Enter");
-      await page.getByText(new RegExp(`${user} ·`)).waitFor();
-    }
+    const signInAs = (user: string) =>
+      signIn(page, { url: server.url, token: tokens[user]!, lang, user, keyboard: true });
 
     beforeAll(async () => {
       // Two days per run (a launch at 22:20 sends the next morning): the per-channel daily cap would
       // otherwise exclude the earlier runs' recipients.
       setClock(runtime, new Date(Date.parse(EVENING) + 2 * day * DAY).toISOString());
-      context = await browser.newContext({
-        viewport: { width, height: 900 },
-        locale: say("zh-CN", "en-US"),
-      });
-      // The console's language is the user's choice, kept in localStorage; seed it once per context.
-      await context.addInitScript({
-        content: `if (!localStorage.getItem("tiercast.lang")) localStorage.setItem("tiercast.lang", ${JSON.stringify(lang)});`,
-      });
-      // A font that cannot be served costs the screenshots their Chinese, never the page its load.
-      await context.route("**/__e2e-fonts/**", (route) =>
-        route
-          .fulfill({
-            path: join(FONTS, new URL(route.request().url()).pathname.replace("/__e2e-fonts/", "")),
-          })
-          .catch(() => route.abort()),
-      );
-      await context.addInitScript({
-        content: `document.addEventListener("DOMContentLoaded", () => {
-        const link = Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/__e2e-fonts/400.css" });
-        document.head.append(link);
-      });`,
-      });
-      page = await context.newPage();
-      page.setDefaultTimeout(30_000);
-      page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
+      // The console's language is the user's choice, kept in localStorage; seeded once per context.
+      context = await newContext(browser, { lang, width, langOnce: true });
+      page = await newPage(context, pageErrors);
     });
     afterAll(async () => {
       await context?.close();

@@ -1,5 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
@@ -14,11 +13,15 @@ import { type LocalServer, startServe } from "#local/serve.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { localBank, setClock } from "../integration/bank.ts";
-import { launchChromium } from "./browser.ts";
+import {
+  buildConsole,
+  launchChromium,
+  newContext,
+  newPage,
+  shot as shotOf,
+  signIn as signInTo,
+} from "./browser.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-artifacts", "e2e");
-const FONTS = join(ROOT, "node_modules", "@fontsource", "noto-sans-sc");
 const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai: the tasks are due by the day's end
 const LATER = "2027-03-03T02:00:00.000Z"; // two days on: every open task of the 1st is overdue
 const OPERATOR = { userId: "operator@test", role: "admin" as const };
@@ -42,9 +45,7 @@ let rmB = "";
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const { build } = await import("vite");
-  await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "error" });
+  await buildConsole();
   runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
   setClock(runtime, AT);
   deps = { repo: runtime.repo, config: runtime.config, secret: runtime.secret, now: runtime.clock.now };
@@ -117,46 +118,13 @@ describe.each(RUNS.map((run, i) => ({ ...run, i })))(
     let page: Page;
     const pageErrors: string[] = [];
 
-    async function shot(name: string) {
-      await page.evaluate("(document.body.getBoundingClientRect(), document.fonts.ready).then(() => true)");
-      const overflow = Number(
-        await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
-      );
-      expect(overflow, `${name} at ${width} px is ${overflow} px too wide`).toBeLessThanOrEqual(0);
-      await page.screenshot({ path: join(SHOTS, `desk-${lang}-${width}-${name}.png`), fullPage: true });
-    }
-
-    async function signIn(user: string, hash: string) {
-      await page.goto(`${server.url}/${hash}`);
-      await page.getByLabel(say("访问令牌", "Access token")).fill(tokens[user]!);
-      await page.keyboard.press("Enter");
-      await page.getByText(new RegExp(`${user} ·`)).waitFor();
-    }
+    const shot = (name: string) => shotOf(page, `desk-${lang}-${width}-${name}`);
+    const signIn = (user: string, hash: string) =>
+      signInTo(page, { url: server.url, token: tokens[user]!, lang, hash, user });
 
     beforeAll(async () => {
-      context = await browser.newContext({
-        viewport: { width, height: 900 },
-        locale: say("zh-CN", "en-US"),
-        acceptDownloads: true,
-      });
-      await context.addInitScript({
-        content: `localStorage.setItem("tiercast.lang", ${JSON.stringify(lang)});`,
-      });
-      await context.route("**/__e2e-fonts/**", (route) =>
-        route
-          .fulfill({
-            path: join(FONTS, new URL(route.request().url()).pathname.replace("/__e2e-fonts/", "")),
-          })
-          .catch(() => route.abort()),
-      );
-      await context.addInitScript({
-        content: `document.addEventListener("DOMContentLoaded", () => {
-        document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/__e2e-fonts/400.css" }));
-      });`,
-      });
-      page = await context.newPage();
-      page.setDefaultTimeout(20_000);
-      page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
+      context = await newContext(browser, { lang, width, acceptDownloads: true });
+      page = await newPage(context, pageErrors, 20_000);
     });
     afterAll(async () => context?.close());
 

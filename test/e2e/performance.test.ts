@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
 import { getCustomer, putCustomers } from "#functions/customers/store.ts";
@@ -10,10 +9,8 @@ import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { customer } from "../fixtures/campaigns.ts";
 import { localBank, setClock } from "../integration/bank.ts";
-import { launchChromium } from "./browser.ts";
+import { buildConsole, launchChromium, newContext, newPage, SHOTS, signIn as signInTo } from "./browser.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-artifacts", "e2e");
 const AT = "2027-03-01T02:00:00.000Z";
 
 let runtime: Runtime;
@@ -22,9 +19,7 @@ let browser: Browser;
 const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const { build } = await import("vite");
-  await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "error" });
+  await buildConsole();
   // 12,000 customers: branches BR001 and BR002.
   runtime = await localBank(8_000, new Date("2027-02-28T00:00:00Z"));
   setClock(runtime, AT);
@@ -53,20 +48,19 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
-async function signIn(page: Page, token: string, hash: string) {
-  await page.goto(`${server.url}/${hash}`);
-  await page.getByLabel("Access token").fill(token);
-  await page.keyboard.press("Enter");
+const signIn = (page: Page, token: string, hash: string) =>
+  signInTo(page, { url: server.url, token, lang: "en", hash });
+
+/** A desktop-width page in English that records the page's errors into `errors`. */
+async function englishPage(errors: string[] = []): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await newContext(browser, { lang: "en", width: 1280 });
+  return { context, page: await newPage(context, errors, 20_000) };
 }
 
 describe("branch and RM performance, indicators and books in the console", () => {
   it("shows a branch manager their branch's RMs, one RM's page, and only their branch", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
-    await context.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
     const errors: string[] = [];
-    page.on("pageerror", (e) => errors.push(e.message));
+    const { context, page } = await englishPage(errors);
     await signIn(page, tokens.bm1!, "#/performance");
     await page.getByRole("heading", { name: "Branch & RM performance · BR001" }).waitFor();
     const rmLinks = page.locator("tbody a[href^='#/performance/BR001/']");
@@ -88,10 +82,7 @@ describe("branch and RM performance, indicators and books in the console", () =>
   }, 60_000);
 
   it("lets head office set an indicator and see it cascaded; a branch manager runs the book rules", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
-    await context.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
-    const page = await context.newPage();
-    page.setDefaultTimeout(20_000);
+    const { context, page } = await englishPage();
     await signIn(page, tokens.ada!, "#/indicators");
     await page.getByRole("heading", { name: "Indicators" }).waitFor();
     await page.getByLabel("Quarter").fill("2027Q1");
@@ -104,10 +95,7 @@ describe("branch and RM performance, indicators and books in the console", () =>
     await page.screenshot({ path: join(SHOTS, "indicators-2027Q1.png"), fullPage: true });
     await context.close();
 
-    const bm = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "en-US" });
-    await bm.addInitScript({ content: `localStorage.setItem("tiercast.lang", "en");` });
-    const p2 = await bm.newPage();
-    p2.setDefaultTimeout(20_000);
+    const { context: bm, page: p2 } = await englishPage();
     await signIn(p2, tokens.bm1!, "#/books");
     await p2.getByRole("heading", { name: "Books" }).waitFor();
     await p2.getByText("NEW-E2E").waitFor();

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
@@ -11,11 +9,8 @@ import { type LocalServer, startServe } from "#local/serve.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { localBank, setClock } from "../integration/bank.ts";
-import { launchChromium } from "./browser.ts";
+import { buildConsole, launchChromium, newContext, newPage, shot as shotOf, signIn } from "./browser.ts";
 
-const ROOT = join(import.meta.dirname, "..", "..");
-const SHOTS = join(ROOT, "test-artifacts", "e2e");
-const FONTS = join(ROOT, "node_modules", "@fontsource", "noto-sans-sc");
 const AT = "2027-03-01T02:00:00.000Z"; // 10:00 Asia/Shanghai
 
 let runtime: Runtime;
@@ -25,9 +20,7 @@ let rmId = "";
 let token = "";
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  const { build } = await import("vite");
-  await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "error" });
+  await buildConsole();
   runtime = await localBank(1_500, new Date("2027-02-28T00:00:00Z"));
   setClock(runtime, AT);
   await startDispatch(runtime);
@@ -61,42 +54,16 @@ describe.each([
   let page: Page;
   const pageErrors: string[] = [];
 
-  async function shot(name: string) {
-    await page.evaluate("(document.body.getBoundingClientRect(), document.fonts.ready).then(() => true)");
-    const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
-    expect(overflow, `${name} at 390 px is ${overflow} px too wide`).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(SHOTS, `rm-${lang}-390-${name}.png`), fullPage: true });
-  }
+  const shot = (name: string) => shotOf(page, `rm-${lang}-390-${name}`);
 
   beforeAll(async () => {
-    context = await browser.newContext({
-      viewport: { width: 390, height: 844 },
-      locale: say("zh-CN", "en-US"),
-    });
-    await context.addInitScript({
-      content: `localStorage.setItem("tiercast.lang", ${JSON.stringify(lang)});`,
-    });
-    // The same CJK web font as console.test.ts, so the Chinese screenshots show Chinese.
-    await context.route("**/__e2e-fonts/**", (route) =>
-      route
-        .fulfill({ path: join(FONTS, new URL(route.request().url()).pathname.replace("/__e2e-fonts/", "")) })
-        .catch(() => route.abort()),
-    );
-    await context.addInitScript({
-      content: `document.addEventListener("DOMContentLoaded", () => {
-        document.head.append(Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/__e2e-fonts/400.css" }));
-      });`,
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on("pageerror", (e) => pageErrors.push(e.stack ?? e.message));
+    context = await newContext(browser, { lang, width: 390, height: 844 });
+    page = await newPage(context, pageErrors, 20_000);
   });
   afterAll(async () => context?.close());
 
   it("lists the RM's own tasks and records a call's outcome", async () => {
-    await page.goto(`${server.url}/#/tasks`);
-    await page.getByLabel(say("访问令牌", "Access token")).fill(token);
-    await page.keyboard.press("Enter");
+    await signIn(page, { url: server.url, token, lang, hash: "#/tasks" });
     await page.getByRole("heading", { name: say("我的任务", "Tasks") }).waitFor();
     const cards = page.locator("li.task");
     await cards.first().waitFor();
