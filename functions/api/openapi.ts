@@ -657,17 +657,24 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "POST /api/rms/{rmId}/handover": {
     tag: "Tasks",
     description:
-      "An RM leaves or goes on leave: every open task of theirs in the caller's scope goes to another RM of the branch, each a reassignment (audited, kept in the task's `handovers`). Closed tasks stay theirs.",
+      "An RM leaves or goes on leave: every open task of theirs in the caller's scope goes to another RM of the branch, each a reassignment (audited, kept in the task's `handovers`), and so do the customers of their book in the branch (the caller's; head office: the new RM's): their `rmId` moves, the old RM is kept in the customer's `rmHistory`, and one audit entry (`books` / `rm.<rmId>`) names them. Closed tasks stay theirs; customers of other branches stay in their book.",
     ok: {
       200: {
-        description: "the tasks handed over",
+        description: "the tasks and customers handed over",
         schema: R.Handover,
-        example: { from: "rm017", to: "rm018", moved: 1, taskIds: [TASK_EXAMPLE.taskId] },
+        example: {
+          from: "rm017",
+          to: "rm018",
+          moved: 1,
+          taskIds: [TASK_EXAMPLE.taskId],
+          customers: 412,
+          customersKept: 0,
+        },
       },
     },
     errors: {
-      400: "bad_input: `to` is the same RM, or not an RM of the tasks' branch",
-      404: "not_found: the RM has no open tasks you can hand over",
+      400: "bad_input: `to` is the same RM, or not an RM of the branch",
+      404: "not_found: the RM has no open tasks nor customers you can hand over",
       409: "task_changed: a task changed meanwhile, run it again",
     },
     requestExample: { to: "rm018" },

@@ -531,6 +531,12 @@ export const Handover = z
     to: z.string(),
     moved: Count.describe("open tasks handed over"),
     taskIds: z.array(z.string()),
+    customers: Count.describe(
+      "customers of the branch moved to the new RM's book (the old RM kept in their rmHistory)",
+    ),
+    customersKept: Count.describe(
+      "customers of the book left with the old RM (other branches', or moved meanwhile)",
+    ),
   })
   .meta({ id: "Handover" });
 
