@@ -658,6 +658,31 @@ export const IndicatorProgress = z
   })
   .meta({ id: "IndicatorProgress" });
 
+const RmSplit = z
+  .object({ by: z.string(), at: Instant })
+  .describe("a branch whose share its manager re-split among its RMs by hand: who, and when");
+
+export const IndicatorSplit = z
+  .object({
+    period: z.string(),
+    stage: z.enum(STAGES),
+    branchId: z.string(),
+    nodes: z
+      .array(
+        z.object({
+          level: IndicatorLevel,
+          branchId: z.string().optional(),
+          rmId: z.string().optional(),
+          quarter: Count,
+          months: z.record(z.string(), Count),
+          weeks: z.record(z.string(), z.record(z.string(), Count)),
+          rmSplit: RmSplit.optional(),
+        }),
+      )
+      .describe("the branch (its figures unchanged), then its RMs with their new shares"),
+  })
+  .meta({ id: "IndicatorSplit" });
+
 export const IndicatorPlan = z
   .object({
     period: z.string(),
@@ -674,6 +699,7 @@ export const IndicatorPlan = z
         quarter: Count,
         months: z.record(z.string(), Count),
         weeks: z.record(z.string(), z.record(z.string(), Count)),
+        rmSplit: RmSplit.optional(),
       }),
     ),
   })
