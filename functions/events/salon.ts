@@ -12,7 +12,8 @@ import { getCustomer } from "#functions/customers/store.ts";
 import { rowFromDecision, transactionalRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { ConflictError } from "#platform/errors.ts";
+import { CampaignValidationError, ConflictError } from "#platform/errors.ts";
+import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 
 /** `full`: the seats were taken and the salon keeps no waitlist (`event.waitlist: false`). */
@@ -166,7 +167,7 @@ export async function scheduleReminder(
 ): Promise<boolean> {
   const event = invitation.event;
   if (!event) return false;
-  const reminder = parseCampaign(
+  const reminder = derivedCampaign(
     {
       campaignId: `${invitation.campaignId}-reminder`.slice(0, 64),
       name: `${invitation.name ?? invitation.campaignId} (reminder)`,
@@ -181,11 +182,14 @@ export async function scheduleReminder(
           channel: "sms",
           template:
             "{{name|尊敬的客户}}您好，提醒您：{{eventName|活动}}将于{{eventTime}}在{{venue|网点}}举行，期待您的光临。",
+          ...templateCode(config, "reminder"),
         },
       ],
     },
     config,
+    "reminder",
   );
+  if (!reminder) return false;
   await ensureCampaign(repo, reminder, now);
   const customer = await getCustomer(repo, customerId);
   if (!customer?.phone) return false;
@@ -246,14 +250,17 @@ export function invitationLanguage(invitation: Campaign): "zh" | "en" {
 }
 
 /** The confirmation campaign of an invitation (`<campaign>-rsvp`): one SMS variant per kind. */
-export function confirmationCampaign(invitation: Campaign, config: TiercastConfig): ResolvedCampaign {
+export function confirmationCampaign(
+  invitation: Campaign,
+  config: TiercastConfig,
+): ResolvedCampaign | undefined {
   const texts = config.salon.confirmations[invitationLanguage(invitation)];
   const template: Record<ConfirmationKind, string> = {
     seat: texts.seat,
     waitlisted: texts.waitlisted,
     full: texts.full,
   };
-  return parseCampaign(
+  return derivedCampaign(
     {
       campaignId: `${invitation.campaignId}-rsvp`.slice(0, 64),
       name: `${invitation.name ?? invitation.campaignId} (RSVP confirmation)`,
@@ -268,10 +275,35 @@ export function confirmationCampaign(invitation: Campaign, config: TiercastConfi
         channel: "sms",
         template: template[kind],
         weight: 1,
+        ...templateCode(config, kind),
       })),
     },
     config,
+    "confirmation",
   );
+}
+
+/** The vendor template code configured for one of the salon's own SMS (AWS China), if any. */
+function templateCode(config: TiercastConfig, kind: ConfirmationKind | "reminder") {
+  const code = config.salon.templateCodes?.[kind];
+  return code ? { smsTemplateCode: code } : {};
+}
+
+/**
+ * A campaign the salon derives, validated like any: through a domestic SMS vendor without the template
+ * codes configured (`salon.templateCodes`) it cannot be sent, so it is skipped with a warning (the RSVP
+ * itself stands; throwing would only make the reply event fail on every retry).
+ */
+function derivedCampaign(raw: unknown, config: TiercastConfig, what: string): ResolvedCampaign | undefined {
+  try {
+    return parseCampaign(raw, config);
+  } catch (err) {
+    if (!(err instanceof CampaignValidationError)) throw err;
+    logger.warn(`salon ${what} not sent: its campaign is not valid in this configuration`, {
+      problems: err.problems,
+    });
+    return undefined;
+  }
 }
 
 /**
@@ -294,6 +326,7 @@ export async function scheduleConfirmation(
 ): Promise<boolean> {
   if (!invitation.event) return false;
   const confirmation = confirmationCampaign(invitation, config);
+  if (!confirmation) return false;
   await ensureCampaign(repo, confirmation, now);
   const customer = await getCustomer(repo, customerId);
   if (!customer) return false;

@@ -5,6 +5,10 @@ import { ConfigError } from "./errors.ts";
 
 const Money = z.number().finite().nonnegative();
 
+const TemplateCode = z
+  .string()
+  .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits or _ (the vendor's template code)");
+
 /** The confirmation texts of a salon RSVP by SMS, one per outcome (see `salon.confirmations`). */
 const RsvpTexts = z.object({
   seat: z.string().min(1).max(500),
@@ -175,6 +179,19 @@ export const TiercastConfig = z.object({
       confirmations: z
         .object({ zh: RsvpTexts.default(RSVP_TEXTS.zh), en: RsvpTexts.default(RSVP_TEXTS.en) })
         .default(RSVP_TEXTS),
+      /**
+       * AWS China: the vendor template codes of the salon's own SMS (the domestic vendors send only
+       * registered templates). Without one there, that SMS is not sent (a warning is logged).
+       */
+      templateCodes: z
+        .object({
+          seat: TemplateCode,
+          waitlisted: TemplateCode,
+          full: TemplateCode,
+          reminder: TemplateCode,
+        })
+        .partial()
+        .optional(),
     })
     .default({ rsvpReplies: ["Y", "是"], confirmations: RSVP_TEXTS }),
 });
