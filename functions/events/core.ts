@@ -194,11 +194,12 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     // "Reply Y to register": a yes to a salon invitation is an RSVP (a seat, or the waitlist), once.
     const smsYes = event.type === "replied" && saysYes(event.text, deps.config);
     if ((event.type === "rsvp" || smsYes) && salon) {
-      const { status, repeat } = await rsvp(deps.repo, salon, event.customerId, campaignId, event.at);
-      if (status === "confirmed" && !repeat && deps.config && deps.secret)
+      // A repeat answers the first one's status: the reminder and confirmation rows are written once
+      // (a conditional put), so a retry of a first try cut short writes what that one still owed.
+      const { status } = await rsvp(deps.repo, salon, event.customerId, campaignId, event.at);
+      if (status === "confirmed" && deps.config && deps.secret)
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
-      // The SMS yes is answered (seat, waitlist or full), once per customer: a repeat (or the retry of a
-      // first try cut short) finds the confirmation row written, or writes the one the first owed.
+      // The SMS yes is answered (seat, waitlist or full), once per customer.
       const kind = confirmationKind(status);
       if (smsYes && kind && deps.config && deps.secret)
         await scheduleConfirmation(
