@@ -22,7 +22,12 @@ export { dueByOf } from "#functions/tasks/provider.ts";
 export { assignBooksAs } from "#functions/usecases/books.ts";
 export { operatorLaunch } from "#functions/usecases/campaigns.ts";
 export { forget } from "#functions/usecases/customers.ts";
-export { indicatorAs, performanceAs, setIndicatorAs } from "#functions/usecases/performance.ts";
+export {
+  indicatorAs,
+  performanceAs,
+  setIndicatorAs,
+  splitBranchIndicatorAs,
+} from "#functions/usecases/performance.ts";
 export { importStaffAs, planReportAs, runPlanAs } from "#functions/usecases/plans.ts";
 export { listRewardsAs, payRewardAs } from "#functions/usecases/rewards.ts";
 export { deleteSchedule, setSchedule } from "#functions/usecases/schedules.ts";

@@ -170,6 +170,48 @@ export function addPerformanceCommands(program: Command, globals: (cmd: Command)
       );
     });
 
+  indicators
+    .command("split")
+    .description(
+      "re-split a branch's share of an indicator among its RMs by hand (the shares add up to the branch's quarter)",
+    )
+    .requiredOption("--period <quarter>", "the quarter (2027Q1)")
+    .requiredOption("--branch <branchId>", "the branch whose share to re-split")
+    .requiredOption(
+      "--rm <rmId=n...>",
+      "an RM and their share of the branch's quarter (repeat for every RM of the branch with a share)",
+    )
+    .option("--stage <stage>", "the funnel stage the indicator counts", "converted")
+    .action(async (o: { period: string; branch: string; rm: string[]; stage: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const bad = o.rm.filter((r) => !/^[^=\s]+=\d+$/.test(r));
+      if (bad.length)
+        throw new UsageError(`--rm: RM_ID=N (a whole number), got ${bad.map((b) => `"${b}"`).join(", ")}`);
+      const shares = o.rm.map((r) => {
+        const [rmId, n] = r.split("=") as [string, string];
+        return { rmId, quarter: Number(n) };
+      });
+      const result = await withRuntime(options, (runtime, now) =>
+        lib.splitBranchIndicatorAs(useCaseDeps(runtime, now), localOperator(), {
+          period: o.period,
+          stage: o.stage,
+          branchId: o.branch,
+          shares,
+        }),
+      );
+      emit(options, result, () =>
+        [
+          `${result.stage} in ${result.period}, branch ${result.branchId}: ${fmt(result.nodes[0]!.quarter)} re-split`,
+          table(
+            ["RM", "quarter", ...Object.keys(result.nodes[0]!.months)],
+            result.nodes
+              .slice(1)
+              .map((n) => [n.rmId ?? "", fmt(n.quarter), ...Object.values(n.months).map((v) => fmt(v))]),
+          ),
+        ].join("\n"),
+      );
+    });
+
   const books = program.commands.find((c) => c.name() === "books");
   if (!books) throw new Error("the books command must be defined first");
   books

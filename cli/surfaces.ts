@@ -295,19 +295,27 @@ function addPlanCommands(program: Command, globals: (cmd: Command) => GlobalOpti
     });
 }
 
-/** `tasks handover`: an RM leaves; their open tasks go to another RM of the branch. */
+/** `tasks handover`: an RM leaves; their open tasks and their book go to another RM of the branch. */
 function addHandoverCommand(tasks: Command, globals: (cmd: Command) => GlobalOptions) {
   tasks
     .command("handover")
-    .description("hand every open task of an RM to another RM (an rm user of the same branch)")
+    .description(
+      "hand every open task and the book (customers) of an RM to another RM (an rm user of the same branch)",
+    )
     .requiredOption("--from <rmId>", "the RM who leaves")
-    .requiredOption("--to <rmId>", "the RM who takes the open tasks")
+    .requiredOption("--to <rmId>", "the RM who takes the open tasks and the customers")
     .action(async (o: { from: string; to: string }, cmd: Command) => {
       const options = globals(cmd);
       const result = await withRuntime(options, (runtime, now) =>
         lib.handoverAs(useCaseDeps(runtime, now), localOperator(), o.from, o.to),
       );
-      emit(options, result, () => `${fmt(result.moved)} open tasks of ${result.from} now with ${result.to}`);
+      emit(
+        options,
+        result,
+        () =>
+          `${fmt(result.moved)} open tasks and ${fmt(result.customers)} customers of ${result.from} now with ${result.to}` +
+          (result.customersKept ? ` (${fmt(result.customersKept)} customers of other branches stay)` : ""),
+      );
     });
 }
 

@@ -665,17 +665,24 @@ const OPERATIONS: Record<string, OperationDoc> = {
   "POST /api/rms/{rmId}/handover": {
     tag: "Tasks",
     description:
-      "An RM leaves or goes on leave: every open task of theirs in the caller's scope goes to another RM of the branch, each a reassignment (audited, kept in the task's `handovers`). Closed tasks stay theirs.",
+      "An RM leaves or goes on leave: every open task of theirs in the caller's scope goes to another RM of the branch, each a reassignment (audited, kept in the task's `handovers`), and so do the customers of their book in the branch (the caller's; head office: the new RM's): their `rmId` moves, the old RM is kept in the customer's `rmHistory`, and one audit entry (`books` / `rm.<rmId>`) names them. Closed tasks stay theirs; customers of other branches stay in their book.",
     ok: {
       200: {
-        description: "the tasks handed over",
+        description: "the tasks and customers handed over",
         schema: R.Handover,
-        example: { from: "rm017", to: "rm018", moved: 1, taskIds: [TASK_EXAMPLE.taskId] },
+        example: {
+          from: "rm017",
+          to: "rm018",
+          moved: 1,
+          taskIds: [TASK_EXAMPLE.taskId],
+          customers: 412,
+          customersKept: 0,
+        },
       },
     },
     errors: {
-      400: "bad_input: `to` is the same RM, or not an RM of the tasks' branch",
-      404: "not_found: the RM has no open tasks you can hand over",
+      400: "bad_input: `to` is the same RM, or not an RM of the branch",
+      404: "not_found: the RM has no open tasks nor customers you can hand over",
       409: "task_changed: a task changed meanwhile, run it again",
     },
     requestExample: { to: "rm018" },
@@ -901,6 +908,52 @@ const OPERATIONS: Record<string, OperationDoc> = {
       403: "other_branch: a branch user cannot set the bank's indicator",
     },
     requestExample: { value: 1000, split: "customers" },
+  },
+  "PUT /api/indicators/{period}/{stage}/branches/{branchId}": {
+    tag: "Results",
+    description:
+      "A branch manager re-splits their branch's share of a quarter's indicator among its RMs by hand (head office: any branch's). `rms` names every RM with a share (an `rm` user or staff member of the branch, or an RM the cascade gave a share; a new RM can be given one); the shares must add up to the branch's quarter. The branch's months and week parts, and every figure above the branch, stay as they were: each RM's months and weeks are a controlled rounding against the branch's. Audited (`split`, the shares before and after); a later set of the quarter replaces it. Every problem is listed at once.",
+    ok: {
+      200: {
+        description: "the branch and its RMs' new figures",
+        schema: R.IndicatorSplit,
+        example: {
+          period: "2027Q1",
+          stage: "converted",
+          branchId: "BR001",
+          nodes: [
+            {
+              level: "branch",
+              branchId: "BR001",
+              quarter: 120,
+              months: { "2027-01": 40, "2027-02": 40, "2027-03": 40 },
+              weeks: { "2027-01": { "2026-W53": 4, "2027-W01": 9 } },
+              rmSplit: { by: "bm1", at: "2027-01-05T02:00:00.000Z" },
+            },
+            {
+              level: "rm",
+              branchId: "BR001",
+              rmId: "rm017",
+              quarter: 80,
+              months: { "2027-01": 27, "2027-02": 27, "2027-03": 26 },
+              weeks: { "2027-01": { "2026-W53": 3, "2027-W01": 6 } },
+            },
+          ],
+        },
+      },
+    },
+    errors: {
+      400: "bad_input: the period not a quarter, an unknown stage, the shares not adding up to the branch's quarter, an RM not of the branch, an RM named twice, a share not a whole number ≥ 0",
+      403: "other_branch: another branch's indicator; forbidden: an RM",
+      404: "not_found: no indicator for that stage and quarter",
+      409: "indicator_busy: someone else is re-splitting this branch's share now",
+    },
+    requestExample: {
+      rms: [
+        { rmId: "rm017", quarter: 80 },
+        { rmId: "rm018", quarter: 40 },
+      ],
+    },
   },
   "POST /api/books/assign": {
     tag: "Tasks",

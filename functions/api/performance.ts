@@ -2,7 +2,12 @@ import { z } from "zod";
 import type { Role } from "#functions/access/users.ts";
 import { performanceCsv } from "#functions/funnel/performance.ts";
 import { assignBooksAs } from "#functions/usecases/books.ts";
-import { indicatorAs, performanceAs, setIndicatorAs } from "#functions/usecases/performance.ts";
+import {
+  indicatorAs,
+  performanceAs,
+  setIndicatorAs,
+  splitBranchIndicatorAs,
+} from "#functions/usecases/performance.ts";
 import { InputError } from "#platform/errors.ts";
 import { type AnyRoute, route } from "./http.ts";
 
@@ -13,6 +18,19 @@ const MANAGERS: readonly Role[] = ["branch_manager", "admin"];
 const IndicatorBody = z.object({
   value: z.number().int().positive().describe("the quarter's count to reach, for the whole bank"),
   split: z.enum(["customers", "equal"]).optional().describe("branch and RM shares (default: by customers)"),
+});
+
+const SplitBody = z.object({
+  rms: z
+    .array(
+      z.object({
+        rmId: z.string().min(1).max(64),
+        quarter: z.number().int().min(0).describe("this RM's share of the branch's quarter"),
+      }),
+    )
+    .min(1)
+    .max(1000)
+    .describe("every RM of the branch with a share; the shares add up to the branch's quarter"),
 });
 
 const BooksBody = z
@@ -119,6 +137,22 @@ export const performanceRoutes: AnyRoute[] = [
         stage: params.stage as never,
         value: b.value as number,
         ...(b.split !== undefined ? { split: b.split as never } : {}),
+      });
+    },
+  }),
+  route({
+    method: "PUT",
+    path: "/api/indicators/{period}/{stage}/branches/{branchId}",
+    summary:
+      "Re-split a branch's share of the indicator among its RMs by hand (its branch manager, or head office)",
+    roles: MANAGERS,
+    body: SplitBody,
+    async handle({ actor, params, body, deps }) {
+      return splitBranchIndicatorAs(deps, actor, {
+        period: params.period!,
+        stage: params.stage!,
+        branchId: params.branchId!,
+        shares: (body as z.infer<typeof SplitBody>).rms,
       });
     },
   }),

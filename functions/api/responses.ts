@@ -541,6 +541,12 @@ export const Handover = z
     to: z.string(),
     moved: Count.describe("open tasks handed over"),
     taskIds: z.array(z.string()),
+    customers: Count.describe(
+      "customers of the branch moved to the new RM's book (the old RM kept in their rmHistory)",
+    ),
+    customersKept: Count.describe(
+      "customers of the book left with the old RM (other branches', or moved meanwhile)",
+    ),
   })
   .meta({ id: "Handover" });
 
@@ -662,6 +668,31 @@ export const IndicatorProgress = z
   })
   .meta({ id: "IndicatorProgress" });
 
+const RmSplit = z
+  .object({ by: z.string(), at: Instant })
+  .describe("a branch whose share its manager re-split among its RMs by hand: who, and when");
+
+export const IndicatorSplit = z
+  .object({
+    period: z.string(),
+    stage: z.enum(STAGES),
+    branchId: z.string(),
+    nodes: z
+      .array(
+        z.object({
+          level: IndicatorLevel,
+          branchId: z.string().optional(),
+          rmId: z.string().optional(),
+          quarter: Count,
+          months: z.record(z.string(), Count),
+          weeks: z.record(z.string(), z.record(z.string(), Count)),
+          rmSplit: RmSplit.optional(),
+        }),
+      )
+      .describe("the branch (its figures unchanged), then its RMs with their new shares"),
+  })
+  .meta({ id: "IndicatorSplit" });
+
 export const IndicatorPlan = z
   .object({
     period: z.string(),
@@ -678,6 +709,7 @@ export const IndicatorPlan = z
         quarter: Count,
         months: z.record(z.string(), Count),
         weeks: z.record(z.string(), z.record(z.string(), Count)),
+        rmSplit: RmSplit.optional(),
       }),
     ),
   })

@@ -128,7 +128,7 @@ export const taskRoutes: AnyRoute[] = [
     method: "POST",
     path: "/api/rms/{rmId}/handover",
     summary:
-      "Hand every open task of an RM to another RM of the branch (an RM leaving); closed tasks keep their history",
+      "Hand every open task and the book of an RM to another RM of the branch (an RM leaving); closed tasks and the customers' RM history are kept",
     roles: MANAGERS,
     body: ReassignBody,
     async handle({ actor, params, body, deps }) {

@@ -144,6 +144,8 @@ export const SalonEvent = z.object({
   capacity: z.number().int().min(1),
   waves: z.array(z.object({ tiers: z.array(z.string().min(1)).min(1), at: IsoInstant })).default([]),
   reminderHoursBefore: z.number().min(1).max(168).default(24),
+  /** False: no waitlist, a yes once the seats are taken is answered "full" (default: a waitlist). */
+  waitlist: z.boolean().optional(),
 });
 export type SalonEvent = z.infer<typeof SalonEvent>;
 

@@ -132,12 +132,14 @@ export type GateOutcome = "ok" | "opted_out" | "frequency_capped";
 /**
  * Takes this send's slot on the customer's item and then on its address's item, each conditional on
  * the version it judged (opt-out and caps re-judged on every conflict). On a refusal, a slot already
- * taken is given back. Only marketing channels have slots.
+ * taken is given back. Only marketing channels have slots. A transactional send (the answer to the
+ * customer's own message) takes no slot and is judged on no cap, but its opt-out check is the same
+ * write conditional on the version: an opt-out stored before it wins, as for any send.
  */
 export async function takeSendSlots(
   repo: Repo,
   secret: string,
-  send: { customer: Customer; campaignId: string; channel: Channel },
+  send: { customer: Customer; campaignId: string; channel: Channel; transactional?: boolean },
   ctx: DecideContext,
   now: Date,
   known: { customer?: ContactItem; address?: ContactItem },
@@ -147,7 +149,9 @@ export async function takeSendSlots(
   const keepFrom = now.getTime() - Math.max(ctx.config.caps.rollingDays, 35) * 86_400_000;
   const taken: SlotTarget[] = [];
   for (const target of targets) {
-    const outcome = await takeSlot(repo, target, send, ctx, now, keepFrom);
+    const outcome = send.transactional
+      ? await assertNotOptedOut(repo, target, send)
+      : await takeSlot(repo, target, send, ctx, now, keepFrom);
     if (outcome !== "ok") {
       for (const t of taken) await giveBack(repo, t);
       return outcome;
@@ -256,6 +260,22 @@ async function takeSlot(
     if (await writeIfUnchanged(repo, target.itemKey, state, next)) return "ok";
   }
   const contention = new Error(`cap slot contention for ${send.customer.customerId}`);
+  contention.name = "ConditionContentionError";
+  throw contention;
+}
+
+/** A transactional send's gate: not opted out, re-asserted by a version write (no slot, no cap). */
+async function assertNotOptedOut(
+  repo: Repo,
+  target: SlotTarget,
+  send: { customer: Customer; channel: Channel },
+): Promise<GateOutcome> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const state = attempt === 0 && target.known ? target.known : await readContact(repo, target.itemKey);
+    if (optedOut(state, send.channel)) return "opted_out";
+    if (await writeIfUnchanged(repo, target.itemKey, state)) return "ok";
+  }
+  const contention = new Error(`contact state contention for ${send.customer.customerId}`);
   contention.name = "ConditionContentionError";
   throw contention;
 }

@@ -168,6 +168,8 @@ export interface Customer {
   cardTier?: "black" | "platinum" | "gold" | "silver";
   branchId?: string;
   rmId?: string;
+  /** The RMs this customer had before, oldest first: a branch manager's handover records each move. */
+  rmHistory?: RmMove[];
   openedAt?: string;
   lastTransactionAt?: string;
   birthday?: string;
@@ -191,6 +193,14 @@ export interface Customer {
   phoneInvalid?: boolean;
   emailInvalid?: boolean;
   shard: number;
+}
+
+/** One move of a customer from an RM's book to another's (a handover), kept on the record. */
+export interface RmMove {
+  from: string;
+  to: string;
+  by: string;
+  at: string;
 }
 
 const MOBILE = /^1[3-9]\d{9}$/;

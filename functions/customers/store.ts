@@ -1,5 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { type Customer, mergeHistory } from "#functions/customers/record.ts";
+import { type Customer, mergeHistory, type RmMove } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, conditional, type Item, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
@@ -85,7 +85,7 @@ export async function upsertCustomers(
     options.concurrency ?? 4,
     false,
     // What the merge and the change need, not the whole profile.
-    ["customerId", "kind", "tier", "aum", "cardTier", "cardEligible", "aumHistory"],
+    ["customerId", "kind", "tier", "aum", "cardTier", "cardEligible", "aumHistory", "rmHistory"],
   );
   const before = new Map(stored.map((item) => [String(item.customerId), item as unknown as Customer]));
   const changes: CustomerChange[] = [];
@@ -94,6 +94,8 @@ export async function upsertCustomers(
     const next: Customer = {
       ...customer,
       aumHistory: mergeHistory(old?.aumHistory, customer.aumHistory, options.month, customer.aum),
+      // The bank's file says who the RM is now; the handovers recorded here stay with the record.
+      ...(old?.rmHistory?.length ? { rmHistory: old.rmHistory } : {}),
     };
     if (
       old &&
@@ -280,6 +282,35 @@ export async function assignRm(
           ":id": customerId,
           ":at": assigned.at,
           ":rule": assigned.rule,
+        },
+      }),
+    ),
+  );
+}
+
+/**
+ * Moves a customer from one RM's book to another's (a handover when an RM leaves): conditional on the
+ * customer still being in `move.from`'s book, so an import or another move meanwhile wins (false). The
+ * book index moves with the RM, and the move is appended to the record's `rmHistory` (the old RM kept).
+ */
+export async function moveToRm(repo: Repo, customerId: string, move: RmMove): Promise<boolean> {
+  return conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: key.customer(customerId),
+        UpdateExpression:
+          "SET rmId = :to, GSI3PK = :book, GSI3SK = :id, rmAssignedAt = :at, rmAssignedBy = :how, rmHistory = list_append(if_not_exists(rmHistory, :none), :move)",
+        ConditionExpression: "rmId = :from",
+        ExpressionAttributeValues: {
+          ":to": move.to,
+          ":from": move.from,
+          ":book": bookPartition(move.to),
+          ":id": customerId,
+          ":at": move.at,
+          ":how": "handover",
+          ":none": [],
+          ":move": [move],
         },
       }),
     ),

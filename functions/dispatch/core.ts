@@ -220,7 +220,8 @@ export async function sendOne(
   const settle = (s: ledger.Settlement) => ledger.settleClaim(repo, row, token, s, deps.now());
 
   // The contact gate: opt-out and caps judged again, atomically with the slot (see contact/gate.ts).
-  const send = { customer: pre.customer!, campaignId, channel };
+  // A transactional row (a salon RSVP's confirmation) skips the caps only; the gate still judges its opt-out.
+  const send = { customer: pre.customer!, campaignId, channel, transactional: row.transactional === true };
   const gate = await takeSendSlots(repo, deps.secret, send, ctx, claimedAt, {
     customer: pre.state,
     address: pre.address,

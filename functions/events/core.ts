@@ -15,7 +15,7 @@ import { shardOf } from "#platform/hash.ts";
 import { mapLimit, type Repo } from "#platform/repo.ts";
 import { OptionalMoney } from "#platform/storable.ts";
 import { key } from "#platform/table.ts";
-import { cancelRsvp, rsvp, scheduleReminder } from "./salon.ts";
+import { cancelRsvp, confirmationKind, rsvp, scheduleConfirmation, scheduleReminder } from "./salon.ts";
 import { claimEventId, markEventApplied, putOnce } from "./store.ts";
 
 export const EVENT_TYPES = [
@@ -192,17 +192,25 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     const record = await campaignOf(deps.repo, campaignId);
     const salon = record?.campaign.event;
     // "Reply Y to register": a yes to a salon invitation is an RSVP (a seat, or the waitlist), once.
-    if ((event.type === "rsvp" || (event.type === "replied" && saysYes(event.text, deps.config))) && salon) {
-      const status = await rsvp(
-        deps.repo,
-        salon.eventId,
-        salon.capacity,
-        event.customerId,
-        campaignId,
-        event.at,
-      );
+    const smsYes = event.type === "replied" && saysYes(event.text, deps.config);
+    if ((event.type === "rsvp" || smsYes) && salon) {
+      // A repeat answers the first one's status: the reminder and confirmation rows are written once
+      // (a conditional put), so a retry of a first try cut short writes what that one still owed.
+      const { status } = await rsvp(deps.repo, salon, event.customerId, campaignId, event.at);
       if (status === "confirmed" && deps.config && deps.secret)
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
+      // The SMS yes is answered (seat, waitlist or full), once per customer.
+      const kind = confirmationKind(status);
+      if (smsYes && kind && deps.config && deps.secret)
+        await scheduleConfirmation(
+          deps.repo,
+          deps.config,
+          deps.secret,
+          record.campaign,
+          event.customerId,
+          kind,
+          at,
+        );
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
     const converted = record && row.channel !== "rm-task" && converts(record.campaign, event);

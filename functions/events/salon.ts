@@ -1,16 +1,23 @@
 import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { prepare, renderMessage } from "#functions/campaign/decide.ts";
 import { findCampaign, saveCampaign } from "#functions/campaign/record.ts";
-import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
+import {
+  type Campaign,
+  parseCampaign,
+  type ResolvedCampaign,
+  type SalonEvent,
+} from "#functions/campaign/schema.ts";
 import { nextWindowStart } from "#functions/campaign/time.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { rowFromDecision } from "#functions/ledger/rows.ts";
+import { rowFromDecision, transactionalRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { ConflictError } from "#platform/errors.ts";
+import { CampaignValidationError, ConflictError } from "#platform/errors.ts";
+import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 
-export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
+/** `full`: the seats were taken and the salon keeps no waitlist (`event.waitlist: false`). */
+export type RsvpStatus = "confirmed" | "waitlisted" | "full" | "cancelled";
 
 const seatKey = (eventId: string) => ({ PK: `SALON#${eventId}`, SK: "SEATS" });
 const rsvpKey = (eventId: string, customerId: string) => ({
@@ -35,17 +42,18 @@ async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<
 }
 
 /**
- * An RSVP fills a seat, or joins the waitlist when the salon is full. A customer's first RSVP counts;
- * repeats change nothing.
+ * An RSVP fills a seat, or joins the waitlist when the salon is full (or is answered `full` when it
+ * keeps none). A customer's first RSVP counts; a repeat changes nothing and answers the status the first
+ * one left (`pending` while a first one is still being applied, or was cut short before its seat).
  */
 export async function rsvp(
   repo: Repo,
-  eventId: string,
-  capacity: number,
+  event: Pick<SalonEvent, "eventId" | "capacity" | "waitlist">,
   customerId: string,
   campaignId: string,
   at: string,
-): Promise<RsvpStatus | "repeat"> {
+): Promise<{ status: RsvpStatus | "pending"; repeat: boolean }> {
+  const { eventId, capacity } = event;
   try {
     await repo.ddb.send(
       new PutCommand({
@@ -55,14 +63,16 @@ export async function rsvp(
       }),
     );
   } catch (err) {
-    if (isConditionFailed(err)) return "repeat";
-    throw err;
+    if (!isConditionFailed(err)) throw err;
+    const first = await repo.get<{ status: RsvpStatus | "pending" }>(rsvpKey(eventId, customerId));
+    return { status: first?.status ?? "pending", repeat: true };
   }
-  const status: RsvpStatus = (await takeSeat(repo, eventId, capacity)) ? "confirmed" : "waitlisted";
+  const seated = await takeSeat(repo, eventId, capacity);
+  const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
   await repo.put({ ...rsvpKey(eventId, customerId), status, campaignId, at });
   if (status === "waitlisted")
     await repo.put({ PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}`, customerId, campaignId, at });
-  return status;
+  return { status, repeat: false };
 }
 
 /** A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. */
@@ -76,6 +86,7 @@ export async function cancelRsvp(
   const current = await repo.get<{ status: RsvpStatus; at: string }>(rsvpKey(eventId, customerId));
   if (!current || current.status === "cancelled") return undefined;
   await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
+  if (current.status === "full") return undefined; // held neither a seat nor a place in line
   if (current.status === "waitlisted") {
     await repo.ddb.send(
       new DeleteCommand({
@@ -133,7 +144,7 @@ export async function cancelRsvp(
 
 export async function salonStatus(repo: Repo, eventId: string) {
   const seats = await repo.get<{ taken?: number; capacity?: number }>(seatKey(eventId));
-  const counts: Record<RsvpStatus, number> = { confirmed: 0, waitlisted: 0, cancelled: 0 };
+  const counts: Record<RsvpStatus, number> = { confirmed: 0, waitlisted: 0, full: 0, cancelled: 0 };
   for await (const item of repo.queryAll(`SALON#${eventId}`, { skBeginsWith: "RSVP#" })) {
     const s = item.status as RsvpStatus;
     if (s in counts) counts[s]++;
@@ -156,7 +167,7 @@ export async function scheduleReminder(
 ): Promise<boolean> {
   const event = invitation.event;
   if (!event) return false;
-  const reminder = parseCampaign(
+  const reminder = derivedCampaign(
     {
       campaignId: `${invitation.campaignId}-reminder`.slice(0, 64),
       name: `${invitation.name ?? invitation.campaignId} (reminder)`,
@@ -171,17 +182,15 @@ export async function scheduleReminder(
           channel: "sms",
           template:
             "{{name|尊敬的客户}}您好，提醒您：{{eventName|活动}}将于{{eventTime}}在{{venue|网点}}举行，期待您的光临。",
+          ...templateCode(config, "reminder"),
         },
       ],
     },
     config,
+    "reminder",
   );
-  const existing = await findCampaign(repo, reminder.campaignId);
-  // Two RSVPs at once may both create the reminder campaign: the loser finds it created (same definition).
-  if (!existing)
-    await saveCampaign(repo, reminder, now).catch((err: unknown) => {
-      if (!(err instanceof ConflictError)) throw err;
-    });
+  if (!reminder) return false;
+  await ensureCampaign(repo, reminder, now);
   const customer = await getCustomer(repo, customerId);
   if (!customer?.phone) return false;
   const ctx = prepare(reminder, config, now, secret);
@@ -208,4 +217,138 @@ export async function scheduleReminder(
     now.toISOString(),
   );
   return ledger.putRowOnce(repo, row);
+}
+
+/**
+ * A campaign the salon derives from its invitation (the reminder, the RSVP confirmation), saved once:
+ * two RSVPs at once may both create it, and the loser finds it created (same definition). A definition
+ * saved before (by an earlier config) stays as it was: the texts are on each row's message.
+ */
+async function ensureCampaign(repo: Repo, campaign: Campaign, now: Date) {
+  if (await findCampaign(repo, campaign.campaignId)) return;
+  await saveCampaign(repo, campaign, now).catch((err: unknown) => {
+    if (!(err instanceof ConflictError)) throw err;
+  });
+}
+
+export type ConfirmationKind = "seat" | "waitlisted" | "full";
+const CONFIRMATION_VARIANT: Record<ConfirmationKind, string> = {
+  seat: "SEAT",
+  waitlisted: "WAIT",
+  full: "FULL",
+};
+
+/** The kind of confirmation an RSVP's status gets (none while it is pending or cancelled). */
+export function confirmationKind(status: RsvpStatus | "pending"): ConfirmationKind | undefined {
+  return status === "confirmed" ? "seat" : status === "waitlisted" || status === "full" ? status : undefined;
+}
+
+/** The invitation's language: `zh` when any of its texts has Chinese characters, else `en`. */
+export function invitationLanguage(invitation: Campaign): "zh" | "en" {
+  const texts = invitation.variants.flatMap((v) => [v.template, v.fallbackTemplate ?? "", v.subject ?? ""]);
+  return texts.some((t) => /[\u3400-\u9fff]/.test(t)) ? "zh" : "en";
+}
+
+/** The confirmation campaign of an invitation (`<campaign>-rsvp`): one SMS variant per kind. */
+export function confirmationCampaign(
+  invitation: Campaign,
+  config: TiercastConfig,
+): ResolvedCampaign | undefined {
+  const texts = config.salon.confirmations[invitationLanguage(invitation)];
+  const template: Record<ConfirmationKind, string> = {
+    seat: texts.seat,
+    waitlisted: texts.waitlisted,
+    full: texts.full,
+  };
+  return derivedCampaign(
+    {
+      campaignId: `${invitation.campaignId}-rsvp`.slice(0, 64),
+      name: `${invitation.name ?? invitation.campaignId} (RSVP confirmation)`,
+      playbook: "salon-invite",
+      segment: invitation.segment,
+      event: invitation.event,
+      holdoutPercent: 0,
+      // Chosen by the RSVP's outcome, never drawn: the weights only make the three a valid split.
+      variants: (Object.keys(CONFIRMATION_VARIANT) as ConfirmationKind[]).map((kind) => ({
+        id: CONFIRMATION_VARIANT[kind],
+        tiers: invitation.segment.tiers,
+        channel: "sms",
+        template: template[kind],
+        weight: 1,
+        ...templateCode(config, kind),
+      })),
+    },
+    config,
+    "confirmation",
+  );
+}
+
+/** The vendor template code configured for one of the salon's own SMS (AWS China), if any. */
+function templateCode(config: TiercastConfig, kind: ConfirmationKind | "reminder") {
+  const code = config.salon.templateCodes?.[kind];
+  return code ? { smsTemplateCode: code } : {};
+}
+
+/**
+ * A campaign the salon derives, validated like any: through a domestic SMS vendor without the template
+ * codes configured (`salon.templateCodes`) it cannot be sent, so it is skipped with a warning (the RSVP
+ * itself stands; throwing would only make the reply event fail on every retry).
+ */
+function derivedCampaign(raw: unknown, config: TiercastConfig, what: string): ResolvedCampaign | undefined {
+  try {
+    return parseCampaign(raw, config);
+  } catch (err) {
+    if (!(err instanceof CampaignValidationError)) throw err;
+    logger.warn(`salon ${what} not sent: its campaign is not valid in this configuration`, {
+      problems: err.problems,
+    });
+    return undefined;
+  }
+}
+
+/**
+ * The SMS that answers a customer's "yes" to a salon invitation: a transactional ledger row of the
+ * invitation's confirmation campaign, one per customer (a redelivered or repeated reply finds it and
+ * writes nothing). It goes through dispatch like any send, which skips the marketing caps for a
+ * transactional row (it neither is capped nor counts) but keeps every other rule: an opt-out (also one
+ * stored after the reply), a wrong or missing number, and quiet hours. The row waits as deferred,
+ * due at the reply (or the next window's start, a reply at night), until the releaser sends it.
+ * True when this call wrote the row.
+ */
+export async function scheduleConfirmation(
+  repo: Repo,
+  config: TiercastConfig,
+  secret: string,
+  invitation: Campaign,
+  customerId: string,
+  kind: ConfirmationKind,
+  now: Date,
+): Promise<boolean> {
+  if (!invitation.event) return false;
+  const confirmation = confirmationCampaign(invitation, config);
+  if (!confirmation) return false;
+  await ensureCampaign(repo, confirmation, now);
+  const customer = await getCustomer(repo, customerId);
+  if (!customer) return false;
+  const decidedAt = now.toISOString();
+  const variant = CONFIRMATION_VARIANT[kind];
+  const base = { customerId, shard: customer.shard, tier: customer.tier, channel: "sms" as const, variant };
+  if (!customer.phone)
+    return ledger.putRowOnce(
+      repo,
+      transactionalRow(
+        { ...base, decision: "excluded", reason: "uncontactable" },
+        confirmation.campaignId,
+        decidedAt,
+      ),
+    );
+  const ctx = prepare(confirmation, config, now, secret);
+  const i = confirmation.variants.findIndex((v) => v.id === variant);
+  const message = renderMessage(customer, ctx.variants[i]!.primary, ctx, confirmation.variants[i]!);
+  if ("missing" in message) return false;
+  const dueAt = nextWindowStart(now, config.quietHours).toISOString();
+  return ledger.putRowOnce(
+    repo,
+    transactionalRow({ ...base, decision: "deferred", dueAt, message }, confirmation.campaignId, decidedAt),
+  );
 }

@@ -1,6 +1,7 @@
+import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
-import { InputError } from "#platform/errors.ts";
-import { batchWrite, type Item, type Repo } from "#platform/repo.ts";
+import { ConflictError, InputError } from "#platform/errors.ts";
+import { batchWrite, conditional, type Item, type Repo } from "#platform/repo.ts";
 import { periodRange } from "./targets.ts";
 
 /**
@@ -35,6 +36,8 @@ export interface IndicatorNode {
   months: Record<string, number>;
   /** Per month, per ISO week: the days of the week that fall in the month (a week across two months has two parts). */
   weeks: Record<string, Record<string, number>>;
+  /** A branch whose share its manager re-split among its RMs by hand: who, and when. */
+  rmSplit?: { by: string; at: string };
 }
 
 export class IndicatorValidationError extends InputError {
@@ -393,4 +396,123 @@ export function indicatorProgress(plan: IndicatorPlan, counts: Iterable<StageCou
     }
   }
   return out;
+}
+
+/** One RM's share of a branch's quarter, as a branch manager re-splits it by hand. */
+export interface RmShare {
+  rmId: string;
+  quarter: number;
+}
+
+/**
+ * A branch's share of the quarter re-split among its RMs by hand (the branch manager's; the cascade's
+ * split is by books or equal). The branch's own figures (quarter, months and week parts) do not move,
+ * so neither does anything above it: the RM × month cells are a controlled rounding of the new shares
+ * against the branch's months, and each month's cells against the branch's week parts of that month.
+ * Every problem is listed at once; `known` says which RM ids may hold a share of the branch.
+ */
+export function resplitBranch(
+  plan: IndicatorPlan,
+  branchId: string,
+  shares: RmShare[],
+  known: (rmId: string) => boolean,
+): IndicatorNode[] {
+  const branch = plan.nodes.find((n) => n.level === "branch" && n.branchId === branchId);
+  const problems: string[] = [];
+  if (!branch) problems.push(`branch ${branchId} has no share of ${plan.stage} in ${plan.period}`);
+  if (shares.length === 0) problems.push("name at least one RM and their share");
+  const seen = new Set<string>();
+  for (const s of shares) {
+    if (!Number.isInteger(s.quarter) || s.quarter < 0)
+      problems.push(`${s.rmId}: the share must be a whole number ≥ 0, got "${s.quarter}"`);
+    if (seen.has(s.rmId)) problems.push(`${s.rmId}: named twice`);
+    seen.add(s.rmId);
+    if (!known(s.rmId)) problems.push(`${s.rmId}: not an RM of branch ${branchId}`);
+  }
+  const total = shares.reduce((a, s) => a + (Number.isInteger(s.quarter) ? s.quarter : 0), 0);
+  if (branch && total !== branch.quarter)
+    problems.push(
+      `the shares add up to ${total}, the branch's quarter is ${branch.quarter}: they must be equal`,
+    );
+  if (problems.length || !branch) throw new IndicatorValidationError(problems);
+  const calendar = quarterCalendar(plan.period);
+  const ordered = [...shares].sort((a, b) => a.rmId.localeCompare(b.rmId));
+  const cells = controlledRounding(
+    ordered.map((s) => s.quarter),
+    calendar.map((c) => branch.months[c.month] ?? 0),
+  );
+  const weekCells = calendar.map((c, j) =>
+    controlledRounding(
+      cells.map((row) => row[j]!),
+      c.weeks.map((w) => branch.weeks[c.month]?.[w.week] ?? 0),
+    ),
+  );
+  return ordered.map((s, i) => ({
+    level: "rm",
+    branchId,
+    rmId: s.rmId,
+    quarter: s.quarter,
+    months: Object.fromEntries(calendar.map((c, j) => [c.month, cells[i]![j]!])),
+    weeks: Object.fromEntries(
+      calendar.map((c, j) => [
+        c.month,
+        Object.fromEntries(c.weeks.map((w, k) => [w.week, weekCells[j]![i]![k]!])),
+      ]),
+    ),
+  }));
+}
+
+const LOCK_MS = 60_000;
+
+/**
+ * Writes a branch's re-split RM nodes: the branch's old RM nodes go, the new ones come, the branch node
+ * records who split it. One re-split of a branch at a time (a lock item, 60 s; a second one meanwhile is
+ * refused, 409), so two managers' lists are never mixed; other branches' nodes are never touched.
+ */
+export async function saveBranchSplit(
+  repo: Repo,
+  plan: IndicatorPlan,
+  branchId: string,
+  rms: IndicatorNode[],
+  by: { userId: string; at: string },
+): Promise<void> {
+  const pk = partition(plan.period, plan.stage);
+  const lock = { PK: `INDICATORLOCK#${plan.period}#${plan.stage}`, SK: `BRANCH#${branchId}` };
+  const now = Date.parse(by.at);
+  const held = !(await conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...lock, by: by.userId, until: new Date(now + LOCK_MS).toISOString() },
+        ConditionExpression: "attribute_not_exists(PK) OR #until < :now",
+        ExpressionAttributeNames: { "#until": "until" },
+        ExpressionAttributeValues: { ":now": by.at },
+      }),
+    ),
+  ));
+  if (held)
+    throw new ConflictError(
+      `branch ${branchId}'s share of ${plan.stage} in ${plan.period} is being re-split by someone else: try again`,
+      "indicator_busy",
+    );
+  try {
+    const keep = new Set(rms.map(orgSk));
+    const old = plan.nodes.filter((n) => n.level === "rm" && n.branchId === branchId && !keep.has(orgSk(n)));
+    await batchWrite(
+      repo.ddb,
+      repo.table,
+      old.map((n) => ({ DeleteRequest: { Key: { PK: pk, SK: orgSk(n) } } })),
+    );
+    const branch = plan.nodes.find((n) => n.level === "branch" && n.branchId === branchId)!;
+    await batchWrite(repo.ddb, repo.table, [
+      ...rms.map((n) => ({ PutRequest: { Item: { PK: pk, SK: orgSk(n), ...n } } })),
+      {
+        PutRequest: {
+          Item: { PK: pk, SK: orgSk(branch), ...branch, rmSplit: { by: by.userId, at: by.at } },
+        },
+      },
+    ]);
+  } finally {
+    await repo.delete(lock);
+  }
 }

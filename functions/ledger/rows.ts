@@ -66,6 +66,12 @@ export interface LedgerRow {
   aum?: number;
   goalAum?: number;
   retryable?: boolean;
+  /**
+   * A transactional send (the answer to the customer's own message, e.g. a salon RSVP's confirmation):
+   * the marketing frequency caps neither hold it back nor count it; opt-outs, the number's validity and
+   * quiet hours still do. Only the system writes such rows (transactionalRow), never a campaign file.
+   */
+  transactional?: boolean;
   GSI3PK?: string;
   GSI3SK?: string;
 }
@@ -159,4 +165,9 @@ export function rowFromDecision(d: Decision, campaignId: string, decidedAt: stri
   if (state === "queued") Object.assign(row, inflightIndex(campaignId, d.shard, d.customerId));
   if (state === "deferred") Object.assign(row, dueIndex(d.shard, d.dueAt!, campaignId, d.customerId));
   return row;
+}
+
+/** A transactional row (see LedgerRow.transactional), written by the system for one customer. */
+export function transactionalRow(d: Decision, campaignId: string, decidedAt: string): LedgerRow {
+  return { ...rowFromDecision(d, campaignId, decidedAt), transactional: true };
 }

@@ -5,6 +5,32 @@ import { ConfigError } from "./errors.ts";
 
 const Money = z.number().finite().nonnegative();
 
+const TemplateCode = z
+  .string()
+  .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits or _ (the vendor's template code)");
+
+/** The confirmation texts of a salon RSVP by SMS, one per outcome (see `salon.confirmations`). */
+const RsvpTexts = z.object({
+  seat: z.string().min(1).max(500),
+  waitlisted: z.string().min(1).max(500),
+  full: z.string().min(1).max(500),
+});
+export type RsvpTexts = z.infer<typeof RsvpTexts>;
+export const RSVP_TEXTS: { zh: RsvpTexts; en: RsvpTexts } = {
+  zh: {
+    seat: "{{name|尊敬的客户}}您好，您已成功报名{{eventName|活动}}，时间{{eventTime}}，地点{{venue|网点}}，期待您的光临。",
+    waitlisted:
+      "{{name|尊敬的客户}}您好，{{eventName|活动}}名额已满，您已进入候补名单，有空位时我们将为您保留并提醒您。",
+    full: "{{name|尊敬的客户}}您好，{{eventName|活动}}名额已满，感谢您的关注，期待下次与您相见。",
+  },
+  en: {
+    seat: "Dear {{name|customer}}, your seat at {{eventName|the event}} ({{eventTime}}, {{venue|our branch}}) is confirmed. We look forward to seeing you.",
+    waitlisted:
+      "Dear {{name|customer}}, {{eventName|the event}} is full: you are on the waitlist, and we will hold a seat and remind you if one frees up.",
+    full: "Dear {{name|customer}}, {{eventName|the event}} is full. Thank you for your interest; we hope to see you next time.",
+  },
+};
+
 export const TierDef = z.object({
   name: z
     .string()
@@ -141,10 +167,33 @@ export const TiercastConfig = z.object({
    * 7 history events a page, so 2,000 keeps a child near 14,000 of Step Functions' 25,000.
    */
   pagesPerExecution: z.number().int().min(1).max(3000).default(2000),
-  /** SMS replies to a salon invitation that register (any case, surrounding spaces ignored). */
+  /**
+   * Salons: the SMS replies to an invitation that register (any case, surrounding spaces ignored), and
+   * the SMS that confirms such a reply (a seat taken, the waitlist, or full), per language of the
+   * invitation (`zh` when its text has Chinese, else `en`); `{{name}}`, `{{eventName}}`,
+   * `{{eventTime}}` and `{{venue}}` as in campaign templates.
+   */
   salon: z
-    .object({ rsvpReplies: z.array(z.string().min(1).max(20)).min(1).default(["Y", "是"]) })
-    .default({ rsvpReplies: ["Y", "是"] }),
+    .object({
+      rsvpReplies: z.array(z.string().min(1).max(20)).min(1).default(["Y", "是"]),
+      confirmations: z
+        .object({ zh: RsvpTexts.default(RSVP_TEXTS.zh), en: RsvpTexts.default(RSVP_TEXTS.en) })
+        .default(RSVP_TEXTS),
+      /**
+       * AWS China: the vendor template codes of the salon's own SMS (the domestic vendors send only
+       * registered templates). Without one there, that SMS is not sent (a warning is logged).
+       */
+      templateCodes: z
+        .object({
+          seat: TemplateCode,
+          waitlisted: TemplateCode,
+          full: TemplateCode,
+          reminder: TemplateCode,
+        })
+        .partial()
+        .optional(),
+    })
+    .default({ rsvpReplies: ["Y", "是"], confirmations: RSVP_TEXTS }),
 });
 export type TiercastConfig = z.infer<typeof TiercastConfig>;
 

@@ -1,5 +1,5 @@
 import { assertHeadOffice, assertInScope, rmIdOf } from "#functions/access/scope.ts";
-import type { Actor } from "#functions/access/users.ts";
+import { type Actor, listUsers } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { loadCampaign } from "#functions/campaign/record.ts";
 import { bookSizes } from "#functions/customers/reports.ts";
@@ -10,12 +10,16 @@ import {
   indicatorProgress,
   loadIndicatorPlan,
   type NodeProgress,
+  type RmShare,
+  resplitBranch,
+  saveBranchSplit,
   saveIndicatorPlan,
   validateIndicator,
 } from "#functions/funnel/indicators.ts";
 import { type PerformanceQuery, perfCounts, readPerformance } from "#functions/funnel/performance.ts";
 import { periodRange } from "#functions/funnel/targets.ts";
 import { STAGES } from "#functions/ledger/rows.ts";
+import { staffOfBranch } from "#functions/staff/store.ts";
 import { ForbiddenError, NotFoundError } from "#platform/errors.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
@@ -131,5 +135,56 @@ export async function indicatorAs(
     split: plan.split,
     setAt: plan.setAt,
     rows,
+  };
+}
+
+/**
+ * A branch manager re-splits their branch's share of an indicator among its RMs by hand (head office may
+ * for any branch): the shares must add up to the branch's quarter exactly, and each RM be one of the
+ * branch's (an `rm` user or staff member of the branch, or an RM the cascade gave a share there), so a
+ * new RM can be given a share. The branch's months and weeks, and every figure above, stay as they were.
+ * Audited with the shares before and after; a later `set` of the quarter replaces it.
+ */
+export async function splitBranchIndicatorAs(
+  deps: UseCaseDeps,
+  actor: Actor,
+  q: { period: string; stage: string; branchId: string; shares: RmShare[] },
+) {
+  if (actor.role === "rm")
+    throw new ForbiddenError("an RM cannot re-split the branch's indicator", "forbidden");
+  assertInScope(actor, `branch ${q.branchId}'s indicator`, q.branchId);
+  const problems = [];
+  if (!/^\d{4}Q[1-4]$/.test(q.period))
+    problems.push(`period must be a quarter (2027Q1), got "${q.period.slice(0, 40)}"`);
+  if (!(STAGES as readonly string[]).includes(q.stage))
+    problems.push(`stage must be one of ${STAGES.join(", ")}, got "${q.stage.slice(0, 40)}"`);
+  if (problems.length) throw new IndicatorValidationError(problems);
+  const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
+  if (!plan)
+    throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
+  const before = plan.nodes.filter((n) => n.level === "rm" && n.branchId === q.branchId);
+  const known = new Set(before.map((n) => n.rmId!));
+  for (const u of await listUsers(deps.repo))
+    if (u.role === "rm" && u.branchId === q.branchId) known.add(rmIdOf(u));
+  for (const s of await staffOfBranch(deps.repo, q.branchId)) if (s.role === "rm") known.add(s.staffId);
+  const rms = resplitBranch(plan, q.branchId, q.shares, (id) => known.has(id));
+  const at = deps.now().toISOString();
+  await saveBranchSplit(deps.repo, plan, q.branchId, rms, { userId: actor.userId, at });
+  const shares = (nodes: typeof rms) => Object.fromEntries(nodes.map((n) => [n.rmId!, n.quarter]));
+  await appendAudit(deps, {
+    entity: "indicator",
+    entityId: `${plan.period}.${plan.stage}`,
+    action: "split",
+    actor: auditActor(actor),
+    at,
+    before: { branchId: q.branchId, rms: shares(before) },
+    after: { branchId: q.branchId, rms: shares(rms) },
+  });
+  const branch = plan.nodes.find((n) => n.level === "branch" && n.branchId === q.branchId)!;
+  return {
+    period: plan.period,
+    stage: plan.stage,
+    branchId: q.branchId,
+    nodes: [{ ...branch, rmSplit: { by: actor.userId, at } }, ...rms],
   };
 }

@@ -3,6 +3,7 @@ import { type Actor, findUser, listUsers } from "#functions/access/users.ts";
 import { appendAudit } from "#functions/audit/store.ts";
 import { findCampaign } from "#functions/campaign/record.ts";
 import { markPhoneWrong } from "#functions/contact/gate.ts";
+import { bookPage, moveToRm } from "#functions/customers/store.ts";
 import { advanceStage } from "#functions/funnel/counters.ts";
 import { readRow } from "#functions/ledger/reads.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "#functions/tasks/store.ts";
 import { ConflictError, ForbiddenError, InputError, NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
+import { mapLimit } from "#platform/repo.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /** What `tasks list` and `GET /api/tasks` show of a task (CONTRACT.md's fields first). */
@@ -232,17 +234,61 @@ async function findRm(deps: UseCaseDeps, rmId: string) {
 
 /**
  * An RM leaves or goes on leave: every open task of theirs that the actor may see goes to another RM of
- * the branch, each as a reassign (audited, the handover kept on the task). Closed tasks stay theirs: the
- * history of who made the call does not move. Nothing of theirs in the actor's scope is a 404.
+ * the branch, each as a reassign (audited, the handover kept on the task), and so does their book: each
+ * customer of the branch whose RM they are moves to the new RM through the customers' owner (`rmId` and
+ * the book index; the old RM kept in the record's `rmHistory`), with one audit entry naming every
+ * customer moved (`books` / `rm.<from>`). The branch is the branch manager's own (head office: the new RM's). Closed tasks stay
+ * theirs: the history of who made the call does not move. Customers of other branches stay in their book
+ * (`customersKept`). Nothing of theirs in the actor's scope is a 404.
  */
 export async function handoverAs(deps: UseCaseDeps, actor: Actor, fromRmId: string, toRmId: string) {
   if (actor.role === "rm") throw new ForbiddenError("an RM cannot hand over tasks", "forbidden");
-  const open = await listTasksAs(deps, actor, { rmId: fromRmId, status: "open" });
-  if (open.length === 0) throw new NotFoundError(`RM ${fromRmId} has no open tasks you can hand over`);
   if (fromRmId === toRmId) throw new InputError("to: the RM who takes the tasks must be another RM");
+  const open = await listTasksAs(deps, actor, { rmId: fromRmId, status: "open" });
+  const target = await findRm(deps, toRmId);
+  const branchId = actor.branchId ?? target?.branchId ?? undefined;
+  const book: string[] = [];
+  let kept = 0;
+  for (let cursor: string | undefined, more = true; more; ) {
+    const page = await bookPage(deps.repo, fromRmId, cursor, 500);
+    for (const c of page.customers)
+      if (branchId && c.branchId === branchId) book.push(c.customerId);
+      else kept++;
+    cursor = page.next ?? undefined;
+    more = page.next !== null;
+  }
+  if (open.length === 0 && book.length === 0)
+    throw new NotFoundError(`RM ${fromRmId} has no open tasks nor customers you can hand over`);
+  if (book.length && (!target || target.branchId !== branchId))
+    throw new InputError(
+      `to: ${toRmId} is not an RM of branch ${branchId} (add them with users add --role rm --branch ${branchId})`,
+    );
   const moved: string[] = [];
   for (const task of open) moved.push((await reassignTaskAs(deps, actor, task.taskId, toRmId)).taskId);
-  return { from: fromRmId, to: toRmId, moved: moved.length, taskIds: moved };
+  const at = deps.now().toISOString();
+  const move = { from: fromRmId, to: toRmId, by: actor.userId, at };
+  const done = await mapLimit(book, 8, async (id) =>
+    (await moveToRm(deps.repo, id, move)) ? id : undefined,
+  );
+  const customerIds = done.filter((id): id is string => id !== undefined).sort();
+  if (customerIds.length)
+    await appendAudit(deps, {
+      entity: "books",
+      entityId: `rm.${fromRmId}`,
+      action: "handover",
+      actor: auditActor(actor),
+      at,
+      before: { rmId: fromRmId },
+      after: { rmId: toRmId, branchId, customers: customerIds.length, customerIds },
+    });
+  return {
+    from: fromRmId,
+    to: toRmId,
+    moved: moved.length,
+    taskIds: moved,
+    customers: customerIds.length,
+    customersKept: kept + (book.length - customerIds.length),
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
+import { bookPage } from "#functions/customers/store.ts";
 import { getReward, recordReward } from "#functions/referrals/rewards.ts";
 import { getTask, type Task } from "#functions/tasks/store.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
@@ -166,7 +167,9 @@ describe.each(RUNS.map((run, i) => ({ ...run, i })))(
       await page.getByLabel(say("移交人", "From RM"), { exact: true }).selectOption(from);
       await page.getByLabel(say("接收人", "To RM"), { exact: true }).selectOption(to);
       await page.getByRole("button", { name: say("移交名下任务", "Hand over"), exact: true }).click();
-      await page.getByText(say("确定移交全部待办任务？", "Hand over all open tasks?")).waitFor();
+      await page
+        .getByText(say("确定移交全部待办任务和名下客户？", "Hand over all open tasks and the book?"))
+        .waitFor();
       await shot("02-handover-confirm");
       await page.getByRole("button", { name: say("确认", "Confirm") }).click();
       await page
@@ -177,6 +180,9 @@ describe.each(RUNS.map((run, i) => ({ ...run, i })))(
       // The closed ones keep who made the call.
       for (const id of closed) expect((await getTask(runtime.repo, id))?.rmId).toBe(from);
       expect(await listTasksAs(deps, OPERATOR, { rmId: from, status: "open" })).toEqual([]);
+      // The book went too: none of the branch's customers is the leaving RM's any more.
+      const left = (await bookPage(runtime.repo, from, undefined, 1000)).customers;
+      expect(left.filter((c) => c.branchId === branch)).toEqual([]);
       await shot("03-handed-over");
       expect(pageErrors).toEqual([]);
     });

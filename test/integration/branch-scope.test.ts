@@ -167,6 +167,11 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
     path: "/api/indicators/2027Q1/converted",
     body: { value: 100 },
   }),
+  // A branch's share re-split among RMs: only the branch's own manager (or head office).
+  "PUT /api/indicators/{period}/{stage}/branches/{branchId}": (owner) => ({
+    path: `/api/indicators/2027Q1/converted/branches/${owner === "ho" ? "HQ" : "BR001"}`,
+    body: { rms: [{ rmId: "br2-rm", quarter: 1 }] },
+  }),
   // A branch's run of the book rules claims the other owner's customer: refused by line, nothing assigned.
   "POST /api/books/assign": (owner) => ({
     path: "/api/books/assign",

@@ -609,6 +609,25 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await get("/api/indicators/2027Q1/converted?level=town", bm)).status).toBe(400);
     expect((await get("/api/indicators/2027Q1/converted?branch=BR999", bm)).json.error).toBe("other_branch");
     expect((await get("/api/indicators/2027Q2/converted", tokens.ann)).status).toBe(404);
+    // The branch manager re-splits the branch's share among its RMs (here: as the cascade had it).
+    const theirs = (await get("/api/indicators/2027Q1/converted?level=rm&grain=quarter", bm)).json.rows as {
+      branchId: string;
+      rmId: string;
+      target: number;
+    }[];
+    expect(theirs.length).toBeGreaterThan(0);
+    const branchOf = theirs[0]!.branchId;
+    const split = `/api/indicators/2027Q1/converted/branches/${branchOf}`;
+    const rms = theirs.map((r) => ({ rmId: r.rmId, quarter: r.target }));
+    expect((await put(split, bm, { rms })).json.branchId).toBe(branchOf);
+    expect((await put(split, bm, { rms: [{ rmId: "nobody", quarter: 1 }] })).status).toBe(400);
+    expect((await put(split, rm, { rms })).status).toBe(403);
+    expect((await put(`/api/indicators/2027Q1/converted/branches/BR999`, bm, { rms })).json.error).toBe(
+      "other_branch",
+    );
+    expect((await put(`/api/indicators/2027Q2/converted/branches/${branchOf}`, bm, { rms })).status).toBe(
+      404,
+    );
 
     const assign = (token: string, body: unknown) => call("POST", "/api/books/assign", { token, body });
     expect((await assign(bm, { dryRun: true })).json.dryRun).toBe(true);

@@ -55,8 +55,55 @@ describe("tiercast performance, indicators, books assign", () => {
         dataDir,
       },
     );
-    const rows = (show.json() as { rows: { target: number }[] }).rows;
+    const rows = (show.json() as { rows: { target: number; branchId: string; rmId: string }[] }).rows;
     expect(rows.reduce((a, r) => a + r.target, 0)).toBe(1000);
+    // A branch's share re-split by hand: the first two RMs of the branch swap one unit.
+    const [a, b] = rows.filter((r) => r.branchId === rows[0]!.branchId) as [
+      (typeof rows)[0],
+      (typeof rows)[0],
+    ];
+    const others = rows.filter((r) => r.branchId === a.branchId && r !== a && r !== b);
+    const split = [
+      ...["--rm", `${a.rmId}=${a.target + 1}`, "--rm", `${b.rmId}=${b.target - 1}`],
+      ...others.flatMap((r) => ["--rm", `${r.rmId}=${r.target}`]),
+    ];
+    const resplit = await cli(
+      ["indicators", "split", "--period", "2027Q1", "--branch", a.branchId, ...split, "--json", ...AT],
+      { dataDir },
+    );
+    expect(resplit.code, resplit.stderr).toBe(0);
+    const after = (
+      (
+        await cli(
+          ["indicators", "show", "--period", "2027Q1", "--rm", a.rmId, "--grain", "quarter", "--json", ...AT],
+          { dataDir },
+        )
+      ).json() as { rows: { target: number }[] }
+    ).rows;
+    expect(after[0]!.target).toBe(a.target + 1);
+    const unbalanced = await cli(
+      [
+        "indicators",
+        "split",
+        "--period",
+        "2027Q1",
+        "--branch",
+        a.branchId,
+        "--rm",
+        `${a.rmId}=1`,
+        "--json",
+        ...AT,
+      ],
+      { dataDir },
+    );
+    expect(unbalanced.code).toBe(2);
+    expect(
+      (
+        await cli(["indicators", "split", "--period", "2027Q1", "--branch", a.branchId, "--rm", "x"], {
+          dataDir,
+        })
+      ).code,
+    ).toBe(2);
 
     writeFileSync(join(dir, "claims.csv"), "customerId,rmId\nN1,RM0001\nN1,RM0002\n");
     const assign = await cli(["books", "assign", "--claims", join(dir, "claims.csv"), "--json", ...AT], {

@@ -208,6 +208,68 @@ describe("branch and RM performance, cascaded indicators, book rules", () => {
     expect((await call("GET", "/api/indicators/2027Q2/converted", tokens.ada)).status).toBe(404);
   });
 
+  it("lets a branch manager re-split the branch's share among its RMs by hand, a new RM too; nothing above moves", async () => {
+    type Row = { level: string; branchId?: string; rmId?: string; period: string; target: number };
+    const figures = async (query: string) =>
+      ((await call("GET", `/api/indicators/2027Q1/converted?${query}`, tokens.ada)).json as { rows: Row[] })
+        .rows;
+    const key = (r: Row) => `${r.level}|${r.branchId ?? ""}|${r.period}`;
+    const above = async () =>
+      new Map(
+        [...(await figures("level=bank")), ...(await figures("level=branch"))].map((r) => [key(r), r.target]),
+      );
+    const before = await above();
+    const rmsBefore = (await figures("level=rm&grain=quarter")).filter((r) => r.branchId === "BR001");
+    expect(rmsBefore.length).toBeGreaterThan(1);
+    const branchQuarter = before.get("branch|BR001|2027Q1")!;
+    expect(rmsBefore.reduce((a, r) => a + r.target, 0)).toBe(branchQuarter);
+    await addUser(runtime.repo, { userId: "RM-NEW1", role: "rm", branchId: "BR001" }, new Date(AT));
+    // Every RM keeps their share but the first, who gives 10 to the new RM.
+    const shares = rmsBefore.map((r, i) => ({ rmId: r.rmId!, quarter: r.target - (i === 0 ? 10 : 0) }));
+    shares.push({ rmId: "RM-NEW1", quarter: 10 });
+    const path = "/api/indicators/2027Q1/converted/branches/BR001";
+    expect((await call("PUT", path, tokens.bm2, { rms: shares })).json.error).toBe("other_branch");
+    expect((await call("PUT", path, tokens.RM0001, { rms: shares })).status).toBe(403);
+    const bad = await call("PUT", path, tokens.bm1, {
+      rms: [...shares.slice(1), { rmId: "RM-GHOST", quarter: 1 }],
+    });
+    expect(bad.status).toBe(400);
+    expect((bad.json.problems as string[]).join("\n")).toMatch(
+      /RM-GHOST: not an RM of branch BR001[\s\S]*add up/,
+    );
+    expect(
+      (await call("PUT", "/api/indicators/2027Q2/converted/branches/BR001", tokens.bm1, { rms: shares }))
+        .status,
+    ).toBe(404);
+
+    const res = await call("PUT", path, tokens.bm1, { rms: shares });
+    expect(res.status).toBe(200);
+    expect(res.json.branchId).toBe("BR001");
+    expect((res.json.nodes as unknown[])[0]).toMatchObject({ level: "branch", rmSplit: { by: "bm1" } });
+    expect(res.json.nodes as unknown[]).toHaveLength(shares.length + 1);
+    // The bank's and every branch's figures, in every period, are as they were.
+    expect(await above()).toEqual(before);
+    const rmsAfter = (await figures("level=rm")).filter((r) => r.branchId === "BR001");
+    const quarter = (id: string) => rmsAfter.find((r) => r.rmId === id && r.period === "2027Q1")?.target;
+    expect(quarter("RM-NEW1")).toBe(10);
+    expect(quarter(shares[0]!.rmId)).toBe(shares[0]!.quarter);
+    // The RMs add up to the branch in the quarter, each month and each week part.
+    const periods = new Set(rmsAfter.map((r) => r.period));
+    for (const period of periods)
+      expect(rmsAfter.filter((r) => r.period === period).reduce((a, r) => a + r.target, 0)).toBe(
+        before.get(`branch|BR001|${period}`),
+      );
+    // Another branch's RMs are untouched; the split is audited with the shares before and after.
+    const trail = await readAudit(deps, "indicator", "2027Q1.converted");
+    expect(trail.intact).toBe(true);
+    expect(trail.entries.at(-1)).toMatchObject({
+      action: "split",
+      actor: { userId: "bm1" },
+      before: { branchId: "BR001", rms: Object.fromEntries(rmsBefore.map((r) => [r.rmId, r.target])) },
+      after: { branchId: "BR001", rms: Object.fromEntries(shares.map((s) => [s.rmId, s.quarter])) },
+    });
+  });
+
   it("assigns books by rules A–D, through the customers' owner, branch-scoped and audited", async () => {
     // New customers without an RM: 3 quality and 2 potential in BR001, 1 quality in BR002, 1 in a branch without RMs.
     const fresh = [

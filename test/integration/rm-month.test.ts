@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
 import { keyNotContacted } from "#functions/customers/reports.ts";
+import { bookPage } from "#functions/customers/store.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import type { Task, TaskOutcome } from "#functions/tasks/store.ts";
 import type { UseCaseDeps } from "#functions/usecases/context.ts";
@@ -92,8 +93,16 @@ describe("an RM month", () => {
     await addUser(runtime.repo, { userId: "RM-NEW", role: "rm", branchId: branch }, new Date(day(4)));
     const theirs = await listTasksAs(deps, OPERATOR, { rmId: leaving, status: "open" });
     expect(theirs.length).toBeGreaterThan(0);
+    const bookBefore = (await bookPage(runtime.repo, leaving, undefined, 1000)).customers;
+    const ofBranch = bookBefore.filter((c) => c.branchId === branch).length;
+    expect(ofBranch).toBeGreaterThan(0);
     const handover = await handoverAs(deps, OPERATOR, leaving, "RM-NEW");
     expect(handover.moved).toBe(theirs.length);
+    // The book moves with the tasks: the branch's customers are RM-NEW's now.
+    expect(handover.customers).toBe(ofBranch);
+    const after = (await bookPage(runtime.repo, leaving, undefined, 1000)).customers;
+    expect(after.length).toBe(bookBefore.length - ofBranch);
+    expect((await bookPage(runtime.repo, "RM-NEW", undefined, 1000)).customers).toHaveLength(ofBranch);
     expect(await listTasksAs(deps, OPERATOR, { rmId: leaving, status: "open" })).toEqual([]);
     const closedOfLeaving = await listTasksAs(deps, OPERATOR, { rmId: leaving, status: "done" });
     expect(closedOfLeaving.length).toBeGreaterThan(0);

@@ -7,7 +7,7 @@ import { closedReason, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { readContact } from "#functions/contact/gate.ts";
 import { booksReport, keyNotContacted, uncontactable } from "#functions/customers/reports.ts";
-import { getCustomer, putCustomers } from "#functions/customers/store.ts";
+import { bookPage, getCustomer, putCustomers, upsertCustomers } from "#functions/customers/store.ts";
 import { ingestEvent } from "#functions/events/core.ts";
 import { readFunnel } from "#functions/funnel/core.ts";
 import { importRecords } from "#functions/import/core.ts";
@@ -34,6 +34,18 @@ const maintenanceId = "key-care-2027-03";
 const tokens: Record<string, string> = {};
 
 const call = apiCaller(() => server.url);
+
+/** Every customer of an RM's book (the book index), by id. */
+async function bookOf(rmId: string) {
+  const all: Awaited<ReturnType<typeof bookPage>>["customers"] = [];
+  for (let cursor: string | undefined, more = true; more; ) {
+    const page = await bookPage(runtime.repo, rmId, cursor, 1000);
+    all.push(...page.customers);
+    cursor = page.next ?? undefined;
+    more = page.next !== null;
+  }
+  return all;
+}
 
 /** The RMs with the most open tasks, two of them in one branch (for the branch manager's handover). */
 function rmsOf(all: Task[]) {
@@ -391,8 +403,61 @@ describe("RM tasks", () => {
       expect(open.length).toBeGreaterThan(0);
       expect(closed.length).toBeGreaterThan(0);
       const mateBefore = (await listTasksAs(deps, OPERATOR, { rmId: mate[0] })).length;
+      // Their book: the branch's customers, and one of another branch (BR999) who must stay with them.
+      const branch = rm[1][0]!.branchId!;
+      const bookBefore = await bookOf(rm[0]);
+      const mateBook = await bookOf(mate[0]);
+      expect(bookBefore.length).toBeGreaterThan(0);
+      expect(bookBefore.every((c) => c.branchId === branch)).toBe(true);
+      const elsewhere = { ...bookBefore[0]!, customerId: "FAR-1", branchId: "BR999" };
+      await putCustomers(runtime.repo, [elsewhere], AT);
+      const moving = bookBefore.map((c) => c.customerId).sort();
+      const sample = moving[0]!;
+      expect((await call("GET", `/api/customers/${sample}/decisions`, tokens[rm[0]]!)).status).toBe(200);
+      expect((await call("GET", `/api/customers/${sample}/decisions`, tokens[mate[0]]!)).status).toBe(403);
+      // Another branch's manager moves nothing of this branch: only FAR-1 is theirs, and mate is not their RM.
+      const foreign = await call("POST", `/api/rms/${rm[0]}/handover`, tokens.bm9!, { to: mate[0] });
+      expect(foreign.status).toBe(400);
+      expect((await bookOf(rm[0])).length).toBe(bookBefore.length + 1);
+
       const res = await call("POST", `/api/rms/${rm[0]}/handover`, tokens.bm1!, { to: mate[0] });
-      expect(res).toMatchObject({ status: 200, json: { from: rm[0], to: mate[0], moved: open.length } });
+      expect(res).toMatchObject({
+        status: 200,
+        json: { from: rm[0], to: mate[0], moved: open.length, customers: moving.length, customersKept: 1 },
+      });
+      // The book moved: the old RM keeps only the other branch's customer; the new RM has theirs and these.
+      expect((await bookOf(rm[0])).map((c) => c.customerId)).toEqual(["FAR-1"]);
+      expect((await bookOf(mate[0])).map((c) => c.customerId).sort()).toEqual(
+        [...mateBook.map((c) => c.customerId), ...moving].sort(),
+      );
+      const record = (await getCustomer(runtime.repo, sample))!;
+      expect(record).toMatchObject({
+        rmId: mate[0],
+        rmHistory: [{ from: rm[0], to: mate[0], by: "bm1" }],
+      });
+      expect((await getCustomer(runtime.repo, "FAR-1"))!.rmId).toBe(rm[0]);
+      // The new RM sees them, the old one no longer (403), in the book and customer by customer.
+      expect((await call("GET", `/api/customers/${sample}/decisions`, tokens[mate[0]]!)).status).toBe(200);
+      expect(await call("GET", `/api/customers/${sample}/decisions`, tokens[rm[0]]!)).toMatchObject({
+        status: 403,
+        json: { error: "other_rm" },
+      });
+      const seen = (await call("GET", "/api/book?limit=1000", tokens[mate[0]]!)).json.customers as {
+        customerId: string;
+      }[];
+      expect(seen.map((c) => c.customerId)).toEqual(expect.arrayContaining(moving));
+      const left = (await call("GET", "/api/book?limit=1000", tokens[rm[0]]!)).json.customers as unknown[];
+      expect(left).toEqual([]);
+      // History: one audit entry naming every customer moved, and the old RM.
+      const trail = await readAudit(deps, "books", `rm.${rm[0]}`);
+      expect(trail.intact).toBe(true);
+      expect(trail.entries).toHaveLength(1);
+      expect(trail.entries[0]).toMatchObject({
+        action: "handover",
+        actor: { userId: "bm1" },
+        before: { rmId: rm[0] },
+        after: { rmId: mate[0], customers: moving.length, customerIds: moving },
+      });
       expect(await listTasksAs(deps, OPERATOR, { rmId: rm[0], status: "open" })).toEqual([]);
       const done = await listTasksAs(deps, OPERATOR, { rmId: rm[0], status: "done" });
       expect(done.map((t) => t.taskId).sort()).toEqual(closed.map((t) => t.taskId).sort());
@@ -404,6 +469,13 @@ describe("RM tasks", () => {
       expect(
         (await call("POST", `/api/rms/${mate[0]}/handover`, tokens[mate[0]]!, { to: rm[0] })).status,
       ).toBe(403);
+      // The bank's next file is the truth for the RM, and the recorded handover stays on the record.
+      const { rmHistory: _h, ...asFiled } = (await getCustomer(runtime.repo, sample))!;
+      await upsertCustomers(runtime.repo, [{ ...asFiled, rmId: rm[0] }], { updatedAt: AT, month: "2027-03" });
+      expect(await getCustomer(runtime.repo, sample)).toMatchObject({
+        rmId: rm[0],
+        rmHistory: [{ from: rm[0], to: mate[0], by: "bm1" }],
+      });
     });
   });
 });

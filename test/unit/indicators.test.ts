@@ -7,6 +7,7 @@ import {
   indicatorProgress,
   isoWeek,
   quarterCalendar,
+  resplitBranch,
   splitExact,
 } from "#functions/funnel/indicators.ts";
 
@@ -149,5 +150,79 @@ describe("cascade quarter → month → week, bank → branch → RM", () => {
     expect(at("rm", "2027Q1", "RM03", "BR002").actual).toBe(0);
     const rm01 = at("rm", "2027Q1", "RM01", "BR001");
     expect(rm01).toMatchObject({ target: 273, actual: 5, progress: 1.8 });
+  });
+});
+
+describe("resplitBranch (a branch manager's split of their branch's share)", () => {
+  const plan = (value: number) => ({
+    period: "2027Q1",
+    stage: "converted" as const,
+    value,
+    split: "customers" as const,
+    setAt: "2027-01-04T00:00:00.000Z",
+    setBy: "ada",
+    nodes: cascade({ period: "2027Q1", stage: "converted", value }, books),
+  });
+  const known = (id: string) => ["RM01", "RM02", "RM09"].includes(id);
+
+  it("keeps the branch's quarter, months and weeks, and adds up both ways, with a new RM", () => {
+    const p = plan(1000);
+    const branch = p.nodes.find((n) => n.level === "branch" && n.branchId === "BR001")!;
+    const q = branch.quarter;
+    const rms = resplitBranch(
+      p,
+      "BR001",
+      [
+        { rmId: "RM02", quarter: q - 101 },
+        { rmId: "RM09", quarter: 101 },
+        { rmId: "RM01", quarter: 0 },
+      ],
+      known,
+    );
+    expect(rms.map((n) => [n.rmId, n.quarter])).toEqual([
+      ["RM01", 0],
+      ["RM02", q - 101],
+      ["RM09", 101],
+    ]);
+    const calendar = quarterCalendar("2027Q1");
+    for (const n of rms) {
+      expect(sum(Object.values(n.months))).toBe(n.quarter);
+      for (const c of calendar) expect(sum(Object.values(n.weeks[c.month]!))).toBe(n.months[c.month]);
+      expect(Object.values(n.months).every((v) => v >= 0)).toBe(true);
+    }
+    for (const c of calendar) {
+      expect(sum(rms.map((n) => n.months[c.month]!))).toBe(branch.months[c.month]);
+      for (const w of c.weeks)
+        expect(sum(rms.map((n) => n.weeks[c.month]![w.week]!))).toBe(branch.weeks[c.month]![w.week]);
+    }
+  });
+
+  it("lists every problem at once: the sum, an unknown RM, a repeat, a bad share", () => {
+    const p = plan(1000);
+    const q = p.nodes.find((n) => n.level === "branch" && n.branchId === "BR001")!.quarter;
+    try {
+      resplitBranch(
+        p,
+        "BR001",
+        [
+          { rmId: "RM01", quarter: q },
+          { rmId: "RM01", quarter: 1 },
+          { rmId: "RM77", quarter: 2 },
+          { rmId: "RM02", quarter: 1.5 },
+        ],
+        known,
+      );
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(IndicatorValidationError);
+      const problems = (err as IndicatorValidationError).problems.join("\n");
+      expect(problems).toContain("RM01: named twice");
+      expect(problems).toContain("RM77: not an RM of branch BR001");
+      expect(problems).toContain("RM02: the share must be a whole number");
+      expect(problems).toContain(`the branch's quarter is ${q}`);
+    }
+    expect(() => resplitBranch(p, "BR404", [{ rmId: "RM01", quarter: 1 }], known)).toThrow(
+      /branch BR404 has no share/,
+    );
   });
 });

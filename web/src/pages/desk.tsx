@@ -65,8 +65,14 @@ export function BranchDesk({ t }: PageProps) {
     setError(undefined);
     setSaved("");
     try {
-      const r = await api<{ moved: number }>("POST", `/api/rms/${encodeURIComponent(from)}/handover`, { to });
-      setSaved(`${t("handedOver")}: ${from} → ${to}, ${fmt(r.moved)}`);
+      const r = await api<{ moved: number; customers: number }>(
+        "POST",
+        `/api/rms/${encodeURIComponent(from)}/handover`,
+        { to },
+      );
+      setSaved(
+        `${t("handedOver")}: ${from} → ${to}, ${t("openTasks")} ${fmt(r.moved)}, ${t("bookCustomers")} ${fmt(r.customers)}`,
+      );
       await load();
     } catch (err) {
       setError(err);
