@@ -1,10 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { type PreviewResult, previewCampaign } from "#functions/campaign/preview.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
-import { hash32 } from "#platform/hash.ts";
 import { isConditionFailed, type Repo } from "#platform/repo.ts";
 
 /**
@@ -77,7 +76,8 @@ export async function createDryRun(
 ): Promise<DryRunJob> {
   const now = input.now.toISOString();
   const stamp = now.replace(/[-:.TZ]/g, "");
-  const jobId = `dry-${stamp}-${hash32(`${input.createdBy}#${input.campaign.campaignId}#${now}`).toString(36).slice(0, 6)}`;
+  // Random, not derived: the embedded runtime's clock starts at `--at` on every invocation.
+  const jobId = `dry-${stamp}-${randomBytes(4).toString("hex")}`;
   const job: DryRunJob = {
     jobId,
     campaignId: input.campaign.campaignId,
