@@ -49,6 +49,12 @@ export const TABLE_ACCESS = {
     actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
     indexes: [],
   },
+  // Dry-run jobs: reads its job and the segment's pages (tier and birthday indexes) with the contact
+  // states, writes its progress and result (DRYRUN# items only, by its code). Nothing else.
+  dryRunWorker: {
+    actions: [...READ, ...WRITE],
+    indexes: ["GSI1", "GSI2", "GSI4"],
+  },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
     indexes: ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"],
