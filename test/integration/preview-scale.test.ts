@@ -4,7 +4,7 @@ import { estimateCampaign } from "#functions/campaign/estimate.ts";
 import { type PreviewResult, previewCampaign } from "#functions/campaign/preview.ts";
 import type { Count } from "#functions/campaign/sampling.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
-import { createDryRun, loadDryRun, runDryRun } from "#functions/dryrun/job.ts";
+import { createDryRun, DryRunTakenOverError, loadDryRun, runDryRun } from "#functions/dryrun/job.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -183,7 +183,19 @@ describe("preview at any size", () => {
     expect((await api("POST", "/api/dry-runs", tokens.mia, { campaignId: "x" })).status).toBe(400);
   });
 
-  it("a run claims the job: a second run of a finished job changes nothing, a stale run's checkpoint fails", async () => {
+  it("a submit starts the submitted version's dry run, so the approver finds it", async () => {
+    expect((await api("POST", "/api/campaigns", tokens.mia, campaign("dry-sub"))).status).toBe(201);
+    expect((await api("POST", "/api/campaigns/dry-sub/submit", tokens.mia, {})).status).toBe(200);
+    const view = await api("GET", "/api/campaigns/dry-sub/dry-run", tokens.ari);
+    expect(view.json).toMatchObject({ state: "current", currentVersion: 1 });
+    const job = view.json.dryRun as { jobId: string; version: number };
+    expect(job.version).toBe(1);
+    expect((await waitDone(job.jobId)).status).toBe("done");
+    const trail = await api("GET", "/api/campaigns/dry-sub/audit", tokens.ari);
+    expect(JSON.stringify(trail.json)).toContain(job.jobId);
+  });
+
+  it("a run claims the job: a second run of a finished job changes nothing, two at once: one stops", async () => {
     const c = parseCampaign(campaign("dry-claim"), runtime.config);
     const job = await createDryRun(runtime.repo, { campaign: c, createdBy: "mia", now: new Date(AT) });
     const deps = {
@@ -203,5 +215,13 @@ describe("preview at any size", () => {
     const stored = await loadDryRun(runtime.repo, job.jobId);
     expect(stored).toMatchObject({ status: "done", run: 1, tasksDone: 48, tasksTotal: 48 });
     expect((await runDryRun(deps, job.jobId)).run).toBe(1);
+
+    // Two runs at once (a duplicate delivery): one holds the job, the other stops; the job ends done once.
+    const twice = await createDryRun(runtime.repo, { campaign: c, createdBy: "mia", now: new Date(AT) });
+    const outcomes = await Promise.allSettled([runDryRun(deps, twice.jobId), runDryRun(deps, twice.jobId)]);
+    const lost = outcomes.filter((o) => o.status === "rejected");
+    expect(lost).toHaveLength(1);
+    expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(DryRunTakenOverError);
+    expect(await loadDryRun(runtime.repo, twice.jobId)).toMatchObject({ status: "done", tasksDone: 48 });
   });
 });
