@@ -176,6 +176,10 @@ export async function estimateCampaign(
       if (s) samples.push(s);
     }
 
+  // Every tier and variant of the campaign is answered, seen in the sample or not (an unseen one is
+  // 0 with an interval above it, not absent).
+  for (const tier of campaign.segment.tiers) tiers.add(tier);
+  for (const v of campaign.variants) if (!variantChannel.has(v.id)) variantChannel.set(v.id, v.channel);
   // A primary tier's cells can only be in its own stratum; a card tier's, in any.
   const primaryScheme = strata.every((s) => s.scheme === campaign.segment.scheme);
   const tierStrata = (tier: string) => (primaryScheme ? [`${campaign.segment.scheme}:${tier}`] : undefined);
