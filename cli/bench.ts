@@ -20,6 +20,7 @@ import { storeRequests } from "#platform/clients.ts";
 import { parseConfig } from "#platform/config.ts";
 import { batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
+import { runEstimate } from "./dryrun.ts";
 import { simulate } from "./funnel.ts";
 import { importFile } from "./import.ts";
 import { launchCampaign } from "./launch.ts";
@@ -194,6 +195,10 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     onStage("preview");
     const [preview, previewSeconds] = await timed(() => runPreview(runtime, campaign, new Date(AT)));
     stages.preview = stage(previewSeconds, preview.audience);
+    // The builder's sampled estimate (issue 21): its items are the customers it read, whatever the size.
+    onStage("estimate");
+    const [estimate, estimateSeconds] = await timed(() => runEstimate(runtime, campaign, new Date(AT)));
+    stages.estimate = stage(estimateSeconds, estimate.sample.customersRead);
     // The store slows as it grows: its single-op floor is measured again with every customer in it.
     onStage("I/O floor at size");
     const storeOpsAtSize = await singleOpsPerSecond(runtime);

@@ -45,6 +45,7 @@ export { runBench } from "./bench.ts";
 export { readCampaignFile } from "./campaign-file.ts";
 export { runDemo } from "./demo.ts";
 export { doctorAws, doctorTable } from "./doctor.ts";
+export { dryRunJob, dryRunText, estimateText, runEstimate, showDryRun } from "./dryrun.ts";
 export { funnelCsv, funnelText, ingestFile, rebuild, simulate } from "./funnel.ts";
 export { importFile, openSource } from "./import.ts";
 export { dlq, launchCampaign, launchText, tick } from "./launch.ts";

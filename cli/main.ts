@@ -132,6 +132,60 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("estimate")
+    .description("sampled estimate: decide a bounded random sample, counts with 95% intervals, send nothing")
+    .argument("<campaign.json>")
+    .option("--sample-size <n>", "customers to sample (default 4000)", intArg("--sample-size", 1))
+    .action(async (file: string, o: { sampleSize?: number }, cmd: Command) => {
+      const options = globals(cmd);
+      const result = await withRuntime(options, (runtime, now) => {
+        const campaign = lib.readCampaignFile(file, runtime.config);
+        return lib.runEstimate(runtime, campaign, now(), o.sampleSize);
+      });
+      emit(options, result, () => lib.estimateText(result));
+      if (result.problems.length > 0) {
+        process.stderr.write(`tiercast: campaign refused: ${result.problems.join("; ")}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command("dry-run")
+    .description(
+      "the exact dry run as a stored job (what the approval page shows): a campaign file, --campaign ID, or --job ID to show one",
+    )
+    .argument("[campaign.json]")
+    .option("--campaign <id>", "a saved campaign's current version")
+    .option("--job <jobId>", "show a stored dry run instead of starting one")
+    .action(async (file: string | undefined, o: { campaign?: string; job?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      const given = [file, o.campaign, o.job].filter((x) => x !== undefined).length;
+      if (given !== 1) throw new UsageError("dry-run takes one of: a campaign file, --campaign ID, --job ID");
+      const view = await withRuntime(options, async (runtime, now) => {
+        if (o.job) return lib.showDryRun(runtime, now, o.job);
+        let state = "starting";
+        const stop = ticker(progressEnabled(options), "dry-run", async () => state);
+        try {
+          return await lib.dryRunJob(
+            runtime,
+            now,
+            file ? { campaign: lib.readCampaignFile(file, runtime.config) } : { campaignId: o.campaign! },
+            (p) => {
+              state = `${p.tasksDone}/${p.tasksTotal || "?"} tier shards · ${fmt(p.pagesDone)} pages · ${fmt(p.recipientsDecided)} decided`;
+            },
+          );
+        } finally {
+          await stop();
+        }
+      });
+      emit(options, view, () => lib.dryRunText(view));
+      if (view.status === "failed") {
+        process.stderr.write(`tiercast: dry run failed: ${view.error ?? "see the job"}\n`);
+        process.exitCode = 1;
+      }
+    });
+
+  program
     .command("launch")
     .description("run the launch workflow to completion on the embedded runtime")
     .argument("<campaign.json>")

@@ -219,6 +219,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     awsApiDeps(authenticate) {
       const { repo, config, secret, now } = base();
       const importQueue = settings.queues.importJobs;
+      const dryRunQueue = settings.queues.dryRuns;
       const objects = app.objects();
       return {
         repo,
@@ -230,6 +231,15 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
         syncSchedule: app.syncSchedule,
         ...(auditAnchor ? { auditAnchor } : {}),
         ...(objects ? { objects } : {}),
+        ...(dryRunQueue
+          ? {
+              async startDryRun(jobId: string) {
+                await sqs.send(
+                  new SendMessageCommand({ QueueUrl: dryRunQueue, MessageBody: JSON.stringify({ jobId }) }),
+                );
+              },
+            }
+          : {}),
         ...(objects && importQueue
           ? {
               async startImportJob(jobId: string) {

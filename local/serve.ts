@@ -7,6 +7,7 @@ import { extname, join, normalize, resolve } from "node:path";
 import { actorForToken } from "#functions/access/users.ts";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
+import { runDryRun } from "#functions/dryrun/job.ts";
 import { runImportJob } from "#functions/import/job.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
@@ -133,6 +134,14 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
       const run = runImportJob({ repo: runtime.repo, objects, now: base.now }, jobId, {
         config: runtime.config,
       }).catch((err: unknown) => logger.error("import job failed", { jobId, error: err as Error }));
+      running.add(run);
+      void run.finally(() => running.delete(run));
+    },
+    async startDryRun(jobId) {
+      const run = runDryRun(
+        { repo: runtime.repo, config: runtime.config, secret: base.secret, now: base.now },
+        jobId,
+      ).catch((err: unknown) => logger.error("dry run failed", { jobId, error: err as Error }));
       running.add(run);
       void run.finally(() => running.delete(run));
     },

@@ -45,6 +45,8 @@ export interface ApiDeps {
   objects?: ObjectStore;
   /** Runs an import job to the end, in the background (an SQS message to the job worker on AWS, in-process locally). */
   startImportJob?: (jobId: string) => Promise<void>;
+  /** Runs a dry-run job to the end, in the background (an SQS message to the dry-run worker on AWS, in-process locally). */
+  startDryRun?: (jobId: string) => Promise<void>;
   /** Creates, updates or deletes the schedule's timer (EventBridge Scheduler on AWS; the in-process scheduler polls the table). */
   syncSchedule?: (scheduleId: string, cron: string | undefined) => Promise<void>;
 }

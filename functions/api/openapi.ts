@@ -284,6 +284,56 @@ const OPERATIONS: Record<string, OperationDoc> = {
     ok: { 200: { description: "the preview", schema: R.Preview } },
     errors: ABSENT,
   },
+  "POST /api/estimate": {
+    tag: "Results",
+    description:
+      "The builder's sampled estimate of a campaign body: decides a deterministic random sample of the segment (at most ~4,000 customers plus one per tier shard, whatever the segment's size) and scales every count to the population with a 95% interval (`{estimate, low, high}`). Says it is an estimate, its sample and what it cannot see; `method: exact` with zero-width intervals when the whole segment was read. Writes nothing.",
+    ok: { 200: { description: "the estimate", schema: R.Estimate } },
+    errors: {
+      400: "invalid_campaign: every problem in `problems`",
+      403: "other_branch: segment.branches names another branch",
+    },
+    requestExample: CAMPAIGN_EXAMPLE,
+  },
+  "GET /api/campaigns/{campaignId}/estimate": {
+    tag: "Results",
+    description: "The sampled estimate of a saved campaign, at the runtime's clock.",
+    ok: { 200: { description: "the estimate", schema: R.Estimate } },
+    errors: ABSENT,
+  },
+  "POST /api/dry-runs": {
+    tag: "Results",
+    description:
+      "Starts the exact dry run of a campaign body (the builder's exact count) as a background job: every recipient decided as a launch would, nothing sent. Poll GET /api/dry-runs/{jobId} for its progress and result.",
+    ok: { 202: { description: "started", schema: R.DryRun } },
+    errors: {
+      400: "invalid_campaign: every problem in `problems`",
+      403: "other_branch: segment.branches names another branch",
+      404: "not_found: dry-run jobs cannot run on this deployment",
+    },
+    requestExample: CAMPAIGN_EXAMPLE,
+  },
+  "POST /api/campaigns/{campaignId}/dry-runs": {
+    tag: "Results",
+    description:
+      "Starts the exact dry run of a saved campaign's current version as a background job (the approval page's). Poll GET /api/dry-runs/{jobId}.",
+    ok: { 202: { description: "started", schema: R.DryRun } },
+    errors: ABSENT,
+  },
+  "GET /api/dry-runs/{jobId}": {
+    tag: "Results",
+    description:
+      "A dry run's progress (tier shards read of all, pages, customers read, recipients decided) and, once done, its result (the preview's shape).",
+    ok: { 200: { description: "the job", schema: R.DryRun } },
+    errors: { 403: "other_branch: another branch's dry run", 404: "not_found: no such dry run" },
+  },
+  "GET /api/campaigns/{campaignId}/dry-run": {
+    tag: "Results",
+    description:
+      "The approval view's dry run: the latest one of the campaign's current definition (`state: current`), else the latest of an older one (`older_version`), else none (`missing`). Read from the stored job, never run per request.",
+    ok: { 200: { description: "the latest dry run", schema: R.CampaignDryRun } },
+    errors: ABSENT,
+  },
   "GET /api/campaigns/{campaignId}/changes": {
     tag: "Campaigns",
     description:

@@ -160,6 +160,114 @@ export const Preview = z
   })
   .meta({ id: "Preview" });
 
+const Estimated = z
+  .object({
+    estimate: Count.describe("the count scaled to the population (rounded)"),
+    low: Count.describe("the interval's low end (95%)"),
+    high: Count.describe("the interval's high end (95%)"),
+  })
+  .meta({ id: "EstimatedCount" });
+const EstimatedReasons = z.record(z.string(), Estimated).describe("per exclusion reason");
+
+export const Estimate = z
+  .object({
+    campaignId: z.string(),
+    estimate: z.literal(true).describe("always true: a sampled estimate, not the exact dry run"),
+    method: z
+      .enum(["sample", "exact"])
+      .describe("exact: every customer was read (the intervals have zero width)"),
+    confidence: z.literal(0.95),
+    interval: z.string().describe("how the intervals are computed"),
+    sample: z.object({
+      customersRead: Count.describe("customers read from the sample index"),
+      decided: Count.describe("of them, in the segment and decided"),
+      strata: z.record(
+        z.string(),
+        z.object({
+          rate: z.number().gt(0).max(1).describe("the tier's sampling rate; 1 = read whole"),
+          customersRead: Count,
+        }),
+      ),
+    }),
+    audience: Estimated,
+    eligible: Estimated,
+    deferred: Estimated,
+    holdout: Estimated,
+    excluded: EstimatedReasons,
+    byTier: z.record(
+      z.string(),
+      z.object({
+        audience: Estimated,
+        eligible: Estimated,
+        deferred: Estimated,
+        holdout: Estimated,
+        excluded: Estimated,
+        excludedBy: EstimatedReasons,
+      }),
+    ),
+    byVariant: z.record(
+      z.string(),
+      z.object({
+        channel: z.enum(CHANNELS),
+        recipients: Estimated,
+        eligible: Estimated,
+        deferred: Estimated,
+      }),
+    ),
+    byChannel: z.record(z.string(), Estimated).describe("recipients (eligible + deferred) per channel"),
+    sms: z.object({
+      messages: Estimated,
+      parts: Estimated,
+      estimatedCost: z.object({
+        estimate: z.number().min(0),
+        low: z.number().min(0),
+        high: z.number().min(0),
+      }),
+      currency: z.literal("CNY"),
+    }),
+    samples: Preview.shape.samples,
+    problems: z.array(z.string()),
+    notes: z.array(z.string()).describe("what the estimate is and what it cannot see"),
+  })
+  .meta({ id: "Estimate" });
+
+export const DryRun = z
+  .object({
+    jobId: z.string(),
+    campaignId: z.string(),
+    version: Count.nullable().describe("the saved version it was started for; null: an unsaved body"),
+    definitionHash: z.string().describe("SHA-256 of the resolved definition it decides"),
+    status: z.enum(["queued", "running", "done", "failed"]),
+    at: Instant.describe("the instant the recipients are decided at"),
+    createdAt: Instant,
+    updatedAt: Instant,
+    createdBy: z.string(),
+    progress: z.object({
+      tasksDone: Count.describe("tier shards read"),
+      tasksTotal: Count.describe("tier shards to read (0 until the first is done)"),
+      percent: z.number().min(0).max(100),
+      pagesDone: Count,
+      customersRead: Count,
+      recipientsDecided: Count,
+    }),
+    error: z.string().optional(),
+    result: Preview.optional().describe("the exact dry run, once done"),
+  })
+  .meta({ id: "DryRun" });
+
+export const CampaignDryRun = z
+  .object({
+    campaignId: z.string(),
+    currentVersion: Count,
+    state: z
+      .enum(["current", "older_version", "missing"])
+      .describe(
+        "current: of the version as it stands; older_version: of an earlier definition; missing: none started",
+      ),
+    dryRun: DryRun.nullable(),
+  })
+  .meta({ id: "CampaignDryRun" });
+
 export const CampaignChanges = z
   .object({
     campaignId: z.string(),

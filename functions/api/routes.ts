@@ -40,6 +40,7 @@ import { InputError, NotFoundError } from "#platform/errors.ts";
 import { shardOf } from "#platform/hash.ts";
 import { batchGet, mapLimit } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
+import { dryRunRoutes } from "./dryruns.ts";
 import { type AnyRoute, type ApiDeps, json, type Route, readLimited, route } from "./http.ts";
 import { performanceRoutes } from "./performance.ts";
 import { rewardRoutes } from "./rewards.ts";
@@ -559,4 +560,5 @@ export const ROUTES: AnyRoute[] = [
   ...taskRoutes,
   ...rewardRoutes,
   ...performanceRoutes,
+  ...dryRunRoutes,
 ];

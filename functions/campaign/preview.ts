@@ -28,7 +28,13 @@ export async function previewCampaign(
   config: TiercastConfig,
   now: Date,
   secret: string,
-  options: { concurrency?: number; onPage?: (n: number) => void } = {},
+  options: {
+    concurrency?: number;
+    /** After each page: the customers it read and the audience members it decided. */
+    onPage?: (read: number, decided: number) => void;
+    /** After each shard task, with how many there are. */
+    onTask?: (done: number, total: number) => void;
+  } = {},
 ): Promise<PreviewResult> {
   const ctx = prepare(campaign, config, now, secret);
   const allocator = memoryAllocator();
@@ -42,16 +48,8 @@ export async function previewCampaign(
       const key = `${d.variant}:${d.reason.slice(17)}`;
       missing.set(key, (missing.get(key) ?? 0) + 1);
     }
-    if (d.message && d.variant && (sampleCount.get(d.variant) ?? 0) < 2) {
-      sampleCount.set(d.variant, (sampleCount.get(d.variant) ?? 0) + 1);
-      samples.push({
-        variant: d.variant,
-        channel: d.channel!,
-        tier: d.tier,
-        message: maskSample(d.message),
-        dueAt: d.dueAt,
-      });
-    }
+    const sample = sampleOf(d, sampleCount);
+    if (sample) samples.push(sample);
   };
   // Pages stream through: decided, allocated and counted, then dropped. Only the hashed contacts stay.
   const tasks = segmentTasks(
@@ -60,6 +58,7 @@ export async function previewCampaign(
     localDay(now, config.quietHours.timeZone),
     !repo.missingIndexes.has("GSI4"),
   );
+  let tasksDone = 0;
   await mapLimit(tasks, options.concurrency ?? 4, async (task) => {
     for await (const page of pagesOf(repo, campaign.segment.scheme, task, config.pageSize)) {
       const audience = page.filter((c) => inSegment(c, ctx));
@@ -67,8 +66,9 @@ export async function previewCampaign(
       const decisions = audience.map((c) => decide(c, states.get(c.customerId), ctx));
       await allocate(decisions, allocator, ctx);
       decisions.forEach(record);
-      options.onPage?.(page.length);
+      options.onPage?.(page.length, decisions.length);
     }
+    options.onTask?.(++tasksDone, tasks.length);
   });
   const problems = [...missing].map(([k, n]) => {
     const [variant, name] = k.split(":");
@@ -91,6 +91,22 @@ export async function previewCampaign(
     },
     samples,
     problems,
+  };
+}
+
+/** The first two messages of each variant, masked, as examples for the marketer. */
+export function sampleOf(
+  d: Decision,
+  perVariant: Map<string, number>,
+): PreviewResult["samples"][number] | undefined {
+  if (!d.message || !d.variant || (perVariant.get(d.variant) ?? 0) >= 2) return undefined;
+  perVariant.set(d.variant, (perVariant.get(d.variant) ?? 0) + 1);
+  return {
+    variant: d.variant,
+    channel: d.channel!,
+    tier: d.tier,
+    message: maskSample(d.message),
+    ...(d.dueAt ? { dueAt: d.dueAt } : {}),
   };
 }
 

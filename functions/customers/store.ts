@@ -1,4 +1,5 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { sampleSortKey, sampleUnit } from "#functions/campaign/sampling.ts";
 import { type Customer, mergeHistory, type RmMove } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, conditional, type Item, mapLimit, type Repo } from "#platform/repo.ts";
@@ -11,6 +12,7 @@ const bookPartition = (rmId: string) => `BOOK#${rmId}`;
 
 export function customerItem(customer: Customer, updatedAt: string): Item {
   const cardTier = customer.cardTier ?? customer.cardEligible;
+  const primary = customer.kind === "retail" ? "retail" : "corporate";
   return {
     ...key.customer(customer.customerId),
     type: "customer",
@@ -32,6 +34,8 @@ export function customerItem(customer: Customer, updatedAt: string): Item {
           GSI4SK: customer.customerId,
         }
       : {}),
+    GSI5PK: key.samplePartition(primary, customer.tier, customer.shard),
+    GSI5SK: sampleSortKey(customer.customerId),
   };
 }
 
@@ -49,6 +53,8 @@ export function itemToCustomer(item: Item): Customer {
     GSI3SK: _6,
     GSI4PK: _7,
     GSI4SK: _8,
+    GSI5PK: _9,
+    GSI5SK: _10,
     ...rest
   } = item;
   return rest as unknown as Customer;
@@ -175,6 +181,28 @@ export async function birthdayPage(
     customers: (out.Items ?? []).map(itemToCustomer),
     cursor: out.LastEvaluatedKey?.GSI4SK as string | undefined,
   };
+}
+
+/**
+ * The first `limit` customers of a primary tier shard in sample order (the sample index, GSI5), each with
+ * its sample value in [0, 1); `complete` when the shard has no more. One query, whatever the shard's size.
+ */
+export async function samplePage(repo: Repo, scheme: string, tier: string, shard: number, limit: number) {
+  const out = await repo.ddb.send(
+    new QueryCommand({
+      TableName: repo.table,
+      IndexName: "GSI5",
+      KeyConditionExpression: "GSI5PK = :pk",
+      ExpressionAttributeValues: { ":pk": key.samplePartition(scheme, tier, shard) },
+      Limit: limit,
+    }),
+  );
+  const items = (out.Items ?? []).map((item) => ({
+    u: sampleUnit(String(item.GSI5SK)),
+    item: itemToCustomer(item),
+  }));
+  // A page cut at 1 MB has a LastEvaluatedKey too: it counts as incomplete (its last value bounds the rate).
+  return { items, complete: !out.LastEvaluatedKey };
 }
 
 /** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */

@@ -61,6 +61,8 @@ export const Env = z.object({
   /** Nightly-export imports: the bucket banks upload to (presigned PUT) and the queue of import-job runs. */
   IMPORT_BUCKET: z.string().optional(),
   IMPORT_QUEUE_URL: z.string().optional(),
+  /** The queue of dry-run jobs (the exact dry run the approver reads, issue 21). */
+  DRYRUN_QUEUE_URL: z.string().optional(),
   /** Set only where S3 is a local server: it has no per-bucket host names, so path-style addressing. */
   AWS_ENDPOINT_URL_S3: z.string().optional(),
   MAX_RECEIVE_COUNT: z.coerce.number().int().min(1).default(5),
@@ -129,7 +131,7 @@ export interface Settings extends Tunables {
   config: TiercastConfig;
   secret?: string;
   secretArn?: string;
-  queues: { sms?: string; email?: string; "rm-task"?: string; importJobs?: string };
+  queues: { sms?: string; email?: string; "rm-task"?: string; importJobs?: string; dryRuns?: string };
   sms: {
     endpoint?: string;
     origination?: string;
@@ -209,6 +211,7 @@ export function settingsFrom(e: Env): Settings {
       email: e.EMAIL_QUEUE_URL,
       "rm-task": e.RM_QUEUE_URL,
       importJobs: e.IMPORT_QUEUE_URL,
+      dryRuns: e.DRYRUN_QUEUE_URL,
     },
     sms: {
       endpoint: e.SMS_ENDPOINT,

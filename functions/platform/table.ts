@@ -14,6 +14,9 @@ export const GSIS = [
   // Sparse care index on customers, write-sharded: BDAY#<MM-DD>#<shard> / customerId (only those with a birthday),
   // so a birthday segment reads the day's customers instead of paging whole tiers and filtering.
   { indexName: "GSI4", partitionKey: "GSI4PK", sortKey: "GSI4SK" },
+  // Sample index on customers: SAMPLE#<primary scheme>#<tier>#<shard> / <sample hash>#customerId, so the first
+  // entries of a tier shard are a deterministic random sample of it (the builder's estimate, issue 21).
+  { indexName: "GSI5", partitionKey: "GSI5PK", sortKey: "GSI5SK" },
 ] as const;
 
 export const key = {
@@ -21,6 +24,8 @@ export const key = {
   /** Opt-outs and recent marketing sends: kept apart from PROFILE so a re-import never erases them. */
   contactState: (customerId: string) => ({ PK: `CUST#${customerId}`, SK: "STATE" }),
   tierPartition: (scheme: string, tier: string, shard: number) => `TIER#${scheme}#${tier}#${shard}`,
+  /** A primary tier shard in sample order (GSI5). */
+  samplePartition: (scheme: string, tier: string, shard: number) => `SAMPLE#${scheme}#${tier}#${shard}`,
   /** Customers born on a month-day (MM-DD), write-sharded like the tier index. */
   birthdayPartition: (monthDay: string, shard: number) => `BDAY#${monthDay}#${shard}`,
   campaign: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "META" }),

@@ -13,8 +13,10 @@ import {
   saveCampaign,
 } from "#functions/campaign/record.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
+import { createDryRun } from "#functions/dryrun/job.ts";
 import { wakeCampaign } from "#functions/release/core.ts";
 import { ConflictError, ForbiddenError, InputError } from "#platform/errors.ts";
+import { logger } from "#platform/logger.ts";
 import { auditActor, type UseCaseDeps } from "./context.ts";
 
 /** A campaign the actor may see and act on (another branch's is 403 other_branch). */
@@ -108,6 +110,8 @@ export async function transitionCampaign(
     }
   }
   const after = await loadCampaign(deps.repo, record.campaignId);
+  // A submitted version gets its exact dry run at once, for the approver to read (issue 21).
+  const dryRunId = action === "submit" ? await startSubmittedDryRun(deps, actor, after, now) : undefined;
   await appendAudit(deps, {
     entity: "campaign",
     entityId: record.campaignId,
@@ -115,10 +119,42 @@ export async function transitionCampaign(
     actor: auditActor(actor),
     at: now.toISOString(),
     before: { status: record.status, version: record.version },
-    after: { status: after.status, version: after.version, ...(executionId ? { executionId } : {}) },
+    after: {
+      status: after.status,
+      version: after.version,
+      ...(executionId ? { executionId } : {}),
+      ...(dryRunId ? { dryRunId } : {}),
+    },
     ...(note ? { note } : {}),
   });
   return { record: after, executionId };
+}
+
+/** Starts the exact dry run of a just-submitted version; a failure to start is logged, never fails the submit. */
+async function startSubmittedDryRun(
+  deps: UseCaseDeps,
+  actor: Actor,
+  record: CampaignRecord,
+  now: Date,
+): Promise<string | undefined> {
+  if (!deps.startDryRun) return undefined;
+  try {
+    const job = await createDryRun(deps.repo, {
+      campaign: parseCampaign(record.campaign, deps.config),
+      version: record.version,
+      createdBy: actor.userId,
+      ...(record.branchId ? { branchId: record.branchId } : {}),
+      now,
+    });
+    await deps.startDryRun(job.jobId);
+    return job.jobId;
+  } catch (err) {
+    logger.warn("could not start the submitted version's dry run", {
+      campaignId: record.campaignId,
+      error: err as Error,
+    });
+    return undefined;
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ export interface UseCaseDeps extends AuditDeps {
   startLaunch?: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
   /** Creates, updates or deletes the schedule's timer (EventBridge Scheduler on AWS). */
   syncSchedule?: (scheduleId: string, cron: string | undefined) => Promise<void>;
+  /** Runs a dry-run job in the background (a submit starts one for the approver); absent: none is started. */
+  startDryRun?: (jobId: string) => Promise<void>;
 }
 
 export const auditActor = (a: Actor): AuditActor => ({

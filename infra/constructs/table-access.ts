@@ -28,7 +28,7 @@ const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
 /**
  * What each function does to the table, read from its code: item actions, and the indexes it queries
  * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index;
- * GSI4 the sparse birthday index a care segment reads).
+ * GSI4 the sparse birthday index a care segment reads; GSI5 the sample index the builder's estimate reads).
  * A function that starts using another command or index needs it added here (nothing else grants it).
  * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number); every other
  * writer is denied any write to AUDIT# keys.
@@ -49,9 +49,15 @@ export const TABLE_ACCESS = {
     actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
     indexes: [],
   },
+  // Dry-run jobs: reads its job and the segment's pages (tier and birthday indexes) with the contact
+  // states, writes its progress and result (DRYRUN# items only, by its code). Nothing else.
+  dryRunWorker: {
+    actions: [...READ, ...WRITE],
+    indexes: ["GSI1", "GSI2", "GSI4"],
+  },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-    indexes: ["GSI1", "GSI2", "GSI3", "GSI4"],
+    indexes: ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"],
     appendsAudit: true,
   },
 } as const satisfies Record<

@@ -38,7 +38,7 @@ export interface ApiStackProps extends StackProps {
   schedulerRole: iam.IRole;
   schedulerFunction: lambda.IFunction;
   /** Import jobs (the Imports stack): the upload bucket, the queue of job runs, and the API's rights on them. */
-  imports: { bucket: s3.IBucket; queue: sqs.IQueue; apiPolicy: iam.IManagedPolicy };
+  imports: { bucket: s3.IBucket; queue: sqs.IQueue; dryRunQueue: sqs.IQueue; apiPolicy: iam.IManagedPolicy };
 }
 
 /**
@@ -76,6 +76,7 @@ export class ApiStack extends Stack {
         SCHEDULER_FUNCTION_ARN: props.schedulerFunction.functionArn,
         IMPORT_BUCKET: props.imports.bucket.bucketName,
         IMPORT_QUEUE_URL: props.imports.queue.queueUrl,
+        DRYRUN_QUEUE_URL: props.imports.dryRunQueue.queueUrl,
       },
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;

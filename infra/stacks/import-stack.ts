@@ -42,6 +42,10 @@ export class ImportStack extends Stack {
   readonly queue: sqs.Queue;
   readonly dlq: sqs.Queue;
   readonly worker: lambda.Function;
+  /** The exact dry run as a job (issue 21): its queue, DLQ and worker, wired the way import jobs are. */
+  readonly dryRunQueue: sqs.Queue;
+  readonly dryRunDlq: sqs.Queue;
+  readonly dryRunWorker: lambda.Function;
   /**
    * The API's rights for import jobs, attached to its role by the Api stack: presign uploads (the PUT
    * runs with the signer's rights: PutObject and the key to encrypt with), see whether a job's file
@@ -142,12 +146,44 @@ export class ImportStack extends Stack {
     this.worker.addToRolePolicy(
       new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.queue.queueArn] }),
     );
+
+    this.dryRunDlq = new sqs.Queue(this, "DryRunDlq", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    // Messages carry only a job id; the job (definition, progress, result) is in the table.
+    this.dryRunQueue = new sqs.Queue(this, "DryRunQueue", {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(4),
+      visibilityTimeout: IMPORT_VISIBILITY_TIMEOUT,
+      deadLetterQueue: { queue: this.dryRunDlq, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.dryRunWorker = new ProjectFunction(this, "DryRunWorker", {
+      entry: fileURLToPath(new URL("../../functions/dryrun/job-handler.ts", import.meta.url)),
+      handler: "handler",
+      settings,
+      timeout: IMPORT_WORKER_TIMEOUT,
+      memorySize: 1024,
+      environment: { ...dataEnvironment(props.data) },
+      description: "Runs Tiercast dry-run jobs: decides a whole segment, sends nothing, stores the result",
+    }).fn;
+    grantDataAccess(this.dryRunWorker, props.data, "dryRunWorker");
+    this.dryRunWorker.addEventSource(
+      new SqsEventSource(this.dryRunQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: 2,
+      }),
+    );
+
     const uploadsFinding = `IAM5[Resource::<${this.getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${IMPORT_OBJECT_PREFIX}*]`;
     const uploadsReason =
       "Upload keys are created per import job at run time, all under the imports/ prefix.";
     acknowledge(this.worker.role!, uploadsFinding, uploadsReason);
     this.apiPolicy = new iam.ManagedPolicy(this, "ApiImportAccess", {
-      description: "Tiercast API: presign import uploads, check for them, start import jobs",
+      description: "Tiercast API: presign import uploads, check for them, start import and dry-run jobs",
       statements: [
         new iam.PolicyStatement({
           actions: ["s3:PutObject", "s3:GetObject"],
@@ -157,7 +193,10 @@ export class ImportStack extends Stack {
         // The bucket holds nothing but uploads, whose keys are job ids.
         new iam.PolicyStatement({ actions: ["s3:ListBucket"], resources: [this.bucket.bucketArn] }),
         new iam.PolicyStatement({ actions: ["kms:GenerateDataKey"], resources: [this.key.keyArn] }),
-        new iam.PolicyStatement({ actions: ["sqs:SendMessage"], resources: [this.queue.queueArn] }),
+        new iam.PolicyStatement({
+          actions: ["sqs:SendMessage"],
+          resources: [this.queue.queueArn, this.dryRunQueue.queueArn],
+        }),
       ],
     });
     acknowledge(this.apiPolicy, uploadsFinding, uploadsReason);

@@ -47,7 +47,12 @@ export function buildStacks(app: App, settings: EnvSettings) {
     scheduleGroupName: scheduler.group.scheduleGroupName,
     schedulerRole: scheduler.invokeRole,
     schedulerFunction: scheduler.fn,
-    imports: { bucket: imports.bucket, queue: imports.queue, apiPolicy: imports.apiPolicy },
+    imports: {
+      bucket: imports.bucket,
+      queue: imports.queue,
+      dryRunQueue: imports.dryRunQueue,
+      apiPolicy: imports.apiPolicy,
+    },
   });
   const web = new WebStack(app, `${prefix}-Web`, {
     settings,
@@ -62,7 +67,7 @@ export function buildStacks(app: App, settings: EnvSettings) {
     queues: messaging.queues,
     dlqs: messaging.dlqs,
     receiptsDlq: messaging.receiptsDlq,
-    imports: { queue: imports.queue, dlq: imports.dlq },
+    imports: { queue: imports.queue, dlq: imports.dlq, dryRunDlq: imports.dryRunDlq },
     stateMachine: workflow.stateMachine,
     api: api.api,
     tiers: [...new Set(Object.values(DEFAULT_SCHEMES).flatMap((s) => s.tiers.map((t) => t.name)))],

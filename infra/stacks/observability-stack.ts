@@ -18,7 +18,7 @@ export interface ObservabilityStackProps extends StackProps {
   dlqs: Record<Channel, sqs.IQueue>;
   receiptsDlq: sqs.IQueue;
   /** The import-job queue and its DLQ. */
-  imports?: { queue: sqs.IQueue; dlq: sqs.IQueue };
+  imports?: { queue: sqs.IQueue; dlq: sqs.IQueue; dryRunDlq?: sqs.IQueue };
   stateMachine: sfn.IStateMachine;
   api: apigw.RestApi;
   tiers: string[];
@@ -100,6 +100,17 @@ export class ObservabilityStack extends Stack {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
     });
+    if (props.imports?.dryRunDlq)
+      alarm("DryRunDlqAlarm", {
+        alarmDescription:
+          "A Tiercast dry run was dead-lettered (it failed 5 times, or its segment does not fit in 15 minutes): see GET /api/dry-runs/{jobId}",
+        metric: props.imports.dryRunDlq.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+        }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      });
     if (props.imports) {
       alarm("ImportDlqAlarm", {
         alarmDescription:

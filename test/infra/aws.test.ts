@@ -82,7 +82,7 @@ describe("deploy-time settings", () => {
     const deployTime = ["TIERCAST_CONFIG", "SES_FROM", "SMS_ORIGINATION", "SMS_ENDPOINT", "SMTP_URL"];
     const fns = Object.values(stacks).flatMap((s) => functionsOf(Template.fromStack(s)));
     const app = fns.filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined);
-    expect(app).toHaveLength(12);
+    expect(app).toHaveLength(13);
     for (const f of fns) {
       const vars = f.Properties.Environment?.Variables ?? {};
       expect(Object.keys(vars).filter((k) => deployTime.includes(k))).toEqual([]);
@@ -102,7 +102,7 @@ describe("deploy-time settings", () => {
     const ssm = policies.flatMap((p) =>
       p.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes("ssm:")),
     );
-    expect(ssm.length).toBe(12 + 3);
+    expect(ssm.length).toBe(13 + 3);
     for (const st of ssm) {
       expect(st.Action).toBe("ssm:GetParameters");
       expect(JSON.stringify(st.Resource)).toMatch(
@@ -236,9 +236,9 @@ describe("least privilege", () => {
       .flatMap(actions)
       .filter((a) => a.startsWith("dynamodb:"));
 
-  it("has 12 functions, and no two share one broad grant: only decide, release, await and the API query an index", () => {
+  it("has 13 functions, and no two share one broad grant: only decide, release, await, the dry run and the API query an index", () => {
     const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
-    expect(app).toHaveLength(12);
+    expect(app).toHaveLength(13);
     const indexQueriers = app.filter((f) =>
       f.statements.some((s) => s.Effect === "Allow" && JSON.stringify(s.Resource).includes("/index/")),
     );
@@ -246,6 +246,7 @@ describe("least privilege", () => {
       "Api",
       "AwaitDispatch",
       "DecidePage",
+      "DryRunWorker",
       "Release",
     ]);
     for (const f of app) expect(tableActions(f.statements)).not.toContain("dynamodb:Scan");
@@ -261,7 +262,7 @@ describe("least privilege", () => {
     const writers = byFunction.filter((f) =>
       tableActions(f.statements).some((a) => ["dynamodb:PutItem", "dynamodb:UpdateItem"].includes(a)),
     );
-    expect(writers).toHaveLength(12);
+    expect(writers).toHaveLength(13);
     for (const f of writers) {
       const deny = f.statements.find(
         (s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes("AUDIT#*"),

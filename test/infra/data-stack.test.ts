@@ -37,6 +37,7 @@ describe("data stack", () => {
       "GSI2",
       "GSI3",
       "GSI4",
+      "GSI5",
     ]);
     expect(table.DeletionPolicy).toBe("Retain");
   });

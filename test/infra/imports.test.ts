@@ -208,7 +208,11 @@ describe.each([undefined, "cn-north-1"])("import jobs on AWS (region %s)", (regi
         { Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: uploads },
         { Effect: "Allow", Action: "s3:ListBucket", Resource: getAtt(s.bucketId) },
         { Effect: "Allow", Action: "kms:GenerateDataKey", Resource: getAtt(s.keyId) },
-        { Effect: "Allow", Action: "sqs:SendMessage", Resource: getAtt(s.queueId) },
+        {
+          Effect: "Allow",
+          Action: "sqs:SendMessage",
+          Resource: [getAtt(s.queueId), getAtt(idOf(s.imports, "AWS::SQS::Queue", "DryRunQueue"))],
+        },
       ]);
       const role = s.api.toJSON().Resources[apiRole] as Resource;
       expect(exported(role.Properties.ManagedPolicyArns)).toMatch(/Imports:ExportsOutputRefApiImportAccess/);

@@ -317,10 +317,11 @@ describe("scheduler, web and observability stacks", () => {
         "The Tiercast API is answering with server errors",
         "A Tiercast import job was dead-lettered: see GET /api/imports/{jobId}, then start it again",
         "Tiercast import jobs are waiting for a worker",
+        "A Tiercast dry run was dead-lettered (it failed 5 times, or its segment does not fit in 15 minutes): see GET /api/dry-runs/{jobId}",
       ]),
     );
-    // DLQ + age per channel, receipts DLQ, provider errors ×2, launches, API 5xx, import DLQ + age.
-    expect(alarms).toHaveLength(3 * 2 + 1 + 2 + 1 + 1 + 2);
+    // DLQ + age per channel, receipts DLQ, provider errors ×2, launches, API 5xx, import DLQ + age, dry-run DLQ.
+    expect(alarms).toHaveLength(3 * 2 + 1 + 2 + 1 + 1 + 2 + 1);
     for (const a of alarms) expect(a.Properties.AlarmActions).toHaveLength(1);
   });
 });

@@ -78,6 +78,32 @@ const CASES: Record<string, (owner: Owner) => Attempt> = {
       },
     }),
   }),
+  "POST /api/estimate": (owner) => ({
+    path: "/api/estimate",
+    body: dormantCampaign({
+      campaignId: "peek",
+      segment: {
+        scheme: "retail",
+        tiers: ["potential", "quality"],
+        branches: [owner === "ho" ? "HO" : "BR001"],
+      },
+    }),
+  }),
+  "POST /api/dry-runs": (owner) => ({
+    path: "/api/dry-runs",
+    body: dormantCampaign({
+      campaignId: "peek",
+      segment: {
+        scheme: "retail",
+        tiers: ["potential", "quality"],
+        branches: [owner === "ho" ? "HO" : "BR001"],
+      },
+    }),
+  }),
+  "POST /api/campaigns/{campaignId}/dry-runs": (owner) => ({
+    path: `/api/campaigns/${campaignOf(owner, "submitted")}/dry-runs`,
+    body: {},
+  }),
   "POST /api/campaigns/{campaignId}/submit": (owner) => ({
     path: `/api/campaigns/${campaignOf(owner, "draft")}/submit`,
     body: {},

@@ -196,6 +196,44 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect((await get("/api/campaigns/no-such/preview", tokens.ann)).status).toBe(404);
   });
 
+  it("estimates, and runs the exact dry run as a job the approval view reads", async () => {
+    expect((await call("POST", "/api/estimate", { token: tokens.ann, body: linked("oa-est") })).status).toBe(
+      200,
+    );
+    expect(
+      (await call("POST", "/api/estimate", { token: tokens.ann, body: { campaignId: "x" } })).status,
+    ).toBe(400);
+    expect((await get("/api/campaigns/oa-main/estimate", tokens.ann)).status).toBe(200);
+    expect((await get("/api/campaigns/no-such/estimate", tokens.ann)).status).toBe(404);
+    expect((await get("/api/campaigns/oa-main/dry-run", tokens.ari)).json.state).toBe("missing");
+    const started = await call("POST", "/api/campaigns/oa-main/dry-runs", { token: tokens.ari, body: {} });
+    expect(started.status).toBe(202);
+    expect(
+      (await call("POST", "/api/campaigns/no-such/dry-runs", { token: tokens.ari, body: {} })).status,
+    ).toBe(404);
+    expect(
+      (await call("POST", "/api/campaigns/oa-main/dry-runs", { token: tokens.bob, body: {} })).status,
+    ).toBe(403);
+    const body = await call("POST", "/api/dry-runs", { token: tokens.mia, body: linked("oa-dry") });
+    expect(body.status).toBe(202);
+    expect(
+      (await call("POST", "/api/dry-runs", { token: tokens.mia, body: { campaignId: "x" } })).status,
+    ).toBe(400);
+    for (const jobId of [started.json.jobId, body.json.jobId]) {
+      let job = await get(`/api/dry-runs/${jobId}`, tokens.ann);
+      for (let i = 0; i < 300 && job.json.status !== "done"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        job = await get(`/api/dry-runs/${jobId}`, tokens.ann);
+      }
+      expect(job.json.status).toBe("done");
+      expect(job.json.result).toBeDefined();
+    }
+    expect((await get("/api/dry-runs/no-such", tokens.ann)).status).toBe(404);
+    expect((await get(`/api/dry-runs/${started.json.jobId}`, tokens.bob)).status).toBe(403);
+    expect((await get("/api/campaigns/oa-main/dry-run", tokens.ari)).json.state).toBe("current");
+    expect((await get("/api/campaigns/no-such/dry-run", tokens.ari)).status).toBe(404);
+  });
+
   it("maker-checker: submit, approve (403 self_approval), reject, launch (409), pause, resume, cancel", async () => {
     const act = (id: string, action: string, token: string, body: unknown = {}) =>
       call("POST", `/api/campaigns/${id}/${action}`, { token, body });

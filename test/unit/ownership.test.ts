@@ -28,6 +28,7 @@ const OWNERS: { record: string; key: RegExp; owner: string }[] = [
   { record: "contact state", key: /\bkey\.contactState\(|ADDR#/, owner: "functions/contact/" },
   { record: "customer profile", key: /\bkey\.customer\(/, owner: "functions/customers/" },
   { record: "audit entry", key: /AUDIT#/, owner: "functions/audit/" },
+  { record: "dry-run job", key: /DRYRUNS?#/, owner: "functions/dryrun/" },
 ];
 const WRITES = /new (UpdateCommand|PutCommand|DeleteCommand|TransactWriteCommand|BatchWriteCommand)\(/;
 

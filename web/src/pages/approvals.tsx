@@ -3,7 +3,7 @@ import { api } from "../api.ts";
 import type { T } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
 import { type CampaignSummary, ConfirmButton, ErrorBox, Table } from "./common.tsx";
-import { type Preview, PreviewSummary } from "./preview.tsx";
+import { type DryRun, DryRunPanel, useDryRun } from "./dryrun.tsx";
 
 interface Changes {
   version: number;
@@ -38,26 +38,47 @@ function ChangeList({ t, changes }: { t: T; changes: Changes }) {
   );
 }
 
+/** GET /api/campaigns/{id}/dry-run: the latest dry run of the version under approval. */
+interface CampaignDryRun {
+  state: "current" | "older_version" | "missing";
+  currentVersion: number;
+  dryRun: DryRun | null;
+}
+
 /** One campaign waiting for a decision, with everything a checker needs to decide it. */
 function Review({
   t,
   c,
   canDecide,
+  canStart = canDecide,
   decide,
 }: {
   t: T;
   c: CampaignSummary;
   canDecide: boolean;
+  /** Whether this user may start a dry run (marketer, approver, admin). */
+  canStart?: boolean;
   decide: (id: string, action: "approve" | "reject", note?: string) => void;
 }) {
-  const [preview, setPreview] = useState<Preview>();
+  const [view, setView] = useState<CampaignDryRun>();
   const [changes, setChanges] = useState<Changes>();
   const [error, setError] = useState<unknown>();
   const base = `/api/campaigns/${encodeURIComponent(c.campaignId)}`;
+  // The stored dry run of this version (a submit starts one), never a dry run per page view.
   useEffect(() => {
-    api<Preview>("GET", `${base}/preview`).then(setPreview, setError);
+    api<CampaignDryRun>("GET", `${base}/dry-run`).then(setView, setError);
     api<Changes>("GET", `${base}/changes`).then(setChanges, setError);
   }, [c.campaignId, c.version]);
+  const dryRun = useDryRun(view?.state === "current" ? (view.dryRun ?? undefined) : undefined);
+  const runDryRun = async () => {
+    setError(undefined);
+    try {
+      const job = await api<DryRun>("POST", `${base}/dry-runs`, {});
+      setView({ state: "current", currentVersion: c.version, dryRun: job });
+    } catch (err) {
+      setError(err);
+    }
+  };
   return (
     <article class="review" aria-label={`${t("review")} ${c.campaignId}`}>
       <h2>
@@ -70,7 +91,21 @@ function Review({
       <h3>{t("changes")}</h3>
       {changes && <ChangeList t={t} changes={changes} />}
       <h3>{t("preview")}</h3>
-      {preview && <PreviewSummary t={t} preview={preview} samplesPerVariant={2} />}
+      {view && view.state !== "current" && (
+        <>
+          <p class="notice" data-testid="dry-run-state">
+            {view.state === "missing"
+              ? t("dryRunMissing")
+              : t("dryRunOlder").replace("{v}", String(view.dryRun?.version ?? "?"))}
+          </p>
+          {canStart && (
+            <button type="button" onClick={runDryRun}>
+              {t("runDryRun")}
+            </button>
+          )}
+        </>
+      )}
+      {dryRun && <DryRunPanel t={t} job={dryRun} />}
       {canDecide && (
         <div class="actions">
           <ConfirmButton
@@ -120,7 +155,14 @@ export function Approvals({ t, me }: PageProps) {
       <ErrorBox error={error} />
       {rows && rows.length === 0 && <p>{t("nothingToApprove")}</p>}
       {rows?.map((c) => (
-        <Review key={c.campaignId} t={t} c={c} canDecide={canDecide} decide={decide} />
+        <Review
+          key={c.campaignId}
+          t={t}
+          c={c}
+          canDecide={canDecide}
+          canStart={canDecide || me.role === "marketer"}
+          decide={decide}
+        />
       ))}
     </section>
   );

@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, RequestError } from "../api.ts";
 import type { T } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
-import { ErrorBox } from "./common.tsx";
-import { type Preview, PreviewSummary } from "./preview.tsx";
+import { ErrorBox, fmt } from "./common.tsx";
+import { type DryRun, DryRunPanel, useDryRun } from "./dryrun.tsx";
+import { type Estimate, fromEstimate, PreviewSummary } from "./preview.tsx";
 
 const PLAYBOOKS = [
   "dormant-reactivation",
@@ -483,7 +484,9 @@ function GrowthFields({
 
 export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: string }) {
   const [form, setForm] = useState<Form>(EMPTY);
-  const [preview, setPreview] = useState<Preview>();
+  const [estimate, setEstimate] = useState<Estimate>();
+  const [started, setStarted] = useState<DryRun>();
+  const dryRun = useDryRun(started);
   const [problems, setProblems] = useState<unknown>();
   const [saveError, setSaveError] = useState<unknown>();
   const timer = useRef<number | undefined>(undefined);
@@ -494,12 +497,14 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
         `/api/campaigns/${encodeURIComponent(campaignId)}`,
       ).then((r) => setForm(fromCampaign(r.campaign)), setSaveError);
   }, [campaignId]);
-  // Preview as you edit: a dry run of the whole audience, debounced.
+  // Estimate as you edit: a bounded random sample of the segment, debounced (issue 21). The exact
+  // count is a dry-run job started on demand; an edit sets its result aside (it was of another body).
   useEffect(() => {
+    setStarted(undefined);
     clearTimeout(timer.current);
     timer.current = window.setTimeout(async () => {
       try {
-        setPreview(await api<Preview>("POST", "/api/preview", toCampaign(form)));
+        setEstimate(await api<Estimate>("POST", "/api/estimate", toCampaign(form)));
         setProblems(undefined);
       } catch (err) {
         setProblems(err);
@@ -507,6 +512,15 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
     }, 400);
     return () => clearTimeout(timer.current);
   }, [form]);
+  const exactCount = async () => {
+    try {
+      setStarted(await api<DryRun>("POST", "/api/dry-runs", toCampaign(form)));
+      setProblems(undefined);
+    } catch (err) {
+      setProblems(err);
+    }
+  };
+  const shown = estimate ? fromEstimate(estimate) : undefined;
 
   const set = (patch: Partial<Form>) => setForm({ ...form, ...patch });
   const schemes = me.tierSchemes ?? { retail: RETAIL };
@@ -723,7 +737,24 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
       <aside aria-live="polite" aria-labelledby="preview-title" class="preview">
         <h2 id="preview-title">{t("preview")}</h2>
         <ErrorBox error={problems} />
-        {preview && !problems && <PreviewSummary t={t} preview={preview} samplesPerVariant={2} />}
+        {!problems && dryRun && <DryRunPanel t={t} job={dryRun} />}
+        {estimate && shown && !problems && dryRun?.status !== "done" && (
+          <>
+            <p class="notice" data-testid="estimate-note">
+              {estimate.method === "exact"
+                ? t("estimateExact")
+                : t("estimateNote")
+                    .replace("{n}", fmt(estimate.sample.customersRead))
+                    .replace("{d}", fmt(estimate.sample.decided))}
+            </p>
+            {estimate.method === "sample" && !dryRun && (
+              <button type="button" onClick={exactCount} data-testid="exact-count">
+                {t("exactCount")}
+              </button>
+            )}
+            <PreviewSummary t={t} preview={shown.preview} ranges={shown.ranges} samplesPerVariant={2} />
+          </>
+        )}
       </aside>
     </section>
   );

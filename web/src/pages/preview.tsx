@@ -8,6 +8,96 @@ import { fmt, Table } from "./common.tsx";
  */
 export type Preview = PreviewResult;
 
+/** A count the estimate answers: scaled to the population, with its 95% interval. */
+export interface Estimated {
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+/** The builder's sampled estimate (POST /api/estimate). */
+export interface Estimate {
+  campaignId: string;
+  problems: string[];
+  method: "sample" | "exact";
+  sample: { customersRead: number; decided: number };
+  audience: Estimated;
+  eligible: Estimated;
+  deferred: Estimated;
+  holdout: Estimated;
+  excluded: Record<string, Estimated>;
+  byTier: Record<
+    string,
+    {
+      audience: Estimated;
+      eligible: Estimated;
+      deferred: Estimated;
+      holdout: Estimated;
+      excluded: Estimated;
+      excludedBy: Record<string, Estimated>;
+    }
+  >;
+  byVariant: Record<string, { channel: string; eligible: Estimated; deferred: Estimated }>;
+  sms: { messages: Estimated; parts: Estimated; estimatedCost: Estimated };
+  samples: Preview["samples"];
+  notes: string[];
+}
+
+/** Intervals by the path PreviewSummary shows a count under (`audience`, `tier.mass.eligible`, …). */
+export type Ranges = Record<string, Estimated>;
+
+/** The estimate as a preview of its point estimates, with the intervals beside. */
+export function fromEstimate(e: Estimate): { preview: Preview; ranges: Ranges } {
+  const ranges: Ranges = {};
+  const take = (path: string, c: Estimated) => {
+    ranges[path] = c;
+    return c.estimate;
+  };
+  const preview: Preview = {
+    campaignId: e.campaignId,
+    problems: e.problems,
+    audience: take("audience", e.audience),
+    eligible: take("eligible", e.eligible),
+    deferred: take("deferred", e.deferred),
+    holdout: take("holdout", e.holdout),
+    excluded: Object.fromEntries(Object.entries(e.excluded).map(([r, c]) => [r, take(`excluded.${r}`, c)])),
+    byTier: Object.fromEntries(
+      Object.entries(e.byTier).map(([tier, t]) => [
+        tier,
+        {
+          audience: take(`tier.${tier}.audience`, t.audience),
+          eligible: take(`tier.${tier}.eligible`, t.eligible),
+          deferred: take(`tier.${tier}.deferred`, t.deferred),
+          holdout: take(`tier.${tier}.holdout`, t.holdout),
+          excluded: take(`tier.${tier}.excluded`, t.excluded),
+          excludedBy: Object.fromEntries(
+            Object.entries(t.excludedBy).map(([r, c]) => [r, take(`tier.${tier}.excludedBy.${r}`, c)]),
+          ),
+        },
+      ]),
+    ),
+    byVariant: Object.fromEntries(
+      Object.entries(e.byVariant).map(([v, r]) => [
+        v,
+        {
+          channel: r.channel,
+          eligible: take(`variant.${v}.eligible`, r.eligible),
+          deferred: take(`variant.${v}.deferred`, r.deferred),
+          smsParts: 0,
+        },
+      ]),
+    ),
+    sms: {
+      messages: take("sms.messages", e.sms.messages),
+      parts: take("sms.parts", e.sms.parts),
+      estimatedCost: take("sms.estimatedCost", e.sms.estimatedCost),
+      currency: "CNY",
+    },
+    samples: e.samples,
+  };
+  return { preview, ranges };
+}
+
 /** When the first deferred send goes out: the earliest due time among the samples that wait. */
 export function firstDue(p: Preview): string | undefined {
   return p.samples
@@ -25,26 +115,39 @@ export function PreviewSummary({
   t,
   preview,
   samplesPerVariant = 1,
+  ranges,
 }: {
   t: T;
   preview: Preview;
   samplesPerVariant?: number;
+  /** An estimate's intervals: a count with one is shown as ≈ n (low–high). */
+  ranges?: Ranges;
 }) {
   const due = firstDue(preview);
+  const n = (path: string, value: number) => {
+    const r = ranges?.[path];
+    return r && r.low !== r.high ? `≈${fmt(value)} (${fmt(r.low)}–${fmt(r.high)})` : fmt(value);
+  };
+  const cost = ranges?.["sms.estimatedCost"];
   const variants = Object.entries(preview.byVariant ?? {});
   const reasons = Object.entries(preview.byTier).flatMap(([tier, r]) =>
-    Object.entries(r.excludedBy ?? {}).map(([reason, n]) => [t.term(tier), t.term(reason), fmt(n)]),
+    Object.entries(r.excludedBy ?? {}).map(([reason, count]) => [
+      t.term(tier),
+      t.term(reason),
+      n(`tier.${tier}.excludedBy.${reason}`, count),
+    ]),
   );
   return (
     <>
       <p class="big" data-testid="preview-audience">
-        {t("audience")} {fmt(preview.audience)} · {t("eligible")} {fmt(preview.eligible)} ·{" "}
-        {t("deferredCount")} {fmt(preview.deferred)} · {t("holdoutCount")} {fmt(preview.holdout)}
+        {t("audience")} {n("audience", preview.audience)} · {t("eligible")} {n("eligible", preview.eligible)}{" "}
+        · {t("deferredCount")} {n("deferred", preview.deferred)} · {t("holdoutCount")}{" "}
+        {n("holdout", preview.holdout)}
       </p>
       {preview.deferred > 0 && (
         <p class="notice" data-testid="preview-deferred">
           {t("deferredNotice")
-            .replace("{n}", fmt(preview.deferred))
+            .replace("{n}", n("deferred", preview.deferred))
             .replace("{at}", due ? t.date(due) : "—")}
         </p>
       )}
@@ -53,11 +156,11 @@ export function PreviewSummary({
         head={[t("tier"), t("audience"), t("eligible"), t("deferredCount"), t("holdoutCount"), t("excluded")]}
         rows={Object.entries(preview.byTier).map(([tier, r]) => [
           t.term(tier),
-          fmt(r.audience),
-          fmt(r.eligible),
-          fmt(r.deferred),
-          fmt(r.holdout),
-          fmt(r.excluded),
+          n(`tier.${tier}.audience`, r.audience),
+          n(`tier.${tier}.eligible`, r.eligible),
+          n(`tier.${tier}.deferred`, r.deferred),
+          n(`tier.${tier}.holdout`, r.holdout),
+          n(`tier.${tier}.excluded`, r.excluded),
         ])}
       />
       {reasons.length > 0 ? (
@@ -66,12 +169,17 @@ export function PreviewSummary({
         <Table
           caption={t("reasons")}
           head={[t("reason"), t("count")]}
-          rows={Object.entries(preview.excluded).map(([reason, n]) => [t.term(reason), fmt(n)])}
+          rows={Object.entries(preview.excluded).map(([reason, count]) => [
+            t.term(reason),
+            n(`excluded.${reason}`, count),
+          ])}
         />
       )}
       <p data-testid="preview-cost">
-        {t("smsCost")} ¥{preview.sms.estimatedCost.toFixed(2)} · {t("smsMessages")}{" "}
-        {fmt(preview.sms.messages)} · {t("parts")} {fmt(preview.sms.parts)}
+        {t("smsCost")} ¥{preview.sms.estimatedCost.toFixed(2)}
+        {cost && cost.low !== cost.high ? ` (¥${cost.low.toFixed(2)}–${cost.high.toFixed(2)})` : ""} ·{" "}
+        {t("smsMessages")} {n("sms.messages", preview.sms.messages)} · {t("parts")}{" "}
+        {n("sms.parts", preview.sms.parts)}
       </p>
       <h3>{t("samples")}</h3>
       {(variants.length > 0
@@ -82,7 +190,7 @@ export function PreviewSummary({
           <h4>
             {t("variant")} {id}
             {v
-              ? ` · ${t.term(v.channel)} · ${t("eligible")} ${fmt(v.eligible)} · ${t("deferredCount")} ${fmt(v.deferred)}`
+              ? ` · ${t.term(v.channel)} · ${t("eligible")} ${n(`variant.${id}.eligible`, v.eligible)} · ${t("deferredCount")} ${n(`variant.${id}.deferred`, v.deferred)}`
               : ""}
           </h4>
           {preview.samples
