@@ -39,6 +39,16 @@ import { type SecretSource, secretSource } from "#platform/secret.ts";
 export const readTunables = (defaults?: Parameters<typeof tunablesFrom>[1]): Tunables =>
   tunablesFrom(readEnv(), defaults);
 
+/** Who the embedded runtime sends SMS through (SMS_PROVIDER, SMS_APP_ID, SMS_SIGN_NAME), from the environment. */
+export const readSmsChoice = (): Pick<Settings["sms"], "provider" | "appId" | "signName"> => {
+  const e = readEnv();
+  return {
+    ...(e.SMS_PROVIDER ? { provider: e.SMS_PROVIDER } : {}),
+    ...(e.SMS_APP_ID ? { appId: e.SMS_APP_ID } : {}),
+    ...(e.SMS_SIGN_NAME ? { signName: e.SMS_SIGN_NAME } : {}),
+  };
+};
+
 /** What `base()` gives every core: the store, the bank's config, the key, the clock and the queues. */
 export interface BaseDeps {
   repo: Repo;
