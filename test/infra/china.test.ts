@@ -49,6 +49,23 @@ describe("AWS China profile (-c region=cn-north-1)", () => {
     expect(secured).toHaveLength(1);
   });
 
+  it("opens the SMS vendors' receipt pushes (/hooks/sms/aliyun, /hooks/sms/tencent) and nothing else beyond the global paths", () => {
+    const api = Template.fromStack(stacks.api).toJSON();
+    const resources = api.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const parts = Object.values(resources)
+      .filter((r) => r.Type === "AWS::ApiGateway::Resource")
+      .map((r) => r.Properties.PathPart);
+    expect(parts).toEqual(expect.arrayContaining(["hooks", "sms", "aliyun", "tencent"]));
+    const open = Object.values(resources).filter(
+      (r) =>
+        r.Type === "AWS::ApiGateway::Method" &&
+        r.Properties.AuthorizationType === "NONE" &&
+        r.Properties.HttpMethod !== "OPTIONS",
+    );
+    // openapi.json, health, /t, GET and POST /u, /hooks/sms, /hooks/sms/aliyun, /hooks/sms/tencent
+    expect(open).toHaveLength(8);
+  });
+
   it("sends SMS through the domestic gateway and email through the bank's relay, credentials in a secret", () => {
     const workflow = Template.fromStack(stacks.workflow);
     const templates = all.map(({ template }) => template.toJSON());
