@@ -3,6 +3,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ApiDeps } from "#functions/api/http.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
 import type { AuditAnchor, AuditDeps } from "#functions/audit/store.ts";
+import { lambdaAuditWriter } from "#functions/audit/writer.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import {
@@ -116,6 +117,15 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   const secret = secretSource(settings);
   let dispatch: Promise<DispatchDeps> | undefined;
   const auditAnchor = options.auditAnchor === undefined ? logAnchor : (options.auditAnchor ?? undefined);
+  // On AWS the API, the scheduler and Finalize append through the AuditWriter function; it (and the
+  // embedded runtime) append in process. The anchor is then the writer's log.
+  const auditWriter = settings.auditWriterFunction
+    ? lambdaAuditWriter(settings.auditWriterFunction)
+    : undefined;
+  const auditPort = {
+    ...(auditAnchor ? { auditAnchor } : {}),
+    ...(auditWriter ? { auditWriter } : {}),
+  };
 
   const queueUrl = (channel: Channel) => {
     const url = settings.queues[channel];
@@ -230,7 +240,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     metrics: settings.metrics ? cloudWatchMetrics : noMetrics,
     queueUrl,
     base,
-    auditDeps: () => ({ ...base(), ...(auditAnchor ? { auditAnchor } : {}) }),
+    auditDeps: () => ({ ...base(), ...auditPort }),
     launchDeps: () => ({
       ...base(),
       sweepAfterMs: settings.sweepAfterMs,
@@ -273,7 +283,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
         authenticate,
         startLaunch: app.startLaunch,
         syncSchedule: app.syncSchedule,
-        ...(auditAnchor ? { auditAnchor } : {}),
+        ...auditPort,
         ...(objects ? { objects } : {}),
         ...(objects && importQueue
           ? {

@@ -16,6 +16,7 @@ import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
 import type { EnvSettings } from "../settings.ts";
+import { useAuditWriter } from "./audit-stack.ts";
 import { VIEWER_IP_HEADER } from "./web-stack.ts";
 
 const ORIGIN_VERIFY_HEADER = "x-tiercast-origin-verify";
@@ -33,6 +34,8 @@ export interface ConsoleSignIn {
 export interface ApiStackProps extends StackProps {
   settings: EnvSettings;
   data: DataRefs;
+  /** The audit writer every audited action appends through. */
+  auditWriter: lambda.IFunction;
   stateMachine: sfn.IStateMachine;
   scheduleGroupName: string;
   schedulerRole: iam.IRole;
@@ -80,6 +83,7 @@ export class ApiStack extends Stack {
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;
     grantDataAccess(this.fn, props.data, "api");
+    useAuditWriter(this.fn, props.auditWriter);
     props.stateMachine.grantStartExecution(this.fn);
     const scheduleArn = `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${props.scheduleGroupName}/tiercast-*`;
     this.fn.addToRolePolicy(

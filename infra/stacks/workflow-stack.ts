@@ -23,12 +23,15 @@ import {
 } from "../constructs/table-access.ts";
 import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
 import { type EnvSettings, parameterName } from "../settings.ts";
+import { useAuditWriter } from "./audit-stack.ts";
 
 export interface WorkflowStackProps extends StackProps {
   settings: EnvSettings;
   data: DataRefs;
   queues: Record<Channel, sqs.IQueue>;
   receipts: sqs.IQueue;
+  /** The audit writer Finalize appends the launch's outcome through. */
+  auditWriter: lambda.IFunction;
   /** Global only: the configuration sets whose event destinations feed receipts back. */
   sesConfigurationSet?: string;
   smsConfigurationSet?: string;
@@ -98,6 +101,7 @@ export class WorkflowStack extends Stack {
       {},
       Duration.minutes(5),
     );
+    useAuditWriter(finalize, props.auditWriter);
     for (const f of [decidePage, awaitDispatch])
       for (const q of Object.values(queues)) q.grantSendMessages(f);
 
