@@ -83,10 +83,20 @@ export const WRITES = [
 
 /**
  * The partition keys a function may touch (`dynamodb:LeadingKeys`), where its key space is narrow
- * enough to name; the others span most of the table's prefixes (a launch or a receipt touches the
- * campaign, its ledger, funnel, customers' contact state and the work index).
+ * enough to name; test/integration/leading-keys.test.ts runs each confined core on the embedded runtime
+ * and fails on any key outside its list. The others span most of the table's prefixes and are not
+ * confined: the page step (customers' profiles and contact state, tier indexes, ledger, in-flight and
+ * due work, funnel and performance counters, holdouts, uncontactable lists), the await step (ledger,
+ * counters, customers for a vendor's query, message pointers), the channel workers (ledger, contact
+ * state, counters, message pointers, RM tasks, salon seats), receipts (events, ledger, counters, contact
+ * state, referral codes and rewards, salon seats), the releaser (due work, ledger, its intents), the
+ * scheduler (schedules, their runs, campaigns) and the API (everything a person may change).
  */
 export const LEADING_KEYS: Partial<Record<TableAccess, string[]>> = {
+  // The campaign's record and its versions (CAMP#<id>): binding the launch to a version.
+  validate: ["CAMP#*"],
+  // The ledger's states (LEDGER#<id>#<shard>) and the campaign's status and summary (CAMP#<id>).
+  finalize: ["CAMP#*", "LEDGER#*"],
   // Its job and rejected lines (IMPORT#<job>) and the customers it writes (CUST#<id>).
   importWorker: ["IMPORT#*", "CUST#*"],
   // Trails (AUDIT#<entity>#<id>) and their index (AUDIT#INDEX): nothing else.

@@ -323,6 +323,21 @@ describe("least privilege", () => {
     ]);
   });
 
+  it("confines the launch's validate and finalize steps to their partitions (dynamodb:LeadingKeys)", () => {
+    for (const [prefix, keys] of [
+      ["ValidateFn", ["CAMP#*"]],
+      ["FinalizeFn", ["CAMP#*", "LEDGER#*"]],
+    ] as const) {
+      const f = byFunction.find((x) => x.id.startsWith(prefix));
+      expect(f, prefix).toBeDefined();
+      const allows = f!.statements.filter(
+        (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(allows, prefix).toHaveLength(1);
+      expect(allows[0]!.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keys } });
+    }
+  });
+
   it("confines the import worker to its jobs' and the customers' partitions (dynamodb:LeadingKeys)", () => {
     const worker = byFunction.find((f) => f.id.startsWith("ImportWorker"));
     expect(worker).toBeDefined();
