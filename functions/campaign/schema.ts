@@ -144,6 +144,11 @@ export const SalonEvent = z.object({
   capacity: z.number().int().min(1),
   waves: z.array(z.object({ tiers: z.array(z.string().min(1)).min(1), at: IsoInstant })).default([]),
   reminderHoursBefore: z.number().min(1).max(168).default(24),
+  /** AWS China: the vendor's template code of the RSVP reminder SMS (its registered text is what goes out). */
+  reminderSmsTemplateCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits or _ (the vendor's template code)")
+    .optional(),
 });
 export type SalonEvent = z.infer<typeof SalonEvent>;
 
@@ -400,6 +405,11 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
   }
   if (campaign.playbook === "salon-invite") {
     if (!campaign.event) problems.push("event: required for the salon-invite playbook");
+    const vendor = config.sms.vendor;
+    if (vendor && campaign.event && !campaign.event.reminderSmsTemplateCode)
+      problems.push(
+        `event.reminderSmsTemplateCode: required: the RSVP reminder is an SMS through ${vendor === "aliyun" ? "Alibaba Cloud SMS" : "Tencent Cloud SMS"}, which sends only registered templates (register the reminder's text with the vendor and put its template code here)`,
+      );
     campaign.event?.waves.forEach((wave, i) => {
       wave.tiers.forEach((tier, j) => {
         if (!segmentTiers.has(tier))

@@ -8,6 +8,7 @@ import { rowFromDecision } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { ConflictError } from "#platform/errors.ts";
+import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 
 export type RsvpStatus = "confirmed" | "waitlisted" | "cancelled";
@@ -156,6 +157,13 @@ export async function scheduleReminder(
 ): Promise<boolean> {
   const event = invitation.event;
   if (!event) return false;
+  // An invitation saved before its vendor needed the code has no reminder to send (the seat stands).
+  if (config.sms.vendor && !event.reminderSmsTemplateCode) {
+    logger.warn("no RSVP reminder: the invitation has no event.reminderSmsTemplateCode", {
+      campaignId: invitation.campaignId,
+    });
+    return false;
+  }
   const reminder = parseCampaign(
     {
       campaignId: `${invitation.campaignId}-reminder`.slice(0, 64),
@@ -171,6 +179,7 @@ export async function scheduleReminder(
           channel: "sms",
           template:
             "{{name|尊敬的客户}}您好，提醒您：{{eventName|活动}}将于{{eventTime}}在{{venue|网点}}举行，期待您的光临。",
+          ...(event.reminderSmsTemplateCode ? { smsTemplateCode: event.reminderSmsTemplateCode } : {}),
         },
       ],
     },

@@ -100,6 +100,27 @@ describe.each([
 });
 
 describe("SMS_PROVIDER on the embedded runtime", () => {
+  it("demo runs its whole story through Tencent's gateway (each variant and the RSVP reminder given a code)", {
+    timeout: 300_000,
+  }, async () => {
+    const dataDir = tempDir();
+    const out = await cli(["demo", "--customers", "800"], {
+      dataDir,
+      env: { SMS_PROVIDER: "tencent" },
+      timeoutMs: 280_000,
+    });
+    expect(out.code, out.stderr.slice(-2000)).toBe(0);
+    const lines = readFileSync(join(dataDir, "demo", "sms-sink.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const r = JSON.parse(line) as SinkLine;
+      expect(r.messageId).toMatch(/^2433:\d+$/);
+      expect(r.text).toMatch(/^【Tiercast银行】SMS_DEMO_/);
+    }
+  });
+
   it("refuses aws (no End User Messaging stand-in), saying what it takes (exit 2)", async () => {
     const out = await cli(["ledger", "nothing"], {
       dataDir: join(tempDir(), "d"),
