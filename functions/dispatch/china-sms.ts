@@ -323,12 +323,16 @@ const chinaDay = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(
 /**
  * Alibaba Cloud's QuerySendDetails: the number's records on the attempt's day (China time, and the next
  * day when the attempt was close to midnight), paged 50 at a time, searched for our OutId. Aliyun files
- * a record the moment it accepts a message, so none with our OutId means it never took it. Its records
- * carry no BizId: a send settled this way keeps `aliyun-out:<OutId>` as its message id.
+ * a record the moment it accepts a message, so none with our OutId means it never took it (within the
+ * 30 days it keeps records; older attempts get no answer). Its records carry no BizId: a send settled
+ * this way keeps `aliyun-out:<OutId>` as its message id.
  */
 export function aliyunSmsLookup(options: VendorOptions<AliyunCredentials>): VendorLookup {
   const client = aliyunClient(options);
+  const now = options.now ?? (() => new Date());
   return async (sendKey, attempt) => {
+    // Aliyun keeps 30 days of records: past them, an absent record proves nothing.
+    if (now().getTime() - attempt.at.getTime() > 29 * 86_400_000) return undefined;
     const phone = attempt.to.replace(/^\+86/, "");
     const days = [...new Set([chinaDay(attempt.at.getTime()), chinaDay(attempt.at.getTime() + 10 * 60_000)])];
     try {
