@@ -185,7 +185,8 @@ export class WorkflowStack extends Stack {
         "The bank's relay owns these credentials and rotates them on its side.",
       );
     // AWS China with Alibaba Cloud or Tencent Cloud SMS: the vendor's keys, which the bank puts here
-    // after the first deploy; only the SMS worker may read them.
+    // after the first deploy; only the SMS worker (to send) and the await step (to ask about a lost
+    // answer) may read them.
     const smsVendor = settings.china && d.smsProvider && d.smsProvider !== "http" ? d.smsProvider : undefined;
     const smsSecret = smsVendor
       ? new secrets.Secret(this, "SmsProviderCredentials", {
@@ -239,6 +240,28 @@ export class WorkflowStack extends Stack {
             ...(props.smsConfigurationSet ? { SMS_CONFIGURATION_SET: props.smsConfigurationSet } : {}),
           }),
     };
+    // The await step settles a lost answer (`unknown`) by asking the vendor's query API
+    // (QuerySendDetails / PullSmsSendStatusByPhoneNumber): it names the vendor and reads its keys too.
+    if (smsVendor && smsSecret) {
+      for (const [k, v] of Object.entries({
+        TIERCAST_PARAMETERS: providerEnvironment.TIERCAST_PARAMETERS!,
+        SMS_PROVIDER: smsVendor,
+        SMS_SECRET_ARN: smsSecret.secretArn,
+      }))
+        awaitDispatch.addEnvironment(k, v);
+      awaitDispatch.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ssm:GetParameters"],
+          resources: [providerParameter.parameterArn],
+        }),
+      );
+      awaitDispatch.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [smsSecret.secretArn],
+        }),
+      );
+    }
     for (const channel of Object.keys(queues) as Channel[]) {
       // Each invocation paces itself to its share of the rate; ~10 recipients/message × 10 messages per batch.
       const concurrency = workerConcurrency(rates[channel]);

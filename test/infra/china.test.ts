@@ -111,13 +111,14 @@ describe.each([
     }),
   );
 
-  it("gives the SMS worker the vendor, its settings and the secret's ARN, never a key", () => {
+  it("gives the SMS worker (and the await step, which reconciles lost answers) the vendor, its settings and the secret's ARN, never a key", () => {
     expect(secretId).toBeDefined();
     const templates = Object.values(stacks).map((s) => Template.fromStack(s).toJSON());
     const workers = Object.values(workflow.findResources("AWS::Lambda::Function"))
       .map((f) => effectiveSettings(templates, f.Properties.Environment.Variables))
       .filter((s) => s.SMS_PROVIDER !== undefined);
-    expect(workers).toHaveLength(3);
+    // The three channel workers and the await step.
+    expect(workers).toHaveLength(4);
     for (const s of workers) {
       expect(s).toMatchObject({ ...env, SMS_SECRET_ARN: { Ref: secretId } });
       expect(s.SMS_ENDPOINT).toBeUndefined();
@@ -126,19 +127,22 @@ describe.each([
     expect(vars).not.toMatch(/accessKeySecret|secretKey/);
   });
 
-  it("lets only the SMS worker read that secret, with GetSecretValue alone", () => {
+  it("lets only the SMS worker and the await step read that secret, with GetSecretValue alone", () => {
     const readers = Object.entries(workflow.findResources("AWS::IAM::Policy")).filter(([, p]) =>
       JSON.stringify(p).includes(`"Ref":"${secretId}"`),
     );
-    expect(readers).toHaveLength(1);
-    const statements = (
-      readers[0]![1].Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }
-    ).PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(secretId!));
-    expect(statements).toEqual([
-      expect.objectContaining({ Action: "secretsmanager:GetSecretValue", Resource: { Ref: secretId } }),
-    ]);
-    const roles = JSON.stringify(readers[0]![1].Properties);
+    expect(readers).toHaveLength(2);
+    for (const [, reader] of readers) {
+      const statements = (
+        reader.Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }
+      ).PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(secretId!));
+      expect(statements).toEqual([
+        expect.objectContaining({ Action: "secretsmanager:GetSecretValue", Resource: { Ref: secretId } }),
+      ]);
+    }
+    const roles = readers.map(([, r]) => JSON.stringify(r.Properties)).join(" ");
     expect(roles).toMatch(/SmsWorker/);
+    expect(roles).toMatch(/AwaitDispatch/);
   });
 });
 
