@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { receiptToken } from "#functions/receipts/vendor.ts";
 import { cli, tempDir } from "../helpers.ts";
 
 // `tiercast launch` / `serve` / `demo` send SMS through the vendor SMS_PROVIDER names: the worker's real
@@ -96,6 +97,24 @@ describe.each([
     expect(stderr).toMatch(
       new RegExp(`SMS goes through the local ${provider} gateway at http://127\\.0\\.0\\.1:\\d+`),
     );
+  });
+});
+
+describe("sms receipt-urls", () => {
+  it("prints the vendors' callback URLs with this deployment's tokens; a bad --base is a usage error", async () => {
+    const dataDir = join(tempDir(), "d");
+    const out = await cli(["sms", "receipt-urls", "--base", "https://go.bank.example/", "--json"], {
+      dataDir,
+    });
+    expect(out.code, out.stderr).toBe(0);
+    const secret = readFileSync(join(dataDir, "secret"), "utf8").trim();
+    expect(out.json()).toEqual({
+      aliyun: `https://go.bank.example/hooks/sms/aliyun?token=${receiptToken(secret, "aliyun")}`,
+      tencent: `https://go.bank.example/hooks/sms/tencent?token=${receiptToken(secret, "tencent")}`,
+    });
+    const bad = await cli(["sms", "receipt-urls", "--base", "go.bank.example"], { dataDir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--base: not a URL/);
   });
 });
 
