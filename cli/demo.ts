@@ -58,8 +58,20 @@ export async function runDemo(options: GlobalOptions, customers: number): Promis
     );
     say(tiersTable(await countTiers(runtime)));
 
+    // Through a domestic vendor (SMS_PROVIDER=aliyun|tencent) SMS goes out as registered templates: the
+    // demo gives each variant a code, which the local vendor gateway approves.
+    const registered = (c: ResolvedCampaign): ResolvedCampaign =>
+      runtime.config.sms.vendor
+        ? {
+            ...c,
+            variants: c.variants.map((v, i) => ({ smsTemplateCode: `SMS_DEMO_${i + 1}`, ...v })),
+            ...(c.event ? { event: { reminderSmsTemplateCode: "SMS_DEMO_REMINDER", ...c.event } } : {}),
+          }
+        : c;
+    const { vendor: _vendor, ...sms } = runtime.config.sms;
+    const unregistered = { ...runtime.config, sms };
     const pilot = (path: string): ResolvedCampaign => {
-      const c = readCampaignFile(path, runtime.config);
+      const c = registered(readCampaignFile(path, unregistered));
       return parseCampaign({ ...c, segment: { ...c.segment, branches: PILOT_BRANCHES } }, runtime.config);
     };
     const dormant = parseCampaign(

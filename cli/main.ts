@@ -508,6 +508,46 @@ export function buildProgram(): Command {
       );
     });
 
+  program
+    .command("sms")
+    .description("AWS China SMS vendors")
+    .command("receipt-urls")
+    .description(
+      "the callback URLs (with their token) to set in Alibaba Cloud's and Tencent Cloud's consoles for delivery receipts",
+    )
+    .requiredOption("--base <url>", "the public base URL of the deployment (publicBaseUrl)")
+    .option(
+      "--secret-arn <arn>",
+      "the deployment's HMAC secret in Secrets Manager (default: this data dir's secret)",
+    )
+    .action(async (o: { base: string; secretArn?: string }, cmd: Command) => {
+      const options = globals(cmd);
+      let base: URL;
+      try {
+        base = new URL(o.base);
+      } catch {
+        throw new UsageError(`--base: not a URL: ${o.base} (e.g. https://go.bank.example)`);
+      }
+      if (base.protocol !== "https:" && base.protocol !== "http:")
+        throw new UsageError(`--base: must be an https URL, not ${base.protocol}`);
+      let secret: string;
+      if (o.secretArn) {
+        const source = lib.secretSource({ secretArn: o.secretArn });
+        await source.load();
+        secret = source.get();
+      } else secret = await withRuntime(options, async (runtime) => runtime.secret);
+      const root = base.href.replace(/\/$/, "");
+      const urls = {
+        aliyun: `${root}/hooks/sms/aliyun?token=${lib.receiptToken(secret, "aliyun")}`,
+        tencent: `${root}/hooks/sms/tencent?token=${lib.receiptToken(secret, "tencent")}`,
+      };
+      emit(
+        options,
+        urls,
+        () => `Alibaba Cloud (SmsReport):   ${urls.aliyun}\nTencent Cloud (状态回调):    ${urls.tencent}`,
+      );
+    });
+
   const audit = program.command("audit").description("the append-only, keyed audit log");
   audit
     .command("verify")

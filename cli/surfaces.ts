@@ -337,6 +337,11 @@ export function addSurfaceCommands(program: Command, globals: (cmd: Command) => 
       await withRuntime(options, async (runtime) => {
         const server = await lib.startServe(runtime, { port: o.port });
         process.stderr.write(`tiercast: serving the API and console on ${server.url} (Ctrl-C stops)\n`);
+        const sms = runtime.settings.sms;
+        if (sms.provider === "aliyun" || sms.provider === "tencent")
+          process.stderr.write(
+            `tiercast: SMS goes through the local ${sms.provider} gateway at ${sms.endpoint} (it verifies each request's signature)\n`,
+          );
         emit(options, { url: server.url }, () => `${server.url}`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", resolve);

@@ -3,9 +3,16 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { ApiDeps } from "#functions/api/http.ts";
 import { logAnchor } from "#functions/audit/anchor.ts";
 import type { AuditAnchor, AuditDeps } from "#functions/audit/store.ts";
+import { lambdaAuditWriter } from "#functions/audit/writer.ts";
 import type { Channel } from "#functions/campaign/schema.ts";
-import { signNameOf, vendorSmsProvider } from "#functions/dispatch/china-sms.ts";
-import { type DispatchDeps, type Provider, pacer } from "#functions/dispatch/core.ts";
+import { getCustomer } from "#functions/customers/store.ts";
+import {
+  signNameOf,
+  type VendorLookup,
+  vendorSmsLookup,
+  vendorSmsProvider,
+} from "#functions/dispatch/china-sms.ts";
+import { type DispatchDeps, type Provider, pacer, writeMessagePointer } from "#functions/dispatch/core.ts";
 import {
   awsSmsProvider,
   httpSmsLookup,
@@ -38,6 +45,16 @@ import { type SecretSource, secretSource } from "#platform/secret.ts";
 /** The operator's tunables (timeouts, leases, fault drills, log level), from the environment. */
 export const readTunables = (defaults?: Parameters<typeof tunablesFrom>[1]): Tunables =>
   tunablesFrom(readEnv(), defaults);
+
+/** Who the embedded runtime sends SMS through (SMS_PROVIDER, SMS_APP_ID, SMS_SIGN_NAME), from the environment. */
+export const readSmsChoice = (): Pick<Settings["sms"], "provider" | "appId" | "signName"> => {
+  const e = readEnv();
+  return {
+    ...(e.SMS_PROVIDER ? { provider: e.SMS_PROVIDER } : {}),
+    ...(e.SMS_APP_ID ? { appId: e.SMS_APP_ID } : {}),
+    ...(e.SMS_SIGN_NAME ? { signName: e.SMS_SIGN_NAME } : {}),
+  };
+};
 
 /** What `base()` gives every core: the store, the bank's config, the key, the clock and the queues. */
 export interface BaseDeps {
@@ -100,6 +117,15 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   const secret = secretSource(settings);
   let dispatch: Promise<DispatchDeps> | undefined;
   const auditAnchor = options.auditAnchor === undefined ? logAnchor : (options.auditAnchor ?? undefined);
+  // On AWS the API, the scheduler and Finalize append through the AuditWriter function; it (and the
+  // embedded runtime) append in process. The anchor is then the writer's log.
+  const auditWriter = settings.auditWriterFunction
+    ? lambdaAuditWriter(settings.auditWriterFunction)
+    : undefined;
+  const auditPort = {
+    ...(auditAnchor ? { auditAnchor } : {}),
+    ...(auditWriter ? { auditWriter } : {}),
+  };
 
   const queueUrl = (channel: Channel) => {
     const url = settings.queues[channel];
@@ -136,15 +162,11 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     return out.SecretString;
   }
 
-  async function smsProvider(): Promise<Provider> {
+  /** The domestic vendor's settings (SMS_PROVIDER=aliyun|tencent): its endpoint, app, signature and keys. */
+  function vendorSettings() {
     const { sms } = settings;
-    if (smsKind === "http") {
-      if (!sms.endpoint) throw new Error("SMS_PROVIDER=http needs SMS_ENDPOINT");
-      return httpSmsProvider(sms.endpoint, settings.smsTimeoutMs);
-    }
-    if (smsKind === "aws") return awsSmsProvider(sms.origination, sms.configurationSet);
     const credentials = sms.credentials;
-    return vendorSmsProvider(smsKind, {
+    return {
       endpoint: sms.endpoint,
       region: sms.region,
       appId: sms.appId,
@@ -152,8 +174,33 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
       timeoutMs: settings.smsTimeoutMs,
       now,
       readSecret: credentials ? async () => credentials : () => secretString(sms.secretArn, "the SMS secret"),
-    });
+    };
   }
+
+  async function smsProvider(): Promise<Provider> {
+    const { sms } = settings;
+    if (smsKind === "http") {
+      if (!sms.endpoint) throw new Error("SMS_PROVIDER=http needs SMS_ENDPOINT");
+      return httpSmsProvider(sms.endpoint, settings.smsTimeoutMs);
+    }
+    if (smsKind === "aws") return awsSmsProvider(sms.origination, sms.configurationSet);
+    return vendorSmsProvider(smsKind, vendorSettings());
+  }
+
+  // A vendor's query API is asked by number and day: the number is the customer's, read when asked.
+  let vendorLookup: VendorLookup | undefined;
+  const askVendor = async (sendKey: string, attempt: { customerId: string; at: Date }) => {
+    if (smsKind !== "aliyun" && smsKind !== "tencent") return undefined;
+    vendorLookup ??= vendorSmsLookup(smsKind, vendorSettings());
+    const to = (await getCustomer(repo, attempt.customerId))?.phone;
+    const found = to ? await vendorLookup(sendKey, { to, at: attempt.at }) : undefined;
+    // Tencent's later status callback names the SerialNo found here: point it at the send.
+    if (found?.received && smsKind === "tencent") {
+      const [campaignId] = sendKey.split("#");
+      await writeMessagePointer(repo, found.messageId, campaignId!, attempt.customerId, attempt.at);
+    }
+    return found;
+  };
 
   async function buildDispatchDeps(): Promise<DispatchDeps> {
     const { email } = settings;
@@ -169,7 +216,8 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
       providers,
       maxReceiveCount: settings.maxReceiveCount,
       leaseMs: settings.leaseMs,
-      messagePointers: settings.sms.replyPointers,
+      // Tencent's status callback names only the SerialNo: a pointer per send finds its row.
+      messagePointers: settings.sms.replyPointers || smsKind === "tencent",
       // The rate is the provider account's: each of the worker's concurrent containers takes its share.
       pace: pacer({
         sms: config.sms.ratePerSecond / settings.sendConcurrency,
@@ -192,14 +240,21 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     metrics: settings.metrics ? cloudWatchMetrics : noMetrics,
     queueUrl,
     base,
-    auditDeps: () => ({ ...base(), ...(auditAnchor ? { auditAnchor } : {}) }),
+    auditDeps: () => ({ ...base(), ...auditPort }),
     launchDeps: () => ({
       ...base(),
       sweepAfterMs: settings.sweepAfterMs,
       // RM tasks are written idempotently, so one whose outcome is unknown is simply written again.
-      // On AWS, SMS and email unknowns are reconciled by their delivery receipts instead.
-      lookup: async (channel, sendKey) =>
-        channel === "rm-task" ? { received: false } : channel === "sms" ? smsLookup?.(sendKey) : undefined,
+      // SMS is asked of the gateway's or the domestic vendor's own record; on AWS global, SMS and email
+      // unknowns are reconciled by their delivery receipts instead.
+      lookup: async (channel, sendKey, attempt) =>
+        channel === "rm-task"
+          ? { received: false }
+          : channel === "sms"
+            ? smsLookup
+              ? smsLookup(sendKey)
+              : askVendor(sendKey, attempt)
+            : undefined,
     }),
     dispatchDeps: () => {
       dispatch ??= buildDispatchDeps().catch((err: unknown) => {
@@ -229,7 +284,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
         authenticate,
         startLaunch: app.startLaunch,
         syncSchedule: app.syncSchedule,
-        ...(auditAnchor ? { auditAnchor } : {}),
+        ...auditPort,
         ...(objects ? { objects } : {}),
         ...(dryRunQueue
           ? {

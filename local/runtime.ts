@@ -3,11 +3,12 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { type App, createApp, readTunables } from "#functions/app.ts";
+import { type App, createApp, readSmsChoice, readTunables } from "#functions/app.ts";
 import { documentClient } from "#platform/clients.ts";
 import { type SettableClock, settableClock } from "#platform/clock.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import type { Settings, Tunables } from "#platform/env.ts";
+import { UsageError } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
 import type { Repo } from "#platform/repo.ts";
 import { localAuditAnchor } from "./audit-anchor.ts";
@@ -30,6 +31,11 @@ export interface RuntimeOptions {
   settings?: Partial<Tunables>;
   /** Step Functions' quotas the launch workflow is held to (AWS's by default; lower in tests). */
   workflowLimits?: Partial<WorkflowLimits>;
+  /**
+   * Who SMS goes through (SMS_PROVIDER=http|aliyun|tencent, SMS_APP_ID, SMS_SIGN_NAME; from the
+   * environment by default): `aliyun`/`tencent` put that vendor's verifying gateway in front of the sink.
+   */
+  sms?: Pick<Settings["sms"], "provider" | "appId" | "signName">;
 }
 
 /** Where the messaging half (local/dispatch.ts) listens, once it has started. */
@@ -100,6 +106,11 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     ddb = documentClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
     const store = ddb;
     const clock = settableClock(options.at);
+    const sms = options.sms ?? readSmsChoice();
+    if (sms.provider === "aws")
+      throw new UsageError(
+        "SMS_PROVIDER=aws sends through End User Messaging, which the embedded runtime has no stand-in for: use http (the local gateway), aliyun or tencent",
+      );
     const settings: Settings = {
       ...readTunables(LOCAL_DEFAULTS),
       ...options.settings,
@@ -108,7 +119,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       config: options.config,
       secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
       queues: {},
-      sms: { replyPointers: false },
+      sms: { replyPointers: false, ...sms },
       email: {},
       scheduler: {},
       // CloudWatch's embedded metric format has no reader here.
@@ -126,7 +137,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     };
     const app = build(settings);
     const runtime: Runtime = {
-      config: options.config,
+      // The app's: where SMS goes through a vendor, campaigns need their registered template codes.
+      config: app.config,
       dataDir,
       repo: app.repo,
       secret: app.secret.get(),

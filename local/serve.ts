@@ -9,6 +9,7 @@ import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { handleApi } from "#functions/api/router.ts";
 import { runDryRun } from "#functions/dryrun/job.ts";
 import { runImportJob } from "#functions/import/job.ts";
+import { receiptToken } from "#functions/receipts/vendor.ts";
 import { releaseDue } from "#functions/release/core.ts";
 import { runDueSchedules } from "#functions/schedules/core.ts";
 import { handleTracking } from "#functions/track/core.ts";
@@ -24,6 +25,8 @@ export interface ServeOptions {
   schedulerMs?: number;
   /** Serve the web console from here (default: web/dist, built on first use). */
   webDir?: string | false;
+  /** How often a domestic vendor's gateway pushes its delivery receipts here; 0 turns it off (tests push). */
+  receiptsMs?: number;
 }
 
 export interface LocalServer {
@@ -94,7 +97,7 @@ function send(res: ServerResponse, out: ApiResponse) {
  * dispatch workers and an in-process scheduler, all on the embedded runtime.
  */
 export async function startServe(runtime: Runtime, options: ServeOptions = {}): Promise<LocalServer> {
-  await startDispatch(runtime);
+  const dispatch = await startDispatch(runtime);
   const running = new Set<Promise<unknown>>();
   const base = runtime.app.base();
   // Import files go to a real local S3-compatible server, as they go to S3 on AWS. Loaded here, not
@@ -226,6 +229,21 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
   });
   const { port } = server.address() as AddressInfo;
 
+  // A domestic vendor's gateway pushes its receipts to this server's callback URL, as the vendor's
+  // console is set to push to the deployment's (with the token; see receipts/vendor.ts).
+  const vendor = runtime.settings.sms.provider;
+  let receiptsTimer: NodeJS.Timeout | undefined;
+  if (dispatch.vendor && (vendor === "aliyun" || vendor === "tencent")) {
+    const gateway = dispatch.vendor;
+    gateway.pushReceiptsTo(
+      `http://127.0.0.1:${port}/hooks/sms/${vendor}?token=${receiptToken(base.secret, vendor)}`,
+    );
+    if (options.receiptsMs !== 0)
+      receiptsTimer = setInterval(() => {
+        gateway.flushReceipts().catch(() => {});
+      }, options.receiptsMs ?? 2_000);
+  }
+
   const schedulerTick = async () => {
     const runs = await runDueSchedules(deps);
     const released = await releaseDue({
@@ -257,6 +275,7 @@ export async function startServe(runtime: Runtime, options: ServeOptions = {}): 
     schedulerTick,
     async stop() {
       if (timer) clearInterval(timer);
+      if (receiptsTimer) clearInterval(receiptsTimer);
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       await closed;

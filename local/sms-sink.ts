@@ -37,6 +37,11 @@ export interface SmsSink {
     receivedAt: string,
     messageId?: string,
   ): SmsRecord;
+  /**
+   * The gateway's own record of what it accepted for one number, from its log (a crash recovery reads
+   * the file once): what a vendor's query API answers from (local/vendor-sms.ts).
+   */
+  sentTo(to: string): SmsRecord[];
   /** Holds a request open until the sink stops (an accepted message whose answer never comes back). */
   hang(): Promise<void>;
   stop(): Promise<void>;
@@ -63,18 +68,23 @@ export async function startSmsSink(
   // The gateway's own record by our tag, for reconciling a send whose answer was lost. Built from the
   // log on the first lookup only (a crash recovery), then kept up to date.
   let byTag: Map<string, string> | undefined;
+  const logged = (): SmsRecord[] => {
+    if (!logPath) return messages;
+    const lines = existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n") : [];
+    return lines.filter(Boolean).map((line) => JSON.parse(line) as SmsRecord);
+  };
   const lookup = (tag: string): string | undefined => {
     if (!byTag) {
       byTag = new Map();
-      const lines = logPath && existsSync(logPath) ? readFileSync(logPath, "utf8").split("\n") : [];
-      for (const line of lines)
-        if (line) {
-          const r = JSON.parse(line) as SmsRecord;
-          byTag.set(r.tag, r.messageId);
-        }
-      for (const r of messages) byTag.set(r.tag, r.messageId);
+      for (const r of logged()) byTag.set(r.tag, r.messageId);
     }
     return byTag.get(tag);
+  };
+  let byNumber: Map<string, SmsRecord[]> | undefined;
+  const addByNumber = (r: SmsRecord) => {
+    const list = byNumber?.get(r.to);
+    if (list) list.push(r);
+    else byNumber?.set(r.to, [r]);
   };
   // Appended synchronously before the gateway answers: what it acknowledged is on disk, even if the
   // process dies on the next line (the crash tests count on it, as a real gateway's log would).
@@ -141,10 +151,18 @@ export async function startSmsSink(
       receivedAt,
     };
     byTag?.set(record.tag, record.messageId);
+    addByNumber(record);
     sink.accepted++;
     if (messages.length < keepInMemory) messages.push(record);
     if (log !== undefined) writeSync(log, `${JSON.stringify(record)}\n`);
     return record;
+  };
+  sink.sentTo = (to) => {
+    if (!byNumber) {
+      byNumber = new Map();
+      for (const r of logged()) addByNumber(r);
+    }
+    return byNumber.get(to) ?? [];
   };
   sink.hang = () => new Promise<void>((resolve) => hanging.add(resolve));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -21,6 +21,8 @@ export interface VendorGatewayOptions {
   templates?: Record<string, string>;
   /** The vendor's clock, for the timestamp window (the embedded runtime's clock). */
   clock?: () => Date;
+  /** Numbers the carrier never delivers to: accepted, then reported failed (receipts and the query APIs). */
+  undeliverable?: string[];
 }
 
 export interface VendorGateway {
@@ -29,8 +31,31 @@ export interface VendorGateway {
   answers: { code: string; at: string }[];
   /** The next `times` requests that pass the signature check answer with this vendor code. */
   failNext(code: string, times?: number): void;
+  /** The next `times` requests have their connection cut before the gateway reads them: never received. */
+  dropNext(times?: number): void;
+  /**
+   * Where delivery receipts go (the callback URL an operator sets in the vendor's console): Aliyun's
+   * SmsReport HTTP batch push, Tencent's status callback. Unset: receipts wait.
+   */
+  pushReceiptsTo(url: string | undefined): void;
+  /** Pushes the receipts not yet acknowledged (the vendor's answer is `code: 0` / `result: 0`); how many went. */
+  flushReceipts(): Promise<number>;
+  /** Pushes every receipt again, as a vendor does when it is unsure its push arrived. */
+  redeliverReceipts(): Promise<number>;
   stop(): Promise<void>;
 }
+
+/** One delivery report in the vendor's own push format, and whether our endpoint acknowledged it. */
+interface Receipt {
+  body: Record<string, unknown>;
+  acknowledged: boolean;
+}
+
+/** `yyyy-MM-dd HH:mm:ss` in China Standard Time, as both vendors write times. */
+export const chinaTime = (iso: string) =>
+  new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 19).replace("T", " ");
+/** `yyyyMMdd` in China Standard Time (Aliyun's SendDate). */
+export const chinaDate = (iso: string) => chinaTime(iso).slice(0, 10).replaceAll("-", "");
 
 const MAINLAND = /^1[3-9]\d{9}$/;
 
@@ -46,8 +71,31 @@ async function listen(
   sink: SmsSink,
   answers: VendorGateway["answers"],
   injected: string[],
+  receipts: Receipt[],
+  /** What the vendor's endpoint answers when it took the push. */
+  acknowledged: (answer: unknown) => boolean,
 ): Promise<VendorGateway> {
+  let drops = 0;
+  let receiptsUrl: string | undefined;
+  const push = async (which: Receipt[]) => {
+    if (!receiptsUrl || !which.length) return 0;
+    // One batch per push (both vendors batch; a request may carry many reports).
+    const response = await fetch(receiptsUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(which.map((r) => r.body)),
+    }).catch(() => undefined);
+    const answer = response?.ok ? await response.json().catch(() => undefined) : undefined;
+    if (!acknowledged(answer)) return 0;
+    for (const r of which) r.acknowledged = true;
+    return which.length;
+  };
   const server: Server = createServer((req, res) => {
+    if (drops > 0) {
+      drops--;
+      req.socket.destroy();
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       res.writeHead(500, { "content-type": "application/json" });
       res.end(JSON.stringify({ error: (err as Error).message }));
@@ -60,6 +108,14 @@ async function listen(
     failNext(code, times = 1) {
       for (let i = 0; i < times; i++) injected.push(code);
     },
+    dropNext(times = 1) {
+      drops += times;
+    },
+    pushReceiptsTo(url) {
+      receiptsUrl = url;
+    },
+    flushReceipts: () => push(receipts.filter((r) => !r.acknowledged)),
+    redeliverReceipts: () => push([...receipts]),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -78,10 +134,56 @@ export async function startAliyunSmsGateway(
   const answers: VendorGateway["answers"] = [];
   const injected: string[] = [];
   const nonces = new Set<string>();
+  const receipts: Receipt[] = [];
+  const undeliverable = new Set(options.undeliverable ?? []);
   let seq = 0;
+  type Reply = (status: number, code: string, extra?: Record<string, unknown>) => void;
+  /**
+   * QuerySendDetails: one number's records on one day (China time), 1–50 a page, newest first. A record
+   * exists from the moment the vendor accepted the message (SendStatus 1 waiting for the carrier's
+   * report, 2 failed, 3 delivered); it carries our OutId but not the BizId.
+   */
+  const query = (params: Record<string, string>, reply: Reply) => {
+    const phone = params.PhoneNumber ?? "";
+    const pageSize = Number(params.PageSize);
+    const page = Number(params.CurrentPage ?? "1");
+    if (!MAINLAND.test(phone)) return reply(200, "isv.MOBILE_NUMBER_ILLEGAL");
+    if (
+      !/^\d{8}$/.test(params.SendDate ?? "") ||
+      !Number.isInteger(pageSize) ||
+      pageSize < 1 ||
+      pageSize > 50
+    )
+      return reply(200, "isv.INVALID_PARAMETERS");
+    if (!Number.isInteger(page) || page < 1) return reply(200, "isv.INVALID_PARAMETERS");
+    const records = sink
+      .sentTo(`+86${phone}`)
+      .filter(
+        (r) => chinaDate(r.receivedAt) === params.SendDate && (!params.BizId || r.messageId === params.BizId),
+      )
+      .reverse();
+    reply(200, "OK", {
+      TotalCount: records.length,
+      SmsSendDetailDTOs: {
+        SmsSendDetailDTO: records.slice((page - 1) * pageSize, page * pageSize).map((r) => {
+          const delivered = !undeliverable.has(r.to);
+          return {
+            PhoneNum: phone,
+            SendStatus: delivered ? 3 : 2,
+            ErrCode: delivered ? "DELIVERED" : "MK:0001",
+            TemplateCode: "",
+            Content: r.text,
+            SendDate: chinaTime(r.receivedAt),
+            ReceiveDate: chinaTime(r.at),
+            OutId: r.tag,
+          };
+        }),
+      },
+    });
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const receivedAt = clock().toISOString();
-    const reply = (status: number, code: string, extra: Record<string, unknown> = {}) => {
+    const reply: Reply = (status, code, extra = {}) => {
       answers.push({ code, at: receivedAt });
       res.writeHead(status, { "content-type": "application/json;charset=utf-8" });
       res.end(
@@ -118,6 +220,7 @@ export async function startAliyunSmsGateway(
       return reply(400, "InvalidTimeStamp.Expired");
     if (nonces.has(SignatureNonce)) return reply(400, "SignatureNonceUsed");
     nonces.add(SignatureNonce);
+    if (params.Version === "2017-05-25" && params.Action === "QuerySendDetails") return query(params, reply);
     if (params.Action !== "SendSms" || params.Version !== "2017-05-25")
       return reply(404, "InvalidAction.NotFound");
 
@@ -147,8 +250,28 @@ export async function startAliyunSmsGateway(
       ? template.replace(/\$\{(\w+)\}/g, (_, name: string) => String(values[name]))
       : `${code} ${params.TemplateParam ?? "{}"}`;
     const bizId = `${Date.now()}${String(++seq).padStart(6, "0")}^0`;
-    for (const n of numbers)
-      sink.accept({ to: `+86${n}`, text: `【${sign}】${body}`, tag: params.OutId ?? "" }, receivedAt, bizId);
+    for (const n of numbers) {
+      const record = sink.accept(
+        { to: `+86${n}`, text: `【${sign}】${body}`, tag: params.OutId ?? "" },
+        receivedAt,
+        bizId,
+      );
+      const delivered = !undeliverable.has(record.to);
+      receipts.push({
+        acknowledged: false,
+        body: {
+          phone_number: n,
+          send_time: chinaTime(record.receivedAt),
+          report_time: chinaTime(record.at),
+          success: delivered,
+          err_code: delivered ? "DELIVERED" : "MK:0001",
+          err_msg: delivered ? "用户接收成功" : "用户停机或空号",
+          sms_size: "1",
+          biz_id: bizId,
+          out_id: params.OutId ?? "",
+        },
+      });
+    }
     if (fault === "timeout") {
       await sink.hang();
       res.destroy();
@@ -156,7 +279,8 @@ export async function startAliyunSmsGateway(
     }
     reply(200, "OK", { BizId: bizId });
   };
-  return listen(handle, sink, answers, injected);
+  // Aliyun's push expects {"code": 0} back; anything else is pushed again.
+  return listen(handle, sink, answers, injected, receipts, (a) => (a as { code?: unknown })?.code === 0);
 }
 
 /** Codes Tencent reports per number in SendStatusSet rather than as the request's Error. */
@@ -172,7 +296,47 @@ export async function startTencentSmsGateway(
   const clock = options.clock ?? (() => new Date());
   const answers: VendorGateway["answers"] = [];
   const injected: string[] = [];
+  const receipts: Receipt[] = [];
+  const undeliverable = new Set(options.undeliverable ?? []);
   let seq = 0;
+  /**
+   * PullSmsSendStatusByPhoneNumber: one number's delivery reports between BeginTime and EndTime (unix
+   * seconds), at most 100. A report exists only once the carrier reported (here: at once), so a
+   * message Tencent accepted but nobody reported on yet is not listed.
+   */
+  const pull = (body: Record<string, unknown>, send: (code: string, r: Record<string, unknown>) => void) => {
+    const error = (code: string, message = code) => send(code, { Error: { Code: code, Message: message } });
+    const phone = String(body.PhoneNumber ?? "");
+    const begin = Number(body.BeginTime);
+    const end = body.EndTime === undefined ? Number.POSITIVE_INFINITY : Number(body.EndTime);
+    const limit = Number(body.Limit);
+    const offset = Number(body.Offset ?? 0);
+    if (body.SmsSdkAppId !== options.appId) return error("UnauthorizedOperation.SmsSdkAppIdVerifyFail");
+    if (!/^\+861[3-9]\d{9}$/.test(phone)) return error("InvalidParameterValue.IncorrectPhoneNumber");
+    if (!Number.isInteger(begin) || !(end >= begin) || !Number.isInteger(limit) || limit < 1 || limit > 100)
+      return error("InvalidParameter", "BeginTime, EndTime and Limit (1-100) are required");
+    const set = sink
+      .sentTo(phone)
+      .filter((r) => {
+        const t = Math.floor(Date.parse(r.receivedAt) / 1000);
+        return t >= begin && t <= end;
+      })
+      .slice(offset, offset + limit)
+      .map((r) => {
+        const delivered = !undeliverable.has(r.to);
+        return {
+          UserReceiveTime: Math.floor(Date.parse(r.at) / 1000),
+          CountryCode: "86",
+          SubscriberNumber: phone.slice(3),
+          PhoneNumber: phone,
+          SerialNo: r.messageId,
+          ReportStatus: delivered ? "SUCCESS" : "FAIL",
+          Description: delivered ? "DELIVRD" : "MK:0001",
+          SessionContext: r.tag,
+        };
+      });
+    send("Ok", { PullSmsSendStatusSet: set });
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const receivedAt = clock().toISOString();
     const requestId = `req-${++seq}`;
@@ -213,8 +377,18 @@ export async function startTencentSmsGateway(
       !sameSignature(expected.signature, signature!)
     )
       return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated.");
-    if (h["x-tc-action"] !== "SendSms") return error("InvalidAction");
+    const action = h["x-tc-action"];
+    if (action !== "SendSms" && action !== "PullSmsSendStatusByPhoneNumber") return error("InvalidAction");
     if (h["x-tc-version"] !== "2021-01-11") return error("NoSuchVersion");
+    if (action === "PullSmsSendStatusByPhoneNumber") {
+      let query: Record<string, unknown>;
+      try {
+        query = JSON.parse(payload) as Record<string, unknown>;
+      } catch {
+        return error("InvalidParameter", "body is not JSON");
+      }
+      return pull(query, send);
+    }
 
     let body: {
       PhoneNumberSet?: string[];
@@ -272,11 +446,25 @@ export async function startTencentSmsGateway(
           Fee: 0,
         };
       const serialNo = `2433:${Date.now()}${String(++seq).padStart(6, "0")}`;
-      sink.accept(
+      const record = sink.accept(
         { to: `+86${mainland}`, text: `【${sign}】${text}`, tag: body.SessionContext ?? "" },
         receivedAt,
         serialNo,
       );
+      const delivered = !undeliverable.has(record.to);
+      // Tencent's status callback carries the SerialNo (sid), not our SessionContext.
+      receipts.push({
+        acknowledged: false,
+        body: {
+          user_receive_time: chinaTime(record.at),
+          nationcode: "86",
+          mobile: mainland,
+          report_status: delivered ? "SUCCESS" : "FAIL",
+          errmsg: delivered ? "DELIVRD" : "MK:0001",
+          description: delivered ? "用户短信送达成功" : "用户停机或空号",
+          sid: serialNo,
+        },
+      });
       return {
         PhoneNumber: n,
         Code: "Ok",
@@ -295,5 +483,6 @@ export async function startTencentSmsGateway(
       SendStatusSet: results.map((r) => ({ ...r, SessionContext: body.SessionContext ?? "" })),
     });
   };
-  return listen(handle, sink, answers, injected);
+  // Tencent's callback expects {"result": 0} back.
+  return listen(handle, sink, answers, injected, receipts, (a) => (a as { result?: unknown })?.result === 0);
 }

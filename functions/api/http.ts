@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Actor, Role } from "#functions/access/users.ts";
-import type { AuditAnchor } from "#functions/audit/store.ts";
+import type { AuditAnchor, AuditWriter } from "#functions/audit/store.ts";
 import type { ObjectStore } from "#functions/import/job.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { TiercastError } from "#platform/errors.ts";
@@ -41,6 +41,8 @@ export interface ApiDeps {
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
   /** Where audit heads are exported outside the table (a file locally, the function's log on AWS). */
   auditAnchor?: AuditAnchor;
+  /** Where appends go (the AuditWriter function on AWS); absent: in process. */
+  auditWriter?: AuditWriter;
   /** Where import files are uploaded (S3; the local S3-compatible server); absent: no import jobs here. */
   objects?: ObjectStore;
   /** Runs an import job to the end, in the background (an SQS message to the job worker on AWS, in-process locally). */

@@ -1332,6 +1332,7 @@ function trackingPaths(convert: ReturnType<typeof converter>["convert"]): Record
         },
       },
     },
+    ...vendorReceiptPaths(convert),
     "/hooks/sms": {
       post: {
         tags: ["Tracking"],
@@ -1440,6 +1441,13 @@ export function openApiDocument(routes: AnyRoute[]) {
           description:
             "A local token (`tiercast users add` or POST /api/users) or, on AWS, a Cognito JWT (role and branch in its claims)",
         },
+        smsReceiptToken: {
+          type: "apiKey",
+          in: "query",
+          name: "token",
+          description:
+            "The token of a domestic SMS vendor's callback URL (neither vendor signs its pushes): an HMAC of the deployment's secret per vendor, set once in the vendor's console with the URL",
+        },
         smsSignature: {
           type: "apiKey",
           in: "header",
@@ -1468,6 +1476,110 @@ export function openApiDocument(routes: AnyRoute[]) {
           headers: {
             Allow: { description: "the path's methods", required: true, schema: { type: "string" } },
           },
+        },
+      },
+    },
+  };
+}
+
+/** The domestic SMS vendors' receipt pushes (AWS China): their own formats, answered in their own terms. */
+function vendorReceiptPaths(convert: ReturnType<typeof converter>["convert"]) {
+  const common = () => ({
+    "400": errorResponse(
+      "bad_input: not JSON, or not the vendor's report format",
+      errorExample("bad_input", "0.success: Invalid input: expected boolean, received undefined"),
+    ),
+    "401": errorResponse(
+      "bad_token: the callback URL's token is missing or wrong",
+      errorExample("bad_token", "missing or wrong token in the callback URL"),
+    ),
+    "413": errorResponse(
+      "too_large: the body is over 1 MB",
+      errorExample("too_large", "the body is over 1 MB"),
+    ),
+  });
+  return {
+    "/hooks/sms/aliyun": {
+      post: {
+        tags: ["Tracking"],
+        summary: "Alibaba Cloud SMS delivery receipts (SmsReport, HTTP batch push)",
+        description:
+          "The SmsReport HTTP batch push Alibaba Cloud's console is set to send here, with the URL's token. Each report names our send by `out_id` (the OutId the adapter sets) and becomes a delivered or failed event once: a redelivered push is a duplicate. Answered `{\"code\":0}` when every report is recorded, so the vendor pushes again only on an error.",
+        operationId: "aliyunSmsReceipts",
+        security: [{ smsReceiptToken: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: convert(R.AliyunSmsReports, "input"),
+              example: [
+                {
+                  phone_number: "13800138000",
+                  send_time: "2027-03-01 10:00:00",
+                  report_time: "2027-03-01 10:00:03",
+                  success: true,
+                  err_code: "DELIVERED",
+                  err_msg: "用户接收成功",
+                  sms_size: "1",
+                  biz_id: "900619746936498440^0",
+                  out_id: "dormant-2027q1#C0000102#sms",
+                },
+              ],
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "recorded (or duplicates, or not ours)",
+            content: {
+              "application/json": {
+                schema: convert(R.AliyunReceiptAnswer, "output"),
+                example: { code: 0, msg: "接收成功", accepted: 1, duplicate: 0, ignored: 0, rejected: 0 },
+              },
+            },
+          },
+          ...common(),
+        },
+      },
+    },
+    "/hooks/sms/tencent": {
+      post: {
+        tags: ["Tracking"],
+        summary: "Tencent Cloud SMS delivery receipts (status callback)",
+        description:
+          "The status callback Tencent Cloud's console is set to send here, with the URL's token. A report names the SerialNo (`sid`), which the pointer the worker wrote per send leads to the row; each becomes a delivered or failed event once. Answered `{\"result\":0}`.",
+        operationId: "tencentSmsReceipts",
+        security: [{ smsReceiptToken: [] }],
+        requestBody: {
+          required: true,
+          content: {
+            "application/json": {
+              schema: convert(R.TencentSmsReports, "input"),
+              example: [
+                {
+                  user_receive_time: "2027-03-01 10:00:03",
+                  nationcode: "86",
+                  mobile: "13800138000",
+                  report_status: "SUCCESS",
+                  errmsg: "DELIVRD",
+                  description: "用户短信送达成功",
+                  sid: "2433:1000000000000000001",
+                },
+              ],
+            },
+          },
+        },
+        responses: {
+          "200": {
+            description: "recorded (or duplicates, or not ours)",
+            content: {
+              "application/json": {
+                schema: convert(R.TencentReceiptAnswer, "output"),
+                example: { result: 0, errmsg: "OK", accepted: 1, duplicate: 0, ignored: 0, rejected: 0 },
+              },
+            },
+          },
+          ...common(),
         },
       },
     },

@@ -4,6 +4,7 @@ import { CAMPAIGN_STATUSES } from "#functions/campaign/record.ts";
 import { Campaign, CHANNELS, PLAYBOOKS } from "#functions/campaign/schema.ts";
 import { STAGES } from "#functions/ledger/rows.ts";
 import { PLAN_RULES } from "#functions/plans/core.ts";
+import { AliyunReport, TencentReport } from "#functions/receipts/vendor.ts";
 import { Schedule } from "#functions/schedules/core.ts";
 import { OUTCOMES } from "#functions/tasks/store.ts";
 import { HookBody } from "#functions/track/core.ts";
@@ -553,6 +554,22 @@ export const HookOutcome = z
   .meta({ id: "HookOutcome" });
 
 export const SmsHook = HookBody.meta({ id: "SmsHook" });
+
+export const AliyunSmsReports = z.array(AliyunReport).max(1000).meta({ id: "AliyunSmsReports" });
+export const TencentSmsReports = z.array(TencentReport).max(1000).meta({ id: "TencentSmsReports" });
+
+const ReceiptCounts = {
+  accepted: z.number().int().describe("reports recorded now"),
+  duplicate: z.number().int().describe("reports recorded before (a redelivered push): nothing changed"),
+  ignored: z.number().int().describe("reports about no send of ours"),
+  rejected: z.number().int().describe("reports the ledger refused"),
+};
+export const AliyunReceiptAnswer = z
+  .object({ code: z.literal(0), msg: z.string(), ...ReceiptCounts })
+  .meta({ id: "AliyunReceiptAnswer" });
+export const TencentReceiptAnswer = z
+  .object({ result: z.literal(0), errmsg: z.string(), ...ReceiptCounts })
+  .meta({ id: "TencentReceiptAnswer" });
 
 const TaskOutcome = z.enum(OUTCOMES).meta({
   id: "TaskOutcome",

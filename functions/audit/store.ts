@@ -16,7 +16,11 @@ import {
 /**
  * The only writer of AUDIT# items. A trail is `AUDIT#<entity>#<id>`: entries at `0000000001`…, and its
  * head at `HEAD`; `AUDIT#INDEX` lists the trails, so a verify can find them without a scan. Everything
- * is written with PutItem (on AWS the API's role is denied UpdateItem and DeleteItem on AUDIT# keys).
+ * is written with PutItem.
+ *
+ * Appends go through a port (`AuditWriter`): in process on the embedded runtime, and on AWS through the
+ * AuditWriter function (functions/audit/writer.ts), the only role that may put AUDIT# keys; every other
+ * role is denied any write to them. Whichever side runs it, the append below is the one code path.
  */
 
 /** Where heads are exported outside the table: a file next to the data locally, the function's log on AWS. */
@@ -26,11 +30,18 @@ export interface AuditAnchor {
   read?(): Promise<Map<string, AnchoredHead>>;
 }
 
+/** Where an append goes: this process, or the AuditWriter function on AWS. */
+export interface AuditWriter {
+  append(entry: AuditEntry): Promise<StoredAuditEntry>;
+}
+
 export interface AuditDeps {
   repo: Repo;
   /** The runtime's secret (`<data-dir>/secret` locally, Secrets Manager on AWS); the audit key derives from it. */
   secret: string;
   auditAnchor?: AuditAnchor;
+  /** Absent: appended in this process (the embedded runtime, and the AuditWriter function itself). */
+  auditWriter?: AuditWriter;
 }
 
 export interface AuditVerdict {
@@ -74,6 +85,12 @@ const strip = ({ PK: _pk, SK: _sk, ...rest }: Item) => rest;
  * the two leaves the head one behind, and the next append starts from the entries after it.
  */
 export async function appendAudit(deps: AuditDeps, entry: AuditEntry): Promise<StoredAuditEntry> {
+  if (deps.auditWriter) return deps.auditWriter.append(entry);
+  return appendHere(deps, entry);
+}
+
+/** The append itself, in this process: what the in-process port and the AuditWriter function run. */
+export async function appendHere(deps: AuditDeps, entry: AuditEntry): Promise<StoredAuditEntry> {
   const { repo } = deps;
   const key = auditKey(deps.secret);
   const trail = trailOf(entry);

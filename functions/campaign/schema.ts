@@ -146,6 +146,14 @@ export const SalonEvent = z.object({
   reminderHoursBefore: z.number().min(1).max(168).default(24),
   /** False: no waitlist, a yes once the seats are taken is answered "full" (default: a waitlist). */
   waitlist: z.boolean().optional(),
+  /**
+   * AWS China: the vendor's template code of this invitation's RSVP reminder SMS (its registered text is
+   * what goes out); when omitted, the bank's `salon.templateCodes.reminder`.
+   */
+  reminderSmsTemplateCode: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,64}$/, "letters, digits or _ (the vendor's template code)")
+    .optional(),
 });
 export type SalonEvent = z.infer<typeof SalonEvent>;
 
@@ -402,6 +410,16 @@ function semanticProblems(campaign: Campaign, config: TiercastConfig): string[] 
   }
   if (campaign.playbook === "salon-invite") {
     if (!campaign.event) problems.push("event: required for the salon-invite playbook");
+    const vendor = config.sms.vendor;
+    if (
+      vendor &&
+      campaign.event &&
+      !campaign.event.reminderSmsTemplateCode &&
+      !config.salon.templateCodes?.reminder
+    )
+      problems.push(
+        `event.reminderSmsTemplateCode: required: the RSVP reminder is an SMS through ${vendor === "aliyun" ? "Alibaba Cloud SMS" : "Tencent Cloud SMS"}, which sends only registered templates (register the reminder's text with the vendor and put its template code here, or the bank's salon.templateCodes.reminder in the config)`,
+      );
     campaign.event?.waves.forEach((wave, i) => {
       wave.tiers.forEach((tier, j) => {
         if (!segmentTiers.has(tier))

@@ -244,18 +244,17 @@ export interface VendorOptions<C> {
 
 const isAuthProblem = (message: string) => / config: (signature rejected|AccessKeyId|SecretId)/.test(message);
 
-/** Alibaba Cloud SMS, `SendSms` (API 2017-05-25), POST form, signature v1. */
-export function aliyunSmsProvider(options: VendorOptions<AliyunCredentials>): Provider {
+/** Signs and posts one Alibaba Cloud RPC call (POST form, signature v1) with the common parameters. */
+function aliyunClient(options: VendorOptions<AliyunCredentials>) {
   const endpoint = (options.endpoint ?? "https://dysmsapi.aliyuncs.com").replace(/\/$/, "");
   const now = options.now ?? (() => new Date());
   const credentials = cachedCredentials(options.credentials);
   return {
-    async send(message: RenderedMessage, context: SendContext) {
-      const template = templateOf("aliyun", message);
+    credentials,
+    async request(action: Record<string, string>) {
       const { accessKeyId, accessKeySecret } = await credentials.get();
       const params: Record<string, string> = {
         AccessKeyId: accessKeyId,
-        Action: "SendSms",
         Format: "JSON",
         RegionId: options.region ?? "cn-hangzhou",
         SignatureMethod: "HMAC-SHA1",
@@ -265,12 +264,7 @@ export function aliyunSmsProvider(options: VendorOptions<AliyunCredentials>): Pr
           .toISOString()
           .replace(/\.\d{3}Z$/, "Z"),
         Version: "2017-05-25",
-        // Mainland numbers go without the country code; others with it, without the plus.
-        PhoneNumbers: message.to.replace(/^\+86/, "").replace(/^\+/, ""),
-        SignName: options.signName,
-        TemplateCode: template.code,
-        TemplateParam: JSON.stringify(Object.fromEntries(template.params.map((p) => [p.name, p.value]))),
-        OutId: context.sendKey,
+        ...action,
       };
       const signature = aliyunSignature("POST", params, accessKeySecret);
       const { body } = await call(
@@ -283,7 +277,26 @@ export function aliyunSmsProvider(options: VendorOptions<AliyunCredentials>): Pr
         },
         options.timeoutMs ?? 5000,
       );
-      const answer = body as { Code?: string; Message?: string; BizId?: string };
+      return body as { Code?: string; Message?: string } & Record<string, unknown>;
+    },
+  };
+}
+
+/** Alibaba Cloud SMS, `SendSms` (API 2017-05-25), POST form, signature v1. */
+export function aliyunSmsProvider(options: VendorOptions<AliyunCredentials>): Provider {
+  const client = aliyunClient(options);
+  return {
+    async send(message: RenderedMessage, context: SendContext) {
+      const template = templateOf("aliyun", message);
+      const answer = (await client.request({
+        Action: "SendSms",
+        // Mainland numbers go without the country code; others with it, without the plus.
+        PhoneNumbers: message.to.replace(/^\+86/, "").replace(/^\+/, ""),
+        SignName: options.signName,
+        TemplateCode: template.code,
+        TemplateParam: JSON.stringify(Object.fromEntries(template.params.map((p) => [p.name, p.value]))),
+        OutId: context.sendKey,
+      })) as { Code?: string; Message?: string; BizId?: string };
       if (answer.Code === "OK" && answer.BizId) return { messageId: answer.BizId };
       if (answer.Code === "OK") throw new ProviderUnknownOutcomeError("aliyun answered OK without a BizId");
       const err = vendorError(
@@ -292,33 +305,84 @@ export function aliyunSmsProvider(options: VendorOptions<AliyunCredentials>): Pr
         answer.Message,
         rule(ALIYUN, answer.Code ?? ""),
       );
-      if (isAuthProblem(err.message)) credentials.forget();
+      if (isAuthProblem(err.message)) client.credentials.forget();
       throw err;
     },
   };
 }
 
-/** Tencent Cloud SMS, `SendSms` (API 2021-01-11), POST JSON, TC3-HMAC-SHA256. */
-export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & { appId: string }): Provider {
+/** received: the vendor has it (its id); absent: it provably does not; undefined: it cannot say. */
+export type LookupResult = { received: true; messageId: string } | { received: false } | undefined;
+
+/** Asks a vendor about one send whose answer was lost: by our send key, the number and when it was tried. */
+export type VendorLookup = (sendKey: string, attempt: { to: string; at: Date }) => Promise<LookupResult>;
+
+/** `yyyyMMdd` in China Standard Time: the day Aliyun files a send under. */
+const chinaDay = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(0, 10).replaceAll("-", "");
+
+/**
+ * Alibaba Cloud's QuerySendDetails: the number's records on the attempt's day (China time, and the next
+ * day when the attempt was close to midnight), paged 50 at a time, searched for our OutId. Aliyun files
+ * a record the moment it accepts a message, so none with our OutId means it never took it (within the
+ * 30 days it keeps records; older attempts get no answer). Its records carry no BizId: a send settled
+ * this way keeps `aliyun-out:<OutId>` as its message id.
+ */
+export function aliyunSmsLookup(options: VendorOptions<AliyunCredentials>): VendorLookup {
+  const client = aliyunClient(options);
+  const now = options.now ?? (() => new Date());
+  return async (sendKey, attempt) => {
+    // Aliyun keeps 30 days of records: past them, an absent record proves nothing.
+    if (now().getTime() - attempt.at.getTime() > 29 * 86_400_000) return undefined;
+    const phone = attempt.to.replace(/^\+86/, "");
+    const days = [...new Set([chinaDay(attempt.at.getTime()), chinaDay(attempt.at.getTime() + 10 * 60_000)])];
+    try {
+      for (const day of days)
+        for (let page = 1; page <= 20; page++) {
+          const answer = (await client.request({
+            Action: "QuerySendDetails",
+            PhoneNumber: phone,
+            SendDate: day,
+            PageSize: "50",
+            CurrentPage: String(page),
+          })) as {
+            Code?: string;
+            TotalCount?: number;
+            SmsSendDetailDTOs?: { SmsSendDetailDTO?: { OutId?: string; SendStatus?: number }[] };
+          };
+          if (answer.Code !== "OK") {
+            if (isAuthProblem(` config: ${rule(ALIYUN, answer.Code ?? "").reason}`))
+              client.credentials.forget();
+            return undefined;
+          }
+          const records = answer.SmsSendDetailDTOs?.SmsSendDetailDTO ?? [];
+          if (records.some((r) => r.OutId === sendKey))
+            return { received: true, messageId: `aliyun-out:${sendKey}` };
+          if (page * 50 >= (answer.TotalCount ?? 0) || !records.length) break;
+        }
+    } catch {
+      return undefined;
+    }
+    return { received: false };
+  };
+}
+
+/** Signs and posts one Tencent Cloud API 3.0 call (POST JSON, TC3-HMAC-SHA256). */
+function tencentClient(options: VendorOptions<TencentCredentials>) {
   const endpoint = (options.endpoint ?? "https://sms.tencentcloudapi.com").replace(/\/$/, "");
   const host = new URL(endpoint).host;
   const now = options.now ?? (() => new Date());
   const credentials = cachedCredentials(options.credentials);
   return {
-    async send(message: RenderedMessage, context: SendContext) {
-      const template = templateOf("tencent", message);
+    credentials,
+    async request(action: string, body: Record<string, unknown>) {
       const { secretId, secretKey } = await credentials.get();
-      const payload = JSON.stringify({
-        PhoneNumberSet: [message.to],
-        SmsSdkAppId: options.appId,
-        SignName: options.signName,
-        TemplateId: template.code,
-        // Tencent templates number their variables {1}, {2}…: the values in the order they first appear.
-        TemplateParamSet: template.params.map((p) => p.value),
-        SessionContext: context.sendKey,
-      });
+      const payload = JSON.stringify(body);
       const timestamp = Math.floor(now().getTime() / 1000);
-      const signed = { "content-type": "application/json; charset=utf-8", host, "x-tc-action": "sendsms" };
+      const signed = {
+        "content-type": "application/json; charset=utf-8",
+        host,
+        "x-tc-action": action.toLowerCase(),
+      };
       const { authorization } = tc3Sign({
         secretId,
         secretKey,
@@ -327,7 +391,7 @@ export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & 
         payload,
         timestamp,
       });
-      const { body } = await call(
+      const { body: answer } = await call(
         "tencent",
         `${endpoint}/`,
         {
@@ -335,7 +399,7 @@ export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & 
           headers: {
             authorization,
             "content-type": signed["content-type"],
-            "x-tc-action": "SendSms",
+            "x-tc-action": action,
             "x-tc-version": "2021-01-11",
             "x-tc-timestamp": String(timestamp),
             "x-tc-region": options.region ?? "ap-guangzhou",
@@ -344,7 +408,26 @@ export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & 
         },
         options.timeoutMs ?? 5000,
       );
-      const response = (body as { Response?: TencentResponse }).Response;
+      return (answer as { Response?: TencentResponse }).Response;
+    },
+  };
+}
+
+/** Tencent Cloud SMS, `SendSms` (API 2021-01-11), POST JSON, TC3-HMAC-SHA256. */
+export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & { appId: string }): Provider {
+  const client = tencentClient(options);
+  return {
+    async send(message: RenderedMessage, context: SendContext) {
+      const template = templateOf("tencent", message);
+      const response = await client.request("SendSms", {
+        PhoneNumberSet: [message.to],
+        SmsSdkAppId: options.appId,
+        SignName: options.signName,
+        TemplateId: template.code,
+        // Tencent templates number their variables {1}, {2}…: the values in the order they first appear.
+        TemplateParamSet: template.params.map((p) => p.value),
+        SessionContext: context.sendKey,
+      });
       if (!response) throw new ProviderUnknownOutcomeError("tencent answer has no Response");
       const status = response.SendStatusSet?.[0];
       const code = response.Error?.Code ?? status?.Code ?? "NoCode";
@@ -357,9 +440,42 @@ export function tencentSmsProvider(options: VendorOptions<TencentCredentials> & 
         response.Error?.Message ?? status?.Message,
         status?.Code === "Ok" ? { verdict: "unknown", reason: "no SerialNo" } : rule(TENCENT, code),
       );
-      if (isAuthProblem(err.message)) credentials.forget();
+      if (isAuthProblem(err.message)) client.credentials.forget();
       throw err;
     },
+  };
+}
+
+/**
+ * Tencent's PullSmsSendStatusByPhoneNumber: the number's delivery reports since a minute before the
+ * attempt, searched for our SessionContext. A report exists only once the carrier has reported, so its
+ * absence proves nothing: such a send stays unknown until a receipt or the policy settles it.
+ */
+export function tencentSmsLookup(
+  options: VendorOptions<TencentCredentials> & { appId: string },
+): VendorLookup {
+  const client = tencentClient(options);
+  const now = options.now ?? (() => new Date());
+  return async (sendKey, attempt) => {
+    try {
+      const response = await client.request("PullSmsSendStatusByPhoneNumber", {
+        BeginTime: Math.floor(attempt.at.getTime() / 1000) - 60,
+        EndTime: Math.floor(now().getTime() / 1000) + 60,
+        Offset: 0,
+        Limit: 100,
+        PhoneNumber: attempt.to,
+        SmsSdkAppId: options.appId,
+      });
+      if (!response || response.Error) {
+        if (response?.Error && isAuthProblem(` config: ${rule(TENCENT, response.Error.Code).reason}`))
+          client.credentials.forget();
+        return undefined;
+      }
+      const found = response.PullSmsSendStatusSet?.find((s) => s.SessionContext === sendKey);
+      return found?.SerialNo ? { received: true, messageId: found.SerialNo } : undefined;
+    } catch {
+      return undefined;
+    }
   };
 }
 
@@ -372,6 +488,7 @@ interface TencentResponse {
     Message?: string;
     SessionContext?: string;
   }[];
+  PullSmsSendStatusSet?: { SerialNo?: string; ReportStatus?: string; SessionContext?: string }[];
   RequestId?: string;
 }
 
@@ -399,6 +516,15 @@ export const signNameOf = (signature: string) => signature.replace(/^【|】$/g,
 
 /** The provider for `SMS_PROVIDER=aliyun|tencent`; a secret without the vendor's fields is refused with its name. */
 export function vendorSmsProvider(vendor: SmsVendor, s: VendorSettings & { signName: string }): Provider {
+  return vendorSms(vendor, s).provider;
+}
+
+/** The vendor's query API for reconciling an unknown send (QuerySendDetails / PullSmsSendStatusByPhoneNumber). */
+export function vendorSmsLookup(vendor: SmsVendor, s: VendorSettings & { signName: string }): VendorLookup {
+  return vendorSms(vendor, s).lookup;
+}
+
+function vendorSms(vendor: SmsVendor, s: VendorSettings & { signName: string }) {
   const parse = async <T>(schema: z.ZodType<T>, fields: string) => {
     const parsed = schema.safeParse(JSON.parse(await s.readSecret()));
     if (!parsed.success) throw new ProviderRetryableError(`${vendor} config: the SMS secret needs ${fields}`);
@@ -411,15 +537,18 @@ export function vendorSmsProvider(vendor: SmsVendor, s: VendorSettings & { signN
     timeoutMs: s.timeoutMs,
     now: s.now,
   };
-  if (vendor === "aliyun")
-    return aliyunSmsProvider({
+  if (vendor === "aliyun") {
+    const options = {
       ...common,
       credentials: () => parse(AliyunSecret, '"accessKeyId" and "accessKeySecret"'),
-    });
+    };
+    return { provider: aliyunSmsProvider(options), lookup: aliyunSmsLookup(options) };
+  }
   if (!s.appId) throw new Error("SMS_APP_ID (Tencent's SmsSdkAppId) is not set");
-  return tencentSmsProvider({
+  const options = {
     ...common,
     appId: s.appId,
     credentials: () => parse(TencentSecret, '"secretId" and "secretKey"'),
-  });
+  };
+  return { provider: tencentSmsProvider(options), lookup: tencentSmsLookup(options) };
 }

@@ -78,6 +78,24 @@ export function throttleDelaySeconds(attempts: number, firstDelaySeconds = 5): n
 /** Where a provider's messageId points: the send it belongs to. Kept 90 days (TTL on AWS). */
 export const messagePointerKey = (messageId: string) => ({ PK: `MSG#${messageId}`, SK: "MSG" });
 
+/** Points a provider's messageId at its send (best effort: a receipt or reply without it is not attributed). */
+export async function writeMessagePointer(
+  repo: Repo,
+  messageId: string,
+  campaignId: string,
+  customerId: string,
+  sentAt: Date,
+) {
+  await repo
+    .put({
+      ...messagePointerKey(messageId),
+      campaignId,
+      customerId,
+      expiresAt: Math.floor(sentAt.getTime() / 1000) + 90 * 86_400,
+    })
+    .catch((err: unknown) => logger.warn("message pointer not written", { error: (err as Error).message }));
+}
+
 export type Outcome =
   | "sent"
   | "skipped"
@@ -272,16 +290,7 @@ export async function sendOne(
       else await addCounters(repo, campaignId, increments);
     }
     if (deps.messagePointers && channel === "sms")
-      await repo
-        .put({
-          ...messagePointerKey(messageId),
-          campaignId,
-          customerId: row.customerId,
-          expiresAt: Math.floor(sentAt.getTime() / 1000) + 90 * 86_400,
-        })
-        .catch((err: unknown) =>
-          logger.warn("message pointer not written", { error: (err as Error).message }),
-        );
+      await writeMessagePointer(repo, messageId, campaignId, row.customerId, sentAt);
     return "sent";
   } catch (err) {
     if (err instanceof ProviderUnknownOutcomeError) {

@@ -182,7 +182,9 @@ export async function scheduleReminder(
           channel: "sms",
           template:
             "{{name|尊敬的客户}}您好，提醒您：{{eventName|活动}}将于{{eventTime}}在{{venue|网点}}举行，期待您的光临。",
-          ...templateCode(config, "reminder"),
+          ...(event.reminderSmsTemplateCode
+            ? { smsTemplateCode: event.reminderSmsTemplateCode }
+            : templateCode(config, "reminder")),
         },
       ],
     },

@@ -56,6 +56,8 @@ export interface LaunchDeps {
 export type ProviderLookup = (
   channel: Channel,
   sendKey: string,
+  /** Whose send and when it was tried: a vendor's query API searches by number and day. */
+  attempt: { customerId: string; at: Date },
 ) => Promise<{ received: true; messageId: string } | { received: false } | undefined>;
 
 /** An unknown row is asked about only once its request can no longer be on the wire. */
@@ -381,7 +383,9 @@ export async function reconcileUnknown(row: LedgerRow, deps: LaunchDeps): Promis
   const now = deps.now();
   const attempted = Date.parse(row.attemptedAt ?? row.at);
   if (!row.channel) return { outcome: "undecidable" };
-  const found = await deps.lookup?.(row.channel, sendKey(row)).catch(() => undefined);
+  const found = await deps
+    .lookup?.(row.channel, sendKey(row), { customerId: row.customerId, at: new Date(attempted) })
+    .catch(() => undefined);
   // "Received" is proof at any age; "not received" only once the request can no longer be on the wire.
   if (found?.received) {
     const sent = stageIndex("sent");

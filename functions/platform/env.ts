@@ -44,6 +44,8 @@ export const Env = z.object({
   /** Configuration sets whose event destinations feed delivery receipts back through SQS (AWS). */
   SMS_CONFIGURATION_SET: z.string().optional(),
   SES_CONFIGURATION_SET: z.string().optional(),
+  /** The AuditWriter function the API, scheduler and Finalize append through (AWS); unset: in process. */
+  AUDIT_WRITER_FUNCTION: z.string().optional(),
   /** Launch state machine (API and scheduler start executions on AWS). */
   STATE_MACHINE_ARN: z.string().optional(),
   /** EventBridge Scheduler group and the role it assumes to invoke the scheduler function. */
@@ -148,6 +150,8 @@ export interface Settings extends Tunables {
   };
   email: { smtpUrl?: string; smtpSecretArn?: string; sesFrom?: string; configurationSet?: string };
   stateMachineArn?: string;
+  /** The AuditWriter function's name or ARN: appends go through it (AWS); unset, they run in process. */
+  auditWriterFunction?: string;
   scheduler: { group?: string; roleArn?: string; functionArn?: string };
   importBucket?: string;
   s3Endpoint?: string;
@@ -231,6 +235,7 @@ export function settingsFrom(e: Env): Settings {
       configurationSet: e.SES_CONFIGURATION_SET,
     },
     stateMachineArn: e.STATE_MACHINE_ARN,
+    auditWriterFunction: e.AUDIT_WRITER_FUNCTION,
     scheduler: {
       group: e.SCHEDULE_GROUP,
       roleArn: e.SCHEDULER_ROLE_ARN,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { type AuditAnchor, appendAudit } from "#functions/audit/store.ts";
+import { type AuditAnchor, type AuditWriter, appendAudit } from "#functions/audit/store.ts";
 import { type CampaignRecord, createScheduledRun, findCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { localTime } from "#functions/campaign/time.ts";
@@ -101,6 +101,7 @@ export interface ScheduleDeps {
   /** For the audit entries of each run. */
   secret: string;
   auditAnchor?: AuditAnchor;
+  auditWriter?: AuditWriter;
   now: () => Date;
   startLaunch: (campaignId: string, version: number, at: string) => Promise<{ executionId: string }>;
 }

@@ -6,6 +6,7 @@ import { loadCampaign } from "#functions/campaign/record.ts";
 import { ingestEvent } from "#functions/events/core.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
+import { ingestVendorPush, type ReceiptVendor, verifyReceiptToken } from "#functions/receipts/vendor.ts";
 import { IsoInstant } from "#platform/dates.ts";
 import { shardOf } from "#platform/hash.ts";
 import { key } from "#platform/table.ts";
@@ -55,6 +56,8 @@ async function rowFor(deps: TrackDeps, campaignId: string, customerId: string) {
  */
 export async function handleTracking(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse | undefined> {
   if (req.method === "POST" && req.path === "/hooks/sms") return smsWebhook(req, deps);
+  const vendor = /^\/hooks\/sms\/(aliyun|tencent)$/.exec(req.path)?.[1] as ReceiptVendor | undefined;
+  if (req.method === "POST" && vendor) return vendorReceipts(vendor, req, deps);
   if (req.path === "/u" && (req.method === "GET" || req.method === "POST")) return unsubscribe(req, deps);
   if (req.method !== "GET") return undefined;
   let m = /^\/t\/c\/([A-Za-z0-9_.-]+)$/.exec(req.path);
@@ -108,6 +111,34 @@ async function unsubscribe(req: ApiRequest, deps: TrackDeps): Promise<ApiRespons
   }
   await record(deps, "opted_out", row, "unsub");
   return page(200, "已退订 Unsubscribed", "您将不再收到营销邮件。You will receive no more marketing email.");
+}
+
+/**
+ * A domestic vendor's delivery receipts (Aliyun SmsReport batch push, Tencent status callback), at the
+ * callback URL set in its console with our token. Answered in the vendor's own terms: `{"code":0}` /
+ * `{"result":0}` once every report is recorded (or is not ours), so it pushes again only what failed.
+ */
+async function vendorReceipts(vendor: ReceiptVendor, req: ApiRequest, deps: TrackDeps): Promise<ApiResponse> {
+  const reply = (status: number, body: unknown): ApiResponse => ({
+    status,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!verifyReceiptToken(deps.secret, vendor, req.query.token))
+    return reply(401, { error: "bad_token", message: "missing or wrong token in the callback URL" });
+  const result = await ingestVendorPush(
+    vendor,
+    req.body,
+    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
+    deps.now().toISOString(),
+  );
+  if (result.status === "bad_input") return reply(400, { error: "bad_input", message: result.message });
+  const counts = { accepted: 0, duplicate: 0, ignored: 0, rejected: 0 };
+  for (const o of result.outcomes) counts[o.status]++;
+  return reply(
+    200,
+    vendor === "aliyun" ? { code: 0, msg: "接收成功", ...counts } : { result: 0, errmsg: "OK", ...counts },
+  );
 }
 
 /** The SMS gateway webhook's body (also the OpenAPI document's). */

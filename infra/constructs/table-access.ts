@@ -30,19 +30,26 @@ const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
  * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index;
  * GSI4 the sparse birthday index a care segment reads; GSI5 the sample index the builder's estimate reads).
  * A function that starts using another command or index needs it added here (nothing else grants it).
- * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number); every other
- * writer is denied any write to AUDIT# keys.
+ * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number): the audit
+ * writer alone; every other role is denied any write to AUDIT# keys (the API, the scheduler and
+ * Finalize append by invoking the writer).
  */
 export const TABLE_ACCESS = {
   validate: { actions: [...READ, ...WRITE], indexes: [] },
   decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2", "GSI4"] },
   awaitDispatch: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
-  finalize: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
+  finalize: { actions: [...READ, ...WRITE], indexes: [] },
   worker: { actions: [...READ, ...WRITE], indexes: [] },
   receipts: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: [] },
   // DeleteItem: its own page intents (RELEASE#INTENTS), once a page is enqueued.
   release: { actions: [...READ, ...WRITE, "dynamodb:DeleteItem"], indexes: ["GSI3"] },
-  scheduler: { actions: [...READ, ...WRITE], indexes: [], appendsAudit: true },
+  scheduler: { actions: [...READ, ...WRITE], indexes: [] },
+  // The audit writer (functions/audit/writer.ts): reads a trail's head and entries, puts the next one.
+  auditWriter: {
+    actions: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
+    indexes: [],
+    appendsAudit: true,
+  },
   // Import jobs: reads its job (and, for a branch's job, each row's stored customer), claims and
   // checkpoints it (UpdateItem), and batch-writes customers and rejected lines. Nothing else.
   importWorker: {
@@ -58,7 +65,6 @@ export const TABLE_ACCESS = {
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
     indexes: ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"],
-    appendsAudit: true,
   },
 } as const satisfies Record<
   string,
@@ -83,12 +89,24 @@ export const WRITES = [
 
 /**
  * The partition keys a function may touch (`dynamodb:LeadingKeys`), where its key space is narrow
- * enough to name; the others span most of the table's prefixes (a launch or a receipt touches the
- * campaign, its ledger, funnel, customers' contact state and the work index).
+ * enough to name; test/integration/leading-keys.test.ts runs each confined core on the embedded runtime
+ * and fails on any key outside its list. The others span most of the table's prefixes and are not
+ * confined: the page step (customers' profiles and contact state, tier indexes, ledger, in-flight and
+ * due work, funnel and performance counters, holdouts, uncontactable lists), the await step (ledger,
+ * counters, customers for a vendor's query, message pointers), the channel workers (ledger, contact
+ * state, counters, message pointers, RM tasks, salon seats), receipts (events, ledger, counters, contact
+ * state, referral codes and rewards, salon seats), the releaser (due work, ledger, its intents), the
+ * scheduler (schedules, their runs, campaigns) and the API (everything a person may change).
  */
 export const LEADING_KEYS: Partial<Record<TableAccess, string[]>> = {
+  // The campaign's record and its versions (CAMP#<id>): binding the launch to a version.
+  validate: ["CAMP#*"],
+  // The ledger's states (LEDGER#<id>#<shard>) and the campaign's status and summary (CAMP#<id>).
+  finalize: ["CAMP#*", "LEDGER#*"],
   // Its job and rejected lines (IMPORT#<job>) and the customers it writes (CUST#<id>).
   importWorker: ["IMPORT#*", "CUST#*"],
+  // Trails (AUDIT#<entity>#<id>) and their index (AUDIT#INDEX): nothing else.
+  auditWriter: ["AUDIT#*"],
 };
 
 /**

@@ -16,6 +16,7 @@ import { acknowledge, nagRegion } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
 import type { EnvSettings } from "../settings.ts";
+import { useAuditWriter } from "./audit-stack.ts";
 import { VIEWER_IP_HEADER } from "./web-stack.ts";
 
 const ORIGIN_VERIFY_HEADER = "x-tiercast-origin-verify";
@@ -33,6 +34,8 @@ export interface ConsoleSignIn {
 export interface ApiStackProps extends StackProps {
   settings: EnvSettings;
   data: DataRefs;
+  /** The audit writer every audited action appends through. */
+  auditWriter: lambda.IFunction;
   stateMachine: sfn.IStateMachine;
   scheduleGroupName: string;
   schedulerRole: iam.IRole;
@@ -81,6 +84,7 @@ export class ApiStack extends Stack {
       description: "Tiercast HTTP API, tracking redirect and webhooks",
     }).fn;
     grantDataAccess(this.fn, props.data, "api");
+    useAuditWriter(this.fn, props.auditWriter);
     props.stateMachine.grantStartExecution(this.fn);
     const scheduleArn = `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${props.scheduleGroupName}/tiercast-*`;
     this.fn.addToRolePolicy(
@@ -167,12 +171,17 @@ export class ApiStack extends Stack {
     // GET shows the confirmation page, POST (RFC 8058 one-click, from mail providers) opts out.
     const unsubscribe = this.api.root.addResource("u");
     for (const method of ["GET", "POST"]) unsubscribe.addMethod(method, integration, open);
-    this.api.root.addResource("hooks").addResource("sms").addMethod("POST", integration, open);
+    const smsHooks = this.api.root.addResource("hooks").addResource("sms");
+    smsHooks.addMethod("POST", integration, open);
+    // AWS China: the domestic vendor's receipt pushes (unsigned by the vendors; the URL carries a token).
+    if (settings.china)
+      for (const vendor of ["aliyun", "tencent"])
+        smsHooks.addResource(vendor).addMethod("POST", integration, open);
     for (const id of ["APIG4", "COG4"])
       acknowledge(
         this.api,
         id,
-        "Only /api/openapi.json, /api/health, the tracking redirect and pixel (/t), unsubscribe (/u) and the HMAC-signed SMS webhook (/hooks/sms) are open; everything else needs a verified JWT (Cognito, or the bank's OIDC IdP in AWS China).",
+        "Only /api/openapi.json, /api/health, the tracking redirect and pixel (/t), unsubscribe (/u), the HMAC-signed SMS webhook (/hooks/sms) and, in AWS China, the SMS vendors' receipt pushes with their URL token (/hooks/sms/aliyun, /hooks/sms/tencent) are open; everything else needs a verified JWT (Cognito, or the bank's OIDC IdP in AWS China).",
       );
 
     // WAF on the stage: AWS managed common and bad-input rules, and a per-IP rate limit.

@@ -2,6 +2,7 @@ import type { App } from "aws-cdk-lib";
 import { DEFAULT_SCHEMES } from "../../functions/platform/config.ts";
 import { type EnvSettings, parameterName } from "../settings.ts";
 import { ApiStack } from "./api-stack.ts";
+import { AuditStack } from "./audit-stack.ts";
 import { DataStack } from "./data-stack.ts";
 import { ImportStack } from "./import-stack.ts";
 import { MessagingStack } from "./messaging-stack.ts";
@@ -10,7 +11,7 @@ import { SchedulerStack } from "./scheduler-stack.ts";
 import { WebStack } from "./web-stack.ts";
 import { WorkflowStack } from "./workflow-stack.ts";
 
-/** data → messaging → workflow → scheduler → imports → api → web, and observability over all of them. */
+/** data → audit → messaging → workflow → scheduler → imports → api → web, and observability over all of them. */
 export function buildStacks(app: App, settings: EnvSettings) {
   const prefix = `Tiercast-${settings.name}`;
   // A given region pins every stack to it (and its partition: aws-cn for China); otherwise region-agnostic.
@@ -22,11 +23,13 @@ export function buildStacks(app: App, settings: EnvSettings) {
     secret: data.secret,
     parameterName: parameterName(settings, "config"),
   };
+  const audit = new AuditStack(app, `${prefix}-Audit`, { settings, env, data: refs });
   const messaging = new MessagingStack(app, `${prefix}-Messaging`, { settings, env });
   const workflow = new WorkflowStack(app, `${prefix}-Workflow`, {
     settings,
     env,
     data: refs,
+    auditWriter: audit.writer,
     queues: messaging.queues,
     receipts: messaging.receipts,
     ...(messaging.sesConfigurationSetName ? { sesConfigurationSet: messaging.sesConfigurationSetName } : {}),
@@ -37,12 +40,14 @@ export function buildStacks(app: App, settings: EnvSettings) {
     env,
     data: refs,
     stateMachine: workflow.stateMachine,
+    auditWriter: audit.writer,
   });
   const imports = new ImportStack(app, `${prefix}-Imports`, { settings, env, data: refs });
   const api = new ApiStack(app, `${prefix}-Api`, {
     settings,
     env,
     data: refs,
+    auditWriter: audit.writer,
     stateMachine: workflow.stateMachine,
     scheduleGroupName: scheduler.group.scheduleGroupName,
     schedulerRole: scheduler.invokeRole,
@@ -72,5 +77,5 @@ export function buildStacks(app: App, settings: EnvSettings) {
     api: api.api,
     tiers: [...new Set(Object.values(DEFAULT_SCHEMES).flatMap((s) => s.tiers.map((t) => t.name)))],
   });
-  return { data, messaging, workflow, scheduler, imports, api, web, observability };
+  return { data, audit, messaging, workflow, scheduler, imports, api, web, observability };
 }

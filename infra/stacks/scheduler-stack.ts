@@ -10,11 +10,13 @@ import { acknowledge } from "../constructs/nag.ts";
 import { ProjectFunction } from "../constructs/project-function.ts";
 import { type DataRefs, dataEnvironment, grantDataAccess } from "../constructs/table-access.ts";
 import type { EnvSettings } from "../settings.ts";
+import { useAuditWriter } from "./audit-stack.ts";
 
 export interface SchedulerStackProps extends StackProps {
   settings: EnvSettings;
   data: DataRefs;
   stateMachine: sfn.IStateMachine;
+  auditWriter: lambda.IFunction;
 }
 
 /**
@@ -41,6 +43,7 @@ export class SchedulerStack extends Stack {
       description: "Runs due Tiercast schedules (recurring and care campaigns)",
     }).fn;
     grantDataAccess(this.fn, props.data, "scheduler");
+    useAuditWriter(this.fn, props.auditWriter);
     props.stateMachine.grantStartExecution(this.fn);
 
     this.group = new scheduler.ScheduleGroup(this, "Group", {

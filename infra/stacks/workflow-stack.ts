@@ -23,12 +23,15 @@ import {
 } from "../constructs/table-access.ts";
 import { RM_TASK_RATE, workerConcurrency } from "../rates.ts";
 import { type EnvSettings, parameterName } from "../settings.ts";
+import { useAuditWriter } from "./audit-stack.ts";
 
 export interface WorkflowStackProps extends StackProps {
   settings: EnvSettings;
   data: DataRefs;
   queues: Record<Channel, sqs.IQueue>;
   receipts: sqs.IQueue;
+  /** The audit writer Finalize appends the launch's outcome through. */
+  auditWriter: lambda.IFunction;
   /** Global only: the configuration sets whose event destinations feed receipts back. */
   sesConfigurationSet?: string;
   smsConfigurationSet?: string;
@@ -98,6 +101,7 @@ export class WorkflowStack extends Stack {
       {},
       Duration.minutes(5),
     );
+    useAuditWriter(finalize, props.auditWriter);
     for (const f of [decidePage, awaitDispatch])
       for (const q of Object.values(queues)) q.grantSendMessages(f);
 
@@ -181,7 +185,8 @@ export class WorkflowStack extends Stack {
         "The bank's relay owns these credentials and rotates them on its side.",
       );
     // AWS China with Alibaba Cloud or Tencent Cloud SMS: the vendor's keys, which the bank puts here
-    // after the first deploy; only the SMS worker may read them.
+    // after the first deploy; only the SMS worker (to send) and the await step (to ask about a lost
+    // answer) may read them.
     const smsVendor = settings.china && d.smsProvider && d.smsProvider !== "http" ? d.smsProvider : undefined;
     const smsSecret = smsVendor
       ? new secrets.Secret(this, "SmsProviderCredentials", {
@@ -235,6 +240,28 @@ export class WorkflowStack extends Stack {
             ...(props.smsConfigurationSet ? { SMS_CONFIGURATION_SET: props.smsConfigurationSet } : {}),
           }),
     };
+    // The await step settles a lost answer (`unknown`) by asking the vendor's query API
+    // (QuerySendDetails / PullSmsSendStatusByPhoneNumber): it names the vendor and reads its keys too.
+    if (smsVendor && smsSecret) {
+      for (const [k, v] of Object.entries({
+        TIERCAST_PARAMETERS: providerEnvironment.TIERCAST_PARAMETERS!,
+        SMS_PROVIDER: smsVendor,
+        SMS_SECRET_ARN: smsSecret.secretArn,
+      }))
+        awaitDispatch.addEnvironment(k, v);
+      awaitDispatch.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["ssm:GetParameters"],
+          resources: [providerParameter.parameterArn],
+        }),
+      );
+      awaitDispatch.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [smsSecret.secretArn],
+        }),
+      );
+    }
     for (const channel of Object.keys(queues) as Channel[]) {
       // Each invocation paces itself to its share of the rate; ~10 recipients/message × 10 messages per batch.
       const concurrency = workerConcurrency(rates[channel]);

@@ -82,7 +82,7 @@ describe("deploy-time settings", () => {
     const deployTime = ["TIERCAST_CONFIG", "SES_FROM", "SMS_ORIGINATION", "SMS_ENDPOINT", "SMTP_URL"];
     const fns = Object.values(stacks).flatMap((s) => functionsOf(Template.fromStack(s)));
     const app = fns.filter((f) => f.Properties.Environment?.Variables?.TABLE_NAME !== undefined);
-    expect(app).toHaveLength(13);
+    expect(app).toHaveLength(14);
     for (const f of fns) {
       const vars = f.Properties.Environment?.Variables ?? {};
       expect(Object.keys(vars).filter((k) => deployTime.includes(k))).toEqual([]);
@@ -102,7 +102,7 @@ describe("deploy-time settings", () => {
     const ssm = policies.flatMap((p) =>
       p.Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Action).includes("ssm:")),
     );
-    expect(ssm.length).toBe(13 + 3);
+    expect(ssm.length).toBe(14 + 3);
     for (const st of ssm) {
       expect(st.Action).toBe("ssm:GetParameters");
       expect(JSON.stringify(st.Resource)).toMatch(
@@ -215,7 +215,7 @@ describe("edge and API", () => {
 });
 
 describe("least privilege", () => {
-  const all = [stacks.workflow, stacks.scheduler, stacks.imports, stacks.api].map((s) =>
+  const all = [stacks.audit, stacks.workflow, stacks.scheduler, stacks.imports, stacks.api].map((s) =>
     Template.fromStack(s),
   );
   const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
@@ -236,9 +236,9 @@ describe("least privilege", () => {
       .flatMap(actions)
       .filter((a) => a.startsWith("dynamodb:"));
 
-  it("has 13 functions, and no two share one broad grant: only decide, release, await, the dry run and the API query an index", () => {
+  it("has 14 functions, and no two share one broad grant: only decide, release, await, the dry run and the API query an index", () => {
     const app = byFunction.filter((f) => tableActions(f.statements).length > 0);
-    expect(app).toHaveLength(13);
+    expect(app).toHaveLength(14);
     const indexQueriers = app.filter((f) =>
       f.statements.some((s) => s.Effect === "Allow" && JSON.stringify(s.Resource).includes("/index/")),
     );
@@ -258,11 +258,11 @@ describe("least privilege", () => {
     ]);
   });
 
-  it("denies every role that can write the table any write to AUDIT# keys; only the audit appenders may put", () => {
+  it("denies every role that can write the table any write to AUDIT# keys; only the audit writer may put", () => {
     const writers = byFunction.filter((f) =>
       tableActions(f.statements).some((a) => ["dynamodb:PutItem", "dynamodb:UpdateItem"].includes(a)),
     );
-    expect(writers).toHaveLength(13);
+    expect(writers).toHaveLength(14);
     for (const f of writers) {
       const deny = f.statements.find(
         (s) => s.Effect === "Deny" && JSON.stringify(s.Condition ?? {}).includes("AUDIT#*"),
@@ -282,9 +282,60 @@ describe("least privilege", () => {
       );
       expect(deny!.Resource, f.id).toEqual(expect.anything());
       expect(deny!.Condition).toEqual({ "ForAnyValue:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] } });
-      // The API (people's actions), the scheduler (scheduled runs) and the launch's Finalize (its outcome).
-      const appender = /^(Api|Scheduler|Finalize)Fn/.test(f.id);
+      // The audit writer alone; the API, the scheduler and Finalize append by invoking it.
+      const appender = /^AuditWriterFn/.test(f.id);
       expect(denied.includes("dynamodb:PutItem"), f.id).toBe(!appender);
+    }
+  });
+
+  it("confines the audit writer to AUDIT# keys, and lets exactly the API, the scheduler and Finalize invoke it", () => {
+    const writer = byFunction.find((f) => f.id.startsWith("AuditWriterFn"));
+    expect(writer).toBeDefined();
+    const allows = writer!.statements.filter(
+      (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("dynamodb:")),
+    );
+    expect(allows).toHaveLength(1);
+    expect(actions(allows[0]!).sort()).toEqual(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+    expect(allows[0]!.Condition).toEqual({
+      "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["AUDIT#*"] },
+    });
+    const invokers = byFunction.filter((f) =>
+      f.statements.some((s) => s.Effect === "Allow" && actions(s).includes("lambda:InvokeFunction")),
+    );
+    expect(invokers.map((f) => f.id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "Api",
+      "Finalize",
+      "Scheduler",
+    ]);
+    for (const f of invokers) {
+      const invoke = f.statements.find((s) => actions(s).includes("lambda:InvokeFunction"))!;
+      // The writer's ARN alone (a cross-stack import), no wildcard.
+      expect(JSON.stringify(invoke.Resource)).toMatch(/AuditWriter/);
+      expect(JSON.stringify(invoke.Resource)).not.toContain("*");
+    }
+    const fns = all.flatMap((t) => Object.entries(t.findResources("AWS::Lambda::Function")));
+    const named = fns.filter(([, fn]) =>
+      JSON.stringify(fn.Properties.Environment?.Variables ?? {}).includes("AUDIT_WRITER_FUNCTION"),
+    );
+    expect(named.map(([id]) => id.replace(/Fn[0-9A-F]{8}$/, "")).sort()).toEqual([
+      "Api",
+      "Finalize",
+      "Scheduler",
+    ]);
+  });
+
+  it("confines the launch's validate and finalize steps to their partitions (dynamodb:LeadingKeys)", () => {
+    for (const [prefix, keys] of [
+      ["ValidateFn", ["CAMP#*"]],
+      ["FinalizeFn", ["CAMP#*", "LEDGER#*"]],
+    ] as const) {
+      const f = byFunction.find((x) => x.id.startsWith(prefix));
+      expect(f, prefix).toBeDefined();
+      const allows = f!.statements.filter(
+        (s) => s.Effect === "Allow" && actions(s).some((a) => a.startsWith("dynamodb:")),
+      );
+      expect(allows, prefix).toHaveLength(1);
+      expect(allows[0]!.Condition).toEqual({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": keys } });
     }
   });
 

@@ -49,6 +49,23 @@ describe("AWS China profile (-c region=cn-north-1)", () => {
     expect(secured).toHaveLength(1);
   });
 
+  it("opens the SMS vendors' receipt pushes (/hooks/sms/aliyun, /hooks/sms/tencent) and nothing else beyond the global paths", () => {
+    const api = Template.fromStack(stacks.api).toJSON();
+    const resources = api.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const parts = Object.values(resources)
+      .filter((r) => r.Type === "AWS::ApiGateway::Resource")
+      .map((r) => r.Properties.PathPart);
+    expect(parts).toEqual(expect.arrayContaining(["hooks", "sms", "aliyun", "tencent"]));
+    const open = Object.values(resources).filter(
+      (r) =>
+        r.Type === "AWS::ApiGateway::Method" &&
+        r.Properties.AuthorizationType === "NONE" &&
+        r.Properties.HttpMethod !== "OPTIONS",
+    );
+    // openapi.json, health, /t, GET and POST /u, /hooks/sms, /hooks/sms/aliyun, /hooks/sms/tencent
+    expect(open).toHaveLength(8);
+  });
+
   it("sends SMS through the domestic gateway and email through the bank's relay, credentials in a secret", () => {
     const workflow = Template.fromStack(stacks.workflow);
     const templates = all.map(({ template }) => template.toJSON());
@@ -94,13 +111,14 @@ describe.each([
     }),
   );
 
-  it("gives the SMS worker the vendor, its settings and the secret's ARN, never a key", () => {
+  it("gives the SMS worker (and the await step, which reconciles lost answers) the vendor, its settings and the secret's ARN, never a key", () => {
     expect(secretId).toBeDefined();
     const templates = Object.values(stacks).map((s) => Template.fromStack(s).toJSON());
     const workers = Object.values(workflow.findResources("AWS::Lambda::Function"))
       .map((f) => effectiveSettings(templates, f.Properties.Environment.Variables))
       .filter((s) => s.SMS_PROVIDER !== undefined);
-    expect(workers).toHaveLength(3);
+    // The three channel workers and the await step.
+    expect(workers).toHaveLength(4);
     for (const s of workers) {
       expect(s).toMatchObject({ ...env, SMS_SECRET_ARN: { Ref: secretId } });
       expect(s.SMS_ENDPOINT).toBeUndefined();
@@ -109,19 +127,22 @@ describe.each([
     expect(vars).not.toMatch(/accessKeySecret|secretKey/);
   });
 
-  it("lets only the SMS worker read that secret, with GetSecretValue alone", () => {
+  it("lets only the SMS worker and the await step read that secret, with GetSecretValue alone", () => {
     const readers = Object.entries(workflow.findResources("AWS::IAM::Policy")).filter(([, p]) =>
       JSON.stringify(p).includes(`"Ref":"${secretId}"`),
     );
-    expect(readers).toHaveLength(1);
-    const statements = (
-      readers[0]![1].Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }
-    ).PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(secretId!));
-    expect(statements).toEqual([
-      expect.objectContaining({ Action: "secretsmanager:GetSecretValue", Resource: { Ref: secretId } }),
-    ]);
-    const roles = JSON.stringify(readers[0]![1].Properties);
+    expect(readers).toHaveLength(2);
+    for (const [, reader] of readers) {
+      const statements = (
+        reader.Properties as { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } }
+      ).PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(secretId!));
+      expect(statements).toEqual([
+        expect.objectContaining({ Action: "secretsmanager:GetSecretValue", Resource: { Ref: secretId } }),
+      ]);
+    }
+    const roles = readers.map(([, r]) => JSON.stringify(r.Properties)).join(" ");
     expect(roles).toMatch(/SmsWorker/);
+    expect(roles).toMatch(/AwaitDispatch/);
   });
 });
 

@@ -3,8 +3,10 @@ import { createApp } from "#functions/app.ts";
 import type { RenderedMessage } from "#functions/campaign/decide.ts";
 import {
   type AliyunCredentials,
+  aliyunSmsLookup,
   aliyunSmsProvider,
   type TencentCredentials,
+  tencentSmsLookup,
   tencentSmsProvider,
 } from "#functions/dispatch/china-sms.ts";
 import { httpSmsLookup } from "#functions/dispatch/providers.ts";
@@ -364,5 +366,49 @@ describe("the composition root with SMS_PROVIDER", () => {
     } finally {
       app.close();
     }
+  });
+});
+
+describe("the vendors' query APIs, for a send whose answer was lost", () => {
+  const TO = "+8613800138000";
+  it("Aliyun QuerySendDetails: found by OutId; absent is proof within its 30 days of records; else no answer", async () => {
+    const ctx = context();
+    await aliyunWith().send(message("SMS_460725001", TO), ctx);
+    const lookup = (credentials: AliyunCredentials = ALIYUN) =>
+      aliyunSmsLookup({ endpoint: aliyun.endpoint, signName: SIGN, credentials: async () => credentials });
+    const now = new Date();
+    expect(await lookup()(ctx.sendKey, { to: TO, at: now })).toEqual({
+      received: true,
+      messageId: `aliyun-out:${ctx.sendKey}`,
+    });
+    expect(await lookup()("cn-test#nobody#sms", { to: TO, at: now })).toEqual({ received: false });
+    expect(
+      await lookup()(ctx.sendKey, { to: TO, at: new Date(now.getTime() - 40 * 86_400_000) }),
+    ).toBeUndefined();
+    // The gateway refuses a wrong secret: the lookup cannot say (never "not received").
+    expect(
+      await lookup({ ...ALIYUN, accessKeySecret: "wrong" })("cn-test#nobody#sms", { to: TO, at: now }),
+    ).toBeUndefined();
+  });
+
+  it("Tencent PullSmsSendStatusByPhoneNumber: found by SessionContext; absent proves nothing", async () => {
+    const ctx = context();
+    const sent = await tencentWith().send(message("2201001", TO), ctx);
+    const lookup = (credentials: TencentCredentials = TENCENT) =>
+      tencentSmsLookup({
+        endpoint: tencent.endpoint,
+        appId: APP_ID,
+        signName: SIGN,
+        credentials: async () => credentials,
+      });
+    const now = new Date();
+    expect(await lookup()(ctx.sendKey, { to: TO, at: now })).toEqual({
+      received: true,
+      messageId: sent.messageId,
+    });
+    expect(await lookup()("cn-test#nobody#sms", { to: TO, at: now })).toBeUndefined();
+    expect(
+      await lookup({ ...TENCENT, secretKey: "wrong" })(ctx.sendKey, { to: TO, at: now }),
+    ).toBeUndefined();
   });
 });

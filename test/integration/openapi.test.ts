@@ -4,6 +4,7 @@ import { addUser, type NewUser } from "#functions/access/users.ts";
 import { API_ROUTES } from "#functions/api/router.ts";
 import { unsubscribeToken } from "#functions/campaign/decide.ts";
 import { webhookSignature } from "#functions/receipts/core.ts";
+import { receiptToken } from "#functions/receipts/vendor.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { type LocalServer, startServe } from "#local/serve.ts";
@@ -514,6 +515,35 @@ describe("OpenAPI document against real answers of tiercast serve", () => {
     expect(again.json.status).toBe("duplicate");
     const big = "x".repeat(1024 * 1024 + 10);
     expect((await hook(big, webhookSignature(runtime.secret, big))).status).toBe(413);
+
+    // The domestic vendors' pushes (AWS China), with their callback URL's token.
+    const push = (
+      vendor: "aliyun" | "tencent",
+      body: unknown,
+      token = receiptToken(runtime.secret, vendor),
+    ) =>
+      call("POST", `/hooks/sms/${vendor}?token=${token}`, {
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      });
+    const report = {
+      phone_number: "13800138000",
+      send_time: "2027-03-01 10:00:00",
+      report_time: "2027-03-01 10:00:03",
+      success: true,
+      err_code: "DELIVERED",
+      biz_id: "oa-biz-1^0",
+      out_id: sms.tag,
+    };
+    const aliyun = await push("aliyun", [report]);
+    expect(aliyun.status).toBe(200);
+    expect(aliyun.json).toMatchObject({ code: 0 });
+    expect((await push("aliyun", [report], "wrong")).status).toBe(401);
+    expect((await push("aliyun", [{ ...report, success: "yes" }])).status).toBe(400);
+    const tencent = await push("tencent", [
+      { user_receive_time: "2027-03-01 10:00:03", report_status: "SUCCESS", sid: "oa-serial-unknown" },
+    ]);
+    expect(tencent.json).toMatchObject({ result: 0, ignored: 1 });
   });
 
   it("RM tasks: list, read, complete (409 task_closed), reassign, handover (403 other_rm, other_branch, 404)", async () => {

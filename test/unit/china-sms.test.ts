@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decide, prepare } from "#functions/campaign/decide.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
@@ -77,5 +78,39 @@ describe("vendor error codes", () => {
 
   it("registers the signature without its brackets", () => {
     expect(signNameOf("【Tiercast银行】")).toBe("Tiercast银行");
+  });
+});
+
+describe("a salon invitation through a domestic vendor", () => {
+  const salon = () => {
+    const raw = JSON.parse(readFileSync("examples/salon-invite.json", "utf8")) as {
+      variants: Record<string, unknown>[];
+      event: Record<string, unknown>;
+    };
+    return { ...raw, variants: raw.variants.map((v) => ({ ...v, smsTemplateCode: "SMS_460725009" })) };
+  };
+  const vendor = { ...config, sms: { ...config.sms, vendor: "tencent" as const } };
+
+  it("needs the RSVP reminder's registered template code too, named at validation (not at the RSVP)", () => {
+    const problems = (() => {
+      try {
+        parseCampaign(salon(), vendor);
+        return [];
+      } catch (err) {
+        return (err as { problems: string[] }).problems;
+      }
+    })();
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^event\.reminderSmsTemplateCode: required: the RSVP reminder is an SMS through Tencent/,
+      ),
+    ]);
+    const ok = parseCampaign(
+      { ...salon(), event: { ...salon().event, reminderSmsTemplateCode: "2201009" } },
+      vendor,
+    );
+    expect(ok.event?.reminderSmsTemplateCode).toBe("2201009");
+    // Without a vendor, nothing changes.
+    expect(() => parseCampaign(salon(), config)).not.toThrow();
   });
 });

@@ -22,7 +22,15 @@ const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
     .map(([m, op]) => ({ key: `${m.toUpperCase()} ${path}`, op })),
 );
 /** The public paths outside the router (functions/track/core.ts), described in openapi.ts. */
-const TRACKING = ["GET /t/c/{token}", "GET /t/o/{token}.gif", "GET /u", "POST /u", "POST /hooks/sms"];
+const TRACKING = [
+  "GET /t/c/{token}",
+  "GET /t/o/{token}.gif",
+  "GET /u",
+  "POST /u",
+  "POST /hooks/sms",
+  "POST /hooks/sms/aliyun",
+  "POST /hooks/sms/tencent",
+];
 
 describe("OpenAPI document", () => {
   it("has an entry for every route of the router, and no operation the router and tracking do not have", () => {

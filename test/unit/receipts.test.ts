@@ -66,3 +66,42 @@ describe("provider receipts", () => {
     expect(verifyTrackingToken(SECRET, "garbage")).toBeUndefined();
   });
 });
+
+describe("domestic vendors' receipts (AWS China)", () => {
+  it("reads Aliyun's SmsReport push as the vendor documents it: our OutId, China time", async () => {
+    const { fromAliyunReport } = await import("#functions/receipts/vendor.ts");
+    const report = {
+      phone_number: "13800138000",
+      send_time: "2027-03-01 10:00:00",
+      report_time: "2027-03-01 10:00:03",
+      success: true,
+      err_code: "DELIVERED",
+      err_msg: "用户接收成功",
+      sms_size: "1",
+      biz_id: "900619746936498440^0",
+      out_id: "dormant-2027q1#C#42#sms",
+    };
+    expect(fromAliyunReport(report, "2027-03-01T02:01:00.000Z")).toEqual({
+      eventId: "aliyun:900619746936498440^0:13800138000:delivered",
+      type: "delivered",
+      campaignId: "dormant-2027q1",
+      customerId: "C#42",
+      channel: "sms",
+      at: "2027-03-01T02:00:03.000Z",
+      messageId: "900619746936498440^0",
+    });
+    expect(fromAliyunReport({ ...report, success: false }, "x")?.type).toBe("failed");
+    // Not one of our sends (another system's OutId, or none): not attributed.
+    expect(fromAliyunReport({ ...report, out_id: "12345" }, "x")).toBeUndefined();
+    expect(fromAliyunReport({ ...report, out_id: undefined }, "x")).toBeUndefined();
+  });
+
+  it("refuses a callback token of another vendor or another deployment", async () => {
+    const { receiptToken, verifyReceiptToken } = await import("#functions/receipts/vendor.ts");
+    const token = receiptToken(SECRET, "aliyun");
+    expect(verifyReceiptToken(SECRET, "aliyun", token)).toBe(true);
+    expect(verifyReceiptToken(SECRET, "tencent", token)).toBe(false);
+    expect(verifyReceiptToken("t".repeat(32), "aliyun", token)).toBe(false);
+    expect(verifyReceiptToken(SECRET, "aliyun", undefined)).toBe(false);
+  });
+});
