@@ -228,7 +228,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     const salon = campaignId ? (await campaignOf(deps.repo, campaignId))?.campaign.event : undefined;
     const record = campaignId ? await campaignOf(deps.repo, campaignId) : undefined;
     if (salon && record) {
-      const promoted = await cancelRsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, event.at);
+      const promoted = await cancelRsvp(deps.repo, salon, event.customerId, event.at);
       if (promoted && deps.config && deps.secret)
         await scheduleReminder(
           deps.repo,

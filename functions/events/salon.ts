@@ -25,26 +25,53 @@ const rsvpKey = (eventId: string, customerId: string) => ({
   SK: `RSVP#${customerId}`,
 });
 
-/** Takes a seat if one is left (atomic: the count can never pass the capacity). */
-async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<boolean> {
-  return conditional(
+/**
+ * Takes a seat for this customer if one is left, at most once per customer: the seats item counts the
+ * seats and holds the set of their holders, in one conditional update (atomic: the count can never pass
+ * the capacity, and a retry or a racing copy of the same RSVP finds the customer already holding one).
+ * True when the customer holds a seat after the call.
+ */
+async function takeSeat(repo: Repo, eventId: string, capacity: number, customerId: string): Promise<boolean> {
+  const took = await conditional(
     repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: seatKey(eventId),
-        UpdateExpression: "SET taken = if_not_exists(taken, :zero) + :one, #capacity = :cap",
-        ConditionExpression: "attribute_not_exists(taken) OR taken < :cap",
+        UpdateExpression:
+          "SET taken = if_not_exists(taken, :zero) + :one, #capacity = :cap ADD holders :holder",
+        ConditionExpression:
+          "(attribute_not_exists(taken) OR taken < :cap) AND (attribute_not_exists(holders) OR NOT contains(holders, :c))",
         ExpressionAttributeNames: { "#capacity": "capacity" },
-        ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":cap": capacity },
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":cap": capacity,
+          ":holder": new Set([customerId]),
+          ":c": customerId,
+        },
       }),
     ),
   );
+  return took || holdsSeat(repo, eventId, customerId);
+}
+
+async function holdsSeat(repo: Repo, eventId: string, customerId: string): Promise<boolean> {
+  const seats = await repo.get<{ holders?: Set<string> }>(seatKey(eventId));
+  return seats?.holders?.has(customerId) ?? false;
+}
+
+interface RsvpRecord {
+  status: RsvpStatus | "pending";
+  campaignId: string;
+  at: string;
 }
 
 /**
  * An RSVP fills a seat, or joins the waitlist when the salon is full (or is answered `full` when it
  * keeps none). A customer's first RSVP counts; a repeat changes nothing and answers the status the first
- * one left (`pending` while a first one is still being applied, or was cut short before its seat).
+ * one left. The `pending` record is the RSVP's intent: written first, it names the customer's first
+ * reply, and whoever finds it still pending (the first run, a retry of a run cut short before its seat,
+ * or a racing copy) completes it, exactly once (see completeRsvp).
  */
 export async function rsvp(
   repo: Repo,
@@ -52,39 +79,98 @@ export async function rsvp(
   customerId: string,
   campaignId: string,
   at: string,
-): Promise<{ status: RsvpStatus | "pending"; repeat: boolean }> {
-  const { eventId, capacity } = event;
+): Promise<{ status: RsvpStatus; repeat: boolean }> {
+  const { eventId } = event;
+  const intent: RsvpRecord = { status: "pending", campaignId, at };
   try {
     await repo.ddb.send(
       new PutCommand({
         TableName: repo.table,
-        Item: { ...rsvpKey(eventId, customerId), status: "pending", campaignId, at },
+        Item: { ...rsvpKey(eventId, customerId), ...intent },
         ConditionExpression: "attribute_not_exists(PK)",
       }),
     );
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    const first = await repo.get<{ status: RsvpStatus | "pending" }>(rsvpKey(eventId, customerId));
-    return { status: first?.status ?? "pending", repeat: true };
+    const first = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
+    if (first && first.status !== "pending") return { status: first.status, repeat: true };
+    return { status: await completeRsvp(repo, event, customerId, first ?? intent), repeat: true };
   }
-  const seated = await takeSeat(repo, eventId, capacity);
-  const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
-  await repo.put({ ...rsvpKey(eventId, customerId), status, campaignId, at });
-  if (status === "waitlisted")
-    await repo.put({ PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}`, customerId, campaignId, at });
-  return { status, repeat: false };
+  return { status: await completeRsvp(repo, event, customerId, intent), repeat: false };
 }
 
-/** A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. */
-export async function cancelRsvp(
+/**
+ * Completes a pending RSVP: a seat (taken once per customer, so a retry or a racing copy takes none
+ * more), else the waitlist entry (keyed by the first reply's time, so a retry writes the same one), and
+ * then the status, only over `pending`. A copy that loses that write answers the winner's status; one
+ * that holds a seat while the winner wrote the waitlist (a seat freed between the two) moves the record
+ * to the seat, so a seat held is never one nobody has.
+ */
+async function completeRsvp(
+  repo: Repo,
+  event: Pick<SalonEvent, "eventId" | "capacity" | "waitlist">,
+  customerId: string,
+  intent: RsvpRecord,
+): Promise<RsvpStatus> {
+  const { eventId, capacity } = event;
+  const { campaignId, at } = intent;
+  const waitKey = { PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}` };
+  const seated = await takeSeat(repo, eventId, capacity, customerId);
+  const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
+  // The waitlist entry first: a run cut short after it leaves the RSVP pending, and its retry completes it.
+  if (status === "waitlisted") await repo.put({ ...waitKey, customerId, campaignId, at });
+  const wrote = await setStatus(repo, eventId, customerId, { status, campaignId, at }, ["pending"]);
+  if (!wrote) {
+    const winner = (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status ?? "pending";
+    if (!seated || winner === "confirmed" || winner === "cancelled" || winner === "pending")
+      return winner === "pending" ? status : winner;
+    // The winner found no seat, this copy holds one: the guest takes it and leaves the line.
+    if (!(await setStatus(repo, eventId, customerId, { status, campaignId, at }, [winner])))
+      return (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status as RsvpStatus;
+  }
+  if (seated) await repo.delete(waitKey); // an entry a run that found no seat wrote before
+  return status;
+}
+
+/** Writes an RSVP's status only over one of the given ones (false when it was another). */
+function setStatus(
   repo: Repo,
   eventId: string,
-  capacity: number,
+  customerId: string,
+  record: RsvpRecord & Record<string, unknown>,
+  over: (RsvpStatus | "pending")[],
+): Promise<boolean> {
+  const values = Object.fromEntries(over.map((s, i) => [`:s${i}`, s]));
+  return conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...rsvpKey(eventId, customerId), ...record },
+        ConditionExpression: `#status IN (${Object.keys(values).join(", ")})`,
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: values,
+      }),
+    ),
+  );
+}
+
+/**
+ * A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. An RSVP
+ * still pending (its run cut short) is completed first, so what it holds is what is released.
+ */
+export async function cancelRsvp(
+  repo: Repo,
+  event: Pick<SalonEvent, "eventId" | "capacity" | "waitlist">,
   customerId: string,
   at: string,
 ): Promise<string | undefined> {
-  const current = await repo.get<{ status: RsvpStatus; at: string }>(rsvpKey(eventId, customerId));
-  if (!current || current.status === "cancelled") return undefined;
+  const { eventId, capacity } = event;
+  const record = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
+  if (!record || record.status === "cancelled") return undefined;
+  const current = {
+    at: record.at,
+    status: record.status === "pending" ? await completeRsvp(repo, event, customerId, record) : record.status,
+  };
   await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
   if (current.status === "full") return undefined; // held neither a seat nor a place in line
   if (current.status === "waitlisted") {
@@ -100,9 +186,9 @@ export async function cancelRsvp(
     new UpdateCommand({
       TableName: repo.table,
       Key: seatKey(eventId),
-      UpdateExpression: "SET taken = taken - :one",
+      UpdateExpression: "SET taken = taken - :one DELETE holders :holder",
       ConditionExpression: "taken > :zero",
-      ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
+      ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":holder": new Set([customerId]) },
     }),
   );
   for (;;) {
@@ -130,7 +216,7 @@ export async function cancelRsvp(
       if (isConditionFailed(err)) continue;
       throw err;
     }
-    if (!(await takeSeat(repo, eventId, capacity))) return undefined;
+    if (!(await takeSeat(repo, eventId, capacity, String(waiting.customerId)))) return undefined;
     await repo.put({
       ...rsvpKey(eventId, String(waiting.customerId)),
       status: "confirmed",
@@ -142,11 +228,21 @@ export async function cancelRsvp(
   }
 }
 
+/**
+ * A salon's seats and its RSVPs by status. `pending` counts the RSVPs not completed yet: being applied
+ * this moment, or cut short before their seat (the reply's retry completes them; none should stay).
+ */
 export async function salonStatus(repo: Repo, eventId: string) {
   const seats = await repo.get<{ taken?: number; capacity?: number }>(seatKey(eventId));
-  const counts: Record<RsvpStatus, number> = { confirmed: 0, waitlisted: 0, full: 0, cancelled: 0 };
+  const counts: Record<RsvpStatus | "pending", number> = {
+    confirmed: 0,
+    waitlisted: 0,
+    full: 0,
+    cancelled: 0,
+    pending: 0,
+  };
   for await (const item of repo.queryAll(`SALON#${eventId}`, { skBeginsWith: "RSVP#" })) {
-    const s = item.status as RsvpStatus;
+    const s = item.status as RsvpStatus | "pending";
     if (s in counts) counts[s]++;
   }
   return { eventId, capacity: seats?.capacity ?? 0, seatsTaken: seats?.taken ?? 0, ...counts };
