@@ -11,7 +11,7 @@ import { nextWindowStart } from "#functions/campaign/time.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import { rowFromDecision, transactionalRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
-import type { TiercastConfig } from "#platform/config.ts";
+import { RSVP_TEXTS, type TiercastConfig } from "#platform/config.ts";
 import { CampaignValidationError, ConflictError } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
@@ -64,6 +64,8 @@ interface RsvpRecord {
   status: RsvpStatus | "pending";
   campaignId: string;
   at: string;
+  /** The event id of the reply that made the RSVP (absent on RSVPs older than it). */
+  replyId?: string;
 }
 
 /**
@@ -71,7 +73,8 @@ interface RsvpRecord {
  * keeps none). A customer's first RSVP counts; a repeat changes nothing and answers the status the first
  * one left. The `pending` record is the RSVP's intent: written first, it names the customer's first
  * reply, and whoever finds it still pending (the first run, a retry of a run cut short before its seat,
- * or a racing copy) completes it, exactly once (see completeRsvp).
+ * or a racing copy) completes it, exactly once (see completeRsvp). `repeat` is a later reply of a guest
+ * whose RSVP was complete already (not the first reply's own retry, nor a copy that completed it).
  */
 export async function rsvp(
   repo: Repo,
@@ -79,9 +82,10 @@ export async function rsvp(
   customerId: string,
   campaignId: string,
   at: string,
+  replyId?: string,
 ): Promise<{ status: RsvpStatus; repeat: boolean }> {
   const { eventId } = event;
-  const intent: RsvpRecord = { status: "pending", campaignId, at };
+  const intent: RsvpRecord = { status: "pending", campaignId, at, ...(replyId ? { replyId } : {}) };
   try {
     await repo.ddb.send(
       new PutCommand({
@@ -93,8 +97,9 @@ export async function rsvp(
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
     const first = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
-    if (first && first.status !== "pending") return { status: first.status, repeat: true };
-    return { status: await completeRsvp(repo, event, customerId, first ?? intent), repeat: true };
+    if (first && first.status !== "pending")
+      return { status: first.status, repeat: !replyId || first.replyId !== replyId };
+    return { status: await completeRsvp(repo, event, customerId, first ?? intent), repeat: false };
   }
   return { status: await completeRsvp(repo, event, customerId, intent), repeat: false };
 }
@@ -114,18 +119,19 @@ async function completeRsvp(
 ): Promise<RsvpStatus> {
   const { eventId, capacity } = event;
   const { campaignId, at } = intent;
+  const record = { campaignId, at, ...(intent.replyId ? { replyId: intent.replyId } : {}) };
   const waitKey = { PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}` };
   const seated = await takeSeat(repo, eventId, capacity, customerId);
   const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
   // The waitlist entry first: a run cut short after it leaves the RSVP pending, and its retry completes it.
   if (status === "waitlisted") await repo.put({ ...waitKey, customerId, campaignId, at });
-  const wrote = await setStatus(repo, eventId, customerId, { status, campaignId, at }, ["pending"]);
+  const wrote = await setStatus(repo, eventId, customerId, { status, ...record }, ["pending"]);
   if (!wrote) {
     const winner = (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status ?? "pending";
     if (!seated || winner === "confirmed" || winner === "cancelled" || winner === "pending")
       return winner === "pending" ? status : winner;
     // The winner found no seat, this copy holds one: the guest takes it and leaves the line.
-    if (!(await setStatus(repo, eventId, customerId, { status, campaignId, at }, [winner])))
+    if (!(await setStatus(repo, eventId, customerId, { status, ...record }, [winner])))
       return (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status as RsvpStatus;
   }
   if (seated) await repo.delete(waitKey); // an entry a run that found no seat wrote before
@@ -330,6 +336,8 @@ async function ensureCampaign(repo: Repo, campaign: Campaign, now: Date) {
 }
 
 export type ConfirmationKind = "seat" | "waitlisted" | "full";
+/** The salon's later SMS to a guest: a seat freed for them (`promoted`), a repeated yes (`already`). */
+export type FollowUpKind = "promoted" | "already";
 const CONFIRMATION_VARIANT: Record<ConfirmationKind, string> = {
   seat: "SEAT",
   waitlisted: "WAIT",
@@ -347,6 +355,9 @@ export function invitationLanguage(invitation: Campaign): "zh" | "en" {
   return texts.some((t) => /[\u3400-\u9fff]/.test(t)) ? "zh" : "en";
 }
 
+/** The id of an invitation's confirmation campaign. */
+export const confirmationCampaignId = (invitationId: string) => `${invitationId}-rsvp`.slice(0, 64);
+
 /** The confirmation campaign of an invitation (`<campaign>-rsvp`): one SMS variant per kind. */
 export function confirmationCampaign(
   invitation: Campaign,
@@ -360,7 +371,7 @@ export function confirmationCampaign(
   };
   return derivedCampaign(
     {
-      campaignId: `${invitation.campaignId}-rsvp`.slice(0, 64),
+      campaignId: confirmationCampaignId(invitation.campaignId),
       name: `${invitation.name ?? invitation.campaignId} (RSVP confirmation)`,
       playbook: "salon-invite",
       segment: invitation.segment,
@@ -381,8 +392,47 @@ export function confirmationCampaign(
   );
 }
 
+const FOLLOW_UP: Record<FollowUpKind, { suffix: string; variant: string; name: string }> = {
+  promoted: { suffix: "rsvp-seat", variant: "SEAT", name: "seat freed" },
+  already: { suffix: "rsvp-again", variant: "AGAIN", name: "already answered" },
+};
+
+/**
+ * A follow-up campaign of an invitation (`<campaign>-rsvp-seat`, `<campaign>-rsvp-again`): its own
+ * campaign, so that SMS is one per guest beside the confirmation (a ledger row is one per customer).
+ */
+export function followUpCampaign(
+  invitation: Campaign,
+  config: TiercastConfig,
+  kind: FollowUpKind,
+): ResolvedCampaign | undefined {
+  const language = invitationLanguage(invitation);
+  const { suffix, variant, name } = FOLLOW_UP[kind];
+  return derivedCampaign(
+    {
+      campaignId: `${invitation.campaignId}-${suffix}`.slice(0, 64),
+      name: `${invitation.name ?? invitation.campaignId} (${name})`,
+      playbook: "salon-invite",
+      segment: invitation.segment,
+      event: invitation.event,
+      holdoutPercent: 0,
+      variants: [
+        {
+          id: variant,
+          tiers: invitation.segment.tiers,
+          channel: "sms",
+          template: config.salon.confirmations[language][kind] ?? RSVP_TEXTS[language][kind],
+          ...templateCode(config, kind),
+        },
+      ],
+    },
+    config,
+    name,
+  );
+}
+
 /** The vendor template code configured for one of the salon's own SMS (AWS China), if any. */
-function templateCode(config: TiercastConfig, kind: ConfirmationKind | "reminder") {
+function templateCode(config: TiercastConfig, kind: ConfirmationKind | FollowUpKind | "reminder") {
   const code = config.salon.templateCodes?.[kind];
   return code ? { smsTemplateCode: code } : {};
 }
@@ -419,17 +469,20 @@ export async function scheduleConfirmation(
   secret: string,
   invitation: Campaign,
   customerId: string,
-  kind: ConfirmationKind,
+  kind: ConfirmationKind | FollowUpKind,
   now: Date,
 ): Promise<boolean> {
   if (!invitation.event) return false;
-  const confirmation = confirmationCampaign(invitation, config);
+  const followUp = kind === "promoted" || kind === "already";
+  const confirmation = followUp
+    ? followUpCampaign(invitation, config, kind)
+    : confirmationCampaign(invitation, config);
   if (!confirmation) return false;
   await ensureCampaign(repo, confirmation, now);
   const customer = await getCustomer(repo, customerId);
   if (!customer) return false;
   const decidedAt = now.toISOString();
-  const variant = CONFIRMATION_VARIANT[kind];
+  const variant = followUp ? FOLLOW_UP[kind].variant : CONFIRMATION_VARIANT[kind];
   const base = { customerId, shard: customer.shard, tier: customer.tier, channel: "sms" as const, variant };
   if (!customer.phone)
     return ledger.putRowOnce(

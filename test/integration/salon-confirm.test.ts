@@ -120,6 +120,9 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
     expect(smsTo(phoneA, "候补")).toHaveLength(0);
     expect(smsTo(phoneB, "候补名单")).toHaveLength(1);
     expect(smsTo(phoneB, "成功报名")).toHaveLength(0);
+    // A's second yes (not the first one redelivered) is answered "we have your reply", once; B's only yes is not.
+    expect(smsTo(phoneA, "无需再次回复")).toHaveLength(1);
+    expect(smsTo(phoneB, "无需再次回复")).toHaveLength(0);
     const rowA = await rowOf(`${salon.campaignId}-rsvp`, a);
     expect(rowA).toMatchObject({ decision: "sent", variant: "SEAT", transactional: true, attempts: 1 });
     expect(await rowOf(`${salon.campaignId}-rsvp`, b)).toMatchObject({ decision: "sent", variant: "WAIT" });
@@ -330,6 +333,16 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
       expect(since(await phoneOf(c), "候补名单")).toHaveLength(1);
       expect(since(await phoneOf(c), "成功报名")).toHaveLength(0);
     }
+    // h's racing yeses answered "we have your reply" at most once (only a copy finding the RSVP complete).
+    expect(since(await phoneOf(h), "无需再次回复").length).toBeLessThanOrEqual(1);
+    // g says yes twice more (and once redelivered): one "we have your reply", nothing else.
+    setClock(runtime, "2027-03-09T02:16:00.000Z");
+    const againG = reply(id, g, "retry-again-g", "是", "2027-03-09T02:16:00Z");
+    await ingest([againG, againG, reply(id, g, "retry-again-g-2", "Y", "2027-03-09T02:16:10Z")]);
+    await tick(runtime);
+    expect(since(await phoneOf(g), "无需再次回复")).toHaveLength(1);
+    expect(since(await phoneOf(g), "成功报名")).toHaveLength(1);
+    expect(await rowOf(`${id}-rsvp-again`, g)).toMatchObject({ variant: "AGAIN", transactional: true });
     // g cancels: the seat goes to i (first in line), then j to h's; the line is empty after.
     await ingest([
       {
@@ -355,5 +368,14 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
       waitlisted: 0,
       cancelled: 2,
     });
+    // i and j, told "waitlisted" by SMS, are each told once that the seat is theirs.
+    setClock(runtime, "2027-03-09T02:25:00.000Z");
+    await tick(runtime);
+    await tick(runtime);
+    for (const c of [i, j]) {
+      expect(since(await phoneOf(c), "已为您保留座位")).toHaveLength(1);
+      expect(await rowOf(`${id}-rsvp-seat`, c)).toMatchObject({ decision: "sent", variant: "SEAT" });
+    }
+    expect(since(await phoneOf(g), "已为您保留座位")).toHaveLength(0);
   });
 });
