@@ -172,12 +172,15 @@ export async function cancelRsvp(
 ): Promise<string | undefined> {
   const { eventId, capacity } = event;
   const record = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
-  if (!record || record.status === "cancelled") return undefined;
+  if (!record) return undefined;
+  // Cancelled already: a racing copy, or a run cut short after the status; a seat still held is freed.
+  if (record.status === "cancelled" && !(await holdsSeat(repo, eventId, customerId))) return undefined;
   const current = {
     at: record.at,
     status: record.status === "pending" ? await completeRsvp(repo, event, customerId, record) : record.status,
   };
-  await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
+  if (current.status !== "cancelled")
+    await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
   if (current.status === "full") return undefined; // held neither a seat nor a place in line
   if (current.status === "waitlisted") {
     await repo.ddb.send(
@@ -188,15 +191,24 @@ export async function cancelRsvp(
     );
     return undefined;
   }
-  await repo.ddb.send(
-    new UpdateCommand({
-      TableName: repo.table,
-      Key: seatKey(eventId),
-      UpdateExpression: "SET taken = taken - :one DELETE holders :holder",
-      ConditionExpression: "taken > :zero",
-      ExpressionAttributeValues: { ":one": 1, ":zero": 0, ":holder": new Set([customerId]) },
-    }),
+  // The holder's seat is freed once: a racing copy finds it freed, and promotes nobody.
+  const freed = await conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: seatKey(eventId),
+        UpdateExpression: "SET taken = taken - :one DELETE holders :holder",
+        ConditionExpression: "taken > :zero AND contains(holders, :c)",
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":zero": 0,
+          ":holder": new Set([customerId]),
+          ":c": customerId,
+        },
+      }),
+    ),
   );
+  if (!freed) return undefined;
   for (;;) {
     const next = await repo.ddb.send(
       new QueryCommand({

@@ -344,15 +344,21 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
     expect(since(await phoneOf(g), "成功报名")).toHaveLength(1);
     expect(await rowOf(`${id}-rsvp-again`, g)).toMatchObject({ variant: "AGAIN", transactional: true });
     // g cancels: the seat goes to i (first in line), then j to h's; the line is empty after.
-    await ingest([
-      {
-        eventId: "retry-cancel-g",
-        type: "rsvp_cancelled",
-        customerId: g,
-        campaignId: id,
-        at: "2027-03-09T02:20:00Z",
-      },
-    ]);
+    // Copies of g's cancellation race (redelivered before the first is marked applied): one seat freed.
+    const cancelG = {
+      eventId: "retry-cancel-g",
+      type: "rsvp_cancelled",
+      customerId: g,
+      campaignId: id,
+      at: "2027-03-09T02:20:00Z",
+    };
+    await Promise.all(Array.from({ length: 4 }, () => ingestEvent(cancelG, deps())));
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 2,
+      confirmed: 2,
+      waitlisted: 1,
+      cancelled: 1,
+    });
     await ingest([
       {
         eventId: "retry-cancel-h",
