@@ -53,7 +53,10 @@ async function salonReport(runtime: Runtime, eventId: string) {
       if (event?.eventId === eventId) capacity = event.capacity;
     }
   }
-  if (capacity === 0 && status.confirmed + status.waitlisted + status.cancelled === 0)
+  if (
+    capacity === 0 &&
+    status.confirmed + status.waitlisted + status.full + status.cancelled + status.pending === 0
+  )
     throw new NotFoundError(`no salon event "${eventId}": no campaign invites to it`);
   return { ...status, capacity };
 }
@@ -472,7 +475,10 @@ export function buildProgram(): Command {
         options,
         result,
         () =>
-          `${eventId}: ${result.seatsTaken}/${result.capacity} seats taken, ${result.waitlisted} waitlisted, ${result.cancelled} cancelled`,
+          `${eventId}: ${result.seatsTaken}/${result.capacity} seats taken, ${result.waitlisted} waitlisted, ${result.full} full, ${result.cancelled} cancelled` +
+          (result.pending
+            ? `, ${result.pending} pending (not completed yet: the reply's retry completes them)`
+            : ""),
       );
     });
 

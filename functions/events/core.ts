@@ -15,7 +15,14 @@ import { shardOf } from "#platform/hash.ts";
 import { mapLimit, type Repo } from "#platform/repo.ts";
 import { OptionalMoney } from "#platform/storable.ts";
 import { key } from "#platform/table.ts";
-import { cancelRsvp, confirmationKind, rsvp, scheduleConfirmation, scheduleReminder } from "./salon.ts";
+import {
+  cancelRsvp,
+  confirmationCampaignId,
+  confirmationKind,
+  rsvp,
+  scheduleConfirmation,
+  scheduleReminder,
+} from "./salon.ts";
 import { claimEventId, markEventApplied, putOnce } from "./store.ts";
 
 export const EVENT_TYPES = [
@@ -196,12 +203,20 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     if ((event.type === "rsvp" || smsYes) && salon) {
       // A repeat answers the first one's status: the reminder and confirmation rows are written once
       // (a conditional put), so a retry of a first try cut short writes what that one still owed.
-      const { status } = await rsvp(deps.repo, salon, event.customerId, campaignId, event.at);
+      const { status, repeat } = await rsvp(
+        deps.repo,
+        salon,
+        event.customerId,
+        campaignId,
+        event.at,
+        event.eventId,
+      );
       if (status === "confirmed" && deps.config && deps.secret)
         await scheduleReminder(deps.repo, deps.config, deps.secret, record.campaign, event.customerId, at);
-      // The SMS yes is answered (seat, waitlist or full), once per customer.
+      // The SMS yes is answered (seat, waitlist or full), once per customer; a later yes of a guest
+      // already answered gets "we have your reply", once too (its own campaign, one row per customer).
       const kind = confirmationKind(status);
-      if (smsYes && kind && deps.config && deps.secret)
+      if (smsYes && kind && deps.config && deps.secret) {
         await scheduleConfirmation(
           deps.repo,
           deps.config,
@@ -211,6 +226,17 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
           kind,
           at,
         );
+        if (repeat)
+          await scheduleConfirmation(
+            deps.repo,
+            deps.config,
+            deps.secret,
+            record.campaign,
+            event.customerId,
+            "already",
+            at,
+          );
+      }
     }
     // An RM task converts only by the RM closing it with a contact outcome (functions/usecases/tasks.ts).
     const converted = record && row.channel !== "rm-task" && converts(record.campaign, event);
@@ -228,8 +254,8 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
     const salon = campaignId ? (await campaignOf(deps.repo, campaignId))?.campaign.event : undefined;
     const record = campaignId ? await campaignOf(deps.repo, campaignId) : undefined;
     if (salon && record) {
-      const promoted = await cancelRsvp(deps.repo, salon.eventId, salon.capacity, event.customerId, event.at);
-      if (promoted && deps.config && deps.secret)
+      const promoted = await cancelRsvp(deps.repo, salon, event.customerId, event.at);
+      if (promoted && deps.config && deps.secret) {
         await scheduleReminder(
           deps.repo,
           deps.config,
@@ -238,6 +264,18 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
           promoted,
           new Date(event.at),
         );
+        // A guest told "waitlisted" by SMS is told the seat is theirs (once: its own campaign).
+        if (await ledgerRow(deps, confirmationCampaignId(record.campaign.campaignId), promoted))
+          await scheduleConfirmation(
+            deps.repo,
+            deps.config,
+            deps.secret,
+            record.campaign,
+            promoted,
+            "promoted",
+            at,
+          );
+      }
     }
     return { status: "accepted", attributedTo: campaignId };
   }

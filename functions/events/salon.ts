@@ -11,7 +11,7 @@ import { nextWindowStart } from "#functions/campaign/time.ts";
 import { getCustomer } from "#functions/customers/store.ts";
 import { rowFromDecision, transactionalRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
-import type { TiercastConfig } from "#platform/config.ts";
+import { RSVP_TEXTS, type TiercastConfig } from "#platform/config.ts";
 import { CampaignValidationError, ConflictError } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
@@ -25,26 +25,56 @@ const rsvpKey = (eventId: string, customerId: string) => ({
   SK: `RSVP#${customerId}`,
 });
 
-/** Takes a seat if one is left (atomic: the count can never pass the capacity). */
-async function takeSeat(repo: Repo, eventId: string, capacity: number): Promise<boolean> {
-  return conditional(
+/**
+ * Takes a seat for this customer if one is left, at most once per customer: the seats item counts the
+ * seats and holds the set of their holders, in one conditional update (atomic: the count can never pass
+ * the capacity, and a retry or a racing copy of the same RSVP finds the customer already holding one).
+ * True when the customer holds a seat after the call.
+ */
+async function takeSeat(repo: Repo, eventId: string, capacity: number, customerId: string): Promise<boolean> {
+  const took = await conditional(
     repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
         Key: seatKey(eventId),
-        UpdateExpression: "SET taken = if_not_exists(taken, :zero) + :one, #capacity = :cap",
-        ConditionExpression: "attribute_not_exists(taken) OR taken < :cap",
+        UpdateExpression:
+          "SET taken = if_not_exists(taken, :zero) + :one, #capacity = :cap ADD holders :holder",
+        ConditionExpression:
+          "(attribute_not_exists(taken) OR taken < :cap) AND (attribute_not_exists(holders) OR NOT contains(holders, :c))",
         ExpressionAttributeNames: { "#capacity": "capacity" },
-        ExpressionAttributeValues: { ":zero": 0, ":one": 1, ":cap": capacity },
+        ExpressionAttributeValues: {
+          ":zero": 0,
+          ":one": 1,
+          ":cap": capacity,
+          ":holder": new Set([customerId]),
+          ":c": customerId,
+        },
       }),
     ),
   );
+  return took || holdsSeat(repo, eventId, customerId);
+}
+
+async function holdsSeat(repo: Repo, eventId: string, customerId: string): Promise<boolean> {
+  const seats = await repo.get<{ holders?: Set<string> }>(seatKey(eventId));
+  return seats?.holders?.has(customerId) ?? false;
+}
+
+interface RsvpRecord {
+  status: RsvpStatus | "pending";
+  campaignId: string;
+  at: string;
+  /** The event id of the reply that made the RSVP (absent on RSVPs older than it). */
+  replyId?: string;
 }
 
 /**
  * An RSVP fills a seat, or joins the waitlist when the salon is full (or is answered `full` when it
  * keeps none). A customer's first RSVP counts; a repeat changes nothing and answers the status the first
- * one left (`pending` while a first one is still being applied, or was cut short before its seat).
+ * one left. The `pending` record is the RSVP's intent: written first, it names the customer's first
+ * reply, and whoever finds it still pending (the first run, a retry of a run cut short before its seat,
+ * or a racing copy) completes it, exactly once (see completeRsvp). `repeat` is a later reply of a guest
+ * whose RSVP was complete already (not the first reply's own retry, nor a copy that completed it).
  */
 export async function rsvp(
   repo: Repo,
@@ -52,40 +82,105 @@ export async function rsvp(
   customerId: string,
   campaignId: string,
   at: string,
-): Promise<{ status: RsvpStatus | "pending"; repeat: boolean }> {
-  const { eventId, capacity } = event;
+  replyId?: string,
+): Promise<{ status: RsvpStatus; repeat: boolean }> {
+  const { eventId } = event;
+  const intent: RsvpRecord = { status: "pending", campaignId, at, ...(replyId ? { replyId } : {}) };
   try {
     await repo.ddb.send(
       new PutCommand({
         TableName: repo.table,
-        Item: { ...rsvpKey(eventId, customerId), status: "pending", campaignId, at },
+        Item: { ...rsvpKey(eventId, customerId), ...intent },
         ConditionExpression: "attribute_not_exists(PK)",
       }),
     );
   } catch (err) {
     if (!isConditionFailed(err)) throw err;
-    const first = await repo.get<{ status: RsvpStatus | "pending" }>(rsvpKey(eventId, customerId));
-    return { status: first?.status ?? "pending", repeat: true };
+    const first = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
+    if (first && first.status !== "pending")
+      return { status: first.status, repeat: !replyId || first.replyId !== replyId };
+    return { status: await completeRsvp(repo, event, customerId, first ?? intent), repeat: false };
   }
-  const seated = await takeSeat(repo, eventId, capacity);
-  const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
-  await repo.put({ ...rsvpKey(eventId, customerId), status, campaignId, at });
-  if (status === "waitlisted")
-    await repo.put({ PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}`, customerId, campaignId, at });
-  return { status, repeat: false };
+  return { status: await completeRsvp(repo, event, customerId, intent), repeat: false };
 }
 
-/** A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. */
-export async function cancelRsvp(
+/**
+ * Completes a pending RSVP: a seat (taken once per customer, so a retry or a racing copy takes none
+ * more), else the waitlist entry (keyed by the first reply's time, so a retry writes the same one), and
+ * then the status, only over `pending`. A copy that loses that write answers the winner's status; one
+ * that holds a seat while the winner wrote the waitlist (a seat freed between the two) moves the record
+ * to the seat, so a seat held is never one nobody has.
+ */
+async function completeRsvp(
+  repo: Repo,
+  event: Pick<SalonEvent, "eventId" | "capacity" | "waitlist">,
+  customerId: string,
+  intent: RsvpRecord,
+): Promise<RsvpStatus> {
+  const { eventId, capacity } = event;
+  const { campaignId, at } = intent;
+  const record = { campaignId, at, ...(intent.replyId ? { replyId: intent.replyId } : {}) };
+  const waitKey = { PK: `SALON#${eventId}`, SK: `WAIT#${at}#${customerId}` };
+  const seated = await takeSeat(repo, eventId, capacity, customerId);
+  const status: RsvpStatus = seated ? "confirmed" : event.waitlist === false ? "full" : "waitlisted";
+  // The waitlist entry first: a run cut short after it leaves the RSVP pending, and its retry completes it.
+  if (status === "waitlisted") await repo.put({ ...waitKey, customerId, campaignId, at });
+  const wrote = await setStatus(repo, eventId, customerId, { status, ...record }, ["pending"]);
+  if (!wrote) {
+    const winner = (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status ?? "pending";
+    if (!seated || winner === "confirmed" || winner === "cancelled" || winner === "pending")
+      return winner === "pending" ? status : winner;
+    // The winner found no seat, this copy holds one: the guest takes it and leaves the line.
+    if (!(await setStatus(repo, eventId, customerId, { status, ...record }, [winner])))
+      return (await repo.get<RsvpRecord>(rsvpKey(eventId, customerId)))?.status as RsvpStatus;
+  }
+  if (seated) await repo.delete(waitKey); // an entry a run that found no seat wrote before
+  return status;
+}
+
+/** Writes an RSVP's status only over one of the given ones (false when it was another). */
+function setStatus(
   repo: Repo,
   eventId: string,
-  capacity: number,
+  customerId: string,
+  record: RsvpRecord & Record<string, unknown>,
+  over: (RsvpStatus | "pending")[],
+): Promise<boolean> {
+  const values = Object.fromEntries(over.map((s, i) => [`:s${i}`, s]));
+  return conditional(
+    repo.ddb.send(
+      new PutCommand({
+        TableName: repo.table,
+        Item: { ...rsvpKey(eventId, customerId), ...record },
+        ConditionExpression: `#status IN (${Object.keys(values).join(", ")})`,
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: values,
+      }),
+    ),
+  );
+}
+
+/**
+ * A cancellation releases the seat, and the longest-waiting customer on the waitlist takes it. An RSVP
+ * still pending (its run cut short) is completed first, so what it holds is what is released.
+ */
+export async function cancelRsvp(
+  repo: Repo,
+  event: Pick<SalonEvent, "eventId" | "capacity" | "waitlist">,
   customerId: string,
   at: string,
 ): Promise<string | undefined> {
-  const current = await repo.get<{ status: RsvpStatus; at: string }>(rsvpKey(eventId, customerId));
-  if (!current || current.status === "cancelled") return undefined;
-  await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
+  const { eventId, capacity } = event;
+  const record = await repo.get<RsvpRecord>(rsvpKey(eventId, customerId));
+  if (!record) return undefined;
+  // Cancelled already: a racing copy, or a run cut short after the status; a seat still held is freed.
+  if (record.status === "cancelled" && !(await holdsSeat(repo, eventId, customerId))) return undefined;
+  const current = {
+    at: record.at,
+    status: record.status === "pending" ? await completeRsvp(repo, event, customerId, record) : record.status,
+  };
+  if (current.status !== "cancelled")
+    await repo.put({ ...rsvpKey(eventId, customerId), status: "cancelled", at });
   if (current.status === "full") return undefined; // held neither a seat nor a place in line
   if (current.status === "waitlisted") {
     await repo.ddb.send(
@@ -96,15 +191,24 @@ export async function cancelRsvp(
     );
     return undefined;
   }
-  await repo.ddb.send(
-    new UpdateCommand({
-      TableName: repo.table,
-      Key: seatKey(eventId),
-      UpdateExpression: "SET taken = taken - :one",
-      ConditionExpression: "taken > :zero",
-      ExpressionAttributeValues: { ":one": 1, ":zero": 0 },
-    }),
+  // The holder's seat is freed once: a racing copy finds it freed, and promotes nobody.
+  const freed = await conditional(
+    repo.ddb.send(
+      new UpdateCommand({
+        TableName: repo.table,
+        Key: seatKey(eventId),
+        UpdateExpression: "SET taken = taken - :one DELETE holders :holder",
+        ConditionExpression: "taken > :zero AND contains(holders, :c)",
+        ExpressionAttributeValues: {
+          ":one": 1,
+          ":zero": 0,
+          ":holder": new Set([customerId]),
+          ":c": customerId,
+        },
+      }),
+    ),
   );
+  if (!freed) return undefined;
   for (;;) {
     const next = await repo.ddb.send(
       new QueryCommand({
@@ -130,7 +234,7 @@ export async function cancelRsvp(
       if (isConditionFailed(err)) continue;
       throw err;
     }
-    if (!(await takeSeat(repo, eventId, capacity))) return undefined;
+    if (!(await takeSeat(repo, eventId, capacity, String(waiting.customerId)))) return undefined;
     await repo.put({
       ...rsvpKey(eventId, String(waiting.customerId)),
       status: "confirmed",
@@ -142,11 +246,21 @@ export async function cancelRsvp(
   }
 }
 
+/**
+ * A salon's seats and its RSVPs by status. `pending` counts the RSVPs not completed yet: being applied
+ * this moment, or cut short before their seat (the reply's retry completes them; none should stay).
+ */
 export async function salonStatus(repo: Repo, eventId: string) {
   const seats = await repo.get<{ taken?: number; capacity?: number }>(seatKey(eventId));
-  const counts: Record<RsvpStatus, number> = { confirmed: 0, waitlisted: 0, full: 0, cancelled: 0 };
+  const counts: Record<RsvpStatus | "pending", number> = {
+    confirmed: 0,
+    waitlisted: 0,
+    full: 0,
+    cancelled: 0,
+    pending: 0,
+  };
   for await (const item of repo.queryAll(`SALON#${eventId}`, { skBeginsWith: "RSVP#" })) {
-    const s = item.status as RsvpStatus;
+    const s = item.status as RsvpStatus | "pending";
     if (s in counts) counts[s]++;
   }
   return { eventId, capacity: seats?.capacity ?? 0, seatsTaken: seats?.taken ?? 0, ...counts };
@@ -234,6 +348,8 @@ async function ensureCampaign(repo: Repo, campaign: Campaign, now: Date) {
 }
 
 export type ConfirmationKind = "seat" | "waitlisted" | "full";
+/** The salon's later SMS to a guest: a seat freed for them (`promoted`), a repeated yes (`already`). */
+export type FollowUpKind = "promoted" | "already";
 const CONFIRMATION_VARIANT: Record<ConfirmationKind, string> = {
   seat: "SEAT",
   waitlisted: "WAIT",
@@ -251,6 +367,9 @@ export function invitationLanguage(invitation: Campaign): "zh" | "en" {
   return texts.some((t) => /[\u3400-\u9fff]/.test(t)) ? "zh" : "en";
 }
 
+/** The id of an invitation's confirmation campaign. */
+export const confirmationCampaignId = (invitationId: string) => `${invitationId}-rsvp`.slice(0, 64);
+
 /** The confirmation campaign of an invitation (`<campaign>-rsvp`): one SMS variant per kind. */
 export function confirmationCampaign(
   invitation: Campaign,
@@ -264,7 +383,7 @@ export function confirmationCampaign(
   };
   return derivedCampaign(
     {
-      campaignId: `${invitation.campaignId}-rsvp`.slice(0, 64),
+      campaignId: confirmationCampaignId(invitation.campaignId),
       name: `${invitation.name ?? invitation.campaignId} (RSVP confirmation)`,
       playbook: "salon-invite",
       segment: invitation.segment,
@@ -285,8 +404,47 @@ export function confirmationCampaign(
   );
 }
 
+const FOLLOW_UP: Record<FollowUpKind, { suffix: string; variant: string; name: string }> = {
+  promoted: { suffix: "rsvp-seat", variant: "SEAT", name: "seat freed" },
+  already: { suffix: "rsvp-again", variant: "AGAIN", name: "already answered" },
+};
+
+/**
+ * A follow-up campaign of an invitation (`<campaign>-rsvp-seat`, `<campaign>-rsvp-again`): its own
+ * campaign, so that SMS is one per guest beside the confirmation (a ledger row is one per customer).
+ */
+export function followUpCampaign(
+  invitation: Campaign,
+  config: TiercastConfig,
+  kind: FollowUpKind,
+): ResolvedCampaign | undefined {
+  const language = invitationLanguage(invitation);
+  const { suffix, variant, name } = FOLLOW_UP[kind];
+  return derivedCampaign(
+    {
+      campaignId: `${invitation.campaignId}-${suffix}`.slice(0, 64),
+      name: `${invitation.name ?? invitation.campaignId} (${name})`,
+      playbook: "salon-invite",
+      segment: invitation.segment,
+      event: invitation.event,
+      holdoutPercent: 0,
+      variants: [
+        {
+          id: variant,
+          tiers: invitation.segment.tiers,
+          channel: "sms",
+          template: config.salon.confirmations[language][kind] ?? RSVP_TEXTS[language][kind],
+          ...templateCode(config, kind),
+        },
+      ],
+    },
+    config,
+    name,
+  );
+}
+
 /** The vendor template code configured for one of the salon's own SMS (AWS China), if any. */
-function templateCode(config: TiercastConfig, kind: ConfirmationKind | "reminder") {
+function templateCode(config: TiercastConfig, kind: ConfirmationKind | FollowUpKind | "reminder") {
   const code = config.salon.templateCodes?.[kind];
   return code ? { smsTemplateCode: code } : {};
 }
@@ -323,17 +481,20 @@ export async function scheduleConfirmation(
   secret: string,
   invitation: Campaign,
   customerId: string,
-  kind: ConfirmationKind,
+  kind: ConfirmationKind | FollowUpKind,
   now: Date,
 ): Promise<boolean> {
   if (!invitation.event) return false;
-  const confirmation = confirmationCampaign(invitation, config);
+  const followUp = kind === "promoted" || kind === "already";
+  const confirmation = followUp
+    ? followUpCampaign(invitation, config, kind)
+    : confirmationCampaign(invitation, config);
   if (!confirmation) return false;
   await ensureCampaign(repo, confirmation, now);
   const customer = await getCustomer(repo, customerId);
   if (!customer) return false;
   const decidedAt = now.toISOString();
-  const variant = CONFIRMATION_VARIANT[kind];
+  const variant = followUp ? FOLLOW_UP[kind].variant : CONFIRMATION_VARIANT[kind];
   const base = { customerId, shard: customer.shard, tier: customer.tier, channel: "sms" as const, variant };
   if (!customer.phone)
     return ledger.putRowOnce(

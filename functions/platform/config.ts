@@ -14,20 +14,31 @@ const RsvpTexts = z.object({
   seat: z.string().min(1).max(500),
   waitlisted: z.string().min(1).max(500),
   full: z.string().min(1).max(500),
+  /** A waitlisted guest who takes a seat freed by a cancellation (default below, per language). */
+  promoted: z.string().min(1).max(500).optional(),
+  /** A later yes of a guest already answered: once per guest (default below, per language). */
+  already: z.string().min(1).max(500).optional(),
 });
 export type RsvpTexts = z.infer<typeof RsvpTexts>;
-export const RSVP_TEXTS: { zh: RsvpTexts; en: RsvpTexts } = {
+export const RSVP_TEXTS: { zh: Required<RsvpTexts>; en: Required<RsvpTexts> } = {
   zh: {
     seat: "{{name|尊敬的客户}}您好，您已成功报名{{eventName|活动}}，时间{{eventTime}}，地点{{venue|网点}}，期待您的光临。",
     waitlisted:
       "{{name|尊敬的客户}}您好，{{eventName|活动}}名额已满，您已进入候补名单，有空位时我们将为您保留并提醒您。",
     full: "{{name|尊敬的客户}}您好，{{eventName|活动}}名额已满，感谢您的关注，期待下次与您相见。",
+    promoted:
+      "{{name|尊敬的客户}}您好，{{eventName|活动}}有空位了，已为您保留座位，时间{{eventTime}}，地点{{venue|网点}}，期待您的光临。",
+    already: "{{name|尊敬的客户}}您好，您对{{eventName|活动}}的回复我们已收到，无需再次回复。",
   },
   en: {
     seat: "Dear {{name|customer}}, your seat at {{eventName|the event}} ({{eventTime}}, {{venue|our branch}}) is confirmed. We look forward to seeing you.",
     waitlisted:
       "Dear {{name|customer}}, {{eventName|the event}} is full: you are on the waitlist, and we will hold a seat and remind you if one frees up.",
     full: "Dear {{name|customer}}, {{eventName|the event}} is full. Thank you for your interest; we hope to see you next time.",
+    promoted:
+      "Dear {{name|customer}}, a seat at {{eventName|the event}} ({{eventTime}}, {{venue|our branch}}) has freed up and is now yours. We look forward to seeing you.",
+    already:
+      "Dear {{name|customer}}, we already have your reply for {{eventName|the event}}; there is no need to reply again.",
   },
 };
 
@@ -188,6 +199,8 @@ export const TiercastConfig = z.object({
           seat: TemplateCode,
           waitlisted: TemplateCode,
           full: TemplateCode,
+          promoted: TemplateCode,
+          already: TemplateCode,
           reminder: TemplateCode,
         })
         .partial()

@@ -1,3 +1,4 @@
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Campaign, parseCampaign } from "#functions/campaign/schema.ts";
 import { markPhoneWrong, readContact, recordOptOut } from "#functions/contact/gate.ts";
@@ -11,6 +12,7 @@ import { releaseDue } from "#functions/release/core.ts";
 import { type DispatchServices, startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { shardOf } from "#platform/hash.ts";
+import { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { readCampaignFile } from "../../cli/campaign-file.ts";
 import { launchCampaign, tick } from "../../cli/launch.ts";
@@ -42,6 +44,28 @@ const reply = (campaignId: string, customerId: string, eventId: string, text: st
   text,
   at,
 });
+
+/**
+ * The runtime's table through a client that fails the writes `cut` picks (as a crash or a throttled
+ * write there would): the run stops at that write, everything before it stays.
+ */
+function cutShort(cut: (command: unknown) => boolean) {
+  const ddb = {
+    send(command: unknown) {
+      if (cut(command))
+        return Promise.reject(
+          Object.assign(new Error("cut short"), { name: "ProvisionedThroughputExceededException" }),
+        );
+      return runtime.repo.ddb.send(command as never);
+    },
+  } as unknown as DynamoDBDocumentClient;
+  return { ...deps(), repo: new Repo(ddb, runtime.repo.table) };
+}
+const beforeSeat = (c: unknown) => c instanceof UpdateCommand && c.input.Key?.SK === "SEATS";
+const beforeStatus = (c: unknown) =>
+  c instanceof PutCommand &&
+  String(c.input.Item?.SK).startsWith("RSVP#") &&
+  c.input.Item?.status !== "pending";
 
 async function phoneOf(customerId: string) {
   return (await getCustomer(runtime.repo, customerId))!.phone!;
@@ -96,6 +120,9 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
     expect(smsTo(phoneA, "候补")).toHaveLength(0);
     expect(smsTo(phoneB, "候补名单")).toHaveLength(1);
     expect(smsTo(phoneB, "成功报名")).toHaveLength(0);
+    // A's second yes (not the first one redelivered) is answered "we have your reply", once; B's only yes is not.
+    expect(smsTo(phoneA, "无需再次回复")).toHaveLength(1);
+    expect(smsTo(phoneB, "无需再次回复")).toHaveLength(0);
     const rowA = await rowOf(`${salon.campaignId}-rsvp`, a);
     expect(rowA).toMatchObject({ decision: "sent", variant: "SEAT", transactional: true, attempts: 1 });
     expect(await rowOf(`${salon.campaignId}-rsvp`, b)).toMatchObject({ decision: "sent", variant: "WAIT" });
@@ -242,5 +269,119 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
       waitlisted: 0,
       full: 1,
     });
+  });
+
+  it("completes an RSVP cut short after its pending record on the reply's retry: one seat, one confirmation, also when retries race", async () => {
+    const retry = await launchSalon(
+      (b) => ({
+        ...b,
+        campaignId: "salon-retry-2027-03",
+        event: { ...b.event!, eventId: "wine-retry", capacity: 2 },
+      }),
+      "2027-03-09T02:00:00.000Z",
+    );
+    const id = retry.salon.campaignId;
+    const [g, h, i, j] = retry.invited as [string, string, string, string];
+    setClock(runtime, "2027-03-09T02:10:00.000Z");
+    // g: cut short before the seat; h: after the seat, before the status.
+    const yesG = reply(id, g, "retry-yes-g", "Y", "2027-03-09T02:10:00Z");
+    const yesH = reply(id, h, "retry-yes-h", "Y", "2027-03-09T02:10:00Z");
+    await expect(ingestEvent(yesG, cutShort(beforeSeat))).rejects.toThrow("cut short");
+    await expect(ingestEvent(yesH, cutShort(beforeStatus))).rejects.toThrow("cut short");
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 1,
+      confirmed: 0,
+      pending: 2,
+    });
+    // The reply redelivered completes g's RSVP; h's copies (the same event and other yeses) race.
+    await ingest([yesG]);
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 5 }, () => ingestEvent(yesH, deps())),
+      ...Array.from({ length: 3 }, (_, n) =>
+        ingestEvent(reply(id, h, `retry-yes-h-${n}`, "是", "2027-03-09T02:11:00Z"), deps()),
+      ),
+    ]);
+    expect(outcomes.every((o) => o.status !== "rejected")).toBe(true);
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 2,
+      confirmed: 2,
+      pending: 0,
+    });
+    // The seats are taken (none twice): i joins the line; j is cut short after its place in line.
+    await ingest([reply(id, i, "retry-yes-i", "Y", "2027-03-09T02:12:00Z")]);
+    const yesJ = reply(id, j, "retry-yes-j", "Y", "2027-03-09T02:13:00Z");
+    await expect(ingestEvent(yesJ, cutShort(beforeStatus))).rejects.toThrow("cut short");
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({ waitlisted: 1, pending: 1 });
+    await ingest([yesJ]);
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 2,
+      confirmed: 2,
+      waitlisted: 2,
+      pending: 0,
+    });
+    setClock(runtime, "2027-03-09T02:15:00.000Z");
+    await Promise.all([tick(runtime), tick(runtime)]);
+    await tick(runtime);
+    // These guests may have answered the first salon too: its SMS went days before.
+    const since = (phone: string, fragment: string) =>
+      smsTo(phone, fragment).filter((m) => m.receivedAt >= "2027-03-09T02:15:00.000Z");
+    for (const c of [g, h]) {
+      expect(since(await phoneOf(c), "成功报名")).toHaveLength(1);
+      expect(await rowOf(`${id}-rsvp`, c)).toMatchObject({ decision: "sent", variant: "SEAT", attempts: 1 });
+    }
+    for (const c of [i, j]) {
+      expect(since(await phoneOf(c), "候补名单")).toHaveLength(1);
+      expect(since(await phoneOf(c), "成功报名")).toHaveLength(0);
+    }
+    // h's racing yeses answered "we have your reply" at most once (only a copy finding the RSVP complete).
+    expect(since(await phoneOf(h), "无需再次回复").length).toBeLessThanOrEqual(1);
+    // g says yes twice more (and once redelivered): one "we have your reply", nothing else.
+    setClock(runtime, "2027-03-09T02:16:00.000Z");
+    const againG = reply(id, g, "retry-again-g", "是", "2027-03-09T02:16:00Z");
+    await ingest([againG, againG, reply(id, g, "retry-again-g-2", "Y", "2027-03-09T02:16:10Z")]);
+    await tick(runtime);
+    expect(since(await phoneOf(g), "无需再次回复")).toHaveLength(1);
+    expect(since(await phoneOf(g), "成功报名")).toHaveLength(1);
+    expect(await rowOf(`${id}-rsvp-again`, g)).toMatchObject({ variant: "AGAIN", transactional: true });
+    // g cancels: the seat goes to i (first in line), then j to h's; the line is empty after.
+    // Copies of g's cancellation race (redelivered before the first is marked applied): one seat freed.
+    const cancelG = {
+      eventId: "retry-cancel-g",
+      type: "rsvp_cancelled",
+      customerId: g,
+      campaignId: id,
+      at: "2027-03-09T02:20:00Z",
+    };
+    await Promise.all(Array.from({ length: 4 }, () => ingestEvent(cancelG, deps())));
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 2,
+      confirmed: 2,
+      waitlisted: 1,
+      cancelled: 1,
+    });
+    await ingest([
+      {
+        eventId: "retry-cancel-h",
+        type: "rsvp_cancelled",
+        customerId: h,
+        campaignId: id,
+        at: "2027-03-09T02:21:00Z",
+      },
+    ]);
+    expect(await salonStatus(runtime.repo, "wine-retry")).toMatchObject({
+      seatsTaken: 2,
+      confirmed: 2,
+      waitlisted: 0,
+      cancelled: 2,
+    });
+    // i and j, told "waitlisted" by SMS, are each told once that the seat is theirs.
+    setClock(runtime, "2027-03-09T02:25:00.000Z");
+    await tick(runtime);
+    await tick(runtime);
+    for (const c of [i, j]) {
+      expect(since(await phoneOf(c), "已为您保留座位")).toHaveLength(1);
+      expect(await rowOf(`${id}-rsvp-seat`, c)).toMatchObject({ decision: "sent", variant: "SEAT" });
+    }
+    expect(since(await phoneOf(g), "已为您保留座位")).toHaveLength(0);
   });
 });
