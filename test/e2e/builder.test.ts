@@ -146,6 +146,10 @@ describe.each(RUNS)("the builder's growth fields at $width px in $lang", ({ lang
     // nearNextTier field: that field's blur must not scroll the page between press and release (a
     // number input's did, at 390 px, and the click landed on the form).
     expect(await near.evaluate((el) => el.ownerDocument.activeElement === el)).toBe(true);
+    // The cause, pinned where the geometry no longer shows it: no field of the builder is a
+    // type=number input (their blur is what scrolled); numbers are text fields with a numeric keyboard.
+    expect(await page.locator("form input[type=number]").count()).toBe(0);
+    expect(await near.getAttribute("inputmode")).toBe("decimal");
     await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
     await page.getByRole("button", { name: say("提交审批", "Submit") }).waitFor();
     const stored = (await (

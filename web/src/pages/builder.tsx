@@ -471,7 +471,7 @@ function GrowthFields({
       <Field id={id} label={label} messages={messages} hint={hint}>
         <input
           id={id}
-          type="number"
+          inputMode="decimal"
           value={f[key]}
           onInput={(e) => setF({ [key]: e.currentTarget.value })}
           {...invalid(id, messages)}
