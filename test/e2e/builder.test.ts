@@ -35,6 +35,26 @@ afterAll(async () => {
   await runtime?.stop();
 });
 
+const BASE = {
+  playbook: "tier-upgrade",
+  segment: { scheme: "retail", tiers: ["potential"] },
+  variants: [{ id: "A", tiers: ["potential"], channel: "sms", template: "{{name|客户}}您好。" }],
+};
+
+/** The API's problem with one segment field (its message, after "path: "), for the builder to show. */
+async function apiProblem(path: string, segment: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${server.url}/api/preview`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ ...BASE, campaignId: "probe", segment: { ...BASE.segment, ...segment } }),
+  });
+  expect(res.status).toBe(400);
+  const { problems } = (await res.json()) as { problems: string[] };
+  const problem = problems.find((p) => p.startsWith(`${path}: `));
+  expect(problem).toBeDefined();
+  return (problem as string).slice(path.length + 2);
+}
+
 /** The API's own dry run of a campaign body: what the builder's preview must show. */
 async function apiPreview(body: unknown) {
   const res = await fetch(`${server.url}/api/preview`, {
@@ -122,12 +142,15 @@ describe.each(RUNS)("the builder's growth fields at $width px in $lang", ({ lang
     expect(await page.locator("[aria-invalid=true]").count()).toBe(0);
     await shot(page, `builder-${lang}-${width}-02-preview`);
 
-    // Saved as built, and the edit page reads it back into the same fields.
-    // By keyboard: at the phone width the page is scrolled to the preview below the form, and a
-    // mouse press there can see the page shift between press and release (the click then lands on
-    // the form, not the button); Enter on the focused button submits wherever it sits.
-    await page.getByRole("button", { name: say("保存草稿", "Save draft") }).focus();
-    await page.keyboard.press("Enter");
+    // Saved as built, by a real click (mouse down and up on the button), with the focus still in the
+    // nearNextTier field: that field's blur must not scroll the page between press and release (a
+    // number input's did, at 390 px, and the click landed on the form).
+    expect(await near.evaluate((el) => el.ownerDocument.activeElement === el)).toBe(true);
+    // The cause, pinned where the geometry no longer shows it: no field of the builder is a
+    // type=number input (their blur is what scrolled); numbers are text fields with a numeric keyboard.
+    expect(await page.locator("form input[type=number]").count()).toBe(0);
+    expect(await near.getAttribute("inputmode")).toBe("decimal");
+    await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
     await page.getByRole("button", { name: say("提交审批", "Submit") }).waitFor();
     const stored = (await (
       await fetch(`${server.url}/api/campaigns/${id}`, { headers: { authorization: `Bearer ${token}` } })
@@ -142,6 +165,95 @@ describe.each(RUNS)("the builder's growth fields at $width px in $lang", ({ lang
     expect(await near.inputValue()).toBe("10");
     expect(await goal.inputValue()).toBe("tier");
     expect(await page.getByLabel(say("达到层级", "Reached tier")).inputValue()).toBe("quality");
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("shows lifecycle, branches, RMs, opened-within and birthday of a stored campaign, and an edit keeps them", async () => {
+    await signIn(page, { url: server.url, token, lang, hash: "#/new", user: "mia" });
+    // The care trigger "opened within N hours": the API's own problem with 0, under the field.
+    const opened = page.getByLabel(say("新开户：小时内", "Account opened within hours"));
+    await opened.fill("0");
+    const openedError = page.getByTestId("error-f-opened");
+    await poll(() => openedError.count()).toBe(1);
+    expect(await openedError.textContent()).toBe(
+      await apiProblem("segment.openedWithinHours", { openedWithinHours: 0 }),
+    );
+    expect(await opened.getAttribute("aria-invalid")).toBe("true");
+    await opened.fill("");
+    await poll(() => openedError.count()).toBe(0);
+
+    // The variant's tiers are checkboxes of the scheme's tiers, by keyboard: Space checks, Space unchecks.
+    const variantTiers = page.getByRole("group", { name: say("版本组 A 层级", "Variant A Tiers") });
+    expect(await variantTiers.getByRole("checkbox").count()).toBe(5);
+    expect(await variantTiers.getByLabel(say("潜力", "potential")).isChecked()).toBe(true);
+    const quality = variantTiers.getByLabel(say("优质", "quality"));
+    await quality.focus();
+    await page.keyboard.press("Space");
+    expect(await quality.isChecked()).toBe(true);
+    await page.keyboard.press("Space");
+    expect(await quality.isChecked()).toBe(false);
+
+    const careId = `care-${lang}-${width}`;
+    const segment = {
+      scheme: "retail",
+      tiers: ["potential", "quality"],
+      lifecycle: ["growth", "decline"],
+      branches: ["B01", "B02"],
+      rmIds: ["rm-7"],
+      openedWithinHours: 24,
+      birthdayToday: true,
+    };
+    const created = await fetch(`${server.url}/api/campaigns`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        campaignId: careId,
+        playbook: "key-maintenance",
+        segment,
+        variants: [
+          { id: "A", tiers: ["potential"], channel: "sms", template: "{{name|客户}}您好。" },
+          { id: "B", tiers: ["quality"], channel: "sms", template: "{{name|客户}}您好！" },
+        ],
+      }),
+    });
+    expect(created.status).toBe(201);
+    await page.goto(`${server.url}/#/edit/${careId}`);
+    await poll(() => page.getByLabel(say("活动编号", "Campaign ID")).inputValue()).toBe(careId);
+    const stages = page.getByRole("group", {
+      name: say("生命周期阶段（不选即全部）", "Lifecycle stages (none: all)"),
+    });
+    const checkedStages = async () =>
+      await stages
+        .getByRole("checkbox", { checked: true })
+        .evaluateAll((boxes) => boxes.map((b) => b.parentElement?.textContent));
+    expect(await checkedStages()).toEqual([say("成长期", "growth"), say("衰退期", "decline")]);
+    expect(await page.getByLabel(say("网点编号", "Branch IDs")).inputValue()).toBe("B01, B02");
+    expect(await page.getByLabel(say("客户经理编号", "RM IDs")).inputValue()).toBe("rm-7");
+    expect(await page.getByLabel(say("新开户：小时内", "Account opened within hours")).inputValue()).toBe(
+      "24",
+    );
+    expect(await page.getByLabel(say("今日生日", "Birthday today")).isChecked()).toBe(true);
+    const tiersOf = (v: string) =>
+      page.getByRole("group", { name: say(`版本组 ${v} 层级`, `Variant ${v} Tiers`) });
+    expect(await tiersOf("A").getByLabel(say("潜力", "potential")).isChecked()).toBe(true);
+    expect(await tiersOf("A").getByLabel(say("优质", "quality")).isChecked()).toBe(false);
+    expect(await tiersOf("B").getByLabel(say("优质", "quality")).isChecked()).toBe(true);
+
+    // An edit: one more stage by keyboard, one RM more; the rest stays as stored.
+    await stages.getByLabel(say("流失期", "lost")).focus();
+    await page.keyboard.press("Space");
+    await page.getByLabel(say("客户经理编号", "RM IDs")).fill("rm-7, rm-9");
+    await page.getByRole("button", { name: say("保存草稿", "Save draft") }).click();
+    await page.getByRole("button", { name: say("提交审批", "Submit") }).waitFor();
+    const stored = (await (
+      await fetch(`${server.url}/api/campaigns/${careId}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { campaign: { segment: Record<string, unknown>; variants: { tiers: string[] }[] } };
+    expect(stored.campaign.segment).toEqual({
+      ...segment,
+      lifecycle: ["growth", "decline", "lost"],
+      rmIds: ["rm-7", "rm-9"],
+    });
+    expect(stored.campaign.variants.map((v) => v.tiers)).toEqual([["potential"], ["quality"]]);
     expect(pageErrors).toEqual([]);
   });
 });

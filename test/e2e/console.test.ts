@@ -94,8 +94,16 @@ describe.each(RUNS.map((run, day) => ({ ...run, day })))(
       await page.getByRole("link", { name: say("新建活动", "New campaign") }).click();
       await page.getByLabel(say("活动编号", "Campaign ID")).fill(id);
       await page.getByLabel(say("名称", "Name"), { exact: true }).fill(`Web journey ${lang} ${width}`);
-      await page.getByRole("checkbox", { name: say("优质", "quality"), exact: true }).check();
-      await page.getByLabel(say("层级", "Tiers"), { exact: true }).last().fill("potential, quality");
+      // The segment's tiers and the variant's are both checkboxes of the scheme's tiers.
+      const quality = { name: say("优质", "quality"), exact: true };
+      await page
+        .getByRole("group", { name: say("层级", "Tiers"), exact: true })
+        .getByRole("checkbox", quality)
+        .check();
+      await page
+        .getByRole("group", { name: say("版本组 A 层级", "Variant A Tiers") })
+        .getByRole("checkbox", quality)
+        .check();
       const audience = page.getByTestId("preview-audience");
       await poll(async () => (await audience.textContent()) ?? "").toMatch(
         new RegExp(`${say("目标人数", "Audience")} [1-9]`),

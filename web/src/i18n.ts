@@ -256,6 +256,11 @@ const STRINGS = {
   goalAmount: ["存入金额不低于（元）", "Deposit at least (CNY)"],
   goalPercent: ["资产较发布时增长 %", "AUM growth since launch %"],
   goalTier: ["达到层级", "Reached tier"],
+  lifecycle: ["生命周期阶段（不选即全部）", "Lifecycle stages (none: all)"],
+  branchesFilter: ["网点编号", "Branch IDs"],
+  rmIdsFilter: ["客户经理编号", "RM IDs"],
+  openedWithinHours: ["新开户：小时内", "Account opened within hours"],
+  birthdayToday: ["今日生日", "Birthday today"],
 } as const;
 
 export type Key = keyof typeof STRINGS;
@@ -340,6 +345,11 @@ export const TERMS: Record<string, [string, string]> = {
   retail: ["零售", "retail"],
   corporate: ["对公", "corporate"],
   card: ["银行卡", "card"],
+  "lifecycle:intro": ["引入期", "intro"],
+  "lifecycle:growth": ["成长期", "growth"],
+  "lifecycle:maturity": ["成熟期", "maturity"],
+  "lifecycle:decline": ["衰退期", "decline"],
+  "lifecycle:lost": ["流失期", "lost"],
   "goal:none": ["按剧本规则转化", "the playbook's own rule"],
   "goal:deposit": ["存入不低于 X", "deposit ≥ X"],
   "goal:tier": ["达到层级 T", "reached tier T"],

@@ -21,6 +21,7 @@ const PLAYBOOKS = [
 const RETAIL = ["mass", "potential", "quality", "key", "private"];
 const CHANNELS = ["sms", "email", "rm-task"];
 const RISK_LEVELS = ["R1", "R2", "R3", "R4", "R5"];
+const LIFECYCLE = ["intro", "growth", "maturity", "decline", "lost"];
 const GOALS = ["", "deposit", "tier", "aum-growth"] as const;
 type GoalKind = (typeof GOALS)[number];
 
@@ -40,6 +41,9 @@ interface Filters {
   aumMax: string;
   riskMatch: string;
   cdMaturingWithinDays: string;
+  branches: string;
+  rmIds: string;
+  openedWithinHours: string;
 }
 
 const NO_FILTERS: Filters = {
@@ -57,11 +61,14 @@ const NO_FILTERS: Filters = {
   aumMax: "",
   riskMatch: "",
   cdMaturingWithinDays: "",
+  branches: "",
+  rmIds: "",
+  openedWithinHours: "",
 };
 
 interface VariantForm {
   id: string;
-  tiers: string;
+  tiers: string[];
   channel: string;
   template: string;
   subject: string;
@@ -78,7 +85,11 @@ interface Form {
   tiers: string[];
   dormantDays: string;
   filters: Filters;
-  /** Segment fields the form has no field for (lifecycle, branches, rmIds…): kept as they were. */
+  /** The lifecycle stages the segment keeps (none checked: every stage). */
+  lifecycle: string[];
+  /** Care trigger: only the customers whose birthday is today. */
+  birthdayToday: boolean;
+  /** Segment fields the form has no field for (a later contract's): kept as they were. */
   segmentRest: Record<string, unknown>;
   goalKind: GoalKind;
   /** deposit: the amount; aum-growth: the percent. */
@@ -97,6 +108,8 @@ const EMPTY: Form = {
   tiers: ["potential"],
   dormantDays: "180",
   filters: NO_FILTERS,
+  lifecycle: [],
+  birthdayToday: false,
   segmentRest: {},
   goalKind: "",
   goalValue: "",
@@ -105,7 +118,7 @@ const EMPTY: Form = {
   variants: [
     {
       id: "A",
-      tiers: "potential",
+      tiers: ["potential"],
       channel: "sms",
       template: "{{name|客户}}您好，好久不见，回来看看专属礼遇。",
       subject: "",
@@ -117,8 +130,17 @@ const EMPTY: Form = {
 };
 
 const list = (s: string) => s.split(/[\s,，]+/).filter(Boolean);
-/** A number field: left out when empty; anything else goes as typed, for the API to judge. */
-const num = (s: string) => (s.trim() === "" ? undefined : Number(s));
+/**
+ * A number field: left out when empty; a number goes as a number, anything else as the text typed,
+ * for the API to judge (and say so under the field).
+ */
+const num = (s: string): number | string | undefined => {
+  if (s.trim() === "") return undefined;
+  const n = Number(s);
+  return Number.isFinite(n) ? n : s;
+};
+/** A list field: left out when empty. */
+const names = (s: string) => (list(s).length ? list(s) : undefined);
 const defined = (o: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
@@ -139,10 +161,13 @@ function filtersOf(f: Filters): Record<string, unknown> {
     tags: setFilter(f.tagsAll, f.tagsAny, f.tagsNone),
     products: setFilter(f.productsAll, f.productsAny, f.productsNone),
     age: Object.keys(age).length ? age : undefined,
-    nearNextTier: f.nearNextTier.trim() ? { withinPercent: Number(f.nearNextTier) } : undefined,
+    nearNextTier: f.nearNextTier.trim() ? { withinPercent: num(f.nearNextTier) } : undefined,
     aumChange: Object.keys(aum).length ? aum : undefined,
     riskMatch: f.riskMatch ? { productRisk: f.riskMatch } : undefined,
     cdMaturingWithinDays: num(f.cdMaturingWithinDays),
+    branches: names(f.branches),
+    rmIds: names(f.rmIds),
+    openedWithinHours: num(f.openedWithinHours),
   });
 }
 
@@ -164,20 +189,22 @@ function toCampaign(f: Form): Record<string, unknown> {
       ...f.segmentRest,
       scheme: f.scheme,
       tiers: f.tiers,
-      ...(f.dormantDays ? { dormantDays: Number(f.dormantDays) } : {}),
+      ...(f.dormantDays ? { dormantDays: num(f.dormantDays) } : {}),
+      ...(f.lifecycle.length ? { lifecycle: f.lifecycle } : {}),
+      ...(f.birthdayToday ? { birthdayToday: true } : {}),
       ...filtersOf(f.filters),
     },
     ...(goal ? { goal } : {}),
     variants: f.variants.map((v) => ({
       id: v.id,
-      tiers: v.tiers.split(/[\s,]+/).filter(Boolean),
+      tiers: v.tiers,
       channel: v.channel,
       template: v.template,
       ...(v.subject ? { subject: v.subject } : {}),
       ...(v.url ? { url: v.url } : {}),
-      ...(v.weight.trim() ? { weight: Number(v.weight) } : {}),
+      ...(v.weight.trim() ? { weight: num(v.weight) } : {}),
     })),
-    ...(f.holdoutPercent !== "" ? { holdoutPercent: Number(f.holdoutPercent) } : {}),
+    ...(f.holdoutPercent.trim() !== "" ? { holdoutPercent: num(f.holdoutPercent) } : {}),
     ...extra,
   };
 }
@@ -193,6 +220,11 @@ interface SegmentIn {
   aumChange?: { months: number; minPercent?: number; maxPercent?: number };
   riskMatch?: { productRisk: string };
   cdMaturingWithinDays?: number;
+  lifecycle?: string[];
+  branches?: string[];
+  rmIds?: string[];
+  openedWithinHours?: number;
+  birthdayToday?: boolean;
   [rest: string]: unknown;
 }
 
@@ -236,6 +268,11 @@ function fromCampaign(c: Record<string, unknown>): Form {
     aumChange,
     riskMatch,
     cdMaturingWithinDays,
+    lifecycle,
+    branches,
+    rmIds,
+    openedWithinHours,
+    birthdayToday,
     ...segmentRest
   } = segment;
   const str = (n: number | undefined) => (n === undefined ? "" : String(n));
@@ -262,7 +299,12 @@ function fromCampaign(c: Record<string, unknown>): Form {
       aumMax: str(aumChange?.maxPercent),
       riskMatch: riskMatch?.productRisk ?? "",
       cdMaturingWithinDays: str(cdMaturingWithinDays),
+      branches: join(branches),
+      rmIds: join(rmIds),
+      openedWithinHours: str(openedWithinHours),
     },
+    lifecycle: lifecycle ?? [],
+    birthdayToday: birthdayToday === true,
     segmentRest,
     goalKind: goal?.kind ?? "",
     goalValue: str(goal?.kind === "deposit" ? goal.atLeast : goal?.percent),
@@ -270,7 +312,7 @@ function fromCampaign(c: Record<string, unknown>): Form {
     holdoutPercent: holdoutPercent === undefined ? "" : String(holdoutPercent),
     variants: variants.map((v) => ({
       ...v,
-      tiers: v.tiers.join(", "),
+      tiers: v.tiers,
       subject: v.subject ?? "",
       url: v.url ?? "",
       weight: v.weight === undefined ? "" : String(v.weight),
@@ -335,6 +377,63 @@ function Field({
   );
 }
 
+/**
+ * Checkboxes for a set of names (tiers, lifecycle stages): a labelled group, each box a native
+ * checkbox (Tab to it, Space to toggle); the API's problems with the set under it.
+ */
+function CheckGroup({
+  id,
+  label,
+  labelledBy,
+  options,
+  checked,
+  onChange,
+  name,
+  messages,
+}: {
+  id: string;
+  label: string;
+  /** More ids naming the group before its label (a variant's legend). */
+  labelledBy?: string;
+  options: string[];
+  checked: string[];
+  onChange: (names: string[]) => void;
+  name: (option: string) => string;
+  messages: string[];
+}) {
+  // A name checked that the options lack (a stored campaign's, another scheme's) stays, to uncheck.
+  const all = [...options, ...checked.filter((c) => !options.includes(c))];
+  return (
+    <>
+      <span id={`${id}-label`}>{label}</span>
+      <fieldset
+        id={id}
+        aria-labelledby={labelledBy ? `${labelledBy} ${id}-label` : `${id}-label`}
+        class="checks"
+        {...invalid(id, messages)}
+      >
+        {all.map((option) => (
+          <label key={option}>
+            <input
+              type="checkbox"
+              checked={checked.includes(option)}
+              onChange={(e) =>
+                onChange(
+                  e.currentTarget.checked
+                    ? all.filter((o) => o === option || checked.includes(o))
+                    : checked.filter((o) => o !== option),
+                )
+              }
+            />
+            {name(option)}
+          </label>
+        ))}
+      </fieldset>
+      <FieldError id={id} messages={messages} />
+    </>
+  );
+}
+
 /** The segment's growth filters and the campaign's goal (issue 19). */
 function GrowthFields({
   t,
@@ -372,7 +471,7 @@ function GrowthFields({
       <Field id={id} label={label} messages={messages} hint={hint}>
         <input
           id={id}
-          type="number"
+          inputMode="decimal"
           value={f[key]}
           onInput={(e) => setF({ [key]: e.currentTarget.value })}
           {...invalid(id, messages)}
@@ -381,6 +480,7 @@ function GrowthFields({
     );
   };
   const riskMessages = problemsAt(error, "segment.riskMatch");
+  const birthdayMessages = problemsAt(error, "segment.birthdayToday");
   // The goal's own problems (a wrong kind), and those of its amount or tier, each under its field.
   const goalMessages = [...problemsAt(error, "goal", true), ...problemsAt(error, "goal.kind")];
   const goalValueMessages = [...problemsAt(error, "goal.atLeast"), ...problemsAt(error, "goal.percent")];
@@ -429,6 +529,27 @@ function GrowthFields({
             ? undefined
             : t("largeCdHint").replace("{n}", largeCdMin.toLocaleString("en-US")),
         )}
+        <CheckGroup
+          id="f-lifecycle"
+          label={t("lifecycle")}
+          options={LIFECYCLE}
+          checked={form.lifecycle}
+          onChange={(lifecycle) => set({ lifecycle })}
+          name={(stage) => t.term(`lifecycle:${stage}`)}
+          messages={problemsAt(error, "segment.lifecycle")}
+        />
+        {text("f-branches", "branches", t("branchesFilter"), "segment.branches", t("listHint"))}
+        {text("f-rms", "rmIds", t("rmIdsFilter"), "segment.rmIds", t("listHint"))}
+        {number("f-opened", "openedWithinHours", t("openedWithinHours"), "segment.openedWithinHours")}
+        <Field id="f-birthday" label={t("birthdayToday")} messages={birthdayMessages}>
+          <input
+            id="f-birthday"
+            type="checkbox"
+            checked={form.birthdayToday}
+            onChange={(e) => set({ birthdayToday: e.currentTarget.checked })}
+            {...invalid("f-birthday", birthdayMessages)}
+          />
+        </Field>
       </fieldset>
       <fieldset class="grid goal">
         <legend>{t("goal")}</legend>
@@ -453,7 +574,7 @@ function GrowthFields({
           >
             <input
               id="g-value"
-              type="number"
+              inputMode="decimal"
               value={form.goalValue}
               onInput={(e) => set({ goalValue: e.currentTarget.value })}
               {...invalid("g-value", goalValueMessages)}
@@ -604,17 +725,14 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
           <label for="dd">dormantDays</label>
           <input
             id="dd"
-            type="number"
-            min="1"
+            inputMode="numeric"
             value={form.dormantDays}
             onInput={(e) => set({ dormantDays: e.currentTarget.value })}
           />
           <label for="ho">{t("holdout")}</label>
           <input
             id="ho"
-            type="number"
-            min="0"
-            max="50"
+            inputMode="decimal"
             value={form.holdoutPercent}
             onInput={(e) => set({ holdoutPercent: e.currentTarget.value })}
           />
@@ -630,7 +748,7 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
         />
         {form.variants.map((v, i) => (
           <fieldset key={i} class="variant grid">
-            <legend>
+            <legend id={`vlegend${i}`}>
               {t("variant")} {v.id}
             </legend>
             <label for={`vid${i}`}>id</label>
@@ -639,13 +757,16 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
               value={v.id}
               onInput={(e) => setVariant(i, { id: e.currentTarget.value })}
             />
-            <label for={`vt${i}`}>{t("tiers")}</label>
-            <input
+            <CheckGroup
               id={`vt${i}`}
-              value={v.tiers}
-              onInput={(e) => setVariant(i, { tiers: e.currentTarget.value })}
+              label={t("tiers")}
+              labelledBy={`vlegend${i}`}
+              options={schemeTiers}
+              checked={v.tiers}
+              onChange={(tiers) => setVariant(i, { tiers })}
+              name={(tier) => t.term(tier)}
+              messages={at(`variants.${i}.tiers`)}
             />
-            <FieldError id={`vt${i}`} messages={at(`variants.${i}.tiers`)} />
             <label for={`vc${i}`}>{t("channel")}</label>
             <select
               id={`vc${i}`}
@@ -686,9 +807,7 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
             <label for={`vw${i}`}>{t("weight")}</label>
             <input
               id={`vw${i}`}
-              type="number"
-              min="1"
-              step="1"
+              inputMode="numeric"
               value={v.weight}
               onInput={(e) => setVariant(i, { weight: e.currentTarget.value })}
             />
@@ -705,7 +824,7 @@ export function Builder({ t, me, go, campaignId }: PageProps & { campaignId?: st
                   ...form.variants,
                   {
                     id: String.fromCharCode(65 + form.variants.length),
-                    tiers: "",
+                    tiers: [],
                     channel: "sms",
                     template: "",
                     subject: "",
