@@ -177,7 +177,7 @@ export async function newContext(
 }
 
 /** A page of the context that records every uncaught error of the page into `errors`. */
-export async function newPage(context: BrowserContext, errors: string[], timeout = 30_000): Promise<Page> {
+export async function newPage(context: BrowserContext, errors: string[], timeout = 45_000): Promise<Page> {
   const page = await context.newPage();
   page.setDefaultTimeout(timeout);
   page.on("pageerror", (e) => errors.push(e.stack ?? e.message));

@@ -125,7 +125,7 @@ describe.each(RUNS.map((run, i) => ({ ...run, i })))(
 
     beforeAll(async () => {
       context = await newContext(browser, { lang, width, acceptDownloads: true });
-      page = await newPage(context, pageErrors, 20_000);
+      page = await newPage(context, pageErrors);
     });
     afterAll(async () => context?.close());
 

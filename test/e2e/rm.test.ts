@@ -58,7 +58,7 @@ describe.each([
 
   beforeAll(async () => {
     context = await newContext(browser, { lang, width: 390, height: 844 });
-    page = await newPage(context, pageErrors, 20_000);
+    page = await newPage(context, pageErrors);
   });
   afterAll(async () => context?.close());
 

@@ -56,7 +56,11 @@ describe("faults at the SMS provider", () => {
     await runtime?.stop();
   });
 
-  it("retries 500s and 429s, reconciles lost answers from the gateway, dead-letters the rest, and never sends twice", async () => {
+  // A hang guard, not a timing: on a loaded machine the 300 ms client timeout makes many more lost
+  // answers to reconcile (85 s in one CI run, past 180 s in another).
+  it("retries 500s and 429s, reconciles lost answers from the gateway, dead-letters the rest, and never sends twice", {
+    timeout: 420_000,
+  }, async () => {
     const campaign = parseCampaign(
       { ...readCampaignFile("examples/referral-drive.json", runtime.config), campaignId: "faulty" },
       runtime.config,
