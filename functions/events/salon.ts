@@ -13,6 +13,7 @@ import { rowFromDecision, transactionalRow } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import { RSVP_TEXTS, type TiercastConfig } from "#platform/config.ts";
 import { CampaignValidationError, ConflictError } from "#platform/errors.ts";
+import { hash32 } from "#platform/hash.ts";
 import { logger } from "#platform/logger.ts";
 import { conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
 
@@ -283,7 +284,7 @@ export async function scheduleReminder(
   if (!event) return false;
   const reminder = derivedCampaign(
     {
-      campaignId: `${invitation.campaignId}-reminder`.slice(0, 64),
+      campaignId: derivedCampaignId(invitation.campaignId, "reminder"),
       name: `${invitation.name ?? invitation.campaignId} (reminder)`,
       playbook: "salon-invite",
       segment: invitation.segment,
@@ -368,7 +369,20 @@ export function invitationLanguage(invitation: Campaign): "zh" | "en" {
 }
 
 /** The id of an invitation's confirmation campaign. */
-export const confirmationCampaignId = (invitationId: string) => `${invitationId}-rsvp`.slice(0, 64);
+export const confirmationCampaignId = (invitationId: string) => derivedCampaignId(invitationId, "rsvp");
+
+/**
+ * `<invitation>-<suffix>` within a campaign id's 64 characters. An invitation id too long for that
+ * keeps its start and gains a hash of the whole id, so the derived campaigns of one invitation never
+ * share an id with each other (cutting at 64 made `-rsvp`, `-rsvp-seat` and `-rsvp-again` one id from
+ * 58 characters on), nor with those of another invitation that starts the same.
+ */
+export function derivedCampaignId(invitationId: string, suffix: string): string {
+  const whole = `${invitationId}-${suffix}`;
+  if (whole.length <= 64) return whole;
+  const tag = hash32(invitationId).toString(36).padStart(7, "0");
+  return `${invitationId.slice(0, 64 - suffix.length - tag.length - 2)}-${tag}-${suffix}`;
+}
 
 /** The confirmation campaign of an invitation (`<campaign>-rsvp`): one SMS variant per kind. */
 export function confirmationCampaign(
@@ -422,7 +436,7 @@ export function followUpCampaign(
   const { suffix, variant, name } = FOLLOW_UP[kind];
   return derivedCampaign(
     {
-      campaignId: `${invitation.campaignId}-${suffix}`.slice(0, 64),
+      campaignId: derivedCampaignId(invitation.campaignId, suffix),
       name: `${invitation.name ?? invitation.campaignId} (${name})`,
       playbook: "salon-invite",
       segment: invitation.segment,
