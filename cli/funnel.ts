@@ -1,6 +1,6 @@
 import { loadCampaign } from "#functions/campaign/record.ts";
 import { localDay } from "#functions/campaign/time.ts";
-import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
+import { eventDepsOf, ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import type { Funnel } from "#functions/funnel/core.ts";
 import {
   addCounters,
@@ -22,12 +22,7 @@ import { openSource, type SourceOptions } from "./import.ts";
 import { fmt, table } from "./output.ts";
 
 export async function ingestFile(runtime: Runtime, file: string, options: SourceOptions = {}) {
-  return ingestRecords(await openSource(file, options), {
-    repo: runtime.repo,
-    shards: runtime.config.shards,
-    config: runtime.config,
-    secret: runtime.secret,
-  });
+  return ingestRecords(await openSource(file, options), eventDepsOf(runtime.app.base()));
 }
 
 export async function* ledgerRowsOf(runtime: Runtime, campaignId: string): AsyncGenerator<LedgerRow> {
@@ -38,12 +33,7 @@ export async function* ledgerRowsOf(runtime: Runtime, campaignId: string): Async
 
 export async function simulate(runtime: Runtime, campaignId: string, seed: number) {
   const record = await loadCampaign(runtime.repo, campaignId);
-  const deps = {
-    repo: runtime.repo,
-    shards: runtime.config.shards,
-    config: runtime.config,
-    secret: runtime.secret,
-  };
+  const deps = eventDepsOf(runtime.app.base());
   const counts: Record<string, number> = {};
   let batch: unknown[] = [];
   const flush = async () => {

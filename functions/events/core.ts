@@ -67,7 +67,25 @@ export interface EventDeps {
   /** Needed to render salon reminders; without them no reminder is scheduled. */
   config?: TiercastConfig;
   secret?: string;
+  /**
+   * The processing clock: a salon confirmation is due when the reply is processed, not at the reply's
+   * own stamp (a provider's clock ahead of ours must not hold it back). Without it, the event's time.
+   */
+  now?: () => Date;
 }
+
+/** Event deps from a runtime's or use case's own: its store, config, secret and clock. */
+export function eventDepsOf(d: {
+  repo: Repo;
+  config: TiercastConfig;
+  secret: string;
+  now: () => Date;
+}): EventDeps {
+  return { repo: d.repo, shards: d.config.shards, config: d.config, secret: d.secret, now: d.now };
+}
+
+/** When a send this event owes is due: now on the processing clock, or the event's time without one. */
+const processedAt = (deps: EventDeps, at: Date) => deps.now?.() ?? at;
 
 /** The bank's zone, whose calendar days the funnel counts in (the default when no config is given). */
 const zoneOf = (deps: EventDeps) => deps.config?.quietHours.timeZone ?? TIME_ZONE;
@@ -224,7 +242,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
           record.campaign,
           event.customerId,
           kind,
-          at,
+          processedAt(deps, at),
         );
         if (repeat)
           await scheduleConfirmation(
@@ -234,7 +252,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
             record.campaign,
             event.customerId,
             "already",
-            at,
+            processedAt(deps, at),
           );
       }
     }
@@ -273,7 +291,7 @@ async function applyEvent(event: Event, deps: EventDeps): Promise<IngestOutcome>
             record.campaign,
             promoted,
             "promoted",
-            at,
+            processedAt(deps, at),
           );
       }
     }

@@ -3,6 +3,7 @@ import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import middy from "@middy/core";
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { type App, lambdaApp, onAws } from "#functions/app.ts";
+import { eventDepsOf } from "#functions/events/core.ts";
 import { logger } from "#platform/logger.ts";
 import { loadSecret } from "#platform/secret.ts";
 import { ingestReceipt } from "./core.ts";
@@ -12,11 +13,7 @@ export function receiptsHandler(app: () => App) {
   async function recordHandler(record: SQSRecord) {
     const base = app().base();
     const receivedAt = new Date(Number(record.attributes.SentTimestamp ?? Date.now())).toISOString();
-    const result = await ingestReceipt(
-      record.body,
-      { repo: base.repo, shards: base.config.shards, config: base.config, secret: base.secret },
-      receivedAt,
-    );
+    const result = await ingestReceipt(record.body, eventDepsOf(base), receivedAt);
     const outcome = result?.outcome;
     if (outcome?.status === "rejected") logger.warn("receipt rejected", { error: outcome.error });
     if (outcome?.status === "accepted" && outcome.stage)

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { ApiDeps, ApiRequest, ApiResponse } from "#functions/api/http.ts";
 import { unsubscribeToken, verifyTrackingToken } from "#functions/campaign/decide.ts";
 import { loadCampaign } from "#functions/campaign/record.ts";
-import { ingestEvent } from "#functions/events/core.ts";
+import { eventDepsOf, ingestEvent } from "#functions/events/core.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { verifyWebhook } from "#functions/receipts/core.ts";
 import { ingestVendorPush, type ReceiptVendor, verifyReceiptToken } from "#functions/receipts/vendor.ts";
@@ -40,7 +40,7 @@ async function record(
       ...(row.channel ? { channel: type === "opted_out" ? "email" : row.channel } : {}),
       at: deps.now().toISOString(),
     },
-    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
+    eventDepsOf(deps),
   );
 }
 
@@ -126,12 +126,7 @@ async function vendorReceipts(vendor: ReceiptVendor, req: ApiRequest, deps: Trac
   });
   if (!verifyReceiptToken(deps.secret, vendor, req.query.token))
     return reply(401, { error: "bad_token", message: "missing or wrong token in the callback URL" });
-  const result = await ingestVendorPush(
-    vendor,
-    req.body,
-    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
-    deps.now().toISOString(),
-  );
+  const result = await ingestVendorPush(vendor, req.body, eventDepsOf(deps), deps.now().toISOString());
   if (result.status === "bad_input") return reply(400, { error: "bad_input", message: result.message });
   const counts = { accepted: 0, duplicate: 0, ignored: 0, rejected: 0 };
   for (const o of result.outcomes) counts[o.status]++;
@@ -192,7 +187,7 @@ async function smsWebhook(req: ApiRequest, deps: TrackDeps): Promise<ApiResponse
       messageId: h.messageId,
       ...(h.text ? { text: h.text } : {}),
     },
-    { repo: deps.repo, shards: deps.config.shards, config: deps.config, secret: deps.secret },
+    eventDepsOf(deps),
   );
   // A rejected event is an error like any other: the API's envelope, not the outcome.
   if (outcome.status === "rejected") return reply(400, { error: "bad_input", message: outcome.error });

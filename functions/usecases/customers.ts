@@ -4,7 +4,7 @@ import { appendAudit } from "#functions/audit/store.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { forgetCustomer } from "#functions/customers/forget.ts";
 import { getCustomer, upsertCustomers } from "#functions/customers/store.ts";
-import { ingestRecords } from "#functions/events/core.ts";
+import { eventDepsOf, ingestRecords } from "#functions/events/core.ts";
 import { importConversions } from "#functions/growth/conversions.ts";
 import { type ImportReport, importRecords } from "#functions/import/core.ts";
 import type { SourceRecord } from "#functions/import/parse.ts";
@@ -71,10 +71,5 @@ export async function ingestEvents(
   records: Parameters<typeof ingestRecords>[0],
 ) {
   assertHeadOffice(actor, "ingesting events");
-  return ingestRecords(records, {
-    repo: deps.repo,
-    shards: deps.config.shards,
-    config: deps.config,
-    secret: deps.secret,
-  });
+  return ingestRecords(records, eventDepsOf(deps));
 }

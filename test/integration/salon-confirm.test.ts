@@ -5,7 +5,7 @@ import { markPhoneWrong, readContact, recordOptOut } from "#functions/contact/ga
 import { getCustomer } from "#functions/customers/store.ts";
 import { processDispatch } from "#functions/dispatch/core.ts";
 import { httpSmsProvider } from "#functions/dispatch/providers.ts";
-import { ingestEvent, ingestRecords } from "#functions/events/core.ts";
+import { eventDepsOf, ingestEvent, ingestRecords } from "#functions/events/core.ts";
 import { salonStatus } from "#functions/events/salon.ts";
 import type { LedgerRow } from "#functions/ledger/rows.ts";
 import { releaseDue } from "#functions/release/core.ts";
@@ -24,12 +24,7 @@ const AT = "2027-03-05T02:00:00.000Z";
 let runtime: Runtime;
 let dispatch: DispatchServices;
 
-const deps = () => ({
-  repo: runtime.repo,
-  shards: runtime.config.shards,
-  config: runtime.config,
-  secret: runtime.secret,
-});
+const deps = () => eventDepsOf(runtime.app.base());
 const ingest = (events: Record<string, unknown>[]) =>
   ingestRecords(
     events.map((value, line) => ({ line: line + 1, value })),
@@ -200,6 +195,14 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
     expect(smsTo(phone, "候补名单")).toHaveLength(1);
     expect(await rowOf(`${salon.campaignId}-rsvp`, f)).toMatchObject({ decision: "sent", attempts: 1 });
     expect(await salonStatus(runtime.repo, salon.event!.eventId)).toMatchObject({ confirmed: 1 });
+  });
+
+  it("answers a yes stamped ahead of our clock at the next release (a provider clock running fast)", async () => {
+    const z = invited[8]!;
+    setClock(runtime, "2027-03-07T02:30:00.000Z");
+    await ingest([reply(salon.campaignId, z, "yes-z", "Y", "2027-03-07T02:30:05Z")]);
+    await tick(runtime);
+    expect(smsTo(await phoneOf(z), "候补名单")).toHaveLength(1);
   });
 
   it("sends no confirmation once an opt-out is stored, even inside a message being worked; a redelivered message sends nothing", async () => {
