@@ -9,8 +9,23 @@ ClassicLevel.prototype._open = function (options) {
   return open.call(this, { ...options, cacheSize: 256 * 1024 * 1024, writeBufferSize: 32 * 1024 * 1024 });
 };
 const dynalite = require("dynalite");
+const dynaliteDb = require("dynalite/db");
+const { withTransactions } = require("./dynalite-transactions.cjs");
 const options = JSON.parse(process.argv[2] || "{}");
+// The store dynalite creates, kept for the transactions it has no action for (dynalite-transactions.cjs).
+let store;
+const create = dynaliteDb.create;
+dynaliteDb.create = (o) => {
+  store = create(o);
+  return store;
+};
 const server = dynalite(options);
+const [handler] = server.listeners("request");
+server.removeAllListeners("request");
+server.on(
+  "request",
+  withTransactions(() => store, handler),
+);
 server.on("error", (err) => {
   process.send?.({ error: err.message });
   process.exit(1);
