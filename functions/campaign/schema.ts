@@ -4,23 +4,12 @@ import { IsoInstant } from "#platform/dates.ts";
 import { CampaignValidationError } from "#platform/errors.ts";
 import { itemSizeBytes, Money, unstorableNumbers } from "#platform/storable.ts";
 import { compileTemplate, templateVariables } from "./templates.ts";
+import { CHANNELS, type Channel, LIFECYCLE, PLAYBOOKS, RISK_LEVELS } from "./vocabulary.ts";
 
-export const PLAYBOOKS = [
-  "dormant-reactivation",
-  "salon-invite",
-  "referral-drive",
-  "key-maintenance",
-  "tier-upgrade",
-  "asset-retention",
-  "card-upgrade",
-  "cd-maturity",
-] as const;
+export { CHANNELS, type Channel, LIFECYCLE, PLAYBOOKS, RISK_LEVELS };
+
 /** Playbooks that convert on a later import (the customer's record moved), not on an event. */
 export const IMPORT_PLAYBOOKS = new Set<string>(["tier-upgrade", "asset-retention", "card-upgrade"]);
-export const CHANNELS = ["sms", "email", "rm-task"] as const;
-export type Channel = (typeof CHANNELS)[number];
-export const LIFECYCLE = ["intro", "growth", "maturity", "decline", "lost"] as const;
-export const RISK_LEVELS = ["R1", "R2", "R3", "R4", "R5"] as const;
 
 const Names = z.array(z.string().min(1).max(64)).max(100);
 /** Tags or products: all of `all`, at least one of `any`, none of `none`. */

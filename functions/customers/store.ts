@@ -205,6 +205,20 @@ export async function samplePage(repo: Repo, scheme: string, tier: string, shard
   return { items, complete: !out.LastEvaluatedKey };
 }
 
+/** The query of one tier shard: the card scheme's tiers are on GSI2, every other scheme's on GSI1. */
+function tierShardQuery(repo: Repo, scheme: string, tier: string, shard: number) {
+  const index = scheme === "card" ? "GSI2" : "GSI1";
+  return {
+    index,
+    query: {
+      TableName: repo.table,
+      IndexName: index,
+      KeyConditionExpression: `${index}PK = :pk`,
+      ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+    },
+  };
+}
+
 /** One page of a tier shard. The cursor is the customerId to continue after (tiny, JSON-safe). */
 export async function tierPage(
   repo: Repo,
@@ -214,13 +228,10 @@ export async function tierPage(
   cursor: string | undefined,
   limit: number,
 ) {
-  const index = scheme === "card" ? "GSI2" : "GSI1";
+  const { index, query } = tierShardQuery(repo, scheme, tier, shard);
   const out = await repo.ddb.send(
     new QueryCommand({
-      TableName: repo.table,
-      IndexName: index,
-      KeyConditionExpression: `${index}PK = :pk`,
-      ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+      ...query,
       Limit: limit,
       ...(cursor
         ? {
@@ -244,7 +255,6 @@ export async function countTier(
   tier: string,
   config: Pick<TiercastConfig, "shards">,
 ): Promise<number> {
-  const index = scheme === "card" ? "GSI2" : "GSI1";
   const shards = Array.from({ length: config.shards }, (_, i) => i);
   const counts = await mapLimit(shards, 8, async (shard) => {
     let total = 0;
@@ -252,10 +262,7 @@ export async function countTier(
     do {
       const out = await repo.ddb.send(
         new QueryCommand({
-          TableName: repo.table,
-          IndexName: index,
-          KeyConditionExpression: `${index}PK = :pk`,
-          ExpressionAttributeValues: { ":pk": key.tierPartition(scheme, tier, shard) },
+          ...tierShardQuery(repo, scheme, tier, shard).query,
           Select: "COUNT",
           ExclusiveStartKey: start,
         }),

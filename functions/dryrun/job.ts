@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { type PreviewResult, previewCampaign } from "#functions/campaign/preview.ts";
 import { parseCampaign, type ResolvedCampaign } from "#functions/campaign/schema.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
-import { isConditionFailed, type Repo } from "#platform/repo.ts";
+import { ConflictError, InputError } from "#platform/errors.ts";
+import { checkpointJob, claimJob, createJob, finishJob, type JobTable, loadJob } from "#platform/jobs.ts";
+import type { Repo } from "#platform/repo.ts";
 
 /**
  * The exact dry run as a job (issue 21): every recipient decided as a launch would, nothing sent,
@@ -45,6 +46,7 @@ export interface DryRunJob {
 }
 
 const jobKey = (jobId: string) => ({ PK: `DRYRUN#${jobId}`, SK: "JOB" });
+const jobTable = (repo: Repo): JobTable => ({ repo, key: jobKey, type: "dry-run", noun: "dry run" });
 const resultKey = (jobId: string) => ({ PK: `DRYRUN#${jobId}`, SK: "RESULT" });
 const campaignIndex = (campaignId: string) => `DRYRUNS#${campaignId}`;
 
@@ -97,18 +99,7 @@ export async function createDryRun(
     createdBy: input.createdBy,
     ...(input.branchId ? { branchId: input.branchId } : {}),
   };
-  try {
-    await repo.ddb.send(
-      new PutCommand({
-        TableName: repo.table,
-        Item: { ...jobKey(jobId), type: "dry-run", ...job },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) throw new ConflictError(`dry run ${jobId} exists; try again`);
-    throw err;
-  }
+  await createJob(jobTable(repo), job);
   await repo.ddb.send(
     new PutCommand({
       TableName: repo.table,
@@ -127,12 +118,7 @@ export async function createDryRun(
 }
 
 export async function loadDryRun(repo: Repo, jobId: string): Promise<DryRunJob> {
-  const out = await repo.ddb.send(
-    new GetCommand({ TableName: repo.table, Key: jobKey(jobId), ConsistentRead: true }),
-  );
-  if (!out.Item) throw new NotFoundError(`no dry run "${jobId}"`);
-  const { PK: _pk, SK: _sk, type: _t, ...job } = out.Item;
-  return job as DryRunJob;
+  return loadJob<DryRunJob>(jobTable(repo), jobId);
 }
 
 export async function loadDryRunResult(repo: Repo, jobId: string): Promise<PreviewResult | undefined> {
@@ -233,30 +219,14 @@ export async function runDryRun(
 ): Promise<DryRunJob> {
   let job = await loadDryRun(deps.repo, jobId);
   if (job.status === "done" || job.status === "failed") return job;
-  const run = job.run + 1;
+  const table = jobTable(deps.repo);
   const stamp = () => deps.now().toISOString();
-  try {
-    await deps.repo.ddb.send(
-      new UpdateCommand({
-        TableName: deps.repo.table,
-        Key: jobKey(jobId),
-        UpdateExpression:
-          "SET #s = :running, #r = :run, tasksDone = :z, pagesDone = :z, customersRead = :z, recipientsDecided = :z, updatedAt = :now",
-        ConditionExpression: "#r = :prev",
-        ExpressionAttributeNames: { "#s": "status", "#r": "run" },
-        ExpressionAttributeValues: {
-          ":running": "running",
-          ":run": run,
-          ":prev": job.run,
-          ":z": 0,
-          ":now": stamp(),
-        },
-      }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) throw new DryRunTakenOverError(`dry run ${jobId} was taken by another run`);
-    throw err;
-  }
+  const takenOver = () => new DryRunTakenOverError(`dry run ${jobId} was taken by a later run`);
+  const run = await claimJob(table, job, {
+    set: { tasksDone: 0, pagesDone: 0, customersRead: 0, recipientsDecided: 0 },
+    now: stamp(),
+    lost: () => new DryRunTakenOverError(`dry run ${jobId} was taken by another run`),
+  });
   job = {
     ...job,
     status: "running",
@@ -277,31 +247,7 @@ export async function runDryRun(
     last = nowMs;
     const snapshot = { ...progress };
     writing = writing.then(async () => {
-      try {
-        await deps.repo.ddb.send(
-          new UpdateCommand({
-            TableName: deps.repo.table,
-            Key: jobKey(jobId),
-            UpdateExpression:
-              "SET tasksDone = :td, tasksTotal = :tt, pagesDone = :p, customersRead = :c, recipientsDecided = :d, updatedAt = :now",
-            ConditionExpression: "#r = :run",
-            ExpressionAttributeNames: { "#r": "run" },
-            ExpressionAttributeValues: {
-              ":td": snapshot.tasksDone,
-              ":tt": snapshot.tasksTotal,
-              ":p": snapshot.pagesDone,
-              ":c": snapshot.customersRead,
-              ":d": snapshot.recipientsDecided,
-              ":now": stamp(),
-              ":run": run,
-            },
-          }),
-        );
-      } catch (err) {
-        if (isConditionFailed(err))
-          throw new DryRunTakenOverError(`dry run ${jobId} was taken by a later run`);
-        throw err;
-      }
+      await checkpointJob(table, jobId, run, { set: snapshot, now: stamp(), lost: takenOver });
       job = { ...job, ...snapshot };
       options.onProgress?.(job);
     });
@@ -328,7 +274,12 @@ export async function runDryRun(
   } catch (err) {
     await writing.catch(() => {});
     if (err instanceof InputError) {
-      await finish(deps, jobId, run, "failed", err.message);
+      await finishJob(table, jobId, run, {
+        status: "failed",
+        error: err.message,
+        now: stamp(),
+        lost: takenOver,
+      });
       return { ...job, status: "failed", error: err.message };
     }
     throw err; // a store outage: the job stays running, a later run starts it again
@@ -339,55 +290,6 @@ export async function runDryRun(
       Item: { ...resultKey(jobId), type: "dry-run-result", jobId, run, result },
     }),
   );
-  await finish(deps, jobId, run, "done", undefined, progress);
+  await finishJob(table, jobId, run, { status: "done", set: { ...progress }, now: stamp(), lost: takenOver });
   return { ...job, ...progress, status: "done" };
-}
-
-async function finish(
-  deps: DryRunDeps,
-  jobId: string,
-  run: number,
-  status: "done" | "failed",
-  error?: string,
-  progress?: {
-    tasksDone: number;
-    tasksTotal: number;
-    pagesDone: number;
-    customersRead: number;
-    recipientsDecided: number;
-  },
-) {
-  try {
-    await deps.repo.ddb.send(
-      new UpdateCommand({
-        TableName: deps.repo.table,
-        Key: jobKey(jobId),
-        UpdateExpression: `SET #s = :s, updatedAt = :now${error ? ", #e = :e" : ""}${
-          progress
-            ? ", tasksDone = :td, tasksTotal = :tt, pagesDone = :p, customersRead = :c, recipientsDecided = :d"
-            : ""
-        }`,
-        ConditionExpression: "#r = :run",
-        ExpressionAttributeNames: { "#s": "status", "#r": "run", ...(error ? { "#e": "error" } : {}) },
-        ExpressionAttributeValues: {
-          ":s": status,
-          ":now": deps.now().toISOString(),
-          ":run": run,
-          ...(error ? { ":e": error } : {}),
-          ...(progress
-            ? {
-                ":td": progress.tasksDone,
-                ":tt": progress.tasksTotal,
-                ":p": progress.pagesDone,
-                ":c": progress.customersRead,
-                ":d": progress.recipientsDecided,
-              }
-            : {}),
-        },
-      }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) throw new DryRunTakenOverError(`dry run ${jobId} was taken by a later run`);
-    throw err;
-  }
 }

@@ -60,6 +60,29 @@ const emptyStages = (): StageCounts => Object.fromEntries(STAGES.map((s) => [s, 
 const round = (x: number, digits = 6) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
+ * A group's funnel with its treated conversion against its holdout (a tier's, a branch's, an RM's).
+ * Holdout rows are counted at "targeted" and "eligible" too; the audience is both groups.
+ */
+export function withUplift(t: StageCounts, h: StageCounts): StageCounts & UpliftFigures {
+  const holdout = h.eligible;
+  const base = t.eligible;
+  const rate = base ? t.converted / base : 0;
+  const holdoutRate = holdout ? h.converted / holdout : 0;
+  const ci = newcombeDiff(t.converted, base, h.converted, holdout);
+  return {
+    ...t,
+    targeted: t.targeted + h.targeted,
+    holdout,
+    holdoutConverted: h.converted,
+    conversionRate: round(rate),
+    holdoutConversionRate: round(holdoutRate),
+    uplift: round(rate - holdoutRate),
+    upliftCi95: [round(ci[0]), round(ci[1])],
+    incrementalConversions: Math.round((rate - holdoutRate) * base),
+  };
+}
+
+/**
  * Reads a campaign's funnel: one query over its counter partition (tiers × variants × channels ×
  * days × stages items), so the cost does not grow with the number of recipients.
  */
@@ -102,33 +125,18 @@ export async function readFunnel(repo: Repo, campaignId: string): Promise<Funnel
   for (const tier of [...tiers].sort()) {
     const t = treated.get(tier) ?? emptyStages();
     const h = held.get(tier) ?? emptyStages();
-    // Holdout rows are counted at "targeted" and "eligible" too; the audience is both groups.
-    const stages = { ...t, targeted: t.targeted + h.targeted };
-    const holdout = h.eligible;
-    const base = t.eligible;
-    const rate = base ? t.converted / base : 0;
-    const holdoutRate = holdout ? h.converted / holdout : 0;
-    const ci = newcombeDiff(t.converted, base, h.converted, holdout);
-    byTier[tier] = {
-      ...stages,
-      holdout,
-      holdoutConverted: h.converted,
-      conversionRate: round(rate),
-      holdoutConversionRate: round(holdoutRate),
-      uplift: round(rate - holdoutRate),
-      upliftCi95: [round(ci[0]), round(ci[1])],
-      incrementalConversions: Math.round((rate - holdoutRate) * base),
-    };
-    for (const s of STAGES) total[s] += stages[s];
-    total.holdout += holdout;
-    total.holdoutConverted += h.converted;
-    total.incrementalConversions += byTier[tier].incrementalConversions;
+    const row = withUplift(t, h);
+    byTier[tier] = row;
+    for (const s of STAGES) total[s] += row[s];
+    total.holdout += row.holdout;
+    total.holdoutConverted += row.holdoutConverted;
+    total.incrementalConversions += row.incrementalConversions;
     strata.push({
-      treated: base,
+      treated: t.eligible,
       treatedConverted: t.converted,
-      holdout,
-      holdoutConverted: h.converted,
-      weight: stages.targeted,
+      holdout: row.holdout,
+      holdoutConverted: row.holdoutConverted,
+      weight: row.targeted,
     });
   }
   // "-": recipients decided without a variant (no_variant exclusions) have no uplift to show.

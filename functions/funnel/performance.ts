@@ -3,8 +3,7 @@ import { parsePerfSk, perfItems } from "#functions/funnel/counters.ts";
 import { STAGES, type Stage } from "#functions/ledger/rows.ts";
 import { csvRow } from "#platform/csv.ts";
 import type { Repo } from "#platform/repo.ts";
-import type { StageCounts, UpliftFigures } from "./core.ts";
-import { newcombeDiff } from "./stats.ts";
+import { type StageCounts, type UpliftFigures, withUplift } from "./core.ts";
 
 /** One branch (or one RM of a branch): its funnel, and its treated conversion against its holdout. */
 export interface PerformanceRow extends StageCounts, UpliftFigures {
@@ -35,7 +34,6 @@ export interface PerfCount {
 }
 
 const emptyStages = (): StageCounts => Object.fromEntries(STAGES.map((s) => [s, 0])) as StageCounts;
-const round = (x: number) => Math.round(x * 1e6) / 1e6;
 /** What a recipient without a branch or an RM is shown under. */
 export const NONE = "(none)";
 
@@ -83,25 +81,7 @@ export function foldPerformance(counts: Iterable<PerfCount>, q: PerformanceQuery
 }
 
 function toRow(branchId: string, rmId: string | undefined, t: StageCounts, h: StageCounts): PerformanceRow {
-  // Holdout rows count at targeted and eligible too: the audience is both groups (as in readFunnel).
-  const holdout = h.eligible;
-  const base = t.eligible;
-  const rate = base ? t.converted / base : 0;
-  const holdoutRate = holdout ? h.converted / holdout : 0;
-  const ci = newcombeDiff(t.converted, base, h.converted, holdout);
-  return {
-    branchId,
-    ...(rmId !== undefined ? { rmId } : {}),
-    ...t,
-    targeted: t.targeted + h.targeted,
-    holdout,
-    holdoutConverted: h.converted,
-    conversionRate: round(rate),
-    holdoutConversionRate: round(holdoutRate),
-    uplift: round(rate - holdoutRate),
-    upliftCi95: [round(ci[0]), round(ci[1])],
-    incrementalConversions: Math.round((rate - holdoutRate) * base),
-  };
+  return { branchId, ...(rmId !== undefined ? { rmId } : {}), ...withUplift(t, h) };
 }
 
 /** Branch or RM performance: the funnel and uplift per branch (or RM), from the performance counters. */

@@ -1,13 +1,14 @@
 import { Readable } from "node:stream";
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { confineToBranch } from "#functions/access/scope.ts";
 import { localDay } from "#functions/campaign/time.ts";
 import { upsertCustomers } from "#functions/customers/store.ts";
 import { importConversions } from "#functions/growth/conversions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
-import { ConflictError, InputError, NotFoundError } from "#platform/errors.ts";
+import { ConflictError, InputError } from "#platform/errors.ts";
 import { hash32 } from "#platform/hash.ts";
-import { batchWrite, isConditionFailed, type Repo } from "#platform/repo.ts";
+import { checkpointJob, claimJob, createJob, finishJob, type JobTable, loadJob } from "#platform/jobs.ts";
+import { batchWrite, type Repo } from "#platform/repo.ts";
 import { importRecords } from "./core.ts";
 import { type Encoding, parseEncoding } from "./encoding.ts";
 import { readRecords, type SourceRecord } from "./parse.ts";
@@ -64,6 +65,7 @@ export interface ImportJob {
 }
 
 const jobKey = (jobId: string) => ({ PK: `IMPORT#${jobId}`, SK: "JOB" });
+const jobTable = (repo: Repo): JobTable => ({ repo, key: jobKey, type: "import-job", noun: "import job" });
 const rejectionKey = (jobId: string, line: number) => ({
   PK: `IMPORT#${jobId}`,
   SK: `REJ#${String(line).padStart(12, "0")}`,
@@ -105,18 +107,7 @@ export async function createImportJob(
     createdBy: input.createdBy,
     ...(input.branchId ? { branchId: input.branchId } : {}),
   };
-  try {
-    await deps.repo.ddb.send(
-      new PutCommand({
-        TableName: deps.repo.table,
-        Item: { ...jobKey(jobId), type: "import-job", ...job },
-        ConditionExpression: "attribute_not_exists(PK)",
-      }),
-    );
-  } catch (err) {
-    if (isConditionFailed(err)) throw new ConflictError(`import job ${jobId} exists; try again`);
-    throw err;
-  }
+  await createJob(jobTable(deps.repo), job);
   const upload = await deps.objects.uploadUrl(job.objectKey, UPLOAD_SECONDS);
   return { job, uploadUrl: upload.url, expiresAt: uploadExpiry(now, upload.signedUntil).toISOString() };
 }
@@ -133,12 +124,7 @@ export function uploadExpiry(now: Date, signedUntil?: Date): Date {
 }
 
 export async function loadImportJob(repo: Repo, jobId: string): Promise<ImportJob> {
-  const out = await repo.ddb.send(
-    new GetCommand({ TableName: repo.table, Key: jobKey(jobId), ConsistentRead: true }),
-  );
-  if (!out.Item) throw new NotFoundError(`no import job "${jobId}"`);
-  const { PK: _pk, SK: _sk, type: _t, ...job } = out.Item;
-  return job as ImportJob;
+  return loadJob<ImportJob>(jobTable(repo), jobId);
 }
 
 /** What a person watching the job sees: how far, how many, and the rejected lines page by page. */
@@ -200,25 +186,10 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
     throw new ConflictError(
       `import job ${jobId}: nothing uploaded yet (PUT the file to its uploadUrl first)`,
     );
-  const run = job.run + 1;
+  const table = jobTable(deps.repo);
   const now = () => deps.now().toISOString();
   // Claim the job for this run: a checkpoint of an older run that is still going fails its condition.
-  await deps.repo.ddb.send(
-    new UpdateCommand({
-      TableName: deps.repo.table,
-      Key: jobKey(jobId),
-      UpdateExpression: "SET #s = :running, #r = :run, bytesTotal = :size, updatedAt = :now",
-      ConditionExpression: "#r = :prev",
-      ExpressionAttributeNames: { "#s": "status", "#r": "run" },
-      ExpressionAttributeValues: {
-        ":running": "running",
-        ":run": run,
-        ":prev": job.run,
-        ":size": size,
-        ":now": now(),
-      },
-    }),
-  );
+  const run = await claimJob(table, job, { set: { bytesTotal: size }, now: now() });
   job = { ...job, status: "running", run, bytesTotal: size };
 
   let encoding = job.encoding;
@@ -277,33 +248,11 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
     rejected += upTo.length;
     const offset = xlsx ? 0 : (done.end ?? job.offset);
     const nextLine = done.next ?? done.line + 1;
-    try {
-      await deps.repo.ddb.send(
-        new UpdateCommand({
-          TableName: deps.repo.table,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            "SET #o = :o, nextLine = :n, imported = :i, rejected = :rj, encoding = :e, updatedAt = :now" +
-            (header ? ", header = :h" : ""),
-          ConditionExpression: "#r = :run",
-          ExpressionAttributeNames: { "#o": "offset", "#r": "run" },
-          ExpressionAttributeValues: {
-            ":o": offset,
-            ":n": nextLine,
-            ":i": imported,
-            ":rj": rejected,
-            ":e": encoding,
-            ":now": now(),
-            ":run": run,
-            ...(header ? { ":h": header } : {}),
-          },
-        }),
-      );
-    } catch (err) {
-      if (isConditionFailed(err))
-        throw new JobTakenOverError(`import job ${jobId} was taken over by a later run`);
-      throw err;
-    }
+    await checkpointJob(table, jobId, run, {
+      set: { offset, nextLine, imported, rejected, encoding, ...(header ? { header } : {}) },
+      now: now(),
+      lost: () => new JobTakenOverError(`import job ${jobId} was taken over by a later run`),
+    });
     job = { ...job, offset, nextLine, imported, rejected, encoding, ...(header ? { header } : {}) };
   };
 
@@ -324,37 +273,15 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
   } catch (err) {
     if (err instanceof InputError) {
       // The file itself is unreadable (a doubtful encoding, not a workbook): the job fails, with why.
-      await finish(deps, jobId, run, "failed", err.message);
+      await finishJob(table, jobId, run, { status: "failed", error: err.message, now: now() });
       return { ...job, status: "failed", error: err.message };
     }
     throw err; // a store outage or a timeout: the job stays running, a later run resumes it
   }
   if (stopped) return job;
-  await finish(deps, jobId, run, "done");
+  // The whole object is read: the stored offset is its size (the bytesTotal this run's claim wrote).
+  await finishJob(table, jobId, run, { status: "done", set: { offset: size }, now: now() });
   return { ...job, status: "done", offset: xlsx ? 0 : size };
-}
-
-async function finish(deps: JobDeps, jobId: string, run: number, status: JobStatus, error?: string) {
-  await deps.repo.ddb.send(
-    new UpdateCommand({
-      TableName: deps.repo.table,
-      Key: jobKey(jobId),
-      UpdateExpression: `SET #s = :s, updatedAt = :now${status === "done" ? ", #o = bytesTotal" : ""}${error ? ", #e = :e" : ""}`,
-      ConditionExpression: "#r = :run",
-      ExpressionAttributeNames: {
-        "#s": "status",
-        "#r": "run",
-        ...(status === "done" ? { "#o": "offset" } : {}),
-        ...(error ? { "#e": "error" } : {}),
-      },
-      ExpressionAttributeValues: {
-        ":s": status,
-        ":now": deps.now().toISOString(),
-        ":run": run,
-        ...(error ? { ":e": error } : {}),
-      },
-    }),
-  );
 }
 
 async function* skipLines(records: AsyncIterable<SourceRecord>, from: number): AsyncGenerator<SourceRecord> {

@@ -47,18 +47,29 @@ export function campaignFromBody(
 async function save(deps: UseCaseDeps, actor: Actor, campaign: ResolvedCampaign, existing?: CampaignRecord) {
   const now = deps.now();
   const record = await saveCampaign(deps.repo, campaign, now, actor);
+  await auditSaved(deps, actor, now, record, existing);
+  return record;
+}
+
+/** The trail's entry for a saved definition: `create`, or `edit` with the version it replaced. */
+async function auditSaved(
+  deps: UseCaseDeps,
+  actor: Actor,
+  now: Date,
+  saved: CampaignRecord,
+  before: CampaignRecord | undefined,
+) {
   await appendAudit(deps, {
     entity: "campaign",
-    entityId: campaign.campaignId,
-    action: existing ? "edit" : "create",
+    entityId: saved.campaignId,
+    action: before ? "edit" : "create",
     actor: auditActor(actor),
     at: now.toISOString(),
-    ...(existing
-      ? { before: { status: existing.status, version: existing.version, campaign: existing.campaign } }
+    ...(before
+      ? { before: { status: before.status, version: before.version, campaign: before.campaign } }
       : {}),
-    after: { status: record.status, version: record.version, campaign: record.campaign },
+    after: { status: saved.status, version: saved.version, campaign: saved.campaign },
   });
-  return record;
 }
 
 export async function createCampaign(deps: UseCaseDeps, actor: Actor, body: unknown) {
@@ -196,18 +207,7 @@ export async function operatorLaunch<T>(
   if (before) assertInScope(actor, `campaign "${campaign.campaignId}"`, before.branchId);
   const now = deps.now();
   const saved = await saveCampaign(deps.repo, campaign, now);
-  if (!before || before.version !== saved.version)
-    await appendAudit(deps, {
-      entity: "campaign",
-      entityId: campaign.campaignId,
-      action: before ? "edit" : "create",
-      actor: auditActor(actor),
-      at: now.toISOString(),
-      ...(before
-        ? { before: { status: before.status, version: before.version, campaign: before.campaign } }
-        : {}),
-      after: { status: saved.status, version: saved.version, campaign: saved.campaign },
-    });
+  if (!before || before.version !== saved.version) await auditSaved(deps, actor, now, saved, before);
   await appendAudit(deps, {
     entity: "campaign",
     entityId: campaign.campaignId,

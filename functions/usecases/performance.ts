@@ -93,6 +93,20 @@ export async function setIndicatorAs(deps: UseCaseDeps, actor: Actor, input: Ind
   return plan;
 }
 
+/** The indicator set for a quarter and stage: both checked first (every problem at once), then a 404 when none is set. */
+async function storedPlan(deps: UseCaseDeps, q: { period: string; stage: string }) {
+  const problems = [];
+  if (!/^\d{4}Q[1-4]$/.test(q.period))
+    problems.push(`period must be a quarter (2027Q1), got "${q.period.slice(0, 40)}"`);
+  if (!(STAGES as readonly string[]).includes(q.stage))
+    problems.push(`stage must be one of ${STAGES.join(", ")}, got "${q.stage.slice(0, 40)}"`);
+  if (problems.length) throw new IndicatorValidationError(problems);
+  const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
+  if (!plan)
+    throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
+  return plan;
+}
+
 /**
  * An indicator's cascade with progress from the performance counters (treated group, the stage's
  * moves on each day), in the actor's scope.
@@ -110,15 +124,7 @@ export async function indicatorAs(
   },
 ) {
   const scope = scoped(actor, q);
-  const problems = [];
-  if (!/^\d{4}Q[1-4]$/.test(q.period))
-    problems.push(`period must be a quarter (2027Q1), got "${q.period.slice(0, 40)}"`);
-  if (!(STAGES as readonly string[]).includes(q.stage))
-    problems.push(`stage must be one of ${STAGES.join(", ")}, got "${q.stage.slice(0, 40)}"`);
-  if (problems.length) throw new IndicatorValidationError(problems);
-  const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
-  if (!plan)
-    throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
+  const plan = await storedPlan(deps, q);
   const counts = [];
   for await (const c of perfCounts(deps.repo)) if (c.stage === plan.stage && !c.holdout) counts.push(c);
   const rows = indicatorProgress(plan, counts).filter((r) => {
@@ -153,15 +159,7 @@ export async function splitBranchIndicatorAs(
   if (actor.role === "rm")
     throw new ForbiddenError("an RM cannot re-split the branch's indicator", "forbidden");
   assertInScope(actor, `branch ${q.branchId}'s indicator`, q.branchId);
-  const problems = [];
-  if (!/^\d{4}Q[1-4]$/.test(q.period))
-    problems.push(`period must be a quarter (2027Q1), got "${q.period.slice(0, 40)}"`);
-  if (!(STAGES as readonly string[]).includes(q.stage))
-    problems.push(`stage must be one of ${STAGES.join(", ")}, got "${q.stage.slice(0, 40)}"`);
-  if (problems.length) throw new IndicatorValidationError(problems);
-  const plan = await loadIndicatorPlan(deps.repo, q.period, q.stage);
-  if (!plan)
-    throw new NotFoundError(`no indicator for ${q.stage} in ${q.period} (set it with indicators set)`);
+  const plan = await storedPlan(deps, q);
   const before = plan.nodes.filter((n) => n.level === "rm" && n.branchId === q.branchId);
   const known = new Set(before.map((n) => n.rmId!));
   for (const u of await listUsers(deps.repo))

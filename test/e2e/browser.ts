@@ -80,7 +80,10 @@ const DIST = join(WEB, "dist");
 const STAMP = join(DIST, ".sources-sha256");
 const LOCK = join(ROOT, "test-artifacts", ".console-build.lock");
 
-/** Every file the console is built from: web/ without its build, and the lockfile (vite, preact). */
+/** What the console bundles from outside web/: the campaign file's lists (its builder offers them). */
+const SHARED = [join(ROOT, "functions", "campaign", "vocabulary.ts")];
+
+/** Every file the console is built from: web/ without its build, what it takes from functions/, and the lockfile (vite, preact). */
 function sourcesHash(): string {
   const hash = createHash("sha256");
   const walk = (dir: string) => {
@@ -96,6 +99,11 @@ function sourcesHash(): string {
     }
   };
   walk(WEB);
+  for (const path of SHARED)
+    hash
+      .update(`${relative(ROOT, path)}\0`)
+      .update(readFileSync(path))
+      .update("\0");
   hash.update(readFileSync(join(ROOT, "package-lock.json")));
   return hash.digest("hex");
 }

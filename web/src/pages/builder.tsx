@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
+import { CHANNELS, LIFECYCLE, PLAYBOOKS, RISK_LEVELS } from "../../../functions/campaign/vocabulary.ts";
 import { api, RequestError } from "../api.ts";
 import type { T } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
@@ -7,21 +8,8 @@ import { ErrorBox, fmt } from "./common.tsx";
 import { type DryRun, DryRunPanel, useDryRun } from "./dryrun.tsx";
 import { type Estimate, fromEstimate, PreviewSummary } from "./preview.tsx";
 
-const PLAYBOOKS = [
-  "dormant-reactivation",
-  "salon-invite",
-  "referral-drive",
-  "key-maintenance",
-  "tier-upgrade",
-  "asset-retention",
-  "card-upgrade",
-  "cd-maturity",
-];
 /** The retail scheme's tiers, until GET /api/me has said which schemes the bank has. */
 const RETAIL = ["mass", "potential", "quality", "key", "private"];
-const CHANNELS = ["sms", "email", "rm-task"];
-const RISK_LEVELS = ["R1", "R2", "R3", "R4", "R5"];
-const LIFECYCLE = ["intro", "growth", "maturity", "decline", "lost"];
 const GOALS = ["", "deposit", "tier", "aum-growth"] as const;
 type GoalKind = (typeof GOALS)[number];
 
@@ -395,7 +383,7 @@ function CheckGroup({
   label: string;
   /** More ids naming the group before its label (a variant's legend). */
   labelledBy?: string;
-  options: string[];
+  options: readonly string[];
   checked: string[];
   onChange: (names: string[]) => void;
   name: (option: string) => string;
