@@ -10,7 +10,7 @@ import {
 import type { Channel } from "#functions/campaign/schema.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { conditional, type Repo } from "#platform/repo.ts";
+import { conditional, type Repo, type UpdateParams } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /**
@@ -146,12 +146,9 @@ export async function takeSendSlots(
 ): Promise<GateOutcome> {
   if (!MARKETING_CHANNELS.has(send.channel)) return "ok";
   const targets = slotTargets(secret, send, known);
-  const keepFrom = now.getTime() - Math.max(ctx.config.caps.rollingDays, 35) * 86_400_000;
   const taken: SlotTarget[] = [];
   for (const target of targets) {
-    const outcome = send.transactional
-      ? await assertNotOptedOut(repo, target, send)
-      : await takeSlot(repo, target, send, ctx, now, keepFrom);
+    const outcome = await takeSlot(repo, target, send, ctx, now);
     if (outcome !== "ok") {
       for (const t of taken) await giveBack(repo, t);
       return outcome;
@@ -212,70 +209,102 @@ function writeIfUnchanged(
   recent?: Recent[],
 ) {
   return conditional(
-    repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: itemKey,
-        UpdateExpression: recent ? "SET recent = :recent, ver = :next" : "SET ver = :next",
-        ConditionExpression: state.ver === undefined ? "attribute_not_exists(ver)" : "ver = :ver",
-        ExpressionAttributeValues: {
-          ...(recent ? { ":recent": recent } : {}),
-          ":next": (state.ver ?? 0) + 1,
-          ...(state.ver === undefined ? {} : { ":ver": state.ver }),
-        },
-      }),
-    ),
+    repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...unchangedWrite(itemKey, state, recent) })),
   );
+}
+
+function unchangedWrite(
+  itemKey: Record<string, string>,
+  state: ContactItem,
+  recent?: Recent[],
+): UpdateParams {
+  return {
+    Key: itemKey,
+    UpdateExpression: recent ? "SET recent = :recent, ver = :next" : "SET ver = :next",
+    ConditionExpression: state.ver === undefined ? "attribute_not_exists(ver)" : "ver = :ver",
+    ExpressionAttributeValues: {
+      ...(recent ? { ":recent": recent } : {}),
+      ":next": (state.ver ?? 0) + 1,
+      ...(state.ver === undefined ? {} : { ":ver": state.ver }),
+    },
+  };
+}
+
+/**
+ * This send's gate judged on a state read: refused (opted out, capped), or ok with the write that
+ * takes the slot (or, for a transactional send or a slot already ours, re-asserts the version) only if
+ * the item is still as read.
+ */
+function judgeSlot(
+  target: SlotTarget,
+  state: ContactItem,
+  send: { customer: Customer; campaignId: string; channel: Channel; transactional?: boolean },
+  ctx: DecideContext,
+  now: Date,
+): { outcome: GateOutcome; update?: UpdateParams } {
+  if (optedOut(state, send.channel)) return { outcome: "opted_out" };
+  if (send.transactional) return { outcome: "ok", update: unchangedWrite(target.itemKey, state) };
+  const keepFrom = now.getTime() - Math.max(ctx.config.caps.rollingDays, 35) * 86_400_000;
+  const recent = (state.recent ?? []) as Recent[];
+  const mine = recent.some(target.own);
+  if (!mine && capReached(state, send.channel, now, ctx, (r) => target.own(r as Recent)))
+    return { outcome: "frequency_capped" };
+  // A slot already ours (a retry) is re-asserted, so an opt-out stored since still wins.
+  const next = mine
+    ? undefined
+    : [
+        ...recent.filter((r) => Date.parse(r.at) >= keepFrom),
+        {
+          at: now.toISOString(),
+          ch: send.channel,
+          c: send.campaignId,
+          pb: ctx.campaign.playbook,
+          cu: send.customer.customerId,
+        },
+      ];
+  return { outcome: "ok", update: unchangedWrite(target.itemKey, state, next) };
+}
+
+/**
+ * The gate of a send judged on the states read with its message, as writes for a transaction that
+ * claims the message's recipients together: refused, or ok with one conditional write per contact
+ * item (none for a channel without slots). Applied, they are exactly what takeSendSlots would write
+ * on those states; a transaction cancelled by a changed item falls back to takeSendSlots, which
+ * re-reads.
+ */
+export function sendSlotWrites(
+  secret: string,
+  send: { customer: Customer; campaignId: string; channel: Channel; transactional?: boolean },
+  ctx: DecideContext,
+  now: Date,
+  known: { customer?: ContactItem; address?: ContactItem },
+): { outcome: GateOutcome; updates: UpdateParams[] } {
+  if (!MARKETING_CHANNELS.has(send.channel)) return { outcome: "ok", updates: [] };
+  const updates: UpdateParams[] = [];
+  for (const target of slotTargets(secret, send, known)) {
+    const judged = judgeSlot(target, target.known ?? {}, send, ctx, now);
+    if (judged.outcome !== "ok") return { outcome: judged.outcome, updates: [] };
+    updates.push(judged.update!);
+  }
+  return { outcome: "ok", updates };
 }
 
 async function takeSlot(
   repo: Repo,
   target: SlotTarget,
-  send: { customer: Customer; campaignId: string; channel: Channel },
+  send: { customer: Customer; campaignId: string; channel: Channel; transactional?: boolean },
   ctx: DecideContext,
   now: Date,
-  keepFrom: number,
 ): Promise<GateOutcome> {
   for (let attempt = 0; attempt < 8; attempt++) {
     // The state read with the message serves the first attempt; a lost race re-reads it.
     const state = attempt === 0 && target.known ? target.known : await readContact(repo, target.itemKey);
-    if (optedOut(state, send.channel)) return "opted_out";
-    const recent = (state.recent ?? []) as Recent[];
-    const mine = recent.some(target.own);
-    if (!mine && capReached(state, send.channel, now, ctx, (r) => target.own(r as Recent)))
-      return "frequency_capped";
-    // A slot already ours (a retry) is re-asserted, so an opt-out stored since still wins.
-    const next = mine
-      ? undefined
-      : [
-          ...recent.filter((r) => Date.parse(r.at) >= keepFrom),
-          {
-            at: now.toISOString(),
-            ch: send.channel,
-            c: send.campaignId,
-            pb: ctx.campaign.playbook,
-            cu: send.customer.customerId,
-          },
-        ];
-    if (await writeIfUnchanged(repo, target.itemKey, state, next)) return "ok";
+    const judged = judgeSlot(target, state, send, ctx, now);
+    if (judged.outcome !== "ok") return judged.outcome;
+    if (await conditional(repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...judged.update! }))))
+      return "ok";
   }
   const contention = new Error(`cap slot contention for ${send.customer.customerId}`);
-  contention.name = "ConditionContentionError";
-  throw contention;
-}
-
-/** A transactional send's gate: not opted out, re-asserted by a version write (no slot, no cap). */
-async function assertNotOptedOut(
-  repo: Repo,
-  target: SlotTarget,
-  send: { customer: Customer; channel: Channel },
-): Promise<GateOutcome> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    const state = attempt === 0 && target.known ? target.known : await readContact(repo, target.itemKey);
-    if (optedOut(state, send.channel)) return "opted_out";
-    if (await writeIfUnchanged(repo, target.itemKey, state)) return "ok";
-  }
-  const contention = new Error(`contact state contention for ${send.customer.customerId}`);
   contention.name = "ConditionContentionError";
   throw contention;
 }

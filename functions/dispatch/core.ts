@@ -14,6 +14,7 @@ import {
   addressOf,
   type ContactItem,
   releaseSendSlots,
+  sendSlotWrites,
   takeSendSlots,
 } from "#functions/contact/gate.ts";
 import type { Customer } from "#functions/customers/record.ts";
@@ -30,7 +31,13 @@ import {
 } from "#platform/errors.ts";
 import { logger } from "#platform/logger.ts";
 import { type DispatchMessage, type RecipientRef, toMessages } from "#platform/queue.ts";
-import { batchGet, type Repo } from "#platform/repo.ts";
+import {
+  batchGet,
+  MAX_TRANSACTION_ITEMS,
+  type Repo,
+  type UpdateParams,
+  updateTogether,
+} from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 export interface SendContext {
@@ -185,6 +192,37 @@ export async function prefetch(
 }
 
 /**
+ * Everything judged before a claim, from the message's one read: a row not ours to act on is skipped;
+ * one not to be sent now is settled in one write (only if it is still ours when the write lands):
+ * excluded (consent, a removed customer, a cancelled campaign), parked (paused) or deferred (quiet
+ * hours). "ready" when the row is to be claimed and sent.
+ */
+async function judgeBeforeClaim(
+  pre: Prefetched,
+  ctx: DecideContext & { status: CampaignStatus },
+  deps: DispatchDeps,
+  now: Date,
+): Promise<Outcome | "ready"> {
+  const { repo } = deps;
+  const current = pre.row;
+  if (!current || !ledger.claimable(current, now)) return "skipped";
+  const channel = current.channel!;
+  const exclude = async (reason: string): Promise<Outcome> =>
+    (await ledger.excludeUnclaimed(repo, current, reason, now)) ? "excluded" : "skipped";
+  const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
+  if (reason) return exclude(reason);
+  if (ctx.status === "cancelled") return exclude("campaign_cancelled");
+  // Paused: parked until a resume or cancel wakes the campaign (no re-checks while paused).
+  if (ctx.status === "paused")
+    return (await ledger.parkUnclaimed(repo, current, now)) ? "deferred" : "skipped";
+  if (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours)) {
+    const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
+    return (await ledger.deferUnclaimed(repo, current, dueAt, now)) ? "deferred" : "skipped";
+  }
+  return "ready";
+}
+
+/**
  * Sends to one recipient at most once. The ledger row is the only truth and moves by conditional
  * writes. Everything that could have changed since the decision is judged again from one read, and a
  * row that is not to be sent is settled in one write (only if it is still ours to act on). A send is
@@ -203,6 +241,8 @@ export async function sendOne(
   known?: Prefetched,
   /** Funnel counter increments, written once per message by the caller; written here when absent. */
   counters?: Map<string, number>,
+  /** The pacer's token for this send was already taken (a batch that fell back to single sends). */
+  paced = false,
 ): Promise<Outcome> {
   const { repo } = deps;
   const now = deps.now();
@@ -210,25 +250,12 @@ export async function sendOne(
     campaign ? { ...campaign, now } : contextFor(deps, campaignId, now),
     known ?? prefetch(repo, campaignId, [ref], deps.secret).then((m) => m.get(ref.customerId) ?? {}),
   ]);
-  const current = pre.row;
-  if (!current || !ledger.claimable(current, now)) return "skipped";
+  const judged = await judgeBeforeClaim(pre, ctx, deps, now);
+  if (judged !== "ready") return judged;
+  const current = pre.row!;
   const channel = current.channel!;
-  // Excludes or defers a row nobody holds: only if it is still ours to act on when the write lands.
-  const exclude = async (reason: string): Promise<Outcome> =>
-    (await ledger.excludeUnclaimed(repo, current, reason, now)) ? "excluded" : "skipped";
-
-  const reason = pre.customer ? closedReason(pre.customer, pre.state, channel, ctx) : "customer_removed";
-  if (reason) return exclude(reason);
-  if (ctx.status === "cancelled") return exclude("campaign_cancelled");
-  // Paused: parked until a resume or cancel wakes the campaign (no re-checks while paused).
-  if (ctx.status === "paused")
-    return (await ledger.parkUnclaimed(repo, current, now)) ? "deferred" : "skipped";
-  if (MARKETING_CHANNELS.has(channel) && !inWindow(now, deps.config.quietHours)) {
-    const dueAt = nextWindowStart(now, deps.config.quietHours).toISOString();
-    return (await ledger.deferUnclaimed(repo, current, dueAt, now)) ? "deferred" : "skipped";
-  }
   // Paced first, so the time spent waiting for the provider's rate is never inside a claim.
-  await deps.pace?.(channel);
+  if (!paced) await deps.pace?.(channel);
   const claimedAt = deps.now();
   // The claim records the attempt: from here a crash leaves an `attemptedAt` row, which a sweep marks
   // unknown and reconciles from the provider's own record, never a blind resend.
@@ -248,111 +275,277 @@ export async function sendOne(
     await settle({ decision: "excluded", reason: gate });
     return "excluded";
   }
-  // Quiet hours are judged at the call itself (the pacer's wait and the writes took time), with a
-  // guard for the request's own time on the wire: a call at 21:59:59.99 would land after 22:00.
-  const callAt = deps.now();
-  const landsBy = new Date(callAt.getTime() + CALL_GUARD_MS);
-  if (
-    MARKETING_CHANNELS.has(channel) &&
-    !(inWindow(callAt, deps.config.quietHours) && inWindow(landsBy, deps.config.quietHours))
-  ) {
+  const dueAt = outsideWindowAtCall(channel, deps);
+  if (dueAt) {
     await releaseSendSlots(repo, deps.secret, send);
-    const dueAt = nextWindowStart(callAt, deps.config.quietHours).toISOString();
-    await ledger.deferClaimed(repo, row, token, dueAt, callAt);
+    await ledger.deferClaimed(repo, row, token, dueAt, deps.now());
     return "deferred";
   }
+  const after = afterCall(row, await callProvider(row, campaignId, deps), receiveCount, deps, counters);
+  if (after.settlement) await settle(after.settlement);
+  if (after.requeue !== undefined) await ledger.requeueClaimed(repo, row, token, after.requeue, deps.now());
+  if (!counters && after.increments) await addCounters(repo, campaignId, after.increments);
+  if (after.pointer) await writeMessagePointer(repo, after.pointer, campaignId, row.customerId, deps.now());
+  if (after.error) throw after.error;
+  return after.outcome;
+}
 
-  const message = row.message;
-  if (!message) {
-    await settle({ decision: "failed", reason: "no_message" });
-    return "failed";
-  }
-  const provider = deps.providers[channel];
-  if (!provider) throw new Error(`no provider for channel ${channel}`);
+/**
+ * Quiet hours judged at the call itself (the pacer's wait and the writes took time), with a guard for
+ * the request's own time on the wire: a call at 21:59:59.99 would land after 22:00. The next window's
+ * start when a marketing call may not be made now.
+ */
+function outsideWindowAtCall(channel: Channel, deps: DispatchDeps): string | undefined {
+  if (!MARKETING_CHANNELS.has(channel)) return undefined;
+  const callAt = deps.now();
+  const landsBy = new Date(callAt.getTime() + CALL_GUARD_MS);
+  if (inWindow(callAt, deps.config.quietHours) && inWindow(landsBy, deps.config.quietHours)) return undefined;
+  return nextWindowStart(callAt, deps.config.quietHours).toISOString();
+}
+
+type CallResult = { messageId: string } | { error: unknown } | { noMessage: true };
+
+/** The provider call for a claimed row (which records the attempt): its message id, or what it threw. */
+async function callProvider(row: LedgerRow, campaignId: string, deps: DispatchDeps): Promise<CallResult> {
+  if (!row.message) return { noMessage: true };
+  const provider = deps.providers[row.channel!];
+  if (!provider) return { error: new Error(`no provider for channel ${row.channel}`) };
   try {
-    const { messageId } = await provider.send(message, {
+    return await provider.send(row.message, {
       sendKey: sendKey(row),
       campaignId,
       customerId: row.customerId,
     });
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** What a call's result does to the held claim: its settlement (or a requeue), its counters, its outcome. */
+interface AfterCall {
+  outcome: Outcome;
+  settlement?: ledger.Settlement;
+  /** Queued again for a retry, with the provider's error. */
+  requeue?: string;
+  increments?: Map<string, number>;
+  /** The messageId to point at this send (two-way SMS replies on AWS). */
+  pointer?: string;
+  /** An error nobody classified: the claim stays (attempt recorded) for the sweep, the message retries. */
+  error?: unknown;
+}
+
+function afterCall(
+  row: LedgerRow,
+  result: CallResult,
+  receiveCount: number,
+  deps: DispatchDeps,
+  counters?: Map<string, number>,
+): AfterCall {
+  if ("noMessage" in result)
+    return { outcome: "failed", settlement: { decision: "failed", reason: "no_message" } };
+  if ("messageId" in result) {
     const sentAt = deps.now();
     // The funnel stage moves in the same write (we hold the claim, so nothing else moves this row now).
     const sentStage = stageIndex("sent");
-    await settle({
-      decision: "sent",
-      messageId,
-      sentAt: sentAt.toISOString(),
-      stage: Math.max(sentStage, row.stage),
-    });
+    const after: AfterCall = {
+      outcome: "sent",
+      settlement: {
+        decision: "sent",
+        messageId: result.messageId,
+        sentAt: sentAt.toISOString(),
+        stage: Math.max(sentStage, row.stage),
+      },
+      ...(deps.messagePointers && row.channel === "sms" ? { pointer: result.messageId } : {}),
+    };
     if (row.stage < sentStage) {
       const increments = stageIncrements(row, row.stage, sentStage, sentAt, deps.config.quietHours.timeZone);
       if (counters) for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
-      else await addCounters(repo, campaignId, increments);
+      else after.increments = increments;
     }
-    if (deps.messagePointers && channel === "sms")
-      await writeMessagePointer(repo, messageId, campaignId, row.customerId, sentAt);
-    return "sent";
-  } catch (err) {
-    if (err instanceof ProviderUnknownOutcomeError) {
-      await settle({ decision: "unknown" });
-      return "unknown";
-    }
-    if (err instanceof ProviderPermanentError) {
-      await settle({ decision: "failed", reason: `provider_rejected: ${err.message}`.slice(0, 200) });
-      return "failed";
-    }
-    if (err instanceof ProviderThrottledError && deps.enqueueLater) {
-      deps.pace?.throttled?.(channel);
-      if ((row.attempts ?? 1) >= MAX_THROTTLED_ATTEMPTS) {
-        await settle({ decision: "failed", reason: "provider_throttled", retryable: true });
-        return "failed";
-      }
-      await ledger.requeueClaimed(repo, row, token, err.message, deps.now());
-      return "throttled";
-    }
-    if (err instanceof ProviderRetryableError) {
-      if (receiveCount >= deps.maxReceiveCount) {
-        await settle({ decision: "failed", reason: "provider_unavailable", retryable: true });
-        return "retry";
-      }
-      // The provider answered with an error: the message did not go out, so it is safe to try again.
-      await ledger.requeueClaimed(repo, row, token, err.message, deps.now());
-      return "retry";
-    }
-    throw err;
+    return after;
   }
+  const err = result.error;
+  if (err instanceof ProviderUnknownOutcomeError)
+    return { outcome: "unknown", settlement: { decision: "unknown" } };
+  if (err instanceof ProviderPermanentError)
+    return {
+      outcome: "failed",
+      settlement: {
+        decision: "failed",
+        reason: `provider_rejected: ${err.message}`.slice(0, 200),
+      },
+    };
+  if (err instanceof ProviderThrottledError && deps.enqueueLater) {
+    deps.pace?.throttled?.(row.channel!);
+    if ((row.attempts ?? 1) >= MAX_THROTTLED_ATTEMPTS)
+      return {
+        outcome: "failed",
+        settlement: { decision: "failed", reason: "provider_throttled", retryable: true },
+      };
+    return { outcome: "throttled", requeue: err.message };
+  }
+  if (err instanceof ProviderRetryableError) {
+    if (receiveCount >= deps.maxReceiveCount)
+      return {
+        outcome: "retry",
+        settlement: { decision: "failed", reason: "provider_unavailable", retryable: true },
+      };
+    // The provider answered with an error: the message did not go out, so it is safe to try again.
+    return { outcome: "retry", requeue: err.message };
+  }
+  return { outcome: "unknown", error: err };
+}
+
+/** A recipient ready to be claimed in a message's transaction. */
+interface Ready {
+  index: number;
+  ref: RecipientRef;
+  pre: Prefetched;
+}
+
+/**
+ * A message's recipients sent together: each judged before a claim from the message's one read;
+ * the pacer's tokens for all of them taken first; then one transaction claims every recipient and
+ * takes every contact slot, each conditional on the row's state and on the contact item's version
+ * as read (so an opt-out stored since the read cancels it); then the calls are made at once, and one
+ * transaction settles them. An opt-out can therefore stop any send whose call has not started, as for
+ * a single send. A cancelled transaction (a changed row or contact item, a shared address twice in
+ * one message) falls back to single sends, which re-read; nothing of it was applied.
+ */
+async function sendMessage(
+  message: DispatchMessage,
+  receiveCount: number,
+  deps: DispatchDeps,
+  campaign: DecideContext & { status: CampaignStatus },
+  known: Map<string, Prefetched>,
+  counters: Map<string, number>,
+): Promise<Outcome[]> {
+  const { repo } = deps;
+  const { campaignId } = message;
+  const now = deps.now();
+  const ctx = { ...campaign, now };
+  const outcomes: Outcome[] = new Array(message.recipients.length);
+  const ready: Ready[] = [];
+  for (const [index, ref] of message.recipients.entries()) {
+    const pre = known.get(ref.customerId) ?? {};
+    const judged = await judgeBeforeClaim(pre, ctx, deps, now);
+    if (judged === "ready") ready.push({ index, ref, pre });
+    else outcomes[index] = judged;
+  }
+  if (ready.length === 0) return outcomes;
+  const single = async (r: Ready) => {
+    outcomes[r.index] = await sendOne(r.ref, campaignId, receiveCount, deps, campaign, r.pre, counters, true);
+  };
+  // Paced first, for all of them: the wait is never inside a claim.
+  for (const r of ready) await deps.pace?.(r.pre.row!.channel!);
+  const claimedAt = deps.now();
+  const batch: {
+    r: Ready;
+    token: string;
+    claimed: LedgerRow;
+    send: { customer: Customer; campaignId: string; channel: Channel; transactional: boolean };
+    updates: UpdateParams[];
+  }[] = [];
+  const alone: Ready[] = [];
+  const items = new Set<string>();
+  for (const r of ready) {
+    const row = r.pre.row!;
+    const token = randomUUID();
+    const { update, claimed } = ledger.claimWrite(row, token, claimedAt, deps.leaseMs);
+    const send = {
+      customer: r.pre.customer!,
+      campaignId,
+      channel: row.channel!,
+      transactional: row.transactional === true,
+    };
+    const gate = sendSlotWrites(deps.secret, send, ctx, claimedAt, {
+      customer: r.pre.state,
+      address: r.pre.address,
+    });
+    if (gate.outcome !== "ok") {
+      outcomes[r.index] = (await ledger.excludeUnclaimed(repo, row, gate.outcome, claimedAt))
+        ? "excluded"
+        : "skipped";
+      continue;
+    }
+    const updates = [update, ...gate.updates];
+    const keys = updates.map((u) => `${u.Key.PK}\u0000${u.Key.SK}`);
+    // One item twice in a transaction is refused: a second recipient on a shared address goes alone.
+    if (keys.some((k) => items.has(k)) || items.size + keys.length > MAX_TRANSACTION_ITEMS) {
+      alone.push(r);
+      continue;
+    }
+    for (const k of keys) items.add(k);
+    batch.push({ r, token, claimed, send, updates });
+  }
+  if (
+    !(await updateTogether(
+      repo,
+      batch.flatMap((b) => b.updates),
+    ))
+  ) {
+    for (const b of batch) await single(b.r);
+    for (const r of alone) await single(r);
+    return outcomes;
+  }
+  // Claimed and gated, every one: quiet hours at the call, then the calls at once.
+  const calls: typeof batch = [];
+  for (const b of batch) {
+    const dueAt = outsideWindowAtCall(b.send.channel, deps);
+    if (!dueAt) {
+      calls.push(b);
+      continue;
+    }
+    await releaseSendSlots(repo, deps.secret, b.send);
+    await ledger.deferClaimed(repo, b.claimed, b.token, dueAt, deps.now());
+    outcomes[b.r.index] = "deferred";
+  }
+  const results = await Promise.all(calls.map((b) => callProvider(b.claimed, campaignId, deps)));
+  const afters = calls.map((b, i) => afterCall(b.claimed, results[i]!, receiveCount, deps, counters));
+  const settledAt = deps.now();
+  const settles = calls.flatMap((b, i) =>
+    afters[i]!.settlement ? [ledger.settleWrite(b.claimed, b.token, afters[i]!.settlement!, settledAt)] : [],
+  );
+  // A claim lost since (its lease ran out and a sweep took it) cancels the transaction: one by one, the
+  // others settle and that one's write finds another token and changes nothing.
+  if (!(await updateTogether(repo, settles)))
+    for (const [i, b] of calls.entries())
+      if (afters[i]!.settlement)
+        await ledger.settleClaim(repo, b.claimed, b.token, afters[i]!.settlement!, settledAt);
+  let error: unknown;
+  for (const [i, b] of calls.entries()) {
+    const after = afters[i]!;
+    if (after.requeue !== undefined)
+      await ledger.requeueClaimed(repo, b.claimed, b.token, after.requeue, deps.now());
+    if (after.pointer)
+      await writeMessagePointer(repo, after.pointer, campaignId, b.claimed.customerId, settledAt);
+    error ??= after.error;
+    outcomes[b.r.index] = after.outcome;
+  }
+  for (const r of alone) await single(r);
+  if (error) throw error;
+  return outcomes;
 }
 
 /**
  * One SQS message: every recipient in it, from one read of the campaign and one BatchGet of their
- * rows, customers and states; their funnel counters are added once at the end. Any retryable failure
- * returns the message to the queue.
+ * rows, customers and states, claimed and settled together (sendMessage); their funnel counters are
+ * added once at the end. Any retryable failure returns the message to the queue.
  */
 export async function processDispatch(
   message: DispatchMessage,
   receiveCount: number,
   deps: DispatchDeps,
 ): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
   // A pause or cancel takes effect from the next message (≤ 10 recipients).
   const [campaign, known] = await Promise.all([
     contextFor(deps, message.campaignId, deps.now()),
     prefetch(deps.repo, message.campaignId, message.recipients, deps.secret),
   ]);
   const counters = new Map<string, number>();
+  let outcomes: Outcome[];
   try {
-    for (const ref of message.recipients)
-      outcomes.push(
-        await sendOne(
-          ref,
-          message.campaignId,
-          receiveCount,
-          deps,
-          campaign,
-          known.get(ref.customerId) ?? {},
-          counters,
-        ),
-      );
+    outcomes = await sendMessage(message, receiveCount, deps, campaign, known, counters);
   } finally {
     if (counters.size) await addCounters(deps.repo, message.campaignId, counters);
   }

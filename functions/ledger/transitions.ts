@@ -1,6 +1,6 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { dueIndex, inflightIndex, type LedgerRow, pausedIndex } from "#functions/ledger/rows.ts";
-import { batchWrite, conditional, isConditionFailed, type Repo } from "#platform/repo.ts";
+import { batchWrite, conditional, isConditionFailed, type Repo, type UpdateParams } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /**
@@ -24,6 +24,8 @@ import { key } from "#platform/table.ts";
  *
  * Every transition is one conditional UpdateItem on the row, conditioned on the state it leaves (and
  * on the claim token where a claim is held), so duplicates, races and late writers change nothing.
+ * The claim and the settlement also come as updates (claimWrite, settleWrite), so a worker can apply a
+ * whole message's in one transaction, with the same conditions.
  */
 
 /** GSI3 partition holding a campaign's unknown outcomes (apart from the in-flight set). */
@@ -35,6 +37,24 @@ function names(expression: string): Record<string, string> | undefined {
   return expression.includes("#at") ? { "#at": "at" } : undefined;
 }
 
+/** A transition as an update of the row (without the table): alone (move) or in a transaction. */
+function transition(
+  row: Key,
+  update: string,
+  condition: string,
+  values: Record<string, unknown>,
+  attrNames?: Record<string, string>,
+): UpdateParams {
+  const allNames = { ...names(`${update} ${condition}`), ...attrNames };
+  return {
+    Key: { PK: row.PK, SK: row.SK },
+    UpdateExpression: update,
+    ConditionExpression: condition,
+    ...(Object.keys(allNames).length ? { ExpressionAttributeNames: allNames } : {}),
+    ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+  };
+}
+
 function move(
   repo: Repo,
   row: Key,
@@ -43,17 +63,9 @@ function move(
   values: Record<string, unknown>,
   attrNames?: Record<string, string>,
 ) {
-  const allNames = { ...names(`${update} ${condition}`), ...attrNames };
   return conditional(
     repo.ddb.send(
-      new UpdateCommand({
-        TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression: update,
-        ConditionExpression: condition,
-        ExpressionAttributeNames: Object.keys(allNames).length ? allNames : undefined,
-        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-      }),
+      new UpdateCommand({ TableName: repo.table, ...transition(row, update, condition, values, attrNames) }),
     ),
   );
 }
@@ -158,19 +170,7 @@ export async function claim(
     const out = await repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
-        Key: { PK: row.PK, SK: row.SK },
-        UpdateExpression:
-          "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
-        ConditionExpression: CLAIMABLE,
-        ExpressionAttributeNames: { "#at": "at" },
-        ExpressionAttributeValues: {
-          ...claimableValues(now),
-          ":t": token,
-          ":lease": new Date(now.getTime() + leaseMs).toISOString(),
-          ":one": 1,
-          ":pk": inflightIndex(row.campaignId, row.shard, row.customerId).GSI3PK,
-          ":sk": row.customerId,
-        },
+        ...claimWrite(row, token, now, leaseMs).update,
         ReturnValues: "ALL_NEW",
       }),
     );
@@ -179,6 +179,47 @@ export async function claim(
     if (isConditionFailed(err)) return undefined;
     throw err;
   }
+}
+
+/**
+ * The claim as an update, for a transaction that claims a message's recipients together (with their
+ * contact slots), and the row as the claim leaves it (what `claim` would read back).
+ */
+export function claimWrite(
+  row: LedgerRow,
+  token: string,
+  now: Date,
+  leaseMs: number,
+): { update: UpdateParams; claimed: LedgerRow } {
+  const at = now.toISOString();
+  const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
+  const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+  const update = transition(
+    row,
+    "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
+    CLAIMABLE,
+    {
+      ...claimableValues(now),
+      ":t": token,
+      ":lease": leaseUntil,
+      ":one": 1,
+      ":pk": inflight.GSI3PK,
+      ":sk": row.customerId,
+    },
+  );
+  const { retryable: _retryable, ...rest } = row;
+  const claimed: LedgerRow = {
+    ...rest,
+    decision: "claimed",
+    claimToken: token,
+    leaseUntil,
+    at,
+    attemptedAt: at,
+    GSI3PK: inflight.GSI3PK,
+    GSI3SK: row.customerId,
+    attempts: (row.attempts ?? 0) + 1,
+  };
+  return { update, claimed };
 }
 
 // ---- the claim holder ---------------------------------------------------------------------------
@@ -191,19 +232,24 @@ export type Settlement =
 
 /** Settles a held claim: final fields, out of the in-flight index (unknown waits in its own partition). */
 export function settleClaim(repo: Repo, row: LedgerRow, token: string, s: Settlement, now: Date) {
+  return conditional(
+    repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...settleWrite(row, token, s, now) })),
+  );
+}
+
+/** The settlement as an update, for a transaction that settles a message's recipients together. */
+export function settleWrite(row: LedgerRow, token: string, s: Settlement, now: Date): UpdateParams {
   const base = { ":t": token, ":now": now.toISOString(), ":d": s.decision };
   const release = ["claimToken", "leaseUntil"];
   if (s.decision === "sent")
-    return move(
-      repo,
+    return transition(
       row,
       `SET decision = :d, messageId = :m, sentAt = :s, stage = :stage, #at = :now REMOVE ${["GSI3PK", "GSI3SK", ...release, "reason"].join(", ")}`,
       "claimToken = :t",
       { ...base, ":m": s.messageId, ":s": s.sentAt, ":stage": s.stage },
     );
   if (s.decision === "unknown")
-    return move(
-      repo,
+    return transition(
       row,
       `SET decision = :d, reason = :r, GSI3PK = :pk, #at = :now REMOVE ${release.join(", ")}`,
       "claimToken = :t",
@@ -211,8 +257,7 @@ export function settleClaim(repo: Repo, row: LedgerRow, token: string, s: Settle
     );
   const removes = ["GSI3PK", "GSI3SK", ...release, ...(s.decision === "excluded" ? ["attemptedAt"] : [])];
   const retryable = s.decision === "failed" && s.retryable;
-  return move(
-    repo,
+  return transition(
     row,
     `SET decision = :d, reason = :r${retryable ? ", retryable = :true" : ""}, #at = :now REMOVE ${removes.join(", ")}`,
     "claimToken = :t",

@@ -6,6 +6,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
 
 export type Item = Record<string, unknown>;
@@ -21,6 +22,40 @@ export async function conditional(write: Promise<unknown>): Promise<boolean> {
     return true;
   } catch (err) {
     if (isConditionFailed(err)) return false;
+    throw err;
+  }
+}
+
+/** One conditional update, as its owner builds it (without the table): alone, or in a transaction. */
+export interface UpdateParams {
+  Key: Item;
+  UpdateExpression: string;
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Item;
+}
+
+/** DynamoDB's limit on the items of one transaction. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * Applies the updates all together or not at all (TransactWriteItems). True when they applied; false
+ * when the transaction was cancelled, so none did (the caller falls back to judging them one by one);
+ * other errors propagate. The updates must touch distinct items.
+ */
+export async function updateTogether(repo: Repo, updates: UpdateParams[]): Promise<boolean> {
+  if (updates.length === 0) return true;
+  try {
+    await repo.ddb.send(
+      new TransactWriteCommand({
+        TransactItems: updates.map((u) => ({ Update: { TableName: repo.table, ...u } })),
+      }),
+    );
+    return true;
+  } catch (err) {
+    // Cancelled (a failed condition, a conflict with another transaction, a throttled item): nothing
+    // applied, so judging the items one by one is always safe.
+    if ((err as Error)?.name === "TransactionCanceledException") return false;
     throw err;
   }
 }

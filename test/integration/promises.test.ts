@@ -9,6 +9,7 @@ import { httpSmsProvider } from "#functions/dispatch/providers.ts";
 import { decidePage, validateLaunch } from "#functions/launch/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
+import { storeRequests } from "#platform/clients.ts";
 import { key } from "#platform/table.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -61,24 +62,21 @@ describe("the promises under adversarial timing", () => {
       .slice(0, 10)
       .map((r) => ({ customerId: r.customerId, shard: r.shard }));
     expect(refs).toHaveLength(10);
-    // The first call of the message stores opt-outs for the last five recipients, after the message's
-    // read of their contact state and before their calls: exactly the window a stale read leaves open.
+    // The pacer's wait stores opt-outs for the last five recipients, after the message's read of their
+    // contact state and before the claim of all ten: exactly the window a stale read leaves open. (The
+    // message's calls then start together, so no call waits behind another's: the window ends there.)
     const gateway = httpSmsProvider(dispatch.sms.endpoint);
     const late = new Set(refs.slice(5).map((r) => r.customerId));
     let first = true;
-    const provider = {
-      async send(...args: Parameters<typeof gateway.send>) {
-        if (first) {
-          first = false;
-          for (const id of late) await recordOptOut(runtime!.repo, id, "sms", AT, runtime!.secret);
-        }
-        return gateway.send(...args);
-      },
+    const pace = async () => {
+      if (!first) return;
+      first = false;
+      for (const id of late) await recordOptOut(runtime!.repo, id, "sms", AT, runtime!.secret);
     };
     const outcomes = await processDispatch(
       { campaignId: "optout-inflight", channel: "sms", recipients: refs },
       1,
-      { ...runtime!.app.base(), providers: { sms: provider }, maxReceiveCount: 5, leaseMs: 30_000 },
+      { ...runtime!.app.base(), providers: { sms: gateway }, pace, maxReceiveCount: 5, leaseMs: 30_000 },
     );
     expect(outcomes.slice(0, 5)).toEqual(["sent", "sent", "sent", "sent", "sent"]);
     expect(outcomes.slice(5)).toEqual(["excluded", "excluded", "excluded", "excluded", "excluded"]);
@@ -151,5 +149,71 @@ describe("the promises under adversarial timing", () => {
     }
     const toShared = dispatch.sms.messages.filter((m) => m.to === "+8613911112222");
     expect(toShared).toHaveLength(1);
+  });
+  it("claims a message's ten recipients, with their contact slots, in one transaction and settles them in one", {
+    timeout: 180_000,
+  }, async () => {
+    const AT = "2027-03-01T02:00:00.000Z";
+    runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
+    setClock(runtime!, AT);
+    const dispatch = await startDispatch(runtime);
+    const rows = await decideWithoutSending(runtime, smsCampaign("batched"), AT);
+    const refs = rows
+      .filter((r) => r.decision === "queued")
+      .slice(0, 10)
+      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    // Ten calls in flight at once: the gateway sees them overlap (no call waits behind another).
+    const gateway = httpSmsProvider(dispatch.sms.endpoint);
+    let inFlight = 0;
+    let most = 0;
+    const provider = {
+      async send(...args: Parameters<typeof gateway.send>) {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await gateway.send(...args);
+        } finally {
+          inFlight--;
+        }
+      },
+    };
+    const before = { ...storeRequests };
+    const outcomes = await processDispatch({ campaignId: "batched", channel: "sms", recipients: refs }, 1, {
+      ...runtime!.app.base(),
+      providers: { sms: provider },
+      maxReceiveCount: 5,
+      leaseMs: 30_000,
+    });
+    expect(outcomes).toEqual(Array(10).fill("sent"));
+    const made = Object.fromEntries(
+      Object.entries(storeRequests).map(([name, n]) => [name, n - (before[name] ?? 0)]),
+    );
+    expect(made.TransactWriteItemsCommand).toBe(2);
+    // No single-item write of a row or contact item: only the funnel counters' (one per counter key).
+    const after = await ledgerRows(runtime, "batched");
+    for (const ref of refs)
+      expect(after.find((r) => r.customerId === ref.customerId)).toMatchObject({
+        decision: "sent",
+        attempts: 1,
+      });
+    for (const ref of refs) {
+      const state = await runtime.repo.get(key.contactState(ref.customerId));
+      expect(((state?.recent ?? []) as { c: string }[]).filter((r) => r.c === "batched")).toHaveLength(1);
+    }
+    expect(most).toBe(10);
+    expect(dispatch.sms.messages.filter((m) => m.tag.startsWith("batched#"))).toHaveLength(10);
+    // A redelivered copy of the message reads the settled rows and writes nothing at all.
+    const again = { ...storeRequests };
+    expect(
+      await processDispatch({ campaignId: "batched", channel: "sms", recipients: refs }, 2, {
+        ...runtime!.app.base(),
+        providers: { sms: provider },
+        maxReceiveCount: 5,
+        leaseMs: 30_000,
+      }),
+    ).toEqual(Array(10).fill("skipped"));
+    const writes = ["TransactWriteItemsCommand", "UpdateItemCommand", "PutItemCommand"].map(
+      (name) => (storeRequests[name] ?? 0) - (again[name] ?? 0),
+    );
+    expect(writes).toEqual([0, 0, 0]);
   });
 });
