@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -120,7 +121,7 @@ export async function startSmsSink(
     }
     if (!payload.to || !/^\+861[3-9]\d{9}$/.test(payload.to) || !payload.text)
       return reply(400, { error: "invalid destination or empty text" });
-    const fault = await sink.drawFault();
+    const fault = stuck(payload.tag ?? "") ? "fail" : await sink.drawFault();
     if (fault === "fail") return reply(500, { error: "gateway error" });
     if (fault === "throttle") return reply(429, { error: "throttled" });
     const record = sink.accept({ to: payload.to, text: payload.text, tag: payload.tag ?? "" }, receivedAt);
@@ -132,6 +133,9 @@ export async function startSmsSink(
     }
     reply(200, { messageId: record.messageId });
   });
+  const stuck = (tag: string) =>
+    !!sink.faults.stuckRate &&
+    createHash("sha256").update(tag).digest().readUInt32BE(0) / 2 ** 32 < sink.faults.stuckRate;
   sink.drawFault = async () => {
     const f = sink.faults;
     if (f.slowMs) await new Promise((r) => setTimeout(r, f.slowMs));

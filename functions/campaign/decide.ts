@@ -617,6 +617,8 @@ function withGrowth(decision: Decision, c: Customer, ctx: DecideContext): Decisi
 export interface Allocator {
   /** True when this contact was not yet claimed in this campaign by another customer (and is now). */
   claimContact(contactKey: string, owner: string): Promise<boolean>;
+  /** The same for many contacts at once (distinct keys), each answer as claimContact's, in order. */
+  claimContacts?(claims: { contactKey: string; owner: string }[]): Promise<boolean[]>;
   /** The 1-based sequence number of this RM's task in this campaign. */
   nextRmSlot(rmId: string): Promise<number>;
   /**
@@ -662,20 +664,29 @@ export async function allocate(
   for (const d of sending)
     if (d.contactKey) byContact.set(d.contactKey, [...(byContact.get(d.contactKey) ?? []), d]);
   const groups = [...byContact.entries()];
-  for (let i = 0; i < groups.length; i += 32) {
-    await Promise.all(
-      groups.slice(i, i + 32).map(async ([contactKey, group]) => {
-        const won = await allocator.claimContact(contactKey, group[0]!.customerId);
-        for (const [j, d] of group.entries()) {
-          if (won && j === 0) continue;
-          d.decision = "excluded";
-          d.reason = "duplicate_contact";
-          delete d.message;
-          delete d.dueAt;
-        }
-      }),
+  const settle = (group: Decision[], won: boolean) => {
+    for (const [j, d] of group.entries()) {
+      if (won && j === 0) continue;
+      d.decision = "excluded";
+      d.reason = "duplicate_contact";
+      delete d.message;
+      delete d.dueAt;
+    }
+  };
+  if (allocator.claimContacts) {
+    const won = await allocator.claimContacts(
+      groups.map(([contactKey, group]) => ({ contactKey, owner: group[0]!.customerId })),
     );
-  }
+    for (const [i, [, group]] of groups.entries()) settle(group, won[i]!);
+  } else
+    for (let i = 0; i < groups.length; i += 32)
+      await Promise.all(
+        groups
+          .slice(i, i + 32)
+          .map(async ([contactKey, group]) =>
+            settle(group, await allocator.claimContact(contactKey, group[0]!.customerId)),
+          ),
+      );
   // Per RM, the first day that may still have room (days only fill up), so a page does not retry full ones.
   const firstFree = new Map<string, number>();
   const today = localDay(ctx.now, ctx.config.quietHours.timeZone);

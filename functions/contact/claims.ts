@@ -1,7 +1,13 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Allocator } from "#functions/campaign/decide.ts";
 import { hash32 } from "#platform/hash.ts";
-import { conditional, type Repo } from "#platform/repo.ts";
+import {
+  conditional,
+  MAX_TRANSACTION_ITEMS,
+  type PutParams,
+  type Repo,
+  writeTogether,
+} from "#platform/repo.ts";
 
 /**
  * One contact per campaign (duplicate_contact across pages and shards) and RM capacity per day across
@@ -9,20 +15,42 @@ import { conditional, type Repo } from "#platform/repo.ts";
  * launch-time claims, conditional so they hold across pages, shards, campaigns and Lambda instances.
  */
 export function dynamoAllocator(repo: Repo, campaignId: string, shards: number): Allocator {
+  const contactClaim = (contactKey: string, owner: string): PutParams => ({
+    Item: { PK: `CONTACT#${campaignId}#${hash32(contactKey) % shards}`, SK: contactKey, owner },
+    // The owner check makes a retried page idempotent: its own earlier claim is not a duplicate.
+    ConditionExpression: "attribute_not_exists(PK) OR #owner = :owner",
+    ExpressionAttributeNames: { "#owner": "owner" },
+    ExpressionAttributeValues: { ":owner": owner },
+  });
+  const claimContact = (contactKey: string, owner: string) =>
+    conditional(repo.ddb.send(new PutCommand({ TableName: repo.table, ...contactClaim(contactKey, owner) })));
   return {
-    async claimContact(contactKey, owner) {
-      return conditional(
-        repo.ddb.send(
-          new PutCommand({
-            TableName: repo.table,
-            Item: { PK: `CONTACT#${campaignId}#${hash32(contactKey) % shards}`, SK: contactKey, owner },
-            // The owner check makes a retried page idempotent: its own earlier claim is not a duplicate.
-            ConditionExpression: "attribute_not_exists(PK) OR #owner = :owner",
-            ExpressionAttributeNames: { "#owner": "owner" },
-            ExpressionAttributeValues: { ":owner": owner },
-          }),
-        ),
-      );
+    claimContact,
+    async claimContacts(claims) {
+      // A page's claims in transactions of up to 100: a cancelled one names the contacts another
+      // customer holds (lost), and the rest are tried again without them; anything else (a conflict
+      // with another page's transaction) is settled one by one.
+      const won: boolean[] = claims.map(() => false);
+      for (let from = 0; from < claims.length; from += MAX_TRANSACTION_ITEMS) {
+        let pending = claims.map((_, i) => i).slice(from, from + MAX_TRANSACTION_ITEMS);
+        for (let round = 0; pending.length > 0; round++) {
+          const out = await writeTogether(
+            repo,
+            pending.map((i) => ({ Put: contactClaim(claims[i]!.contactKey, claims[i]!.owner) })),
+          );
+          if (out === true) {
+            for (const i of pending) won[i] = true;
+            break;
+          }
+          const lost = new Set(pending.filter((_, j) => out[j] === "ConditionalCheckFailed"));
+          if (lost.size === 0 || round >= 3) {
+            for (const i of pending) won[i] = await claimContact(claims[i]!.contactKey, claims[i]!.owner);
+            break;
+          }
+          pending = pending.filter((i) => !lost.has(i));
+        }
+      }
+      return won;
     },
     async claimRmDay(rmId, day, owner, capacity) {
       // A string set of the day's owners: ADD is idempotent, so a retried page keeps its place.

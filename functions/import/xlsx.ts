@@ -64,7 +64,13 @@ export async function* readXlsx(input: Readable, options: XlsxOptions = {}): Asy
     for await (const sheet of reader) {
       const name = (sheet as unknown as { name: string }).name;
       seen.push(name);
-      if (found || (options.sheet !== undefined && name !== options.sheet)) continue;
+      if (options.sheet !== undefined && name !== options.sheet) {
+        // Read through, not skipped: exceljs parks a sheet that comes before the shared strings in a
+        // temp file, which it deletes as soon as we move on; a skipped sheet's read of that file could
+        // then open it too late (an uncaught ENOENT, seen once in CI).
+        for await (const _row of sheet) void _row;
+        continue;
+      }
       found = true;
       let header: string[] | undefined;
       for await (const row of sheet) {
@@ -81,6 +87,8 @@ export async function* readXlsx(input: Readable, options: XlsxOptions = {}): Asy
         });
         yield { line: row.number, value };
       }
+      // The first matching sheet only: stop here (the reader drops the rest, parked ones included).
+      break;
     }
   } catch (err) {
     if (err instanceof InputError) throw err;

@@ -103,6 +103,11 @@ export const SmsFaults = z.object({
   timeoutRate: z.number().min(0).max(1).optional(),
   slowMs: z.number().min(0).optional(),
   seed: z.number().optional(),
+  /**
+   * The share of recipients (chosen by a hash of the send's tag, the same on every try) whose every
+   * call answers 500 until the faults are lifted: sends that exhaust their receives whatever the timing.
+   */
+  stuckRate: z.number().min(0).max(1).optional(),
 });
 export type SmsFaults = z.infer<typeof SmsFaults>;
 

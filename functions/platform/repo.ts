@@ -38,26 +38,54 @@ export interface UpdateParams {
 /** DynamoDB's limit on the items of one transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
 
+/** One conditional put, as its owner builds it (without the table). */
+export interface PutParams {
+  Item: Item;
+  ConditionExpression?: string;
+  ExpressionAttributeNames?: Record<string, string>;
+  ExpressionAttributeValues?: Item;
+}
+
+export type TransactItem = { Update: UpdateParams } | { Put: PutParams };
+
 /**
- * Applies the updates all together or not at all (TransactWriteItems). True when they applied; false
- * when the transaction was cancelled, so none did (the caller falls back to judging them one by one);
- * other errors propagate. The updates must touch distinct items.
+ * Writes the items all together or not at all (TransactWriteItems): true when they applied, or,
+ * cancelled, one reason per item in order (`ConditionalCheckFailed` for an item whose condition
+ * failed, `None` for one that would have applied, or a conflict's or throttle's code); nothing
+ * applied then. Other errors propagate. The items must be distinct and at most MAX_TRANSACTION_ITEMS.
  */
-export async function updateTogether(repo: Repo, updates: UpdateParams[]): Promise<boolean> {
-  if (updates.length === 0) return true;
+export async function writeTogether(repo: Repo, items: TransactItem[]): Promise<true | string[]> {
+  if (items.length === 0) return true;
   try {
     await repo.ddb.send(
       new TransactWriteCommand({
-        TransactItems: updates.map((u) => ({ Update: { TableName: repo.table, ...u } })),
+        TransactItems: items.map((t) =>
+          "Update" in t
+            ? { Update: { TableName: repo.table, ...t.Update } }
+            : { Put: { TableName: repo.table, ...t.Put } },
+        ),
       }),
     );
     return true;
   } catch (err) {
-    // Cancelled (a failed condition, a conflict with another transaction, a throttled item): nothing
-    // applied, so judging the items one by one is always safe.
-    if ((err as Error)?.name === "TransactionCanceledException") return false;
-    throw err;
+    if ((err as Error)?.name !== "TransactionCanceledException") throw err;
+    const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+    return items.map((_, i) => reasons[i]?.Code ?? "Unknown");
   }
+}
+
+/**
+ * Applies the updates all together or not at all. True when they applied; false when the transaction
+ * was cancelled (a failed condition, a conflict, a throttled item), so none did and judging them one
+ * by one is always safe.
+ */
+export async function updateTogether(repo: Repo, updates: UpdateParams[]): Promise<boolean> {
+  return (
+    (await writeTogether(
+      repo,
+      updates.map((Update) => ({ Update })),
+    )) === true
+  );
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

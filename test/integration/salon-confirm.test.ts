@@ -227,17 +227,13 @@ describe("salon RSVP confirmation by SMS (a transactional send through the ledge
     }));
     const gateway = httpSmsProvider(dispatch.sms.endpoint);
     let first = true;
-    const provider = {
-      async send(...args: Parameters<typeof gateway.send>) {
-        // After the message read y's contact state, before y's gate: the opt-out lands.
-        if (first) {
-          first = false;
-          await recordOptOut(runtime.repo, y, "sms", "2027-03-07T03:00:30Z", runtime.secret);
-        }
-        return gateway.send(...args);
-      },
+    // After the message read y's contact state, before the message's claim: the opt-out lands.
+    const pace = async () => {
+      if (!first) return;
+      first = false;
+      await recordOptOut(runtime.repo, y, "sms", "2027-03-07T03:00:30Z", runtime.secret);
     };
-    const dispatchDeps = { ...base, providers: { sms: provider }, maxReceiveCount: 5, leaseMs: 30_000 };
+    const dispatchDeps = { ...base, providers: { sms: gateway }, pace, maxReceiveCount: 5, leaseMs: 30_000 };
     const message = { campaignId, channel: "sms" as const, recipients: refs };
     expect(await processDispatch(message, 1, dispatchDeps)).toEqual(["sent", "excluded"]);
     expect(await processDispatch(message, 2, dispatchDeps)).toEqual(["skipped", "skipped"]);
