@@ -113,7 +113,12 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
   const now = options.clock ?? settableClock(settings.clockAt).now;
   const ddb = options.ddb ?? documentClient(options.store);
   const sqs = sqsClient(options.queues);
-  const repo = new Repo(ddb, settings.tableName, new Set(settings.missingIndexes ?? []));
+  const repo = new Repo(
+    ddb,
+    settings.tableName,
+    new Set(settings.missingIndexes ?? []),
+    settings.addTogether,
+  );
   const secret = secretSource(settings);
   let dispatch: Promise<DispatchDeps> | undefined;
   const auditAnchor = options.auditAnchor === undefined ? logAnchor : (options.auditAnchor ?? undefined);

@@ -116,6 +116,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...options.settings,
       tableName: TABLE_NAME,
       missingIndexes,
+      addTogether: true,
       config: options.config,
       secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
       queues: {},

@@ -8,7 +8,7 @@ import {
   narrowPendingCount,
   pendingCount,
 } from "#functions/ledger/transitions.ts";
-import type { Repo } from "#platform/repo.ts";
+import { MAX_TRANSACTION_ITEMS, type Repo, type UpdateParams, updateTogether } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /**
@@ -81,24 +81,26 @@ export async function* perfItems(repo: Repo, campaignId: string) {
 
 /** Adds increments: funnel keys (C#…) to the funnel's parts, performance keys (P#…) to theirs. */
 export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
-  await Promise.all(
-    [...increments].map(([sk, n]) =>
-      repo.ddb.send(
-        new UpdateCommand({
-          TableName: repo.table,
-          Key: {
-            PK: sk.startsWith("P#")
-              ? key.perfPartition(campaignId, randomInt(FUNNEL_PARTS))
-              : key.funnelPartition(campaignId, randomInt(FUNNEL_PARTS)),
-            SK: sk,
-          },
-          UpdateExpression: "ADD #n :n",
-          ExpressionAttributeNames: { "#n": "n" },
-          ExpressionAttributeValues: { ":n": n },
-        }),
-      ),
-    ),
-  );
+  const updates: UpdateParams[] = [...increments].map(([sk, n]) => ({
+    Key: {
+      PK: sk.startsWith("P#")
+        ? key.perfPartition(campaignId, randomInt(FUNNEL_PARTS))
+        : key.funnelPartition(campaignId, randomInt(FUNNEL_PARTS)),
+      SK: sk,
+    },
+    UpdateExpression: "ADD #n :n",
+    ExpressionAttributeNames: { "#n": "n" },
+    ExpressionAttributeValues: { ":n": n },
+  }));
+  // Unconditional additions to distinct items: a transaction of them can only be cancelled by a
+  // conflict or a throttle, and then none applied, so they are added one by one instead.
+  const oneByOne = (list: UpdateParams[]) =>
+    Promise.all(list.map((u) => repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...u }))));
+  if (!repo.addTogether || updates.length < 2) return void (await oneByOne(updates));
+  for (let i = 0; i < updates.length; i += MAX_TRANSACTION_ITEMS) {
+    const chunk = updates.slice(i, i + MAX_TRANSACTION_ITEMS);
+    if (!(await updateTogether(repo, chunk))) await oneByOne(chunk);
+  }
 }
 
 /**

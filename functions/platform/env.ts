@@ -135,6 +135,13 @@ export interface Settings extends Tunables {
   tableName: string;
   /** Indexes the table lacks (an embedded data dir made before them: dynalite cannot add an index). */
   missingIndexes?: string[];
+  /**
+   * The store's transactions wait for each other instead of conflicting, and a request costs more
+   * than an item (the embedded store): independent counter additions go in one transaction. On
+   * DynamoDB they stay single updates (a transaction would double their write units and conflict on
+   * hot counters).
+   */
+  addTogether?: boolean;
   config: TiercastConfig;
   secret?: string;
   secretArn?: string;
