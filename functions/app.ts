@@ -117,7 +117,7 @@ export function createApp(settings: Settings, options: AppOptions = {}): App {
     ddb,
     settings.tableName,
     new Set(settings.missingIndexes ?? []),
-    settings.addTogether,
+    settings.batchedWrites,
   );
   const secret = secretSource(settings);
   let dispatch: Promise<DispatchDeps> | undefined;

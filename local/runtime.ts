@@ -116,7 +116,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       ...options.settings,
       tableName: TABLE_NAME,
       missingIndexes,
-      addTogether: true,
+      batchedWrites: true,
       config: options.config,
       secret: dataDir ? loadOrCreateSecret(dataDir) : randomBytes(32).toString("hex"),
       queues: {},

@@ -433,9 +433,23 @@ async function sendMessage(
     else outcomes[index] = judged;
   }
   if (ready.length === 0) return outcomes;
-  const single = async (r: Ready) => {
-    outcomes[r.index] = await sendOne(r.ref, campaignId, receiveCount, deps, campaign, r.pre, counters, true);
+  const single = async (r: Ready, paced = true) => {
+    outcomes[r.index] = await sendOne(
+      r.ref,
+      campaignId,
+      receiveCount,
+      deps,
+      campaign,
+      r.pre,
+      counters,
+      paced,
+    );
   };
+  // Where a transaction costs twice its items (DynamoDB), one by one: pace, claim, slot, call, settle.
+  if (!repo.batchedWrites) {
+    for (const r of ready) await single(r, false);
+    return outcomes;
+  }
   // Paced first, for all of them: the wait is never inside a claim.
   for (const r of ready) await deps.pace?.(r.pre.row!.channel!);
   const claimedAt = deps.now();

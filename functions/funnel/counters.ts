@@ -96,7 +96,7 @@ export async function addCounters(repo: Repo, campaignId: string, increments: Ma
   // conflict or a throttle, and then none applied, so they are added one by one instead.
   const oneByOne = (list: UpdateParams[]) =>
     Promise.all(list.map((u) => repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...u }))));
-  if (!repo.addTogether || updates.length < 2) return void (await oneByOne(updates));
+  if (!repo.batchedWrites || updates.length < 2) return void (await oneByOne(updates));
   for (let i = 0; i < updates.length; i += MAX_TRANSACTION_ITEMS) {
     const chunk = updates.slice(i, i + MAX_TRANSACTION_ITEMS);
     if (!(await updateTogether(repo, chunk))) await oneByOne(chunk);

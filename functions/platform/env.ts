@@ -136,12 +136,13 @@ export interface Settings extends Tunables {
   /** Indexes the table lacks (an embedded data dir made before them: dynalite cannot add an index). */
   missingIndexes?: string[];
   /**
-   * The store's transactions wait for each other instead of conflicting, and a request costs more
-   * than an item (the embedded store): independent counter additions go in one transaction. On
-   * DynamoDB they stay single updates (a transaction would double their write units and conflict on
-   * hot counters).
+   * The store's transactions cost no more than their items and wait for each other instead of
+   * conflicting, while each request costs more than an item (the embedded store): a message's claims,
+   * contact slots, settlements and counter additions, and a launch page's contact claims, go in
+   * transactions. On DynamoDB a transactional write costs twice its items' write units and conflicts
+   * on hot items, so there they stay single conditional writes (the cost per message is the bound).
    */
-  addTogether?: boolean;
+  batchedWrites?: boolean;
   config: TiercastConfig;
   secret?: string;
   secretArn?: string;

@@ -173,8 +173,8 @@ export class Repo {
     readonly table: string,
     /** Indexes this table lacks; readers fall back to what it has (see segmentTasks). */
     readonly missingIndexes: ReadonlySet<string> = new Set(),
-    /** Independent additions (funnel counters) go in one transaction (Settings.addTogether). */
-    readonly addTogether = false,
+    /** Multi-item changes go in transactions where they are cheap (Settings.batchedWrites). */
+    readonly batchedWrites = false,
   ) {}
 
   async get<T = Item>(k: Item): Promise<T | undefined> {

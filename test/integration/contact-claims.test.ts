@@ -14,7 +14,12 @@ describe("a page's contact claims, together", () => {
   beforeAll(async () => {
     store = await startDynamo(undefined);
     await ensureTable(store.endpoint, "claims-test");
-    repo = new Repo(documentClient({ ...LOCAL_AWS, endpoint: store.endpoint }), "claims-test");
+    repo = new Repo(
+      documentClient({ ...LOCAL_AWS, endpoint: store.endpoint }),
+      "claims-test",
+      new Set(),
+      true,
+    );
   });
   afterAll(async () => {
     await store?.stop();

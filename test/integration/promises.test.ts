@@ -10,6 +10,7 @@ import { decidePage, validateLaunch } from "#functions/launch/core.ts";
 import { startDispatch } from "#local/dispatch.ts";
 import type { Runtime } from "#local/runtime.ts";
 import { storeRequests } from "#platform/clients.ts";
+import { Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 import { launchCampaign } from "../../cli/launch.ts";
 import { dormantCampaign } from "../fixtures/campaigns.ts";
@@ -218,5 +219,23 @@ describe("the promises under adversarial timing", () => {
       (name) => (storeRequests[name] ?? 0) - (again[name] ?? 0),
     );
     expect(writes).toEqual([0, 0, 0]);
+    // As on DynamoDB (a transaction costs twice its items' write units there): one by one, no transaction.
+    const next = rows
+      .filter((r) => r.decision === "queued")
+      .slice(10, 20)
+      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    const single = { ...storeRequests };
+    const apart = new Repo(runtime.repo.ddb, runtime.repo.table);
+    expect(
+      await processDispatch({ campaignId: "batched", channel: "sms", recipients: next }, 1, {
+        ...runtime!.app.base(),
+        repo: apart,
+        providers: { sms: provider },
+        maxReceiveCount: 5,
+        leaseMs: 30_000,
+      }),
+    ).toEqual(Array(10).fill("sent"));
+    expect((storeRequests.TransactWriteItemsCommand ?? 0) - (single.TransactWriteItemsCommand ?? 0)).toBe(0);
+    expect(dispatch.sms.messages.filter((m) => m.tag.startsWith("batched#"))).toHaveLength(20);
   });
 });
