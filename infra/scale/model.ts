@@ -26,7 +26,12 @@ export interface ScaleInput {
   storeRequestsPerSend?: number;
 }
 
-/** Measured on this repository's embedded runtime (README "Benchmark": 4.72 at 1M, 4.73 at 100k). */
+/**
+ * Measured on this repository's embedded runtime with single conditional writes, the path DynamoDB
+ * takes (README "Benchmark", earlier table: 4.72 at 1M, 4.73 at 100k). The embedded runtime now
+ * batches them into transactions (0.79–0.84 per send), which on DynamoDB would cost twice the write
+ * units (Settings.batchedWrites), so the AWS model keeps the single-write count.
+ */
 export const MEASURED = {
   storeRequestsPerSend: 4.72,
   /** local/sfn.ts's count of the shard ASL: DecidePage (Lambda Task) 5 + MorePages? (Choice) 2. */
