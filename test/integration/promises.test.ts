@@ -49,19 +49,25 @@ async function decideWithoutSending(rt: Runtime, campaign: ReturnType<typeof sms
   return ledgerRows(rt, campaign.campaignId);
 }
 
+/** A bank of 1,000 at `at`, its dispatch services, and a campaign decided without sending: its queued rows. */
+async function queuedCampaign(campaignId: string, at: string) {
+  runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
+  setClock(runtime!, at);
+  const dispatch = await startDispatch(runtime);
+  const rows = await decideWithoutSending(runtime, smsCampaign(campaignId), at);
+  const queued = rows
+    .filter((r) => r.decision === "queued")
+    .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+  return { dispatch, rows, queued };
+}
+
 describe("the promises under adversarial timing", () => {
   it("sends nothing to a customer once their opt-out is stored, even inside a message already being worked", {
     timeout: 180_000,
   }, async () => {
     const AT = "2027-03-01T02:00:00.000Z";
-    runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(runtime!, AT);
-    const dispatch = await startDispatch(runtime);
-    const rows = await decideWithoutSending(runtime, smsCampaign("optout-inflight"), AT);
-    const refs = rows
-      .filter((r) => r.decision === "queued")
-      .slice(0, 10)
-      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    const { dispatch, queued } = await queuedCampaign("optout-inflight", AT);
+    const refs = queued.slice(0, 10);
     expect(refs).toHaveLength(10);
     // The pacer's wait stores opt-outs for the last five recipients, after the message's read of their
     // contact state and before the claim of all ten: exactly the window a stale read leaves open. (The
@@ -83,7 +89,7 @@ describe("the promises under adversarial timing", () => {
     expect(outcomes.slice(5)).toEqual(["excluded", "excluded", "excluded", "excluded", "excluded"]);
     const sentTo = dispatch.sms.messages.map((m) => m.tag.split("#")[1]!);
     expect(sentTo.filter((id) => late.has(id))).toEqual([]);
-    const after = await ledgerRows(runtime, "optout-inflight");
+    const after = await ledgerRows(runtime!, "optout-inflight");
     for (const id of late) expect(after.find((r) => r.customerId === id)?.reason).toBe("opted_out");
   });
 
@@ -154,15 +160,8 @@ describe("the promises under adversarial timing", () => {
   it("claims a message's ten recipients, with their contact slots, in one transaction and settles them in one", {
     timeout: 180_000,
   }, async () => {
-    const AT = "2027-03-01T02:00:00.000Z";
-    runtime = await localBank(1_000, new Date("2027-02-28T00:00:00Z"));
-    setClock(runtime!, AT);
-    const dispatch = await startDispatch(runtime);
-    const rows = await decideWithoutSending(runtime, smsCampaign("batched"), AT);
-    const refs = rows
-      .filter((r) => r.decision === "queued")
-      .slice(0, 10)
-      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    const { dispatch, queued } = await queuedCampaign("batched", "2027-03-01T02:00:00.000Z");
+    const refs = queued.slice(0, 10);
     // Ten calls in flight at once: the gateway sees them overlap (no call waits behind another).
     const gateway = httpSmsProvider(dispatch.sms.endpoint);
     let inFlight = 0;
@@ -193,14 +192,14 @@ describe("the promises under adversarial timing", () => {
     expect(made.TransactWriteItemsCommand).toBeGreaterThanOrEqual(2);
     expect((made.TransactWriteItemsCommand ?? 0) + (made.UpdateItemCommand ?? 0)).toBe(3);
     expect(made.PutItemCommand ?? 0).toBe(0);
-    const after = await ledgerRows(runtime, "batched");
+    const after = await ledgerRows(runtime!, "batched");
     for (const ref of refs)
       expect(after.find((r) => r.customerId === ref.customerId)).toMatchObject({
         decision: "sent",
         attempts: 1,
       });
     for (const ref of refs) {
-      const state = await runtime.repo.get(key.contactState(ref.customerId));
+      const state = await runtime!.repo.get(key.contactState(ref.customerId));
       expect(((state?.recent ?? []) as { c: string }[]).filter((r) => r.c === "batched")).toHaveLength(1);
     }
     expect(most).toBe(10);
@@ -220,12 +219,9 @@ describe("the promises under adversarial timing", () => {
     );
     expect(writes).toEqual([0, 0, 0]);
     // As on DynamoDB (a transaction costs twice its items' write units there): one by one, no transaction.
-    const next = rows
-      .filter((r) => r.decision === "queued")
-      .slice(10, 20)
-      .map((r) => ({ customerId: r.customerId, shard: r.shard }));
+    const next = queued.slice(10, 20);
     const single = { ...storeRequests };
-    const apart = new Repo(runtime.repo.ddb, runtime.repo.table);
+    const apart = new Repo(runtime!.repo.ddb, runtime!.repo.table);
     expect(
       await processDispatch({ campaignId: "batched", channel: "sms", recipients: next }, 1, {
         ...runtime!.app.base(),
