@@ -89,7 +89,14 @@ async function transactWrite(store, data) {
     const op = validations.checkTypes({ ...entry[kind] }, spec.validation.types);
     validations.checkValidations(op, spec.validation.types, spec.validation.custom, store);
     const table = await callback((cb) => store.getTable(op.TableName, cb));
-    const invalid = kind === "Put" ? db.validateItem(op.Item, table) : db.validateKey(op.Key, table);
+    // What dynalite's own actions would refuse before writing anything, refused here before any item
+    // is written. (Left to the actions: a type mismatch inside an update expression and the item size
+    // limit; a transaction failing on those would stop part-way. Tiercast's writes never do.)
+    const invalid =
+      kind === "Put"
+        ? db.validateItem(op.Item, table)
+        : (db.validateKey(op.Key, table) ??
+          (kind === "Update" ? db.validateUpdates(op.AttributeUpdates, op._updates, table) : undefined));
     if (invalid) throw invalid;
     const itemKey = db.createKey(kind === "Put" ? op.Item : op.Key, table);
     const returnOld = entry[kind].ReturnValuesOnConditionCheckFailure === "ALL_OLD";

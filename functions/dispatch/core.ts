@@ -281,10 +281,15 @@ export async function sendOne(
     await ledger.deferClaimed(repo, row, token, dueAt, deps.now());
     return "deferred";
   }
-  const after = afterCall(row, await callProvider(row, campaignId, deps), receiveCount, deps, counters);
-  if (after.settlement) await settle(after.settlement);
+  const after = afterCall(row, await callProvider(row, campaignId, deps), receiveCount, deps);
+  // Counted once the settlement applied: a settle that throws or finds another token (the row swept
+  // to unknown meanwhile) leaves the counting to the reconciliation that settles it.
+  const settled = after.settlement ? await settle(after.settlement) : false;
   if (after.requeue !== undefined) await ledger.requeueClaimed(repo, row, token, after.requeue, deps.now());
-  if (!counters && after.increments) await addCounters(repo, campaignId, after.increments);
+  if (settled && after.increments) {
+    if (counters) addInto(counters, after.increments);
+    else await addCounters(repo, campaignId, after.increments);
+  }
   if (after.pointer) await writeMessagePointer(repo, after.pointer, campaignId, row.customerId, deps.now());
   if (after.error) throw after.error;
   return after.outcome;
@@ -334,13 +339,11 @@ interface AfterCall {
   error?: unknown;
 }
 
-function afterCall(
-  row: LedgerRow,
-  result: CallResult,
-  receiveCount: number,
-  deps: DispatchDeps,
-  counters?: Map<string, number>,
-): AfterCall {
+const addInto = (counters: Map<string, number>, increments: Map<string, number>) => {
+  for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
+};
+
+function afterCall(row: LedgerRow, result: CallResult, receiveCount: number, deps: DispatchDeps): AfterCall {
   if ("noMessage" in result)
     return { outcome: "failed", settlement: { decision: "failed", reason: "no_message" } };
   if ("messageId" in result) {
@@ -357,11 +360,8 @@ function afterCall(
       },
       ...(deps.messagePointers && row.channel === "sms" ? { pointer: result.messageId } : {}),
     };
-    if (row.stage < sentStage) {
-      const increments = stageIncrements(row, row.stage, sentStage, sentAt, deps.config.quietHours.timeZone);
-      if (counters) for (const [sk, n] of increments) counters.set(sk, (counters.get(sk) ?? 0) + n);
-      else after.increments = increments;
-    }
+    if (row.stage < sentStage)
+      after.increments = stageIncrements(row, row.stage, sentStage, sentAt, deps.config.quietHours.timeZone);
     return after;
   }
   const err = result.error;
@@ -502,35 +502,38 @@ async function sendMessage(
     for (const r of alone) await single(r);
     return outcomes;
   }
-  // Claimed and gated, every one: quiet hours at the call, then the calls at once.
-  const calls: typeof batch = [];
-  for (const b of batch) {
-    const dueAt = outsideWindowAtCall(b.send.channel, deps);
-    if (!dueAt) {
-      calls.push(b);
-      continue;
-    }
-    await releaseSendSlots(repo, deps.secret, b.send);
-    await ledger.deferClaimed(repo, b.claimed, b.token, dueAt, deps.now());
-    outcomes[b.r.index] = "deferred";
-  }
+  // Claimed and gated, every one: quiet hours judged once, at the call (the message is one channel),
+  // and then the calls at once, or (outside the window) none, each deferred with its slots given back.
+  const dueAt = outsideWindowAtCall(message.channel, deps);
+  const calls = dueAt ? [] : batch;
   const results = await Promise.all(calls.map((b) => callProvider(b.claimed, campaignId, deps)));
-  const afters = calls.map((b, i) => afterCall(b.claimed, results[i]!, receiveCount, deps, counters));
+  if (dueAt)
+    for (const b of batch) {
+      await releaseSendSlots(repo, deps.secret, b.send);
+      await ledger.deferClaimed(repo, b.claimed, b.token, dueAt, deps.now());
+      outcomes[b.r.index] = "deferred";
+    }
+  const afters = calls.map((b, i) => afterCall(b.claimed, results[i]!, receiveCount, deps));
   const settledAt = deps.now();
-  const settles = calls.flatMap((b, i) =>
-    afters[i]!.settlement ? [ledger.settleWrite(b.claimed, b.token, afters[i]!.settlement!, settledAt)] : [],
-  );
+  const settling = afters.flatMap((after, i) => (after.settlement ? [i] : []));
+  const settleOf = (i: number) =>
+    ledger.settleWrite(calls[i]!.claimed, calls[i]!.token, afters[i]!.settlement!, settledAt);
   // A claim lost since (its lease ran out and a sweep took it) cancels the transaction: one by one, the
-  // others settle and that one's write finds another token and changes nothing.
-  if (!(await updateTogether(repo, settles)))
-    for (const [i, b] of calls.entries())
-      if (afters[i]!.settlement)
-        await ledger.settleClaim(repo, b.claimed, b.token, afters[i]!.settlement!, settledAt);
+  // others settle and that one's write finds another token and changes nothing. Counted once settled.
+  const settled = new Set<number>();
+  if (await updateTogether(repo, settling.map(settleOf))) for (const i of settling) settled.add(i);
+  else
+    for (const i of settling)
+      if (
+        await ledger.settleClaim(repo, calls[i]!.claimed, calls[i]!.token, afters[i]!.settlement!, settledAt)
+      )
+        settled.add(i);
   let error: unknown;
   for (const [i, b] of calls.entries()) {
     const after = afters[i]!;
     if (after.requeue !== undefined)
       await ledger.requeueClaimed(repo, b.claimed, b.token, after.requeue, deps.now());
+    if (settled.has(i) && after.increments) addInto(counters, after.increments);
     if (after.pointer)
       await writeMessagePointer(repo, after.pointer, campaignId, b.claimed.customerId, settledAt);
     error ??= after.error;

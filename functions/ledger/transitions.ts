@@ -170,7 +170,7 @@ export async function claim(
     const out = await repo.ddb.send(
       new UpdateCommand({
         TableName: repo.table,
-        ...claimWrite(row, token, now, leaseMs).update,
+        ...claimUpdate(row, token, now, leaseMs, CLAIMABLE, {}),
         ReturnValues: "ALL_NEW",
       }),
     );
@@ -181,9 +181,38 @@ export async function claim(
   }
 }
 
+/** The claim's update: the attempt recorded, the lease taken, into the in-flight index. */
+function claimUpdate(
+  row: LedgerRow,
+  token: string,
+  now: Date,
+  leaseMs: number,
+  condition: string,
+  values: Record<string, unknown>,
+): UpdateParams {
+  const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
+  return transition(
+    row,
+    "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
+    condition,
+    {
+      ...claimableValues(now),
+      ":t": token,
+      ":lease": new Date(now.getTime() + leaseMs).toISOString(),
+      ":one": 1,
+      ":pk": inflight.GSI3PK,
+      ":sk": row.customerId,
+      ...values,
+    },
+  );
+}
+
 /**
  * The claim as an update, for a transaction that claims a message's recipients together (with their
- * contact slots), and the row as the claim leaves it (what `claim` would read back).
+ * contact slots), and the row as the claim leaves it. That row is built from the one read, not read
+ * back, so the claim also requires the row to be exactly as read: its last transition (`at`), its
+ * stage, and not forgotten since (a forget removes the message it would send). Anything else makes
+ * the transaction cancel, and the single path claims and reads back the stored row.
  */
 export function claimWrite(
   row: LedgerRow,
@@ -194,19 +223,15 @@ export function claimWrite(
   const at = now.toISOString();
   const leaseUntil = new Date(now.getTime() + leaseMs).toISOString();
   const inflight = inflightIndex(row.campaignId, row.shard, row.customerId);
-  const update = transition(
-    row,
-    "SET decision = :claimed, claimToken = :t, leaseUntil = :lease, #at = :now, attemptedAt = :now, GSI3PK = :pk, GSI3SK = :sk ADD attempts :one REMOVE retryable",
-    CLAIMABLE,
-    {
-      ...claimableValues(now),
-      ":t": token,
-      ":lease": leaseUntil,
-      ":one": 1,
-      ":pk": inflight.GSI3PK,
-      ":sk": row.customerId,
-    },
-  );
+  const asRead = [
+    row.at === undefined ? "attribute_not_exists(#at)" : "#at = :readAt",
+    "stage = :readStage",
+    "attribute_not_exists(forgottenAt)",
+  ].join(" AND ");
+  const update = claimUpdate(row, token, now, leaseMs, `(${CLAIMABLE}) AND ${asRead}`, {
+    ":readStage": row.stage,
+    ...(row.at === undefined ? {} : { ":readAt": row.at }),
+  });
   const { retryable: _retryable, ...rest } = row;
   const claimed: LedgerRow = {
     ...rest,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { saveCampaign } from "#functions/campaign/record.ts";
 import { parseCampaign } from "#functions/campaign/schema.ts";
 import { recordOptOut } from "#functions/contact/gate.ts";
+import { forgetCustomer } from "#functions/customers/forget.ts";
 import { CustomerInput, toCustomer } from "#functions/customers/record.ts";
 import { putCustomers } from "#functions/customers/store.ts";
 import { processDispatch, sendOne } from "#functions/dispatch/core.ts";
@@ -233,5 +234,48 @@ describe("the promises under adversarial timing", () => {
     ).toEqual(Array(10).fill("sent"));
     expect((storeRequests.TransactWriteItemsCommand ?? 0) - (single.TransactWriteItemsCommand ?? 0)).toBe(0);
     expect(dispatch.sms.messages.filter((m) => m.tag.startsWith("batched#"))).toHaveLength(20);
+  });
+  it("sends nothing of a message to a customer forgotten, nor after 22:00 reached, while it waited for the pacer", {
+    timeout: 180_000,
+  }, async () => {
+    const AT = "2027-03-01T13:59:50.000Z"; // 21:59:50 Asia/Shanghai
+    const { dispatch, queued } = await queuedCampaign("batched-waits", AT);
+    const gateway = httpSmsProvider(dispatch.sms.endpoint);
+    const deps = { ...runtime!.app.base(), providers: { sms: gateway }, maxReceiveCount: 5, leaseMs: 30_000 };
+    // The pacer's wait: one recipient is forgotten (erasure removes the message the row would send).
+    const [forgotten] = queued;
+    let first = true;
+    const forgetting = async () => {
+      if (!first) return;
+      first = false;
+      await forgetCustomer(runtime!.repo, runtime!.config.shards, forgotten!.customerId, new Date(AT));
+    };
+    const outcomes = await processDispatch(
+      { campaignId: "batched-waits", channel: "sms", recipients: queued.slice(0, 10) },
+      1,
+      { ...deps, pace: forgetting },
+    );
+    expect(outcomes[0]).not.toBe("sent");
+    expect(outcomes.slice(1)).toEqual(Array(9).fill("sent"));
+    expect(
+      dispatch.sms.messages.filter((m) => m.tag === `batched-waits#${forgotten!.customerId}#sms`),
+    ).toEqual([]);
+    // The pacer's wait carries the clock past 22:00: the next message claims, and calls none.
+    const late = async () => setClock(runtime!, "2027-03-01T14:00:00.500Z");
+    const before = dispatch.sms.messages.length;
+    expect(
+      await processDispatch(
+        { campaignId: "batched-waits", channel: "sms", recipients: queued.slice(10, 20) },
+        1,
+        { ...deps, pace: late },
+      ),
+    ).toEqual(Array(10).fill("deferred"));
+    expect(dispatch.sms.messages.length).toBe(before);
+    const rows = await ledgerRows(runtime!, "batched-waits");
+    for (const ref of queued.slice(10, 20))
+      expect(rows.find((r) => r.customerId === ref.customerId)).toMatchObject({
+        decision: "deferred",
+        dueAt: "2027-03-02T00:00:00.000Z",
+      });
   });
 });
