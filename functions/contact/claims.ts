@@ -32,7 +32,10 @@ export function dynamoAllocator(repo: Repo, campaignId: string, shards: number):
       // with another page's transaction) is settled one by one.
       const won: boolean[] = claims.map(() => false);
       for (let from = 0; from < claims.length; from += MAX_TRANSACTION_ITEMS) {
-        let pending = claims.map((_, i) => i).slice(from, from + MAX_TRANSACTION_ITEMS);
+        let pending = Array.from(
+          { length: Math.min(MAX_TRANSACTION_ITEMS, claims.length - from) },
+          (_, j) => from + j,
+        );
         for (let round = 0; pending.length > 0; round++) {
           const out = await writeTogether(
             repo,

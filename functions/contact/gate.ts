@@ -10,7 +10,7 @@ import {
 import type { Channel } from "#functions/campaign/schema.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import { getCustomer } from "#functions/customers/store.ts";
-import { conditional, type Repo, type UpdateParams } from "#platform/repo.ts";
+import { type Repo, type UpdateParams, updateAlone } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /**
@@ -208,9 +208,7 @@ function writeIfUnchanged(
   state: ContactItem,
   recent?: Recent[],
 ) {
-  return conditional(
-    repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...unchangedWrite(itemKey, state, recent) })),
-  );
+  return updateAlone(repo, unchangedWrite(itemKey, state, recent));
 }
 
 function unchangedWrite(
@@ -301,8 +299,7 @@ async function takeSlot(
     const state = attempt === 0 && target.known ? target.known : await readContact(repo, target.itemKey);
     const judged = judgeSlot(target, state, send, ctx, now);
     if (judged.outcome !== "ok") return judged.outcome;
-    if (await conditional(repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...judged.update! }))))
-      return "ok";
+    if (await updateAlone(repo, judged.update!)) return "ok";
   }
   const contention = new Error(`cap slot contention for ${send.customer.customerId}`);
   contention.name = "ConditionContentionError";

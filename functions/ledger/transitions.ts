@@ -1,6 +1,13 @@
 import { PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { dueIndex, inflightIndex, type LedgerRow, pausedIndex } from "#functions/ledger/rows.ts";
-import { batchWrite, conditional, isConditionFailed, type Repo, type UpdateParams } from "#platform/repo.ts";
+import {
+  batchWrite,
+  conditional,
+  isConditionFailed,
+  type Repo,
+  type UpdateParams,
+  updateAlone,
+} from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
 
 /**
@@ -63,11 +70,7 @@ function move(
   values: Record<string, unknown>,
   attrNames?: Record<string, string>,
 ) {
-  return conditional(
-    repo.ddb.send(
-      new UpdateCommand({ TableName: repo.table, ...transition(row, update, condition, values, attrNames) }),
-    ),
-  );
+  return updateAlone(repo, transition(row, update, condition, values, attrNames));
 }
 
 /** Launch: one row per audience member, written in batches (a retried page finds its rows and skips them). */
@@ -257,9 +260,7 @@ export type Settlement =
 
 /** Settles a held claim: final fields, out of the in-flight index (unknown waits in its own partition). */
 export function settleClaim(repo: Repo, row: LedgerRow, token: string, s: Settlement, now: Date) {
-  return conditional(
-    repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...settleWrite(row, token, s, now) })),
-  );
+  return updateAlone(repo, settleWrite(row, token, s, now));
 }
 
 /** The settlement as an update, for a transaction that settles a message's recipients together. */

@@ -7,6 +7,7 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 
 export type Item = Record<string, unknown>;
@@ -33,6 +34,11 @@ export interface UpdateParams {
   ConditionExpression?: string;
   ExpressionAttributeNames?: Record<string, string>;
   ExpressionAttributeValues?: Item;
+}
+
+/** Applies one update alone: true when it applied, false when its condition failed (see conditional). */
+export function updateAlone(repo: Repo, update: UpdateParams): Promise<boolean> {
+  return conditional(repo.ddb.send(new UpdateCommand({ TableName: repo.table, ...update })));
 }
 
 /** DynamoDB's limit on the items of one transaction. */
