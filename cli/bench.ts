@@ -16,7 +16,7 @@ import { counterItems, counterSk, parseCounterSk } from "#functions/funnel/count
 import { startDispatch } from "#local/dispatch.ts";
 import { type Runtime, startRuntime } from "#local/runtime.ts";
 import { syntheticCustomers, writeSyntheticBank } from "#local/synthetic.ts";
-import { storeRequests } from "#platform/clients.ts";
+import { storeItems, storeRequests } from "#platform/clients.ts";
 import { parseConfig } from "#platform/config.ts";
 import { batchWrite, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
@@ -204,6 +204,7 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     const storeOpsAtSize = await singleOpsPerSecond(runtime);
     onStage("launch + dispatch");
     const byCommandBefore = { ...storeRequests };
+    const itemsBefore = { written: { ...storeItems.written }, read: { ...storeItems.read } };
     const [launched, launchSeconds] = await timed(() => launchCampaign(runtime, campaign, new Date(AT)));
     // Every store request of the launch (decide, ledger, dispatch, progress checks), per message sent.
     // A send's own share is 3 conditional writes (cap slot, claim, settle) and, per SQS message of 10
@@ -214,6 +215,16 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     );
     const requestsPerSend =
       Object.values(launchRequests).reduce((a, b) => a + b, 0) / Math.max(1, launched.sent);
+    // The items behind those requests: a transaction of 30 items is one request and 30 items of the
+    // store's work, which is what bounds the launch once requests are batched.
+    const since = (now: Record<string, number>, before: Record<string, number>) =>
+      Object.fromEntries(Object.entries(now).map(([name, n]) => [name, n - (before[name] ?? 0)]));
+    const launchItems = {
+      written: since(storeItems.written, itemsBefore.written),
+      read: since(storeItems.read, itemsBefore.read),
+    };
+    const perSend = (counts: Record<string, number>) =>
+      Object.values(counts).reduce((a, b) => a + b, 0) / Math.max(1, launched.sent);
     stages.launch = stage(launchSeconds, preview.audience);
     stages.dispatch = {
       ...stage(launchSeconds, launched.sent),
@@ -257,6 +268,9 @@ export async function runBench(customers: number, onStage: (name: string) => voi
       floor: { ...floor, storeOpsPerSecondAtSize: storeOpsAtSize },
       storeRequestsPerSend: round(requestsPerSend),
       launchStoreRequests: launchRequests,
+      storeItemWritesPerSend: round(perSend(launchItems.written)),
+      storeItemReadsPerSend: round(perSend(launchItems.read)),
+      launchStoreItems: launchItems,
       funnelReadMs: Math.round(Math.min(...reads) * 1000),
       funnelRead1m: {
         recipients: scaled.recipients,

@@ -9,6 +9,7 @@ import {
   lifecycleStage,
   lifecycleThresholds,
   tierInScheme,
+  withinHours,
 } from "#functions/customers/record.ts";
 import type { TiercastConfig, TierDef } from "#platform/config.ts";
 import { unitDraw } from "#platform/hash.ts";
@@ -262,11 +263,16 @@ export function inSegment(customer: Customer, ctx: DecideContext): boolean {
     return false;
   if (segment.branches && !segment.branches.includes(customer.branchId ?? "")) return false;
   if (segment.rmIds && !segment.rmIds.includes(customer.rmId ?? "")) return false;
-  if (segment.openedWithinHours !== undefined) {
-    const opened = customer.openedAt ? Date.parse(customer.openedAt) : Number.NaN;
-    const since = ctx.now.getTime() - opened;
-    if (!(since >= 0 && since <= segment.openedWithinHours * 3_600_000)) return false;
-  }
+  if (
+    segment.openedWithinHours !== undefined &&
+    !withinHours(customer.openedAt, ctx.now, segment.openedWithinHours)
+  )
+    return false;
+  if (
+    segment.transactedWithinHours !== undefined &&
+    !withinHours(customer.lastTransactionAt, ctx.now, segment.transactedWithinHours)
+  )
+    return false;
   if (segment.birthdayToday && customer.birthday?.slice(5) !== ctx.today.slice(5)) return false;
   return inGrowthSegment(customer, ctx);
 }

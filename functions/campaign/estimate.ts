@@ -5,7 +5,7 @@ import { allocate, type Decision, decide, inSegment, memoryAllocator, prepare } 
 import { type PreviewResult, previewCampaign, sampleOf } from "./preview.ts";
 import { type Count, SampleTally, thresholdSample } from "./sampling.ts";
 import type { ResolvedCampaign } from "./schema.ts";
-import { contactStates } from "./segment.ts";
+import { careIndexOf, contactStates } from "./segment.ts";
 
 /**
  * The builder's estimate (issue 21): a campaign decided on a bounded, deterministic random sample of
@@ -87,10 +87,14 @@ export async function estimateCampaign(
   secret: string,
   options: { sampleSize?: number } = {},
 ): Promise<EstimateResult> {
-  // A birthday segment reads the day's sparse index (about 1/365 of the bank): decided whole, exactly.
-  // A data dir from before the sample index has no sample to read: decided whole too, and said so.
+  // A care segment reads its care index (a birthday: about 1/365 of the bank; opened or transacted
+  // within hours: the window's days): decided whole, exactly. A data dir from before the sample index
+  // has no sample to read: decided whole too, and said so.
   const noIndex = repo.missingIndexes.has("GSI5");
-  if ((campaign.segment.birthdayToday && !repo.missingIndexes.has("GSI4")) || noIndex) {
+  // (Transacted within hours alone may hold most of an active bank: that one is sampled.)
+  const care = careIndexOf(campaign.segment, repo.missingIndexes);
+  const small = care === "GSI4" || (care === "GSI6" && campaign.segment.openedWithinHours !== undefined);
+  if (small || noIndex) {
     const exact = await previewCampaign(repo, campaign, config, now, secret);
     return exactEstimate(
       exact,
@@ -98,9 +102,13 @@ export async function estimateCampaign(
         ? [
             "This data dir predates the sample index (GSI5), so every customer was decided. Start a fresh data dir and import again to get sampled estimates.",
           ]
-        : [
-            "A birthday segment reads only the day's customers, so every one of them was decided: the counts are exact.",
-          ],
+        : care === "GSI4"
+          ? [
+              "A birthday segment reads only the day's customers, so every one of them was decided: the counts are exact.",
+            ]
+          : [
+              "An opened-within segment reads only the customers active in its window, so every one of them was decided: the counts are exact.",
+            ],
     );
   }
   const strata = strataOf(campaign, config);

@@ -55,8 +55,9 @@ export async function previewCampaign(
   const tasks = segmentTasks(
     campaign.segment,
     config.shards,
+    now,
     localDay(now, config.quietHours.timeZone),
-    !repo.missingIndexes.has("GSI4"),
+    repo.missingIndexes,
   );
   let tasksDone = 0;
   await mapLimit(tasks, options.concurrency ?? 4, async (task) => {

@@ -26,6 +26,8 @@ export const Segment = z.object({
   rmIds: z.array(z.string().min(1)).optional(),
   /** Care trigger: accounts opened in the last N hours (the new-customer thank-you within 24 h). */
   openedWithinHours: z.number().int().min(1).max(720).optional(),
+  /** Care trigger: customers whose last transaction was within this many hours (a thank-you after a deal, 003:19). */
+  transactedWithinHours: z.number().int().min(1).max(720).optional(),
   /** Care trigger: customers whose birthday is today in the bank's time zone. */
   birthdayToday: z.boolean().optional(),
   tags: SetFilter.optional(),

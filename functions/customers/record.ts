@@ -294,6 +294,25 @@ export function tierInScheme(customer: Customer, schemeName: string): string | u
   return PRIMARY_SCHEME[customer.kind] === schemeName ? customer.tier : undefined;
 }
 
+/**
+ * The UTC day (YYYY-MM-DD) of the customer's last activity: the later of account opening and last
+ * transaction (the care index's key). Undefined when neither is a date.
+ */
+export function lastActivityDay(
+  customer: Pick<Customer, "lastTransactionAt" | "openedAt">,
+): string | undefined {
+  const times = [customer.openedAt, customer.lastTransactionAt]
+    .map((t) => (t ? Date.parse(t) : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  return times.length ? new Date(Math.max(...times)).toISOString().slice(0, 10) : undefined;
+}
+
+/** Whether an ISO instant lies in the `hours` before `now` (not after it). */
+export function withinHours(at: string | undefined, now: Date, hours: number): boolean {
+  const since = now.getTime() - (at ? Date.parse(at) : Number.NaN);
+  return since >= 0 && since <= hours * 3_600_000;
+}
+
 /** Days since the last transaction at `now`; never transacted counts from account opening (or forever). */
 export function daysInactive(customer: Pick<Customer, "lastTransactionAt" | "openedAt">, now: Date): number {
   const since = customer.lastTransactionAt ?? customer.openedAt;

@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { sampleSortKey, sampleUnit } from "#functions/campaign/sampling.ts";
-import { type Customer, mergeHistory, type RmMove } from "#functions/customers/record.ts";
+import { type Customer, lastActivityDay, mergeHistory, type RmMove } from "#functions/customers/record.ts";
 import type { TiercastConfig } from "#platform/config.ts";
 import { batchGet, batchWrite, conditional, type Item, mapLimit, type Repo } from "#platform/repo.ts";
 import { key } from "#platform/table.ts";
@@ -13,6 +13,7 @@ const bookPartition = (rmId: string) => `BOOK#${rmId}`;
 export function customerItem(customer: Customer, updatedAt: string): Item {
   const cardTier = customer.cardTier ?? customer.cardEligible;
   const primary = customer.kind === "retail" ? "retail" : "corporate";
+  const activeDay = lastActivityDay(customer);
   return {
     ...key.customer(customer.customerId),
     type: "customer",
@@ -36,6 +37,9 @@ export function customerItem(customer: Customer, updatedAt: string): Item {
       : {}),
     GSI5PK: key.samplePartition(primary, customer.tier, customer.shard),
     GSI5SK: sampleSortKey(customer.customerId),
+    ...(activeDay
+      ? { GSI6PK: key.activityPartition(activeDay, customer.shard), GSI6SK: customer.customerId }
+      : {}),
   };
 }
 
@@ -55,6 +59,8 @@ export function itemToCustomer(item: Item): Customer {
     GSI4SK: _8,
     GSI5PK: _9,
     GSI5SK: _10,
+    GSI6PK: _11,
+    GSI6SK: _12,
     ...rest
   } = item;
   return rest as unknown as Customer;
@@ -159,27 +165,52 @@ export async function bookPage(repo: Repo, rmId: string, after: string | undefin
  * One page of the customers born on a month-day (MM-DD) in one shard, whatever their tier (the segment
  * filter checks the tier): the sparse care index, so a birthday segment never pages through whole tiers.
  */
-export async function birthdayPage(
+export function birthdayPage(
   repo: Repo,
   monthDay: string,
   shard: number,
   cursor: string | undefined,
   limit: number,
 ) {
-  const pk = key.birthdayPartition(monthDay, shard);
+  return careIndexPage(repo, "GSI4", key.birthdayPartition(monthDay, shard), cursor, limit);
+}
+
+/**
+ * One page of the customers whose last activity (opening or transaction) fell on a UTC day, in one
+ * shard: the care index a recently-opened or recently-transacted segment reads, a day at a time.
+ */
+export function activityPage(
+  repo: Repo,
+  day: string,
+  shard: number,
+  cursor: string | undefined,
+  limit: number,
+) {
+  return careIndexPage(repo, "GSI6", key.activityPartition(day, shard), cursor, limit);
+}
+
+async function careIndexPage(
+  repo: Repo,
+  index: "GSI4" | "GSI6",
+  pk: string,
+  cursor: string | undefined,
+  limit: number,
+) {
   const out = await repo.ddb.send(
     new QueryCommand({
       TableName: repo.table,
-      IndexName: "GSI4",
-      KeyConditionExpression: "GSI4PK = :pk",
+      IndexName: index,
+      KeyConditionExpression: `${index}PK = :pk`,
       ExpressionAttributeValues: { ":pk": pk },
       Limit: limit,
-      ...(cursor ? { ExclusiveStartKey: { GSI4PK: pk, GSI4SK: cursor, ...key.customer(cursor) } } : {}),
+      ...(cursor
+        ? { ExclusiveStartKey: { [`${index}PK`]: pk, [`${index}SK`]: cursor, ...key.customer(cursor) } }
+        : {}),
     }),
   );
   return {
     customers: (out.Items ?? []).map(itemToCustomer),
-    cursor: out.LastEvaluatedKey?.GSI4SK as string | undefined,
+    cursor: out.LastEvaluatedKey?.[`${index}SK`] as string | undefined,
   };
 }
 

@@ -109,8 +109,9 @@ export async function validateLaunch(
     tasks: segmentTasks(
       campaign.segment,
       deps.config.shards,
+      new Date(at),
       localDay(new Date(at), deps.config.quietHours.timeZone),
-      !deps.repo.missingIndexes.has("GSI4"),
+      deps.repo.missingIndexes,
     ),
   };
 }

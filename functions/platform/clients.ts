@@ -31,6 +31,60 @@ export const PROVIDER_CLIENT_CONFIG = { maxAttempts: 1 } as const;
 
 /** Store requests made by this process, by command (the benchmark reads requests per send from it). */
 export const storeRequests: Record<string, number> = {};
+/**
+ * Items those requests wrote and read, by command: a transaction or a batch is one request but many
+ * items, and each item is the store's work (its lock, read, write and index entries), so the benchmark
+ * reads items per send beside requests per send. Reads count the keys asked for and the items a query
+ * or scan examined.
+ */
+export const storeItems: { written: Record<string, number>; read: Record<string, number> } = {
+  written: {},
+  read: {},
+};
+
+type Input = Record<string, unknown> & {
+  TransactItems?: Record<string, unknown>[];
+  RequestItems?: Record<string, unknown[] | { Keys?: unknown[] }>;
+};
+
+/** How many items a request writes and reads before its answer (a query's are counted from its answer). */
+export function itemsOf(name: string, input: Input): { written: number; read: number } {
+  switch (name) {
+    case "TransactWriteItemsCommand":
+      return {
+        written: (input.TransactItems ?? []).filter((t) => !("ConditionCheck" in t)).length,
+        read: 0,
+      };
+    case "BatchWriteItemCommand":
+      return {
+        written: Object.values(input.RequestItems ?? {}).reduce(
+          (n, r) => n + (Array.isArray(r) ? r.length : 0),
+          0,
+        ),
+        read: 0,
+      };
+    case "BatchGetItemCommand":
+      return {
+        written: 0,
+        read: Object.values(input.RequestItems ?? {}).reduce(
+          (n, r) => n + (Array.isArray(r) ? 0 : (r.Keys?.length ?? 0)),
+          0,
+        ),
+      };
+    case "PutItemCommand":
+    case "UpdateItemCommand":
+    case "DeleteItemCommand":
+      return { written: 1, read: 0 };
+    case "GetItemCommand":
+      return { written: 0, read: 1 };
+    default:
+      return { written: 0, read: 0 };
+  }
+}
+
+const addTo = (counts: Record<string, number>, name: string, n: number) => {
+  if (n > 0) counts[name] = (counts[name] ?? 0) + n;
+};
 
 export function documentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({
@@ -42,7 +96,14 @@ export function documentClient(options: ClientOptions = {}): DynamoDBDocumentCli
     (next, context) => (args) => {
       const name = String(context.commandName ?? "unknown");
       storeRequests[name] = (storeRequests[name] ?? 0) + 1;
-      return next(args);
+      const items = itemsOf(name, args.input as Input);
+      addTo(storeItems.written, name, items.written);
+      addTo(storeItems.read, name, items.read);
+      return next(args).then((out) => {
+        const scanned = (out.output as { ScannedCount?: number }).ScannedCount;
+        if (typeof scanned === "number") addTo(storeItems.read, name, scanned);
+        return out;
+      });
     },
     { step: "initialize", name: "tiercastRequestCount" },
   );

@@ -17,6 +17,10 @@ export const GSIS = [
   // Sample index on customers: SAMPLE#<primary scheme>#<tier>#<shard> / <sample hash>#customerId, so the first
   // entries of a tier shard are a deterministic random sample of it (the builder's estimate, issue 21).
   { indexName: "GSI5", partitionKey: "GSI5PK", sortKey: "GSI5SK" },
+  // Care index on customers by their last activity day (UTC), write-sharded: ACTIVE#<YYYY-MM-DD>#<shard> /
+  // customerId. The day is the later of opening and last transaction, so a segment "opened within H hours"
+  // or "transacted within H hours" reads the window's days instead of paging whole tiers and filtering.
+  { indexName: "GSI6", partitionKey: "GSI6PK", sortKey: "GSI6SK" },
 ] as const;
 
 export const key = {
@@ -28,6 +32,8 @@ export const key = {
   samplePartition: (scheme: string, tier: string, shard: number) => `SAMPLE#${scheme}#${tier}#${shard}`,
   /** Customers born on a month-day (MM-DD), write-sharded like the tier index. */
   birthdayPartition: (monthDay: string, shard: number) => `BDAY#${monthDay}#${shard}`,
+  /** Customers whose last activity (opening or transaction) fell on a UTC day (YYYY-MM-DD), write-sharded. */
+  activityPartition: (day: string, shard: number) => `ACTIVE#${day}#${shard}`,
   campaign: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "META" }),
   campaignSummary: (campaignId: string) => ({ PK: `CAMP#${campaignId}`, SK: "SUMMARY" }),
   /** Ledger rows are sharded like the tier index so a 1M-recipient campaign never writes one hot partition. */

@@ -28,7 +28,8 @@ const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
 /**
  * What each function does to the table, read from its code: item actions, and the indexes it queries
  * (GSI1/GSI2 the tier indexes, i.e. whole segments of customers; GSI3 the in-flight/due work index;
- * GSI4 the sparse birthday index a care segment reads; GSI5 the sample index the builder's estimate reads).
+ * GSI4 the sparse birthday index a care segment reads; GSI5 the sample index the builder's estimate reads;
+ * GSI6 the activity-day index an opened- or transacted-within segment reads).
  * A function that starts using another command or index needs it added here (nothing else grants it).
  * `appendsAudit`: it appends audit entries (a conditional put of a free sequence number): the audit
  * writer alone; every other role is denied any write to AUDIT# keys (the API, the scheduler and
@@ -36,7 +37,10 @@ const WRITE = ["dynamodb:PutItem", "dynamodb:UpdateItem"];
  */
 export const TABLE_ACCESS = {
   validate: { actions: [...READ, ...WRITE], indexes: [] },
-  decidePage: { actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"], indexes: ["GSI1", "GSI2", "GSI4"] },
+  decidePage: {
+    actions: [...READ, ...WRITE, "dynamodb:BatchWriteItem"],
+    indexes: ["GSI1", "GSI2", "GSI4", "GSI6"],
+  },
   awaitDispatch: { actions: [...READ, ...WRITE], indexes: ["GSI3"] },
   finalize: { actions: [...READ, ...WRITE], indexes: [] },
   worker: { actions: [...READ, ...WRITE], indexes: [] },
@@ -56,15 +60,15 @@ export const TABLE_ACCESS = {
     actions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"],
     indexes: [],
   },
-  // Dry-run jobs: reads its job and the segment's pages (tier and birthday indexes) with the contact
+  // Dry-run jobs: reads its job and the segment's pages (tier and care indexes) with the contact
   // states, writes its progress and result (DRYRUN# items only, by its code). Nothing else.
   dryRunWorker: {
     actions: [...READ, ...WRITE],
-    indexes: ["GSI1", "GSI2", "GSI4"],
+    indexes: ["GSI1", "GSI2", "GSI4", "GSI6"],
   },
   api: {
     actions: [...READ, ...WRITE, "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"],
-    indexes: ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5"],
+    indexes: ["GSI1", "GSI2", "GSI3", "GSI4", "GSI5", "GSI6"],
   },
 } as const satisfies Record<
   string,

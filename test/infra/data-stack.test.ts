@@ -38,6 +38,7 @@ describe("data stack", () => {
       "GSI3",
       "GSI4",
       "GSI5",
+      "GSI6",
     ]);
     expect(table.DeletionPolicy).toBe("Retain");
   });

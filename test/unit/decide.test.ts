@@ -125,6 +125,19 @@ describe("eligibility reasons", () => {
     expect(inSegment(customer({ openedAt: "2026-11-30T06:00:00Z" }), thanks)).toBe(true);
     expect(inSegment(customer({ openedAt: "2026-11-29T03:59:00Z" }), thanks)).toBe(false);
     expect(inSegment(customer({ openedAt: "2026-12-02T00:00:00Z" }), thanks)).toBe(false);
+    // A thank-you after a deal (003:19): the last transaction in the window, not after now.
+    const dealCtx = ctxFor({
+      segment: { scheme: "retail", tiers: ["potential", "quality"], transactedWithinHours: 24 },
+    });
+    // Without the dormancy the reactivation playbook adds.
+    const deal = {
+      ...dealCtx,
+      campaign: { ...dealCtx.campaign, segment: { ...dealCtx.campaign.segment, dormantDays: undefined } },
+    };
+    expect(inSegment(customer({ lastTransactionAt: "2026-11-30T06:00:00Z" }), deal)).toBe(true);
+    expect(inSegment(customer({ lastTransactionAt: "2026-11-29T03:59:00Z" }), deal)).toBe(false);
+    expect(inSegment(customer({ lastTransactionAt: "2026-12-02T00:00:00Z" }), deal)).toBe(false);
+    expect(inSegment(customer({ lastTransactionAt: undefined }), deal)).toBe(false);
     // 2026-12-01 00:30 in Shanghai is still 30 November in UTC: the bank's day decides.
     const birthday = ctxFor(
       { segment: { scheme: "retail", tiers: ["potential", "quality"], birthdayToday: true } },

@@ -260,6 +260,7 @@ const STRINGS = {
   branchesFilter: ["网点编号", "Branch IDs"],
   rmIdsFilter: ["客户经理编号", "RM IDs"],
   openedWithinHours: ["新开户：小时内", "Account opened within hours"],
+  transactedWithinHours: ["交易后：小时内", "Transacted within hours"],
   birthdayToday: ["今日生日", "Birthday today"],
 } as const;
 

@@ -32,6 +32,7 @@ interface Filters {
   branches: string;
   rmIds: string;
   openedWithinHours: string;
+  transactedWithinHours: string;
 }
 
 const NO_FILTERS: Filters = {
@@ -52,6 +53,7 @@ const NO_FILTERS: Filters = {
   branches: "",
   rmIds: "",
   openedWithinHours: "",
+  transactedWithinHours: "",
 };
 
 interface VariantForm {
@@ -156,6 +158,7 @@ function filtersOf(f: Filters): Record<string, unknown> {
     branches: names(f.branches),
     rmIds: names(f.rmIds),
     openedWithinHours: num(f.openedWithinHours),
+    transactedWithinHours: num(f.transactedWithinHours),
   });
 }
 
@@ -212,6 +215,7 @@ interface SegmentIn {
   branches?: string[];
   rmIds?: string[];
   openedWithinHours?: number;
+  transactedWithinHours?: number;
   birthdayToday?: boolean;
   [rest: string]: unknown;
 }
@@ -260,6 +264,7 @@ function fromCampaign(c: Record<string, unknown>): Form {
     branches,
     rmIds,
     openedWithinHours,
+    transactedWithinHours,
     birthdayToday,
     ...segmentRest
   } = segment;
@@ -290,6 +295,7 @@ function fromCampaign(c: Record<string, unknown>): Form {
       branches: join(branches),
       rmIds: join(rmIds),
       openedWithinHours: str(openedWithinHours),
+      transactedWithinHours: str(transactedWithinHours),
     },
     lifecycle: lifecycle ?? [],
     birthdayToday: birthdayToday === true,
@@ -529,6 +535,12 @@ function GrowthFields({
         {text("f-branches", "branches", t("branchesFilter"), "segment.branches", t("listHint"))}
         {text("f-rms", "rmIds", t("rmIdsFilter"), "segment.rmIds", t("listHint"))}
         {number("f-opened", "openedWithinHours", t("openedWithinHours"), "segment.openedWithinHours")}
+        {number(
+          "f-transacted",
+          "transactedWithinHours",
+          t("transactedWithinHours"),
+          "segment.transactedWithinHours",
+        )}
         <Field id="f-birthday" label={t("birthdayToday")} messages={birthdayMessages}>
           <input
             id="f-birthday"
