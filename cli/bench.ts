@@ -204,7 +204,11 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     const storeOpsAtSize = await singleOpsPerSecond(runtime);
     onStage("launch + dispatch");
     const byCommandBefore = { ...storeRequests };
-    const itemsBefore = { written: { ...storeItems.written }, read: { ...storeItems.read } };
+    const itemsBefore = {
+      written: { ...storeItems.written },
+      read: { ...storeItems.read },
+      writtenByKind: { ...storeItems.writtenByKind },
+    };
     const [launched, launchSeconds] = await timed(() => launchCampaign(runtime, campaign, new Date(AT)));
     // Every store request of the launch (decide, ledger, dispatch, progress checks), per message sent.
     // A send's own share is 3 conditional writes (cap slot, claim, settle) and, per SQS message of 10
@@ -222,6 +226,7 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     const launchItems = {
       written: since(storeItems.written, itemsBefore.written),
       read: since(storeItems.read, itemsBefore.read),
+      writtenByKind: since(storeItems.writtenByKind, itemsBefore.writtenByKind),
     };
     const perSend = (counts: Record<string, number>) =>
       Object.values(counts).reduce((a, b) => a + b, 0) / Math.max(1, launched.sent);
@@ -232,11 +237,12 @@ export async function runBench(customers: number, onStage: (name: string) => voi
     };
     onStage("simulate");
     if (process.env.BENCH_STOP_WORKERS) await (await startDispatch(runtime)).stopWorkers();
+    const kindsBeforeEvents = { ...storeItems.writtenByKind };
     const [sim, simSeconds] = await timed(() => simulate(runtime, "bench", 1));
-    stages.simulate = stage(
-      simSeconds,
-      Object.values(sim.events).reduce((a, b) => a + b, 0),
-    );
+    const events = Object.values(sim.events).reduce((a, b) => a + b, 0);
+    stages.simulate = stage(simSeconds, events);
+    // The events' path (receipts, opens, clicks, replies) item by item, per event ingested.
+    const eventItems = since(storeItems.writtenByKind, kindsBeforeEvents);
     onStage("funnel read");
     const reads: number[] = [];
     for (let i = 0; i < 5; i++) reads.push((await timed(() => readFunnel(runtime.repo, "bench")))[1]);
@@ -271,6 +277,10 @@ export async function runBench(customers: number, onStage: (name: string) => voi
       storeItemWritesPerSend: round(perSend(launchItems.written)),
       storeItemReadsPerSend: round(perSend(launchItems.read)),
       launchStoreItems: launchItems,
+      storeItemWritesPerEvent: round(
+        Object.values(eventItems).reduce((a, b) => a + b, 0) / Math.max(1, events),
+      ),
+      eventStoreItems: { events: sim.events, writtenByKind: eventItems },
       funnelReadMs: Math.round(Math.min(...reads) * 1000),
       funnelRead1m: {
         recipients: scaled.recipients,

@@ -37,15 +37,45 @@ export const storeRequests: Record<string, number> = {};
  * reads items per send beside requests per send. Reads count the keys asked for and the items a query
  * or scan examined.
  */
-export const storeItems: { written: Record<string, number>; read: Record<string, number> } = {
-  written: {},
-  read: {},
-};
+export const storeItems: {
+  written: Record<string, number>;
+  read: Record<string, number>;
+  /** Items written by kind: `<command>:<PK prefix>` (LEDGER, CUST, FUNNEL, ...), for the scale model's itemization. */
+  writtenByKind: Record<string, number>;
+} = { written: {}, read: {}, writtenByKind: {} };
 
 type Input = Record<string, unknown> & {
   TransactItems?: Record<string, unknown>[];
   RequestItems?: Record<string, unknown[] | { Keys?: unknown[] }>;
 };
+
+type Op = { Item?: Record<string, unknown>; Key?: Record<string, unknown> };
+const prefixOf = (op: Op | undefined) => {
+  const pk = (op?.Item ?? op?.Key)?.PK as string | { S?: string } | undefined;
+  const text = typeof pk === "string" ? pk : (pk?.S ?? "?");
+  return text.split("#")[0] ?? "?";
+};
+
+/** The PK prefix of every item a write request writes (a transaction's condition checks are no write). */
+export function writtenPrefixes(name: string, input: Input): string[] {
+  if (name === "TransactWriteItemsCommand")
+    return (input.TransactItems ?? []).flatMap((t) => {
+      const op = (t.Put ?? t.Update ?? t.Delete) as Op | undefined;
+      return op ? [prefixOf(op)] : [];
+    });
+  if (name === "BatchWriteItemCommand")
+    return Object.values(input.RequestItems ?? {}).flatMap((r) =>
+      Array.isArray(r)
+        ? r.map((w) => {
+            const req = w as { PutRequest?: Op; DeleteRequest?: Op };
+            return prefixOf(req.PutRequest ?? req.DeleteRequest);
+          })
+        : [],
+    );
+  if (name === "PutItemCommand" || name === "UpdateItemCommand" || name === "DeleteItemCommand")
+    return [prefixOf(input as Op)];
+  return [];
+}
 
 /** How many items a request writes and reads before its answer (a query's are counted from its answer). */
 export function itemsOf(name: string, input: Input): { written: number; read: number } {
@@ -99,6 +129,8 @@ export function documentClient(options: ClientOptions = {}): DynamoDBDocumentCli
       const items = itemsOf(name, args.input as Input);
       addTo(storeItems.written, name, items.written);
       addTo(storeItems.read, name, items.read);
+      for (const prefix of writtenPrefixes(name, args.input as Input))
+        addTo(storeItems.writtenByKind, `${name.replace(/Command$/, "")}:${prefix}`, 1);
       return next(args).then((out) => {
         const scanned = (out.output as { ScannedCount?: number }).ScannedCount;
         if (typeof scanned === "number") addTo(storeItems.read, name, scanned);

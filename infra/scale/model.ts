@@ -36,6 +36,33 @@ export const MEASURED = {
   storeRequestsPerSend: 4.72,
   /** local/sfn.ts's count of the shard ASL: DecidePage (Lambda Task) 5 + MorePages? (Choice) 2. */
   historyEventsPerPage: 7,
+  /**
+   * Items the launch writes per recipient sent, by kind: `tiercast bench --customers 20000 --json`,
+   * `launchStoreItems.writtenByKind` ÷ `sent` (5,047 sent of 7,784 decided, 2026-12-02). The items are
+   * the same whether they go one by one (DynamoDB) or in transactions (the embedded store). The ledger
+   * rows written at decide (1.54 per send there) are not in this list: they follow the send share.
+   */
+  launchItemWritesPerSend: {
+    "ledger row: claim with the attempt, and settle": 10_094 / 5_047,
+    "duplicate-contact claims at decide (every eligible recipient, sent or not)": 6_066 / 5_047,
+    "frequency-cap slot on the contact state": 5_047 / 5_047,
+    "frequency-cap slot on the address": 5_047 / 5_047,
+    "performance counters (branch × RM, per message)": 3_916 / 5_047,
+    "funnel counters (per message) and contact-state touches": (677 + 269) / 5_047,
+  },
+  /** The bench's whole launch: every item written per send, decide's rows included (storeItemWritesPerSend). */
+  storeItemWritesPerSend: 7.71,
+  /**
+   * Items written per event ingested (receipts, clicks, replies, transactions), by kind: the same
+   * bench's `eventStoreItems` (41,868 items for 5,881 events: 6.44 per event), and events per send.
+   */
+  itemWritesPerEvent: {
+    "event id claimed, then marked applied": (5_881 + 5_881) / 5_881,
+    "ledger row: stage move with its owed counts, then cleared": 11_827 / 5_881,
+    "funnel and performance counters": (6_481 + 6_481) / 5_881,
+    "unique-event marks and counters (first open, click, reply)": (439 * 3) / 5_881,
+  },
+  eventsPerSend: 5_881 / 5_047,
 };
 
 export const ASSUMPTIONS = {
@@ -124,28 +151,31 @@ export function scaleModel(input: ScaleInput): ScaleResult {
   // Billed transitions: each state entered (a Map iteration's states included; the Map itself once).
   const transitions = pages * 2 + chunks * 2 + chunks * 3 + polls * 3 + 8;
 
-  // DynamoDB write units per recipient sent, item by item (every item and index entry < 1 KB):
-  const writesPerSend = {
-    "ledger row put at decide": 1,
-    "its in-flight index entry": 1,
-    "duplicate-contact claim": 1,
-    "frequency-cap slot": 1,
-    "claim with the attempt": 1,
-    "settle (sent + message id)": 1,
-    "in-flight index entry removed": 1,
+  // DynamoDB write units per recipient sent, item by item (every item and index entry < 1 KB). The
+  // items are the bench's measured counts (MEASURED); what only DynamoDB bills is added: the work index
+  // entry (GSI3, projection ALL: every write to a row in it writes the entry too) and the SMS reply
+  // pointer (on AWS only). Rows that are not sent (excluded, holdout) have no index entry: 1 unit each.
+  const round2 = (n: number) => Math.round(n * 100) / 100;
+  const writesPerSend: Record<string, number> = {
+    "ledger row put at decide (one per recipient decided: 1 ÷ send share)": round2(1 / input.sendShare),
+    "its work-index entry (queued rows)": 1,
+    ...Object.fromEntries(Object.entries(MEASURED.launchItemWritesPerSend).map(([k, v]) => [k, round2(v)])),
+    "work-index entry rewritten by the claim, removed by the settle": 2,
     "SMS reply pointer (phone → row)": 1,
-    "funnel counters (sent, ~2 items per message of 10)": 0.2,
-    "receipt: event id put": 1,
-    "receipt: stage move on the row": 1,
-    "receipt: funnel counter (delivered)": 1,
+    ...Object.fromEntries(
+      Object.entries(MEASURED.itemWritesPerEvent).map(([k, v]) => [
+        `events: ${k}`,
+        round2(v * MEASURED.eventsPerSend),
+      ]),
+    ),
   };
-  const writeUnitsPerSend = Object.values(writesPerSend).reduce((s, n) => s + n, 0);
+  const writeUnitsPerSend = round2(Object.values(writesPerSend).reduce((s, n) => s + n, 0));
   // Reads: decide reads each audience customer's page share (eventually consistent, 4 KB units), its
   // contact state and ledger check (BatchGet, eventually consistent); a send reads row, customer and
   // contact state in one consistent BatchGet (1 RRU each); a receipt reads its row (consistent).
   const readUnitsPerAudience = (a.itemKb.customer / 4) * 0.5 + 0.5 + 0.5;
   const readUnitsPerSend = 3 + 1;
-  const writeUnits = Math.round(sends * writeUnitsPerSend + (audience - sends) * 2); // non-sends: row + index
+  const writeUnits = Math.round(sends * writeUnitsPerSend); // non-sends' rows are in the first item
   const readUnits = Math.round(audience * readUnitsPerAudience + sends * readUnitsPerSend);
   const storeRequests = Math.round(sends * (input.storeRequestsPerSend ?? MEASURED.storeRequestsPerSend));
 
@@ -168,7 +198,6 @@ export function scaleModel(input: ScaleInput): ScaleResult {
   // Storage: customers (item + tier index entry), per month; ledger rows of one campaign for 90 days.
   const storageGb = (input.customers * a.itemKb.customer * 2) / 1e6;
   const fixed = Object.values(a.fixedMonthly as Record<string, number>).reduce((s, n) => s + n, 0);
-  const round2 = (n: number) => Math.round(n * 100) / 100;
   return {
     input,
     settings: {
@@ -289,9 +318,17 @@ Every execution stays bounded whatever the bank's size: a child decides at most
 ${f(m.settings.pagesPerExecution)} pages (7 events each: never more than ${f(shardExecutionEvents(m.settings.pagesPerExecution))} events), and the parent pays
 10–12 events per child and 9 per poll. The launch's 24-hour execution timeout, not its history,
 bounds the longest send: at 100 SMS/s that is ~8.6M recipients per launch.
-DynamoDB writes dominate the cost: a send is about ${m.dynamodb.writeUnitsPerSend} write units
-(ledger row and its index entry, the contact claim, cap slot, claim, settle, the reply pointer and the
-receipt's three writes), the price of exactly once and of counting recipients, not events.
+DynamoDB writes dominate the cost: a send is about ${m.dynamodb.writeUnitsPerSend} write units, the price of exactly once
+(a claim and a settlement per recipient, each idempotent), of the frequency caps and contact
+de-duplication, and of counters that survive a throttled write (an event is claimed, applied with
+what it owes the counters, and marked). Item by item, per send (the item counts measured by
+\`tiercast bench\`; the index entries and the reply pointer are what only DynamoDB writes):
+
+| write units per send | |
+|---|---|
+${Object.entries(m.dynamodb.writesPerSend)
+  .map(([k, v]) => `| ${k} | ${v} |`)
+  .join("\n")}
 `;
 }
 

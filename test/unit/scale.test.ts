@@ -99,6 +99,23 @@ describe("scale and cost model", () => {
     expect(m.fixedMonthlyUsd).toBeGreaterThan(0);
   });
 
+  it("writes per send the items the bench measured, plus what only DynamoDB writes", () => {
+    // At the bench's own send share, the launch's items (decide's rows, claims, settles, slots,
+    // contact claims, counters) add up to the bench's whole-launch count.
+    const benchShare = 5_047 / 7_784;
+    const launchItems =
+      1 / benchShare + Object.values(MEASURED.launchItemWritesPerSend).reduce((a, b) => a + b, 0);
+    expect(launchItems).toBeCloseTo(MEASURED.storeItemWritesPerSend, 1);
+    const m = scaleModel({ ...base, sendShare: benchShare });
+    const dynamoOnly = 1 + 2 + 1; // the work-index entry put, rewritten and removed; the reply pointer
+    const events =
+      Object.values(MEASURED.itemWritesPerEvent).reduce((a, b) => a + b, 0) * MEASURED.eventsPerSend;
+    expect(m.dynamodb.writeUnitsPerSend).toBeCloseTo(
+      MEASURED.storeItemWritesPerSend + dynamoOnly + events,
+      1,
+    );
+  });
+
   it("is committed as docs/scale.md exactly as the model prints it", () => {
     const committed = readFileSync(new URL("../../docs/scale.md", import.meta.url), "utf8");
     expect(committed).toBe(scaleMarkdown(scaleModel(base), scaleModel({ ...base, customers: 100_000_000 })));
