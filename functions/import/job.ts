@@ -189,7 +189,10 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
   const table = jobTable(deps.repo);
   const now = () => deps.now().toISOString();
   // Claim the job for this run: a checkpoint of an older run that is still going fails its condition.
-  const run = await claimJob(table, job, { set: { bytesTotal: size }, now: now() });
+  // Whichever write finds the job claimed by another run (this claim, from a stale read, or a later
+  // checkpoint or finish) stops this run as taken over: the handler drops its message.
+  const lost = () => new JobTakenOverError(`import job ${jobId} was taken over by another run`);
+  const run = await claimJob(table, job, { set: { bytesTotal: size }, now: now(), lost });
   job = { ...job, status: "running", run, bytesTotal: size };
 
   let encoding = job.encoding;
@@ -251,7 +254,7 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
     await checkpointJob(table, jobId, run, {
       set: { offset, nextLine, imported, rejected, encoding, ...(header ? { header } : {}) },
       now: now(),
-      lost: () => new JobTakenOverError(`import job ${jobId} was taken over by a later run`),
+      lost,
     });
     job = { ...job, offset, nextLine, imported, rejected, encoding, ...(header ? { header } : {}) };
   };
@@ -273,14 +276,14 @@ export async function runImportJob(deps: JobDeps, jobId: string, options: RunOpt
   } catch (err) {
     if (err instanceof InputError) {
       // The file itself is unreadable (a doubtful encoding, not a workbook): the job fails, with why.
-      await finishJob(table, jobId, run, { status: "failed", error: err.message, now: now() });
+      await finishJob(table, jobId, run, { status: "failed", error: err.message, now: now(), lost });
       return { ...job, status: "failed", error: err.message };
     }
     throw err; // a store outage or a timeout: the job stays running, a later run resumes it
   }
   if (stopped) return job;
   // The whole object is read: the stored offset is its size (the bytesTotal this run's claim wrote).
-  await finishJob(table, jobId, run, { status: "done", set: { offset: size }, now: now() });
+  await finishJob(table, jobId, run, { status: "done", set: { offset: size }, now: now(), lost });
   return { ...job, status: "done", offset: xlsx ? 0 : size };
 }
 

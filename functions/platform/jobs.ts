@@ -61,7 +61,7 @@ export async function loadJob<J extends JobRecord>(table: JobTable, jobId: strin
 export async function claimJob(
   table: JobTable,
   job: Pick<JobRecord, "jobId" | "run">,
-  write: { set: Record<string, unknown>; now: string; lost?: () => Error },
+  write: { set: Record<string, unknown>; now: string; lost: () => Error },
 ): Promise<number> {
   const run = job.run + 1;
   await updateJob(table, job.jobId, job.run, { ...write.set, status: "running", run }, write.now, write.lost);
@@ -73,7 +73,7 @@ export async function checkpointJob(
   table: JobTable,
   jobId: string,
   run: number,
-  write: { set: Record<string, unknown>; now: string; lost?: () => Error },
+  write: { set: Record<string, unknown>; now: string; lost: () => Error },
 ): Promise<void> {
   await updateJob(table, jobId, run, write.set, write.now, write.lost);
 }
@@ -83,7 +83,7 @@ export async function finishJob(
   table: JobTable,
   jobId: string,
   run: number,
-  write: { status: string; error?: string; set?: Record<string, unknown>; now: string; lost?: () => Error },
+  write: { status: string; error?: string; set?: Record<string, unknown>; now: string; lost: () => Error },
 ): Promise<void> {
   const set = { ...write.set, status: write.status, ...(write.error ? { error: write.error } : {}) };
   await updateJob(table, jobId, run, set, write.now, write.lost);
@@ -96,8 +96,12 @@ async function updateJob(
   expectedRun: number,
   set: Record<string, unknown>,
   now: string,
-  /** The error to throw when the run no longer holds the job; without it the SDK's error propagates. */
-  lost: (() => Error) | undefined,
+  /**
+   * The error to throw when the run no longer holds the job (a later run claimed it, or this run's read
+   * was stale): every caller names it, so a run that lost its job stops as taken over, never with the
+   * store's raw condition error (which a queue would retry as a failure).
+   */
+  lost: () => Error,
 ): Promise<void> {
   // Every name aliased: status, run, offset and error are DynamoDB reserved words.
   const fields = Object.entries({ ...set, updatedAt: now });

@@ -1,5 +1,5 @@
 import { S3Client } from "@aws-sdk/client-s3";
-import { BatchWriteCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import iconv from "iconv-lite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addUser } from "#functions/access/users.ts";
@@ -7,6 +7,7 @@ import { getCustomer } from "#functions/customers/store.ts";
 import {
   createImportJob,
   importJobProgress,
+  JobTakenOverError,
   loadImportJob,
   type ObjectStore,
   runImportJob,
@@ -144,6 +145,42 @@ describe("import jobs: presigned upload, streamed from S3, resumable by byte off
     expect(done.imported).toBe(3000 - bad.size);
     expect(await allRejections(job.jobId)).toEqual([...bad].sort((a, b) => a - b));
   }, 300_000);
+
+  it("two deliveries of one job racing for its claim: the loser stops as taken over, the winner imports every row once", async () => {
+    const { bytes, bad } = nightlyExport(600, "RC");
+    const { job, uploadUrl } = await createImportJob(deps(), {
+      format: "csv",
+      encoding: "gbk",
+      createdBy: "mia",
+    });
+    await upload(uploadUrl, bytes);
+    // Both read the job before either claims it: the claims (the first UpdateItem of each) meet.
+    const real = runtime.repo.ddb;
+    const claims: (() => void)[] = [];
+    const racing = {
+      send: async (command: unknown) => {
+        if (command instanceof UpdateCommand && claims.length < 2) {
+          await new Promise<void>((resolve) => {
+            claims.push(resolve);
+            if (claims.length === 2) for (const go of claims) go();
+          });
+        }
+        return real.send(command as Parameters<typeof real.send>[0]);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const repo = new Repo(racing, runtime.repo.table);
+    const outcomes = await Promise.allSettled([
+      runImportJob({ ...deps(), repo }, job.jobId, { config, batchSize: 100 }),
+      runImportJob({ ...deps(), repo }, job.jobId, { config, batchSize: 100 }),
+    ]);
+    const lost = outcomes.filter((o) => o.status === "rejected");
+    expect(lost).toHaveLength(1);
+    // Not the store's raw ConditionalCheckFailedException, which the queue would retry as a failure.
+    expect((lost[0] as PromiseRejectedResult).reason).toBeInstanceOf(JobTakenOverError);
+    const done = await importJobProgress(runtime.repo, job.jobId);
+    expect(done.status).toBe("done");
+    expect(done.imported).toBe(600 - bad.size);
+  }, 120_000);
 
   it("fails a job whose file is not readable, saying why", async () => {
     const { job, uploadUrl } = await createImportJob(deps(), { format: "csv", createdBy: "mia" });
