@@ -19,7 +19,7 @@ import {
 } from "#functions/contact/gate.ts";
 import type { Customer } from "#functions/customers/record.ts";
 import { itemToCustomer } from "#functions/customers/store.ts";
-import { addCounters, stageIncrements } from "#functions/funnel/counters.ts";
+import { addCounters, counterWrites, stageIncrements } from "#functions/funnel/counters.ts";
 import { type LedgerRow, sendKey, stageIndex } from "#functions/ledger/rows.ts";
 import * as ledger from "#functions/ledger/transitions.ts";
 import type { TiercastConfig } from "#platform/config.ts";
@@ -519,9 +519,20 @@ async function sendMessage(
   const settleOf = (i: number) =>
     ledger.settleWrite(calls[i]!.claimed, calls[i]!.token, afters[i]!.settlement!, settledAt);
   // A claim lost since (its lease ran out and a sweep took it) cancels the transaction: one by one, the
-  // others settle and that one's write finds another token and changes nothing. Counted once settled.
+  // others settle and that one's write finds another token and changes nothing. Counted once settled:
+  // in the settling transaction itself when they fit, so a send and its counts land together or not
+  // at all (no crash or throttled counter write between them can lose the counts).
   const settled = new Set<number>();
-  if (await updateTogether(repo, settling.map(settleOf))) for (const i of settling) settled.add(i);
+  const countedTogether = new Set<number>();
+  const owed = new Map<string, number>();
+  for (const i of settling) addInto(owed, afters[i]!.increments ?? new Map());
+  const counted = counterWrites(campaignId, owed);
+  const withCounts = settling.length + counted.length <= MAX_TRANSACTION_ITEMS;
+  if (await updateTogether(repo, [...settling.map(settleOf), ...(withCounts ? counted : [])]))
+    for (const i of settling) {
+      settled.add(i);
+      if (withCounts) countedTogether.add(i);
+    }
   else
     for (const i of settling)
       if (
@@ -533,7 +544,7 @@ async function sendMessage(
     const after = afters[i]!;
     if (after.requeue !== undefined)
       await ledger.requeueClaimed(repo, b.claimed, b.token, after.requeue, deps.now());
-    if (settled.has(i) && after.increments) addInto(counters, after.increments);
+    if (settled.has(i) && !countedTogether.has(i) && after.increments) addInto(counters, after.increments);
     if (after.pointer)
       await writeMessagePointer(repo, after.pointer, campaignId, b.claimed.customerId, settledAt);
     error ??= after.error;

@@ -80,8 +80,9 @@ export async function* perfItems(repo: Repo, campaignId: string) {
 }
 
 /** Adds increments: funnel keys (C#…) to the funnel's parts, performance keys (P#…) to theirs. */
-export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
-  const updates: UpdateParams[] = [...increments].map(([sk, n]) => ({
+/** The counter additions for `increments`, each on one of its counter's write-sharded parts. */
+export function counterWrites(campaignId: string, increments: Map<string, number>): UpdateParams[] {
+  return [...increments].map(([sk, n]) => ({
     Key: {
       PK: sk.startsWith("P#")
         ? key.perfPartition(campaignId, randomInt(FUNNEL_PARTS))
@@ -92,6 +93,10 @@ export async function addCounters(repo: Repo, campaignId: string, increments: Ma
     ExpressionAttributeNames: { "#n": "n" },
     ExpressionAttributeValues: { ":n": n },
   }));
+}
+
+export async function addCounters(repo: Repo, campaignId: string, increments: Map<string, number>) {
+  const updates = counterWrites(campaignId, increments);
   // Unconditional additions to distinct items: a transaction of them can only be cancelled by a
   // conflict or a throttle, and then none applied, so they are added one by one instead.
   const oneByOne = (list: UpdateParams[]) =>
