@@ -74,6 +74,13 @@ export const ASSUMPTIONS = {
   workerMessagesPerSecond: 50,
   /** Item sizes (KB) that set write units: every item below 1 KB costs 1 WRU, and so does each GSI entry. */
   itemKb: { customer: 0.6, ledgerRow: 0.5, contactState: 0.3 },
+  /**
+   * Index entries a customer item has, every index projecting ALL (functions/platform/table.ts): the
+   * tier (GSI1), sample (GSI5) and activity-day (GSI6) indexes for nearly all, the RM book (GSI3) and
+   * birthday (GSI4) for most, the card tier (GSI2) for card holders. Each is a copy of the item in
+   * storage and one more write unit when an import writes the customer.
+   */
+  customerIndexEntries: 5.5,
   prices: {
     writeRequestPerMillion: 0.625, // DynamoDB on-demand WRU (us-east-1, since Nov 2024)
     readRequestPerMillion: 0.125, // DynamoDB on-demand RRU
@@ -196,7 +203,9 @@ export function scaleModel(input: ScaleInput): ScaleResult {
   };
   const totalCost = cost.dynamodb + cost.stepFunctions + cost.sqs + cost.lambda;
   // Storage: customers (item + tier index entry), per month; ledger rows of one campaign for 90 days.
-  const storageGb = (input.customers * a.itemKb.customer * 2) / 1e6;
+  const storageGb = (input.customers * a.itemKb.customer * (1 + a.customerIndexEntries)) / 1e6;
+  // A full import of the bank writes every customer and its index entries (an unchanged one too).
+  const fullImportUsd = ((input.customers * (1 + a.customerIndexEntries)) / 1e6) * p.writeRequestPerMillion;
   const fixed = Object.values(a.fixedMonthly as Record<string, number>).reduce((s, n) => s + n, 0);
   return {
     input,
@@ -232,6 +241,7 @@ export function scaleModel(input: ScaleInput): ScaleResult {
     costPerMillionMessagesUsd: round2((totalCost / sends) * 1e6),
     fixedMonthlyUsd: round2(fixed + storageGb * (p.storageGbMonth + p.pitrGbMonth)),
     storageGb: Math.round(storageGb),
+    fullImportUsd: round2(fullImportUsd),
   };
 }
 
@@ -275,6 +285,7 @@ export type ScaleResult = {
   costPerMillionMessagesUsd: number;
   fixedMonthlyUsd: number;
   storageGb: number;
+  fullImportUsd: number;
 };
 
 export function scaleMarkdown(m: ScaleResult, at100M?: ScaleResult): string {
@@ -312,7 +323,8 @@ are the assumptions in \`infra/scale/model.ts\` (us-east-1 list prices, arm64 La
 | Lambda GB-seconds / invocations | ${f(m.lambda.gbSeconds)} / ${f(m.lambda.invocations)} |
 | cost: DynamoDB / Step Functions / SQS / Lambda (USD) | ${m.costUsd.dynamodb} / ${m.costUsd.stepFunctions} / ${m.costUsd.sqs} / ${m.costUsd.lambda} |
 | **AWS cost per million messages** | **$${m.costPerMillionMessagesUsd}** |
-| fixed monthly (alarms, dashboard, WAF, keys, schedules, ${f(m.storageGb)} GB of customers + PITR) | $${m.fixedMonthlyUsd} |
+| fixed monthly (alarms, dashboard, WAF, keys, schedules, ${f(m.storageGb)} GB of customers and their index copies + PITR) | $${m.fixedMonthlyUsd} |
+| one full import of the bank's customers (item + ${ASSUMPTIONS.customerIndexEntries} index entries each) | $${m.fullImportUsd} |
 ${big}
 Every execution stays bounded whatever the bank's size: a child decides at most
 ${f(m.settings.pagesPerExecution)} pages (7 events each: never more than ${f(shardExecutionEvents(m.settings.pagesPerExecution))} events), and the parent pays
