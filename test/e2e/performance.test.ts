@@ -85,9 +85,31 @@ describe("branch and RM performance, indicators and books in the console", () =>
 
   it("lets head office set an indicator and see it cascaded; a branch manager runs the book rules", async () => {
     const { context, page } = await englishPage();
+    // The page's first answer (for today's quarter) arrives only after the user has typed another
+    // quarter: it must neither reset what they typed nor replace the newer quarter's rows.
+    let releaseFirst: () => void = () => {};
+    const firstHeld = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    let held = false;
+    await page.route("**/api/indicators/**", async (route) => {
+      if (!held && route.request().method() === "GET") {
+        held = true;
+        await firstHeld;
+      }
+      await route.continue();
+    });
     await signIn(page, tokens.ada!, "#/indicators");
     await page.getByRole("heading", { name: "Indicators" }).waitFor();
+    await expect.poll(() => held).toBe(true);
     await page.getByLabel("Quarter").fill("2027Q1");
+    // The late answer reaches the page before the user leaves the field (as it did on a loaded CI host).
+    const late = page.waitForResponse(
+      (r) => r.url().includes("/api/indicators/") && !r.url().includes("2027Q1"),
+    );
+    releaseFirst();
+    await late;
+    await page.waitForTimeout(300); // its render, if the page were to apply it
     await page.getByLabel("Quarter").press("Tab");
     await page.getByLabel("Target").fill("1000");
     await page.getByRole("button", { name: "Set and cascade" }).click();

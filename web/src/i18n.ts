@@ -379,6 +379,19 @@ export const ERRORS: Record<string, [string, string]> = {
  */
 export const BANK_TIME_ZONE = "Asia/Shanghai";
 
+/** Today's quarter in the bank's zone (YYYYQn). */
+export function currentQuarter(timeZone: string | undefined, now = new Date()): string {
+  const [year, month] = new Intl.DateTimeFormat("en-CA", {
+    timeZone: timeZone ?? BANK_TIME_ZONE,
+    year: "numeric",
+    month: "2-digit",
+  })
+    .format(now)
+    .split("-")
+    .map(Number);
+  return `${year}Q${Math.floor(((month ?? 1) - 1) / 3) + 1}`;
+}
+
 export function translator(lang: Lang, timeZone = BANK_TIME_ZONE) {
   const i = lang === "zh" ? 0 : 1;
   // An explicit locale: the browser's default can be a tag Intl rejects (`en-US@posix` under LANG=C).

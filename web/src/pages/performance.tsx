@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, RequestError, token } from "../api.ts";
+import { currentQuarter } from "../i18n.ts";
 import type { PageProps } from "../main.tsx";
 import { ErrorBox, fmt, pct, Table } from "./common.tsx";
 
@@ -34,6 +35,9 @@ export function PerformancePage({ t, me, branchId, rmId }: PageProps & { branchI
   const [campaigns, setCampaigns] = useState<{ campaignId: string }[]>([]);
   const [campaign, setCampaign] = useState("");
   const [period, setPeriod] = useState("");
+  // What is typed, kept apart from the period asked for (committed on leaving the field), so a report
+  // arriving while the user types cannot reset the field.
+  const [periodDraft, setPeriodDraft] = useState("");
   const [report, setReport] = useState<PerfReport>();
   const [error, setError] = useState<unknown>();
   const query = `by=${by}${branch ? `&branch=${enc(branch)}` : ""}${rmId ? `&rm=${enc(rmId)}` : ""}${
@@ -49,7 +53,15 @@ export function PerformancePage({ t, me, branchId, rmId }: PageProps & { branchI
   useEffect(() => {
     setReport(undefined);
     setError(undefined);
-    api<PerfReport>("GET", `/api/performance?${query}`).then(setReport, setError);
+    // An answer for a query no longer asked (the filters changed since) is dropped.
+    let current = true;
+    api<PerfReport>("GET", `/api/performance?${query}`).then(
+      (r) => current && setReport(r),
+      (err) => current && setError(err),
+    );
+    return () => {
+      current = false;
+    };
   }, [query]);
   const download = async () => {
     const res = await fetch(`/api/performance?${query}&format=csv`, {
@@ -95,7 +107,8 @@ export function PerformancePage({ t, me, branchId, rmId }: PageProps & { branchI
       <input
         id="pperiod"
         placeholder="2027Q1 · 2027-03 · 2027-W09"
-        value={period}
+        value={periodDraft}
+        onInput={(e) => setPeriodDraft(e.currentTarget.value)}
         onChange={(e) => setPeriod(e.currentTarget.value.trim())}
       />{" "}
       <button type="button" onClick={download}>
@@ -141,12 +154,11 @@ interface IndicatorRow {
   progress: number;
 }
 
+const QUARTER = /^\d{4}Q[1-4]$/;
+
 /** The bank's quarterly indicator, cascaded, with progress; head office sets it here. */
 export function IndicatorsPage({ t, me }: PageProps) {
-  const [quarter, setQuarter] = useState(() => {
-    const d = new Date();
-    return `${d.getUTCFullYear()}Q${Math.floor(d.getUTCMonth() / 3) + 1}`;
-  });
+  const [quarter, setQuarter] = useState(() => currentQuarter(me.timeZone));
   const [stage, setStage] = useState("converted");
   const [grain, setGrain] = useState<"quarter" | "month" | "week">("month");
   const [value, setValue] = useState("");
@@ -157,10 +169,17 @@ export function IndicatorsPage({ t, me }: PageProps) {
   useEffect(() => {
     setRows(undefined);
     setError(undefined);
+    if (!QUARTER.test(quarter)) return; // still being typed: nothing to ask for yet
+    // A response for a quarter, stage or grain no longer shown (the user typed on) is dropped, so a
+    // slow answer cannot replace the newer one.
+    let current = true;
     api<{ rows: IndicatorRow[] }>("GET", `/api/indicators/${enc(quarter)}/${enc(stage)}?grain=${grain}`).then(
-      (r) => setRows(r.rows),
-      setError,
+      (r) => current && setRows(r.rows),
+      (err) => current && setError(err),
     );
+    return () => {
+      current = false;
+    };
   }, [quarter, stage, grain, version]);
   const set = async (e: Event) => {
     e.preventDefault();
@@ -175,7 +194,7 @@ export function IndicatorsPage({ t, me }: PageProps) {
     <section>
       <h1>{t("indicators")}</h1>
       <label for="iquarter">{t("quarter")}</label>{" "}
-      <input id="iquarter" value={quarter} onChange={(e) => setQuarter(e.currentTarget.value.trim())} />{" "}
+      <input id="iquarter" value={quarter} onInput={(e) => setQuarter(e.currentTarget.value.trim())} />{" "}
       <label for="istage">{t("stage")}</label>{" "}
       <select id="istage" value={stage} onChange={(e) => setStage(e.currentTarget.value)}>
         {STAGES.map((s) => (
